@@ -12,6 +12,14 @@ from .autodiff import GradcheckError, grad, gradcheck, hessian
 from .engine import Value, wsum, zero_grad
 from .graph import topological_order
 
-__all__ = ["Value", "grad", "hessian", "gradcheck", "GradcheckError", "wsum", "zero_grad",
-           "topological_order"]
+__all__ = [
+    "GradcheckError",
+    "Value",
+    "grad",
+    "gradcheck",
+    "hessian",
+    "topological_order",
+    "wsum",
+    "zero_grad",
+]
 __version__ = "0.1.0"

@@ -15,7 +15,7 @@ from . import ops
 from .engine import VALUE_FNS, Number, Value
 from .graph import operands, topological_order
 
-__all__ = ["grad", "hessian", "gradcheck", "GradcheckError"]
+__all__ = ["GradcheckError", "grad", "gradcheck", "hessian"]
 
 
 def _as_inputs(inputs: Value | Sequence[Value]) -> list[Value]:
@@ -164,7 +164,9 @@ def gradcheck(fn: Callable[..., Value], inputs: Sequence[Number | Value], *,
         xs = values(x0)
         h = hessian(call(xs), xs)
         for i in range(len(x0)):
-            column = _numeric_gradient(lambda x, i=i: engine_grad(x)[i], x0, eps)
+            def partial(x: list[float], i: int = i) -> float:
+                return engine_grad(x)[i]
+            column = _numeric_gradient(partial, x0, eps)
             bad = _worst(f"∂²f/∂x{i}∂x", h[i], column, atol, rtol)
             if bad:
                 problems.append(bad[1])

@@ -26,16 +26,16 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Sequence
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 from . import ops
 from .graph import operands, topological_order
 from .ops import Op
 
-__all__ = ["Value", "Number", "wsum", "zero_grad"]
+__all__ = ["Number", "Value", "wsum", "zero_grad"]
 
-Number = Union[int, float]
-Operand = Union["Value", int, float]
+Number: TypeAlias = "int | float"
+Operand: TypeAlias = "Value | int | float"
 
 _new = object.__new__
 _isfinite = math.isfinite
@@ -46,14 +46,14 @@ def _check_number(x: Any, what: str) -> float:
     """``x`` as a float if it is a finite real number; otherwise a clear error."""
     if type(x) is float:
         if x - x == 0.0:  # finite: inf - inf and nan - nan are nan
-            return x
+            return x  # type: ignore[no-any-return]
     elif isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise TypeError(
             f"{what} must be a real number (int or float), got {type(x).__name__}: {x!r}")
-    x = float(x)
-    if not _isfinite(x):
-        raise ValueError(f"{what} must be finite, got {x!r}")
-    return x
+    value = float(x)
+    if not _isfinite(value):
+        raise ValueError(f"{what} must be finite, got {value!r}")
+    return value
 
 
 def _node(op: Op, data: float, a: Any, b: Any) -> Value:
@@ -100,7 +100,7 @@ class Value:
     ``Value(data, label="")`` makes a leaf. ``grad`` is ∂L/∂self after ``L.backward()``.
     """
 
-    __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_mark")
+    __slots__ = ("_a", "_b", "_mark", "_op", "data", "grad", "label")
 
     data: float
     grad: float

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-__all__ = ["topological_order", "operands"]
+__all__ = ["operands", "topological_order"]
 
 N = TypeVar("N")
 

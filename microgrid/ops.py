@@ -27,9 +27,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Op", "FLOAT_FNS", "OPS", "LEAF", "CONST", "ADD", "MUL", "NEG", "POW", "POWC",
-           "EXP", "LOG", "TANH", "SIGMOID", "RELU", "SOFTPLUS", "LEAKY_RELU", "WSUM",
-           "stable_sigmoid", "stable_softplus"]
+__all__ = [
+    "ADD",
+    "CONST",
+    "EXP",
+    "FLOAT_FNS",
+    "LEAF",
+    "LEAKY_RELU",
+    "LOG",
+    "MUL",
+    "NEG",
+    "OPS",
+    "POW",
+    "POWC",
+    "RELU",
+    "SIGMOID",
+    "SOFTPLUS",
+    "TANH",
+    "WSUM",
+    "Op",
+    "stable_sigmoid",
+    "stable_softplus",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,7 +126,7 @@ def _pow(a: float, b: float) -> float:
             f"pow: a negative base with a non-integer exponent has no real value: "
             f"{a!r} ** {b!r}")
     try:
-        return a ** b
+        return float(a ** b)
     except OverflowError:
         raise OverflowError(f"pow: {a!r} ** {b!r} overflows a float") from None
 

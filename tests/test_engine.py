@@ -1,0 +1,257 @@
+"""Value construction, operators, structure and the semantics of backward()."""
+
+from __future__ import annotations
+
+import gc
+import math
+import sys
+
+import pytest
+
+from microgrid import Value, ops, topological_order, zero_grad
+
+
+def slide() -> tuple[Value, Value, Value, Value, Value]:
+    x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
+    q = x + y
+    f = q * z
+    return x, y, z, q, f
+
+
+def test_the_slide_f_equals_x_plus_y_times_z() -> None:
+    x, y, z, q, f = slide()
+    f.backward()
+    assert f.data == -12.0
+    assert q.data == 3.0
+    assert (x.grad, y.grad, z.grad) == (-4.0, -4.0, 3.0)
+    assert q.grad == -4.0
+    assert f.grad == 1.0
+
+
+def test_value_holds_a_float_and_starts_with_zero_grad() -> None:
+    v = Value(3, "v")
+    assert type(v.data) is float and v.data == 3.0
+    assert v.grad == 0.0
+    assert v.label == "v"
+    assert v.is_leaf and not v.is_constant
+    assert v.op is ops.LEAF
+    assert v.parents == ()
+
+
+def test_parents_are_an_ordered_tuple_with_a_slot_per_operand() -> None:
+    a, b = Value(2.0), Value(3.0)
+    assert (a + a).parents == (a, a)
+    assert (a * b).parents == (a, b)
+    assert (b * a).parents == (b, a)
+    assert (a * b).op is ops.MUL
+    assert a.exp().parents == (a,)
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        (lambda x: 2 * x, 6.0), (lambda x: x * 2, 6.0), (lambda x: x + 1, 4.0),
+        (lambda x: 1 + x, 4.0), (lambda x: x - 1, 2.0), (lambda x: 1 - x, -2.0),
+        (lambda x: x / 3, 1.0), (lambda x: 3 / x, 1.0), (lambda x: -x, -3.0),
+        (lambda x: x ** 2, 9.0), (lambda x: 2 ** x, 8.0), (lambda x: x ** Value(2.0), 9.0),
+        (lambda x: +x, 3.0),
+    ],
+)
+def test_operators_accept_numbers_on_either_side(expr, expected) -> None:  # type: ignore[no-untyped-def]
+    assert expr(Value(3.0)).data == pytest.approx(expected, rel=1e-15)
+
+
+def test_constants_are_marked() -> None:
+    x = Value(3.0)
+    y = 2 * x
+    c = y.parents[0]
+    assert c.is_constant and c.is_leaf and c.data == 2.0
+    assert not x.is_constant
+
+
+def test_repr_shows_data_grad_and_label() -> None:
+    v = Value(1.5, "w")
+    v.grad = -0.25
+    assert repr(v) == "Value(data=1.5, grad=-0.25, label='w')"
+    assert repr(Value(2.0)) == "Value(data=2, grad=0)"
+
+
+def test_comparisons_use_data_and_equality_is_identity() -> None:
+    a, b = Value(1.0), Value(2.0)
+    assert a < b and a <= b and b > a and b >= a and a < 1.5 and b >= 2
+    assert max([a, b]) is b
+    assert Value(1.0) != Value(1.0)
+    assert len({a, b, a}) == 2
+    assert float(b) == 2.0
+
+
+def test_fan_out_accumulates_over_every_use() -> None:
+    a = Value(3.0)
+    f = a * a + a  # 2a + 1
+    f.backward()
+    assert a.grad == 7.0
+    b = Value(-1.5)
+    g = b + b  # the same node in both slots
+    g.backward()
+    assert b.grad == 2.0
+
+
+def test_fan_out_through_shared_interior_node() -> None:
+    x = Value(0.5)
+    h = x.tanh()
+    f = h * h + 3 * h  # df/dx = (2h + 3)(1 - h²)
+    f.backward()
+    t = math.tanh(0.5)
+    assert x.grad == pytest.approx((2 * t + 3) * (1 - t * t), rel=1e-14)
+    assert h.grad == pytest.approx(2 * t + 3, rel=1e-14)
+
+
+def test_leaves_accumulate_across_backward_calls() -> None:
+    x, y, z, _, f = slide()
+    f.backward()
+    f.backward()
+    assert (x.grad, y.grad, z.grad) == (-8.0, -8.0, 6.0)
+
+
+def test_interior_nodes_hold_the_latest_backward_never_doubled() -> None:
+    *_, q, f = slide()
+    f.backward()
+    f.backward()
+    assert q.grad == -4.0
+    assert f.grad == 1.0
+
+
+def test_backward_from_an_interior_node_then_the_root() -> None:
+    x, y, z, q, f = slide()
+    q.backward()  # dq/dx = dq/dy = 1
+    assert (x.grad, y.grad, q.grad) == (1.0, 1.0, 1.0)
+    f.backward()
+    assert (x.grad, y.grad, z.grad) == (-3.0, -3.0, 3.0)  # leaves: 1 + (-4)
+    assert q.grad == -4.0
+
+
+def test_backward_seed_gradient() -> None:
+    x, y, z, _, f = slide()
+    f.backward(0.5)
+    assert (x.grad, y.grad, z.grad) == (-2.0, -2.0, 1.5)
+
+
+def test_zero_grad_clears_every_node_of_the_graph() -> None:
+    x, _, _, q, f = slide()
+    f.backward()
+    f.zero_grad()
+    assert all(n.grad == 0.0 for n in topological_order(f))
+    f.backward()
+    zero_grad([f])
+    assert (x.grad, q.grad, f.grad) == (0.0, 0.0, 0.0)
+
+
+def test_topological_order_is_deterministic_and_operands_first() -> None:
+    x, y, z, q, f = slide()
+    order = topological_order(f)
+    assert order == [x, y, q, z, f]
+    assert topological_order(f) == order
+    position = {n: i for i, n in enumerate(order)}
+    for n in order:
+        assert all(position[p] < position[n] for p in n.parents)
+
+
+def test_topological_order_of_several_roots_lists_shared_nodes_once() -> None:
+    a = Value(1.0)
+    b = a * 2
+    c = a + b
+    order = topological_order([c, b])
+    assert order.count(a) == 1 and order.count(b) == 1
+    assert order.index(b) < order.index(c)
+
+
+def test_a_chain_one_million_nodes_deep_under_the_default_recursion_limit() -> None:
+    limit = sys.getrecursionlimit()
+    x = Value(0.5, "x")
+    v = x
+    for _ in range(1_000_000):
+        v = v + x  # depth 1,000,000, and x fans out a million times
+    v.backward()
+    assert v.data == 0.5 * 1_000_001
+    assert x.grad == 1_000_001.0
+    assert sys.getrecursionlimit() == limit
+
+
+def test_a_graph_is_freed_by_reference_counting_alone() -> None:
+    gc.collect()
+    gc.disable()
+    try:
+        x = Value(0.3)
+        v = x
+        for _ in range(2000):
+            v = (v * x).tanh() + 1.0
+        v.backward()
+        del v
+        unreachable = gc.collect()
+    finally:
+        gc.enable()
+    assert unreachable == 0
+    assert x.grad != 0.0
+
+
+def test_extreme_inputs_stay_finite_and_correct() -> None:
+    big = Value(1000.0)
+    assert big.softplus().data == 1000.0
+    assert Value(-1000.0).softplus().data == 0.0
+    assert big.sigmoid().data == 1.0
+    assert Value(-1000.0).sigmoid().data == 0.0
+    assert big.tanh().data == 1.0 and Value(-1000.0).tanh().data == -1.0
+    for x in (1000.0, -1000.0, 745.0, -745.0):
+        for name in ("sigmoid", "tanh", "softplus"):
+            v = Value(x)
+            out = getattr(v, name)()
+            out.backward()
+            assert math.isfinite(out.data) and math.isfinite(v.grad)
+    v = Value(1000.0)
+    v.softplus().backward()
+    assert v.grad == 1.0  # softplus' = σ(1000) = 1
+    v = Value(-1000.0)
+    v.softplus().backward()
+    assert v.grad == 0.0
+    assert Value(-30.0).sigmoid().data == pytest.approx(1 / (1 + math.exp(30)), rel=1e-15)
+    assert Value(-745.0).exp().data >= 0.0
+
+
+def test_relu_and_leaky_relu_derivative_at_zero_follow_pytorch() -> None:
+    x = Value(0.0)
+    x.relu().backward()
+    assert x.grad == 0.0
+    y = Value(0.0)
+    y.leaky_relu(0.2).backward()
+    assert y.grad == 0.2
+    z = Value(-2.0)
+    out = z.leaky_relu()
+    out.backward()
+    assert out.data == pytest.approx(-0.02) and z.grad == 0.01
+
+
+def test_pow_with_a_value_exponent_and_a_number_base() -> None:
+    x, y = Value(2.0), Value(3.0)
+    f = x ** y
+    f.backward()
+    assert f.data == 8.0
+    assert x.grad == 12.0  # y·x^(y−1)
+    assert y.grad == pytest.approx(8.0 * math.log(2.0), rel=1e-15)
+    t = Value(3.0)
+    g = 2 ** t
+    g.backward()
+    assert t.grad == pytest.approx(8.0 * math.log(2.0), rel=1e-15)
+
+
+def test_negative_base_with_an_integer_number_exponent() -> None:
+    x = Value(-2.0)
+    f = x ** 3
+    f.backward()
+    assert f.data == -8.0 and x.grad == 12.0
+
+
+def test_zero_base_with_a_value_exponent() -> None:
+    x, y = Value(0.0), Value(2.0)
+    f = x ** y
+    f.backward()
+    assert f.data == 0.0 and x.grad == 0.0 and y.grad == 0.0

@@ -1,0 +1,144 @@
+"""Random expression graphs (Hypothesis) against SymPy's exact derivatives, 1st and 2nd order.
+
+Each generated expression is built twice, once from ``Value`` nodes and once as a SymPy
+expression; SymPy differentiates symbolically and evaluates at the same point. Variables are
+reused freely, so the graphs have fan-out and shared subexpressions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sympy as sp
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from microgrid import Value, grad, hessian, ops, topological_order
+
+Env = dict[str, Value]
+Builder = Callable[[Env], Value]
+Expr = tuple[Builder, sp.Expr]
+
+NAMES = ("x", "y", "z")
+SYMBOLS = {n: sp.Symbol(n, real=True) for n in NAMES}
+
+
+def piecewise_leaky(e: sp.Expr, slope: float) -> sp.Expr:
+    return sp.Piecewise((e, e > 0), (sp.Float(slope) * e, True))
+
+
+UNARY: dict[str, tuple[Callable[[Value], Value], Callable[[sp.Expr], sp.Expr]]] = {
+    "neg": (lambda v: -v, lambda e: -e),
+    "exp": (lambda v: v.exp(), sp.exp),
+    "log": (lambda v: (v * v + 0.5).log(), lambda e: sp.log(e * e + sp.Float(0.5))),
+    "tanh": (lambda v: v.tanh(), sp.tanh),
+    "sigmoid": (lambda v: v.sigmoid(), lambda e: 1 / (1 + sp.exp(-e))),
+    "relu": (lambda v: v.relu(), lambda e: sp.Piecewise((e, e > 0), (0, True))),
+    "softplus": (lambda v: v.softplus(), lambda e: sp.log(1 + sp.exp(e))),
+    "leaky_relu": (lambda v: v.leaky_relu(0.1), lambda e: piecewise_leaky(e, 0.1)),
+    "square": (lambda v: v ** 2, lambda e: e ** 2),
+    "cube": (lambda v: v ** 3, lambda e: e ** 3),
+    "reciprocal": (lambda v: 1 / v, lambda e: 1 / e),
+    "sqrt": (lambda v: (v * v + 1) ** 0.5, lambda e: sp.sqrt(e * e + 1)),
+}
+
+BINARY: dict[str, tuple[Callable[[Value, Value], Value], Callable[[sp.Expr, sp.Expr], sp.Expr]]] = {
+    "add": (lambda a, b: a + b, lambda a, b: a + b),
+    "sub": (lambda a, b: a - b, lambda a, b: a - b),
+    "mul": (lambda a, b: a * b, lambda a, b: a * b),
+    "div": (lambda a, b: a / (b * b + 1), lambda a, b: a / (b * b + 1)),
+    "pow": (lambda a, b: (a * a + 0.5) ** b, lambda a, b: (a * a + sp.Float(0.5)) ** b),
+}
+
+
+def leaf() -> st.SearchStrategy[Expr]:
+    variable = st.sampled_from(NAMES).map(lambda n: ((lambda env: env[n]), SYMBOLS[n]))
+    constant = st.integers(-20, 20).map(
+        lambda k: ((lambda env: Value(k / 10)), sp.Float(k / 10)))
+    return st.one_of(variable, variable, constant)
+
+
+def extend(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
+    def unary(name: str, child: Expr) -> Expr:
+        f, g = UNARY[name]
+        build = child[0]
+        return (lambda env: f(build(env))), g(child[1])
+
+    def binary(name: str, left: Expr, right: Expr) -> Expr:
+        f, g = BINARY[name]
+        bl, br = left[0], right[0]
+        return (lambda env: f(bl(env), br(env))), g(left[1], right[1])
+
+    return st.one_of(
+        st.builds(unary, st.sampled_from(sorted(UNARY)), children),
+        st.builds(binary, st.sampled_from(sorted(BINARY)), children, children),
+    )
+
+
+expressions = extend(st.recursive(leaf(), extend, max_leaves=10))  # at least one op
+points = st.tuples(*[st.integers(-150, 150).map(lambda k: k / 100 + 0.003)] * 3)
+
+
+def evaluate(expr: Expr, point: tuple[float, ...]) -> tuple[Env, Value]:
+    env = {n: Value(v, n) for n, v in zip(NAMES, point)}
+    try:
+        out = expr[0](env)
+    except (OverflowError, ValueError, ZeroDivisionError):
+        assume(False)
+    for node in topological_order(out):
+        if node.op in (ops.RELU, ops.LEAKY_RELU):  # stay off the kinks
+            assume(abs(node.parents[0].data) > 1e-6)
+    assume(all(abs(node.data) < 1e6 for node in topological_order(out)))
+    return env, out
+
+
+def exact(e: sp.Expr, point: tuple[float, ...]) -> float:
+    subs = {SYMBOLS[n]: sp.Float(v, 30) for n, v in zip(NAMES, point)}
+    return float(e.evalf(30, subs=subs))
+
+
+def close(a: float, b: float, rel: float) -> bool:
+    return abs(a - b) <= rel * max(1.0, abs(a), abs(b))
+
+
+SETTINGS = settings(max_examples=150, deadline=None,
+                    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(expressions, points)
+def test_first_derivatives_equal_sympy(expr: Expr, point: tuple[float, ...]) -> None:
+    env, out = evaluate(expr, point)
+    assert close(out.data, exact(expr[1], point), 1e-9)
+    out.backward()
+    inputs = [env[n] for n in NAMES]
+    via_grad = grad(out, inputs)
+    for n, g in zip(NAMES, via_grad):
+        want = exact(sp.diff(expr[1], SYMBOLS[n]), point)
+        assert close(env[n].grad, want, 1e-8), (n, env[n].grad, want, expr[1])
+        assert close(g, want, 1e-8)
+
+
+@settings(SETTINGS, max_examples=80)
+@given(expressions, points)
+def test_second_derivatives_equal_sympy(expr: Expr, point: tuple[float, ...]) -> None:
+    env, out = evaluate(expr, point)
+    inputs = [env[n] for n in NAMES]
+    h = hessian(out, inputs)
+    for i, a in enumerate(NAMES):
+        for j, b in enumerate(NAMES[i:], start=i):
+            want = exact(sp.diff(expr[1], SYMBOLS[a], SYMBOLS[b]), point)
+            assert close(h[i][j], want, 1e-7), (a, b, h[i][j], want, expr[1])
+            assert close(h[j][i], want, 1e-7)
+
+
+@settings(SETTINGS, max_examples=30)
+@given(expressions, points)
+def test_third_derivative_along_x_equals_sympy(expr: Expr, point: tuple[float, ...]) -> None:
+    env, out = evaluate(expr, point)
+    x = env["x"]
+    (d1,) = grad(out, [x], create_graph=True)
+    (d2,) = grad(d1, [x], create_graph=True)
+    (d3,) = grad(d2, [x])
+    want = exact(sp.diff(expr[1], SYMBOLS["x"], 3), point)
+    assert close(d3, want, 1e-6), (d3, want, expr[1])
