@@ -1,0 +1,213 @@
+"""Loss functions, softmax and penalties, composed from ``Value`` primitives.
+
+Every function here is built from the engine's ops (``+ * ** exp log relu softplus``), so
+its gradient comes from the chain rule; nothing is differentiated by hand. Each takes
+``Value``s or plain numbers and returns a ``Value`` (``softmax``/``log_softmax``: a list).
+
+Two squared errors appear in the seeds, and both are here:
+
+* :func:`sum_squared_error` ``E = Σᵢ ½(tᵢ − yᵢ)²`` — the worked example's total error;
+  the ½ cancels the 2 of the derivative, ∂E/∂yᵢ = −(tᵢ − yᵢ).
+* :func:`mse` ``J = (1/m) Σᵢ (yᵢ − tᵢ)²`` — the mean over m predictions; ∂J/∂yᵢ = 2(yᵢ − tᵢ)/m.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import operator
+from collections.abc import Sequence
+
+from .engine import Value
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "hinge_loss",
+    "l1_penalty",
+    "l2_penalty",
+    "log_softmax",
+    "mse",
+    "softmax",
+    "sum_squared_error",
+]
+
+Scalar = Value | int | float
+Scalars = Sequence[Scalar] | Scalar
+
+
+def _as_list(xs: Scalars, name: str, what: str) -> list[Scalar]:
+    """A list of scalars; one bare scalar counts as a list of one."""
+    if isinstance(xs, (Value, int, float)) and not isinstance(xs, bool):
+        return [xs]
+    if isinstance(xs, (str, bytes)) or not isinstance(xs, Sequence):
+        raise TypeError(f"{name}: {what} must be a list of Values or numbers, "
+                        f"got {type(xs).__name__}")
+    return list(xs)
+
+
+def _pairs(preds: Scalars, targets: Scalars, name: str,
+           what: str = "preds") -> tuple[list[Scalar], list[Scalar]]:
+    ys = _as_list(preds, name, what)
+    ts = _as_list(targets, name, "targets")
+    if len(ys) != len(ts):
+        raise ValueError(f"{name}: {len(ys)} {what} but {len(ts)} targets; they must pair up")
+    if not ys:
+        raise ValueError(f"{name}: empty {what}; there is nothing to average")
+    return ys, ts
+
+
+def _value(x: Scalar) -> Value:
+    return x if isinstance(x, Value) else Value(x)
+
+
+def _total(terms: Sequence[Value]) -> Value:
+    """t₀ + t₁ + … as a chain of ``+`` nodes (no constant 0 in front)."""
+    return functools.reduce(operator.add, terms)
+
+
+def _mean(terms: Sequence[Value]) -> Value:
+    """(1/m)·(t₀ + … + tₘ₋₁); a single term is returned as it is."""
+    total = _total(terms)
+    return total if len(terms) == 1 else total * (1.0 / len(terms))
+
+
+def _number(t: Scalar, name: str, i: int) -> float:
+    """Target i as a float (a Value target contributes its data)."""
+    x = t.data if isinstance(t, Value) else t
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+        raise TypeError(f"{name}: targets[{i}] must be a finite number, got {t!r}")
+    return float(x)
+
+
+def sum_squared_error(preds: Scalars, targets: Scalars) -> Value:
+    """E = Σᵢ ½(tᵢ − yᵢ)²  (the seeds' total error; ∂E/∂yᵢ = −(tᵢ − yᵢ))."""
+    ys, ts = _pairs(preds, targets, "sum_squared_error")
+    return _total([0.5 * (t - _value(y)) ** 2 for y, t in zip(ys, ts)])
+
+
+def mse(preds: Scalars, targets: Scalars) -> Value:
+    """J = (1/m) Σᵢ (yᵢ − tᵢ)²  (mean squared error over m predictions)."""
+    ys, ts = _pairs(preds, targets, "mse")
+    return _mean([(_value(y) - t) ** 2 for y, t in zip(ys, ts)])
+
+
+def _target_in_unit_interval(t: Scalar, name: str, i: int) -> float:
+    tv = _number(t, name, i)
+    if not 0.0 <= tv <= 1.0:
+        raise ValueError(f"{name}: targets[{i}] = {tv!r} is not in [0, 1]")
+    return tv
+
+
+def binary_cross_entropy(probs: Scalars, targets: Scalars) -> Value:
+    """L = −(1/m) Σᵢ [tᵢ log pᵢ + (1 − tᵢ) log(1 − pᵢ)], probabilities pᵢ ∈ (0, 1).
+
+    A term whose number target gives it weight 0 is left out (0·log 0 = 0), so p = 1 with
+    t = 1 costs nothing. A probability of exactly 0 or 1 on the wrong side has infinite
+    loss and raises ``ValueError``: prefer :func:`binary_cross_entropy_with_logits`.
+    """
+    name = "binary_cross_entropy"
+    ps, ts = _pairs(probs, targets, name, "probs")
+    terms = []
+    for i, (p, t) in enumerate(zip(ps, ts)):
+        tv = _target_in_unit_interval(t, name, i)
+        p = _value(p)
+        for weight, q, what in ((t, p, "p"), (1 - t, 1 - p, "1 − p")):
+            if not isinstance(weight, Value) and weight == 0.0:
+                continue
+            if not q.data > 0.0:
+                raise ValueError(f"{name}: probs[{i}] = {p.data!r} makes log({what}) "
+                                 f"infinite (target {tv!r}); use "
+                                 "binary_cross_entropy_with_logits")
+            terms.append(q.log() if weight == 1.0 else weight * q.log())
+    loss = -_total(terms)
+    return loss if len(ps) == 1 else loss * (1.0 / len(ps))
+
+
+def binary_cross_entropy_with_logits(logits: Scalars, targets: Scalars) -> Value:
+    """L = (1/m) Σᵢ [softplus(zᵢ) − tᵢ·zᵢ] = BCE(σ(zᵢ), tᵢ), stable for any finite logit."""
+    name = "binary_cross_entropy_with_logits"
+    zs, ts = _pairs(logits, targets, name, "logits")
+    terms = []
+    for i, (z, t) in enumerate(zip(zs, ts)):
+        tv = _target_in_unit_interval(t, name, i)
+        z = _value(z)
+        if isinstance(t, Value):
+            terms.append(z.softplus() - t * z)
+        elif tv == 0.0:
+            terms.append(z.softplus())
+        else:
+            terms.append(z.softplus() - (z if tv == 1.0 else tv * z))
+    return _mean(terms)
+
+
+def _shifted(values: Sequence[Scalar], name: str) -> list[Value]:
+    """zᵢ − max z (max as a constant: softmax is unchanged by a shift, so is its gradient)."""
+    if isinstance(values, (Value, int, float)):
+        raise TypeError(f"{name}: values must be a list of scores, got one "
+                        f"{type(values).__name__}")
+    zs = [_value(z) for z in _as_list(values, name, "values")]
+    if not zs:
+        raise ValueError(f"{name}: empty list of values")
+    top = max(z.data for z in zs)
+    return [z - top for z in zs]
+
+
+def softmax(values: Sequence[Scalar]) -> list[Value]:
+    """softmax(z)ᵢ = e^(zᵢ − max z) / Σⱼ e^(zⱼ − max z)  (stable for any finite z)."""
+    es = [d.exp() for d in _shifted(values, "softmax")]
+    inv = _total(es) ** -1
+    return [e * inv for e in es]
+
+
+def log_softmax(values: Sequence[Scalar]) -> list[Value]:
+    """log softmax(z)ᵢ = (zᵢ − max z) − log Σⱼ e^(zⱼ − max z)  (stable for any finite z)."""
+    ds = _shifted(values, "log_softmax")
+    log_total = _total([d.exp() for d in ds]).log()
+    return [d - log_total for d in ds]
+
+
+def cross_entropy(logits: Sequence[Scalar], target_index: int) -> Value:
+    """L = −log softmax(z)_target: categorical cross-entropy of one example from logits."""
+    if isinstance(target_index, bool) or not isinstance(target_index, int):
+        raise TypeError(f"cross_entropy: target_index must be an int, "
+                        f"got {type(target_index).__name__}: {target_index!r}")
+    logp = log_softmax(logits)
+    if not 0 <= target_index < len(logp):
+        raise ValueError(f"cross_entropy: target_index {target_index} is out of range "
+                         f"for {len(logp)} classes")
+    return -logp[target_index]
+
+
+def hinge_loss(scores: Scalars, labels: Scalars, margin: float = 1.0) -> Value:
+    """L = (1/m) Σᵢ max(0, margin − yᵢ·sᵢ) with labels yᵢ ∈ {−1, +1} (the max-margin loss).
+
+    With the default margin 1 this is micrograd's demo loss, the mean of relu(1 − y·score).
+    """
+    ss, ys = _pairs(scores, labels, "hinge_loss", "scores")
+    for i, y in enumerate(ys):
+        if _number(y, "hinge_loss", i) not in (-1.0, 1.0):
+            raise ValueError(f"hinge_loss: labels[{i}] = {y!r}; labels must be -1 or +1 "
+                             "(microgrid.data.to_pm1 converts 0/1 labels)")
+    return _mean([(margin - y * _value(s)).relu() for s, y in zip(ss, ys)])
+
+
+def _params(params: Sequence[Value], name: str) -> list[Value]:
+    ps = list(params)
+    if not ps:
+        raise ValueError(f"{name}: empty parameter list")
+    for i, p in enumerate(ps):
+        if not isinstance(p, Value):
+            raise TypeError(f"{name}: params[{i}] must be a Value, got {type(p).__name__}")
+    return ps
+
+
+def l1_penalty(params: Sequence[Value]) -> Value:
+    """Σ |wᵢ|, with |w| = relu(w) + relu(−w) (subgradient 0 at w = 0)."""
+    return _total([p.relu() + (-p).relu() for p in _params(params, "l1_penalty")])
+
+
+def l2_penalty(params: Sequence[Value]) -> Value:
+    """Σ wᵢ²  (multiply by your own coefficient: ``loss + 1e-4 * l2_penalty(ps)``)."""
+    return _total([p * p for p in _params(params, "l2_penalty")])

@@ -1,0 +1,254 @@
+"""fit(): learning two moons and XOR, the loss conventions, history, reproducibility,
+the progress bar, symmetry breaking, and bad input."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from microgrid import Value
+from microgrid.data import make_blobs, make_moons, make_xor
+from microgrid.losses import mse
+from microgrid.nn import MLP
+from microgrid.optim import SGD, Adam, Newton
+from microgrid.train import History, accuracy, fit, predict
+
+
+def test_mlp_learns_two_moons() -> None:
+    X, y = make_moons(100, noise=0.1, seed=0)
+    model = MLP(2, [8, 8, 1], activation="tanh", init="xavier", seed=0, fused=True)
+    history = fit(model, X, y, loss="bce", optimizer=Adam(model.parameters(), lr=0.1),
+                  epochs=50, progress=False)
+    assert accuracy(model, X, y) >= 0.97
+    assert history.loss[-1] < 0.1 < history.loss[0]
+
+
+def test_mlp_learns_xor() -> None:
+    X, y = make_xor()
+    model = MLP(2, [4, 1], activation="tanh", init="xavier", seed=0)
+    fit(model, X, y, loss="bce", optimizer=Adam(model.parameters(), lr=0.1), epochs=100,
+        progress=False)
+    assert predict(model, X) == [0, 1, 1, 0]
+    assert accuracy(model, X, y) == 1.0
+
+
+@pytest.mark.parametrize(("loss", "sizes", "output"), [
+    ("mse", [6, 1], "tanh"), ("mse", [6, 1], "sigmoid"), ("sse", [6, 2], "linear"),
+    ("hinge", [6, 1], "linear"), ("bce", [6, 1], "linear"), ("bce", [6, 1], "sigmoid"),
+    ("cross_entropy", [6, 2], "linear")])
+def test_every_loss_name_trains(loss: str, sizes: list[int], output: str) -> None:
+    X, y = make_moons(40, noise=0.05, seed=1)
+    model = MLP(2, sizes, output_activation=output, init="xavier", seed=2, fused=True)
+    history = fit(model, X, y, loss=loss, optimizer=Adam(model.parameters(), lr=0.05),
+                  epochs=40, progress=False)
+    assert history.loss[-1] < 0.7 * history.loss[0]
+    assert history.accuracy[-1] >= 0.8
+
+
+def test_cross_entropy_with_three_classes() -> None:
+    X, y = make_blobs(60, centers=3, noise=0.3, seed=0)
+    model = MLP(2, [3], output_activation="linear", seed=0)
+    fit(model, X, y, loss="cross_entropy", optimizer=Adam(model.parameters(), lr=0.1),
+        epochs=30, progress=False)
+    assert accuracy(model, X, y) >= 0.95
+
+
+def test_a_callable_loss_gets_outputs_and_the_raw_target() -> None:
+    seen: list[Any] = []
+
+    def loss(outputs: list[Value], target: Any) -> Value:
+        seen.append(target)
+        return (outputs[0] - (1.0 if target else -1.0)) ** 2
+
+    X, y = make_xor()
+    model = MLP(2, [4, 1], init="xavier", seed=0)
+    history = fit(model, X, y, loss=loss, optimizer=Adam(model.parameters(), 0.1),
+                  epochs=60, shuffle=False, progress=False)
+    assert seen[:4] == [0, 1, 1, 0]
+    assert history.accuracy[-1] == 1.0
+
+
+def test_the_loss_is_the_mean_over_the_batch() -> None:
+    X, y = [[0.0], [1.0], [2.0]], [[1.0], [3.0], [0.0]]
+    model = MLP.from_weights([[[2.0]]], [[0.5]], output_activation="linear")
+    history = fit(model, X, y, loss="mse", optimizer=SGD(model.parameters(), 1e-9), epochs=1,
+                  progress=False)
+    preds = [0.5, 2.5, 4.5]
+    assert history.loss[0] == pytest.approx(
+        sum((p - t[0]) ** 2 for p, t in zip(preds, y)) / 3)
+    assert history.accuracy == []  # regression targets
+
+
+def test_full_batch_sgd_is_gradient_descent_on_the_mean_loss() -> None:
+    X, y = [[0.0], [1.0], [2.0]], [1, 0, 1]
+    model = MLP.from_weights([[[0.3]]], [[-0.1]], output_activation="linear")
+    w, b = model.parameters()
+    fit(model, X, y, loss="mse", optimizer=SGD([w, b], 0.1), epochs=1, progress=False)
+    # targets ±1 for a linear output; J = (1/3) Σ (w·x + b − t)²
+    t = [1.0, -1.0, 1.0]
+    dw = sum(2 * (0.3 * x[0] - 0.1 - ti) * x[0] for x, ti in zip(X, t)) / 3
+    db = sum(2 * (0.3 * x[0] - 0.1 - ti) for x, ti in zip(X, t)) / 3
+    assert (w.data, b.data) == pytest.approx((0.3 - 0.1 * dw, -0.1 - 0.1 * db))
+
+
+def test_history_steps_and_batches() -> None:
+    X, y = make_moons(10, seed=0)
+    model = MLP(2, [3, 1], seed=0)
+    h = fit(model, X, y, epochs=3, batch_size=4, progress=False)
+    assert isinstance(h, History)
+    assert len(h.loss) == len(h.accuracy) == 3 and h.steps == 9
+    assert all(0.0 <= a <= 1.0 for a in h.accuracy)
+    assert fit(model, X, y, epochs=2, progress=False).steps == 2  # full batch
+    assert "epochs=3" in repr(h) and "loss" in repr(h)
+
+
+def test_training_is_reproducible_and_the_seed_shuffles() -> None:
+    X, y = make_moons(20, seed=0)
+
+    def run(seed: int, shuffle: bool = True) -> list[float]:
+        model = MLP(2, [4, 1], seed=0)
+        fit(model, X, y, epochs=3, batch_size=5, seed=seed, shuffle=shuffle, progress=False)
+        return [p.data for p in model.parameters()]
+
+    assert run(1) == run(1)
+    assert run(1) != run(2)
+    assert run(1, shuffle=False) == run(2, shuffle=False)
+
+
+def test_default_optimizer_is_sgd_with_lr() -> None:
+    X, y = make_xor()
+    a, b = MLP(2, [3, 1], seed=0), MLP(2, [3, 1], seed=0)
+    fit(a, X, y, lr=0.05, epochs=2, progress=False)
+    fit(b, X, y, optimizer=SGD(b.parameters(), 0.05), epochs=2, progress=False)
+    assert [p.data for p in a.parameters()] == [p.data for p in b.parameters()]
+
+
+def test_newton_inside_fit() -> None:
+    X = [[x / 4] for x in range(-4, 5)]
+    y = [[0.7 * x[0] - 0.2] for x in X]
+    model = MLP(1, [1], output_activation="linear", seed=0)
+    history = fit(model, X, y, loss="mse", optimizer=Newton(model.parameters()), epochs=1,
+                  progress=False)
+    assert [p.data for p in model.parameters()] == pytest.approx([0.7, -0.2])
+    assert history.steps == 1
+
+
+def test_progress_bar_can_be_turned_off(capsys: pytest.CaptureFixture[str]) -> None:
+    X, y = make_xor()
+    fit(MLP(2, [2, 1], seed=0), X, y, epochs=3, progress=True)
+    assert "fit" in capsys.readouterr().err
+    fit(MLP(2, [2, 1], seed=0), X, y, epochs=3, progress=False)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+def test_predict_conventions() -> None:
+    one = MLP.from_weights([[[1.0]]], output_activation="linear")
+    assert predict(one, [[-0.5], [0.5]]) == [0, 1]  # threshold 0
+    sig = MLP.from_weights([[[1.0]]], [[-1.0]], output_activation="sigmoid")
+    assert predict(sig, [[0.5], [1.5]]) == [0, 1]  # threshold 0.5 on σ
+    two = MLP.from_weights([[[1.0], [-1.0]]], output_activation="linear")
+    assert predict(two, [[2.0], [-2.0]]) == [0, 1]  # argmax
+    assert accuracy(two, [[2.0], [-2.0]], [0, 0]) == 0.5
+
+
+# -- the seeds' symmetry argument ------------------------------------------------------
+
+
+def hidden_weights(model: MLP) -> list[list[float]]:
+    return [[w.data for w in n.w] + [n.b.data] for n in model.layers[0].neurons]
+
+
+def test_symmetric_initialization_keeps_hidden_units_identical() -> None:
+    X, y = make_moons(30, noise=0.1, seed=0)
+    model = MLP.from_weights([[[0.5, 0.5]] * 3, [[0.5, 0.5, 0.5]]], activation="tanh",
+                             output_activation="linear")
+    fit(model, X, y, loss="mse", optimizer=SGD(model.parameters(), 0.1), epochs=20,
+        batch_size=8, progress=False)
+    rows = hidden_weights(model)
+    assert rows[0] != [0.5, 0.5, 0.0]      # the weights did change ...
+    assert rows[0] == rows[1] == rows[2]   # ... but all hidden units stay identical
+    out = [w.data for w in model.layers[1].neurons[0].w]
+    assert out[0] == out[1] == out[2]
+
+
+def test_random_initialization_breaks_the_symmetry() -> None:
+    X, y = make_moons(30, noise=0.1, seed=0)
+    model = MLP(2, [3, 1], activation="tanh", seed=0)
+    fit(model, X, y, loss="mse", optimizer=SGD(model.parameters(), 0.1), epochs=20,
+        batch_size=8, progress=False)
+    rows = hidden_weights(model)
+    assert rows[0] != rows[1] and rows[1] != rows[2] and rows[0] != rows[2]
+
+
+# -- bad input -------------------------------------------------------------------------
+
+
+def test_bad_input_is_named() -> None:
+    X, y = make_xor()
+    model = MLP(2, [2, 1], seed=0)
+    with pytest.raises(ValueError, match="4 inputs but 3 targets"):
+        fit(model, X, y[:3], progress=False)
+    with pytest.raises(ValueError, match="no training data"):
+        fit(model, [], [], progress=False)
+    with pytest.raises(ValueError, match="unknown loss 'mae'"):
+        fit(model, X, y, loss="mae", progress=False)
+    with pytest.raises(ValueError, match="epochs must be at least 1"):
+        fit(model, X, y, epochs=0, progress=False)
+    with pytest.raises(TypeError, match="batch_size must be an int"):
+        fit(model, X, y, batch_size=2.5, progress=False)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"class labels must be ints 0\.\.k-1"):
+        fit(model, X, [-1, 1, 1, -1], loss="hinge", progress=False)
+    with pytest.raises(ValueError, match="loss 'cross_entropy' needs one output per class"):
+        fit(model, X, y, loss="cross_entropy", progress=False)
+    with pytest.raises(ValueError, match="loss 'hinge' needs one output"):
+        fit(MLP(2, [2, 2], seed=0), X, y, loss="hinge", progress=False)
+    with pytest.raises(ValueError, match="loss 'bce' needs class labels"):
+        fit(model, X, [0.0, 1.0, 1.0, 0.0], loss="bce", progress=False)
+    with pytest.raises(ValueError, match="MLP expects 2 inputs, got 3"):
+        fit(model, [[1.0, 2.0, 3.0]], [1], progress=False)
+    with pytest.raises(ValueError, match="lr must be in"):
+        fit(model, X, y, lr=0.0, progress=False)
+
+
+def test_model_must_return_a_list() -> None:
+    class Bare:
+        def __call__(self, x: Any) -> Value:
+            return Value(1.0)
+
+        def parameters(self) -> list[Value]:
+            return [Value(1.0)]
+
+    with pytest.raises(TypeError, match="must return a list of Values"):
+        fit(Bare(), [[1.0]], [1], progress=False)  # type: ignore[arg-type]
+
+
+def test_a_callable_loss_must_return_a_value() -> None:
+    X, y = make_xor()
+    with pytest.raises(TypeError, match="the loss must return a Value, got float"):
+        fit(MLP(2, [2, 1]), X, y, loss=lambda out, t: 0.5, progress=False)  # type: ignore
+
+
+def test_compiled_replay_trains_like_eager() -> None:
+    X, y = make_xor()
+    eager = fit(MLP(2, [4, 1], seed=3), X, y, epochs=5, progress=False)
+    fast = fit(MLP(2, [4, 1], seed=3), X, y, epochs=5, progress=False, compiled=True)
+    assert fast.loss == pytest.approx(eager.loss, rel=1e-12)
+    assert fast.accuracy == eager.accuracy
+
+
+def test_accuracy_checks_its_input() -> None:
+    model = MLP(2, [1])
+    with pytest.raises(ValueError, match="2 inputs but 1 labels"):
+        accuracy(model, [[0.0, 0.0], [1.0, 1.0]], [0])
+    with pytest.raises(ValueError, match="no data"):
+        accuracy(model, [], [])
+
+
+def test_losses_used_by_fit_are_finite_on_moons() -> None:
+    X, y = make_moons(20, seed=0)
+    model = MLP(2, [4, 1], seed=0)
+    h = fit(model, X, y, loss=lambda out, t: mse(out, [float(t)]), epochs=2, progress=False)
+    assert all(math.isfinite(v) for v in h.loss)
