@@ -8,15 +8,27 @@
 (-12.0, -4.0, -4.0, 3.0)
 """
 
+from . import data, losses, nn, optim, serialization, train  # noqa: F401  (submodules)
 from .autodiff import GradcheckError, grad, gradcheck, hessian
+from .compile import compile_step, gc_paused
 from .engine import Value, wsum, zero_grad
+from .explorer import explore
 from .graph import topological_order
+from .stepper import backward_steps, forward_steps, grads_after
+from .viz import draw_dot
 
 __all__ = [
     "GradcheckError",
     "Value",
+    "backward_steps",
+    "compile_step",
+    "draw_dot",
+    "explore",
+    "forward_steps",
+    "gc_paused",
     "grad",
     "gradcheck",
+    "grads_after",
     "hessian",
     "topological_order",
     "wsum",

@@ -107,6 +107,8 @@ def test_results_that_are_not_finite_raise_overflow_error(make, message) -> None
 def test_leaky_relu_slope_must_be_a_number() -> None:
     with pytest.raises(TypeError, match="leaky_relu: slope"):
         Value(1.0).leaky_relu("0.1")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="leaky_relu: slope must be a real number"):
+        Value(-1.0).leaky_relu(Value(0.1))  # type: ignore[arg-type]
 
 
 def test_backward_seed_must_be_a_number() -> None:
