@@ -1,7 +1,7 @@
 """Side-by-side benchmarks: microgrid against micrograd 0.1.0 and, when installed, PyTorch.
 
     pip install -e '.[bench]'          # micrograd 0.1.0 and numpy; PyTorch is optional
-    python benchmarks/bench.py         # all three workloads, 5 paired runs (about 25 min)
+    python benchmarks/bench.py         # all three workloads, 5 paired runs (about 40 min)
     python benchmarks/bench.py --only a --runs 7
     python benchmarks/bench.py --quick # smaller sizes, for a first look (not the figures)
 

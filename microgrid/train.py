@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 from . import losses
-from .compile import CompiledStep, compile_step
+from .compile import CompiledStep, compile_step, gc_paused
 from .engine import Value
 from .optim import SGD, Newton, Optimizer
 
@@ -291,19 +291,20 @@ def fit(model: Model, X: Sequence[Sequence[Any]], y: Sequence[Target], *,
                 opt.step()
                 history.steps += 1
                 continue
-            batch_loss, outputs = _batch_loss(model, X, y, batch, loss_fn)
-            total += batch_loss.data * len(batch)
-            if labels:
-                correct += sum(_decide(out, sigmoid_output) == y[i]
-                               for out, i in zip(outputs, batch))
-            if isinstance(opt, Newton):
-                opt.step(batch_loss)
-            else:
-                for p in parameters:  # the model's, and the optimizer's own below
-                    p.grad = 0.0
-                opt.zero_grad()
-                batch_loss.backward()
-                opt.step()
+            with gc_paused():  # acyclic graphs: refcounting frees them, see gc_paused
+                batch_loss, outputs = _batch_loss(model, X, y, batch, loss_fn)
+                total += batch_loss.data * len(batch)
+                if labels:
+                    correct += sum(_decide(out, sigmoid_output) == y[i]
+                                   for out, i in zip(outputs, batch))
+                if isinstance(opt, Newton):
+                    opt.step(batch_loss)
+                else:
+                    for p in parameters:  # the model's, and the optimizer's own below
+                        p.grad = 0.0
+                    opt.zero_grad()
+                    batch_loss.backward()
+                    opt.step()
             history.steps += 1
         history.loss.append(total / n)
         if labels:

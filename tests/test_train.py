@@ -3,6 +3,7 @@ the progress bar, symmetry breaking, and bad input."""
 
 from __future__ import annotations
 
+import gc
 import math
 from typing import Any
 
@@ -252,3 +253,16 @@ def test_losses_used_by_fit_are_finite_on_moons() -> None:
     model = MLP(2, [4, 1], seed=0)
     h = fit(model, X, y, loss=lambda out, t: mse(out, [float(t)]), epochs=2, progress=False)
     assert all(math.isfinite(v) for v in h.loss)
+
+
+def test_fit_pauses_the_collector_only_during_steps_and_restores_it() -> None:
+    X, y = make_xor()
+    assert gc.isenabled()
+    fit(MLP(2, [4, 1], seed=0), X, y, epochs=2, progress=False)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        fit(MLP(2, [4, 1], seed=0), X, y, epochs=2, progress=False)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
