@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from microgrid import Value, explore
+from microgrid import explore
 from microgrid import explorer as explorer_module
 from microgrid import render as rendering
+from microgrid.__main__ import slide_example as slide
 from microgrid.explorer import Explorer
-
-
-def slide() -> Value:
-    x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
-    q = x + y
-    q.label = "q"
-    f = q * z
-    f.label = "f"
-    return f
 
 
 def test_stepping_runs_forward_then_backward_and_stops_at_the_ends() -> None:
