@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, overload
 
-from . import ops
 from .engine import VALUE_FNS, Number, Value
 from .graph import operands, topological_order
 
@@ -58,7 +57,6 @@ def grad(output: Value, inputs: Value | Sequence[Value],
     grads: dict[Value, Any] = {}
     if output in needed:
         grads[output] = Value(1.0) if create_graph else 1.0
-    F = VALUE_FNS if create_graph else ops.FLOAT_FNS
     for node in reversed(order):
         g = grads.get(node)
         if g is None or node.is_leaf:
@@ -69,9 +67,9 @@ def grad(output: Value, inputs: Value | Sequence[Value],
             args: list[Any] = list(parents)
             if op.const_operand:
                 args[1] = parents[1].data
-            local = op.local(F, *args, node)  # type: ignore[misc]
+            local = op.local(VALUE_FNS, *args, node)  # type: ignore[misc]
         else:
-            local = op.local(F, *[p.data for p in parents], node.data)  # type: ignore[misc]
+            local = node.local_grads()
         for p, d in zip(parents, local):
             if p not in needed:
                 continue

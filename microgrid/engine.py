@@ -136,6 +136,16 @@ class Value:
         """True for a node made by ``Value(...)`` or for a constant operand."""
         return self._a is None
 
+    def local_grads(self) -> tuple[float, ...]:
+        """∂self/∂operand for each operand, from the op table at the operands' current data.
+
+        ``()`` for a leaf. The slot of a ``const_operand`` op's fixed operand is 0.0.
+        """
+        if self._a is None:
+            return ()
+        return tuple(self._op.local(  # type: ignore[misc]
+            ops.FLOAT_FNS, *[p.data for p in operands(self)], self.data))
+
     @property
     def is_constant(self) -> bool:
         """True for a constant made from a plain number operand (``2`` in ``2 * x``)."""

@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from . import ops
 from .engine import Value
 from .graph import topological_order
 
@@ -203,7 +202,6 @@ def backward_steps(root: Value, gradient: float = 1.0,
     names = node_names(order, fmt)
     grads: dict[Value, float] = {root: 0.0}
     grads[root] += float(gradient)
-    F = ops.FLOAT_FNS
     steps: list[BackwardStep] = []
     for node in reversed(order):
         parents = node.parents
@@ -212,8 +210,7 @@ def backward_steps(root: Value, gradient: float = 1.0,
         upstream = grads.get(node, 0.0)
         contributions = []
         if parents:
-            local = node.op.local(F, *[p.data for p in parents], node.data)  # type: ignore[misc]
-            for i, (p, d) in enumerate(zip(parents, local)):
+            for i, (p, d) in enumerate(zip(parents, node.local_grads())):
                 before = grads.get(p, 0.0)
                 c = upstream * d
                 grads[p] = after = before + c

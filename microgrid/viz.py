@@ -20,7 +20,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import ops
 from .engine import Value
 from .graph import topological_order
 from .stepper import (
@@ -311,8 +310,7 @@ def draw_dot(
         want_local = show_local or (show_contribution and state.grads is None)
         locals_: tuple[float, ...] = ()
         if want_local:
-            locals_ = tuple(node.op.local(  # type: ignore[misc]
-                ops.FLOAT_FNS, *[p.data for p in parents], node.data))
+            locals_ = node.local_grads()
         for i, p in enumerate(parents):
             if hide_constants and p.is_constant:
                 continue

@@ -255,3 +255,13 @@ def test_zero_base_with_a_value_exponent() -> None:
     f = x ** y
     f.backward()
     assert f.data == 0.0 and x.grad == 0.0 and y.grad == 0.0
+
+
+def test_local_grads_read_the_op_table_at_current_data() -> None:
+    a, b = Value(3.0), Value(-2.0)
+    assert (a * b).local_grads() == (-2.0, 3.0)
+    assert (a + b).local_grads() == (1.0, 1.0)
+    assert (a ** 2).local_grads() == (6.0, 0.0)  # the constant exponent's slot is 0
+    t = a.tanh()
+    assert t.local_grads() == (1.0 - math.tanh(3.0) ** 2,)
+    assert a.local_grads() == ()
