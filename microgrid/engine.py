@@ -33,7 +33,7 @@ from typing import Any, TypeAlias
 
 from . import ops
 from .chain import contributions
-from .graph import operands, topological_order, traversal_lock
+from .graph import _post_order, operands, topological_order, traversal_lock
 from .ops import Op
 
 __all__ = ["Number", "Value", "observing_comparisons", "wsum", "zero_grad"]
@@ -401,15 +401,13 @@ class Value:
         """
         seed = _check_number(gradient, "backward: gradient")
         with traversal_lock:
-            order = topological_order(self)
-            for node in order:
-                if node._a is not None:
-                    node.grad = 0.0
+            leaves: list[Value] = []
+            order = _post_order([self], leaves)  # interior grads reset on the way
             self.grad += seed
-            _propagate_into_grad(reversed(order))
-            total = sum(map(_grad_of, order))
+            _propagate_into_grad(reversed(order))  # checks each interior node's grad
+            total = sum(map(_grad_of, leaves))
             if total - total != 0.0:
-                raise _gradient_overflow(order)
+                raise _gradient_overflow(next(n for n in leaves if n.grad - n.grad != 0.0))
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0.0 on this node and every node it depends on."""
@@ -434,17 +432,13 @@ class _Constant(Value):
 _grad_of = attrgetter("grad")
 
 
-def _gradient_overflow(order: list[Value]) -> OverflowError:
-    """The error for a non-finite gradient, naming the first node (from the output) that has one."""
-    for node in reversed(order):
-        g = node.grad
-        if g - g != 0.0:
-            what = f"a {node._fn.name} node" if node._a is not None else "a leaf"
-            label = f" {node.label!r}" if node.label else ""
-            return OverflowError(
-                f"backward: the gradient of {what}{label} (data={node.data!r}) is {g!r}: "
-                "a product of local derivatives overflowed a float")
-    return OverflowError("backward: a gradient is not finite")  # pragma: no cover
+def _gradient_overflow(node: Value) -> OverflowError:
+    """The error for a node whose gradient is not a finite float."""
+    what = f"a {node._fn.name} node" if node._a is not None else "a leaf"
+    label = f" {node.label!r}" if node.label else ""
+    return OverflowError(
+        f"backward: the gradient of {what}{label} (data={node.data!r}) is {node.grad!r}: "
+        "a product of local derivatives overflowed a float")
 
 
 class ValueFns:
@@ -521,6 +515,8 @@ def _propagate_into_grad(reverse_order: Iterable[Value]) -> None:
         g = node.grad
         if g == 0.0:  # nothing flows back: no rule is evaluated
             continue
+        if g - g != 0.0:  # inf or nan
+            raise _gradient_overflow(node)
         op = node._fn
         if op is _ADD:
             a.grad += g
