@@ -47,6 +47,7 @@ _isfinite = math.isfinite
 _ADD, _MUL, _NEG, _DIV, _POW, _POWC = ops.ADD, ops.MUL, ops.NEG, ops.DIV, ops.POW, ops.POWC
 _CONST, _WSUM, _RELU, _TANH = ops.CONST, ops.WSUM, ops.RELU, ops.TANH
 _dtanh = ops.FLOAT_FNS.dtanh
+_POWERS = (ops.POW, ops.POWC)
 
 _observer: ContextVar[ComparisonObserver | None] = ContextVar("microgrid_comparisons",
                                                               default=None)
@@ -513,7 +514,9 @@ def _propagate_into_grad(reverse_order: Iterable[Value]) -> None:
         if a is None:
             continue
         g = node.grad
-        if g == 0.0:  # nothing flows back: no rule is evaluated
+        if g == 0.0:  # nothing flows back: no rule is evaluated ...
+            if node._fn in _POWERS and a.data == 0.0 and a._fn is not _CONST:
+                contributions(node, g)  # ... but 0·∞ from a power at 0 raises (see chain)
             continue
         if g - g != 0.0:  # inf or nan
             raise _gradient_overflow(node)
