@@ -196,15 +196,21 @@ class Value:
     # -- micrograd's names, so lecture-style code runs as it is written ---------------
     @property
     def _prev(self) -> set[Value]:
-        """The set of operands (micrograd's name; :attr:`parents` keeps order and repeats)."""
-        return set(operands(self))
+        """The set of operands (micrograd's name; :attr:`parents` keeps order and repeats).
+
+        As in micrograd, the fixed number of ``x ** 3`` or of a leaky ReLU's slope is not
+        an operand here (it is part of the op, as ``_op`` shows)."""
+        const = self._fn.const_operands
+        return {p for i, p in enumerate(operands(self)) if i not in const}
 
     @property
     def _op(self) -> str:
-        """The op's symbol as a string (``'+'``, ``'*'``, ``'tanh'``; ``''`` for a leaf)."""
+        """The op's symbol as a string (``'+'``, ``'*'``, ``'tanh'``, ``'**2'``; ``''`` for a
+        leaf)."""
         fn = self._fn
         if fn is _POWC:
-            return f"**{self._b.data:g}"
+            c = self._b.data
+            return f"**{int(c)}" if c.is_integer() and abs(c) < 1e15 else f"**{c!r}"
         return fn.symbol
 
     def _backward(self) -> None:
@@ -241,7 +247,8 @@ class Value:
 
     # -- arithmetic ------------------------------------------------------------------
     def __add__(self, other: Operand) -> Value:
-        if type(other) is not Value:
+        cls = type(self)
+        if type(other) is not cls:
             other = _const(other, "add")
         # ops.ADD.forward and _node, inlined: + and * make almost every node of a network,
         # and inlining them made the benchmark's training steps 5–15 % faster than calling
@@ -249,7 +256,7 @@ class Value:
         data = self.data + other.data
         if data - data != 0.0:
             raise _not_finite(_ADD, self.data, other.data)
-        v = _new(type(self))
+        v = _new(cls)
         v.data = data
         v.grad = 0.0
         v.label = ""
@@ -263,12 +270,13 @@ class Value:
         return _apply(_ADD, _const(other, "add"), self, type(self))
 
     def __mul__(self, other: Operand) -> Value:
-        if type(other) is not Value:
+        cls = type(self)
+        if type(other) is not cls:
             other = _const(other, "mul")
         data = self.data * other.data  # ops.MUL.forward and _node, inlined (see __add__)
         if data - data != 0.0:
             raise _not_finite(_MUL, self.data, other.data)
-        v = _new(type(self))
+        v = _new(cls)
         v.data = data
         v.grad = 0.0
         v.label = ""
@@ -408,7 +416,9 @@ class Value:
             _propagate_into_grad(reversed(order))  # checks each interior node's grad
             total = sum(map(_grad_of, leaves))
             if total - total != 0.0:
-                raise _gradient_overflow(next(n for n in leaves if n.grad - n.grad != 0.0))
+                bad = next((n for n in leaves if n.grad - n.grad != 0.0), None)
+                if bad is not None:  # (finite grads whose sum overflows are fine)
+                    raise _gradient_overflow(bad)
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0.0 on this node and every node it depends on."""
