@@ -17,8 +17,11 @@ Either way the gradient comes from the chain rule.
 * A network can be built from given weights (:meth:`MLP.from_weights`); passing the same
   ``Value`` twice shares it, as the worked example's one bias for two neurons.
 
-Calling a :class:`Layer` or an :class:`MLP` always returns a list of ``Value`` — a list of one
-for a one-neuron layer, never a bare ``Value``.
+**One output is a** ``Value``. Calling a :class:`Neuron`, a one-neuron :class:`Layer` or an
+:class:`MLP` whose last layer has one neuron returns a bare ``Value`` (so ``(model(x) - y)**2``
+works as in micrograd and the lecture); several outputs come back as a list of ``Value``.
+Inside an :class:`MLP` layers always pass lists to each other, so a hidden layer of one
+neuron is an ordinary layer (its one output is the next layer's one input).
 """
 
 from __future__ import annotations
@@ -194,7 +197,8 @@ class Neuron(Module):
 
 
 class Layer(Module):
-    """``nout`` neurons reading the same ``nin`` inputs; calling it returns a list of ``nout``.
+    """``nout`` neurons reading the same ``nin`` inputs; calling it returns their ``nout``
+    outputs as a list (one neuron: its output as a bare ``Value``).
 
     ``weights`` is one list of ``nin`` weights per neuron, ``biases`` one bias per neuron.
     """
@@ -232,8 +236,10 @@ class Layer(Module):
         for n in self.neurons:
             n.fused = bool(value)
 
-    def __call__(self, x: Sequence[Input]) -> list[Value]:
-        return self._forward(_check_inputs(x, self.nin, f"Layer {self.label}".rstrip()))
+    def __call__(self, x: Sequence[Input]) -> Value | list[Value]:
+        """The layer's outputs: a bare ``Value`` when ``nout == 1``, else a list of ``nout``."""
+        out = self._forward(_check_inputs(x, self.nin, f"Layer {self.label}".rstrip()))
+        return out[0] if len(out) == 1 else out
 
     def _forward(self, x: Sequence[Input]) -> list[Value]:
         return [n._forward(x) for n in self.neurons]
@@ -326,11 +332,13 @@ class MLP(Module):
         for layer in self.layers:
             layer.fused = value
 
-    def __call__(self, x: Sequence[Input]) -> list[Value]:
+    def __call__(self, x: Sequence[Input]) -> Value | list[Value]:
+        """The network's outputs: a bare ``Value`` when the last layer has one neuron, else a
+        list (layers pass lists between them, so one-neuron hidden layers work as any other)."""
         out = self.layers[0]._forward(_check_inputs(x, self.nin, "MLP"))
         for layer in self.layers[1:]:
             out = layer._forward(out)
-        return out
+        return out[0] if len(out) == 1 else out
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         return _unique((f"L{i}.{name}", p) for i, layer in enumerate(self.layers)

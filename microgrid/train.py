@@ -17,7 +17,8 @@ With class labels, each loss name encodes them for the model's k outputs (label 
 * ``"cross_entropy"``: k ≥ 2 outputs (logits), −log softmax(y)_c.
 
 With regression targets only ``"mse"`` and ``"sse"`` apply, target for target.
-A callable ``loss(outputs, target)`` gets the model's output list and ``y[i]`` as given.
+A callable ``loss(output, target)`` gets what the model returns — a bare ``Value`` for a
+one-output model, a list of ``Value`` otherwise — and ``y[i]`` as given.
 
 **Predictions** (:func:`predict`, :func:`accuracy`): with k ≥ 2 outputs the class is the
 argmax; with one output it is 1 when the output is > 0 (> 0.5 for a sigmoid output).
@@ -38,14 +39,16 @@ from .optim import SGD, Newton, Optimizer
 __all__ = ["History", "accuracy", "fit", "predict"]
 
 Target = int | float | Sequence[float]
-LossFn = Callable[[list[Value], Any], Value]
+Output = Value | list[Value]
+LossFn = Callable[[Any, Any], Value]
 LOSSES = ("mse", "sse", "hinge", "bce", "cross_entropy")
 
 
 class Model(Protocol):
-    """What ``fit`` needs: called on one input, returns a list of outputs; has parameters."""
+    """What ``fit`` needs: called on one input, returns its output (one ``Value``, or a list
+    of them); has parameters."""
 
-    def __call__(self, x: Sequence[Any]) -> list[Value]: ...
+    def __call__(self, x: Sequence[Any]) -> Any: ...
 
     def parameters(self) -> list[Value]: ...
 
@@ -79,16 +82,32 @@ def _is_labels(y: Sequence[Target]) -> bool:
     return all(isinstance(t, int) and not isinstance(t, bool) for t in y)
 
 
-def _decide(outputs: Sequence[Value], sigmoid_output: bool) -> int:
+def _outputs(out: object, who: str) -> list[Value]:
+    """A model's output as a list: a bare ``Value`` is one output."""
+    if isinstance(out, Value):
+        return [out]
+    if isinstance(out, (list, tuple)) and out and all(isinstance(v, Value) for v in out):
+        return list(out)
+    raise TypeError(f"{who}: the model must return a Value or a non-empty list of Values, "
+                    f"got {type(out).__name__}")
+
+
+def _numbers(out: Any) -> list[float]:
+    """The numbers of one output (a ``Value``, a float, or a list of either)."""
+    items = out if isinstance(out, (list, tuple)) else [out]
+    return [v.data if isinstance(v, Value) else float(v) for v in items]
+
+
+def _decide(outputs: Sequence[float], sigmoid_output: bool) -> int:
     if len(outputs) == 1:
-        return int(outputs[0].data > (0.5 if sigmoid_output else 0.0))
-    return max(range(len(outputs)), key=lambda j: outputs[j].data)
+        return int(outputs[0] > (0.5 if sigmoid_output else 0.0))
+    return max(range(len(outputs)), key=lambda j: outputs[j])
 
 
 def predict(model: Model, X: Sequence[Sequence[Any]]) -> list[int]:
     """The predicted class of each input (argmax, or a threshold for one output)."""
     sig = _output_activation(model) == "sigmoid"
-    return [_decide(model(x), sig) for x in X]
+    return [_decide(_numbers(_outputs(model(x), "predict")), sig) for x in X]
 
 
 def accuracy(model: Model, X: Sequence[Sequence[Any]], y: Sequence[int]) -> float:
@@ -176,7 +195,7 @@ def _resolve_loss(loss: str | LossFn, y: Sequence[Target], k: int,
 
 
 def _batch_loss(model: Model, X: Sequence[Sequence[Any]], y: Sequence[Target],
-                batch: Sequence[int], loss_fn: LossFn) -> tuple[Value, list[list[Value]]]:
+                batch: Sequence[int], loss_fn: LossFn) -> tuple[Value, list[Output]]:
     """(1/B)·Σ loss(model(xᵢ), yᵢ) over the batch, and the model's outputs."""
     outputs = [model(X[i]) for i in batch]
     total: Value | None = None
@@ -249,10 +268,7 @@ def fit(model: Model, X: Sequence[Sequence[Any]], y: Sequence[Target], *,
         raise ValueError("fit: no training data")
     _check_count(epochs, "epochs")
     _check_count(batch_size, "batch_size", allow_none=True)
-    first = model(X[0])
-    if not isinstance(first, list):
-        raise TypeError(f"fit: the model must return a list of Values, got "
-                        f"{type(first).__name__}")
+    first = _outputs(model(X[0]), "fit")
     sigmoid_output = _output_activation(model) == "sigmoid"
     loss_fn = _resolve_loss(loss, y, len(first), sigmoid_output)
     labels = _is_labels(y)
@@ -286,7 +302,7 @@ def fit(model: Model, X: Sequence[Sequence[Any]], y: Sequence[Target], *,
                 value, outs = step([X[i] for i in batch], [encode(y[i]) for i in batch])
                 total += value * len(batch)
                 if labels:
-                    correct += sum(_decide([Value(v) for v in out], sigmoid_output) == y[i]
+                    correct += sum(_decide(_numbers(out), sigmoid_output) == y[i]
                                    for out, i in zip(outs, batch))
                 opt.step()
                 history.steps += 1
@@ -295,7 +311,7 @@ def fit(model: Model, X: Sequence[Sequence[Any]], y: Sequence[Target], *,
                 batch_loss, outputs = _batch_loss(model, X, y, batch, loss_fn)
                 total += batch_loss.data * len(batch)
                 if labels:
-                    correct += sum(_decide(out, sigmoid_output) == y[i]
+                    correct += sum(_decide(_numbers(out), sigmoid_output) == y[i]
                                    for out, i in zip(outputs, batch))
                 if isinstance(opt, Newton):
                     opt.step(batch_loss)
