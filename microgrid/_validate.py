@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ __all__ = [
     "count",
     "flag",
     "is_numpy",
+    "path",
     "plain",
     "real",
     "rows",
@@ -130,3 +132,13 @@ def targets(y: object, name: str = "y") -> list[Any]:
         if isinstance(t, list):
             ys[i] = [plain(v) for v in t]
     return ys
+
+
+def path(p: object, name: str) -> str:
+    """A file path (str or ``os.PathLike``) as a non-empty str."""
+    if not isinstance(p, (str, os.PathLike)):
+        raise TypeError(f"{name}: path must be a str or a path, got {type(p).__name__}")
+    text = os.fspath(p)
+    if not isinstance(text, str) or not text or "\0" in text:
+        raise ValueError(f"{name}: path must be a non-empty str path, got {text!r}")
+    return text
