@@ -71,6 +71,8 @@ def real(x: object, name: str, *, low: float = -math.inf, high: float = math.inf
     above = value >= low if low_ok else value > low
     below = value <= high if high_ok else value < high
     if not (math.isfinite(value) and above and below):
+        if math.isinf(low) and math.isinf(high):
+            raise ValueError(f"{name} must be a finite number, got {value!r}")
         lo = "[" if low_ok and math.isfinite(low) else "("
         hi = "]" if high_ok and math.isfinite(high) else ")"
         raise ValueError(f"{name} must be in {lo}{low:g}, {high:g}{hi} (finite), "

@@ -324,9 +324,12 @@ class _Runner:
         try:
             value, outs = self._replay(xs, ts)
         except GraphChanged as e:
-            raise GraphChanged(
-                f"fit: {e} fit(..., max_retraces=...) allows more re-traces (now "
-                f"{self.max_retraces}); compiled=False trains eagerly.") from None
+            hint = ("fit(..., on_change='retrace') traces the step again instead"
+                    if self.on_change == "error" else
+                    f"fit(..., max_retraces=...) allows more re-traces (now "
+                    f"{self.max_retraces})")
+            raise GraphChanged(f"fit: {e} In fit: {hint}; compiled=False trains "
+                               "eagerly.") from None
         self.opt.step()
         return value, outs
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Any
 
 import pytest
 
@@ -295,3 +296,40 @@ def test_from_weights_checks_shapes() -> None:
         MLP.from_weights([[[math.nan]]])
     with pytest.raises(TypeError, match="weight 0"):
         MLP.from_weights([[["0.5"]]])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(("make", "error", "match"), [
+    (lambda: MLP(2, [1], activation="bogus"), ValueError, "unknown activation 'bogus'"),
+    (lambda: MLP(2, [1], activation=["relu"]), ValueError, "1 activations given for 0 hidden"),
+    (lambda: MLP(2, [1], fused="no"), TypeError, "MLP: fused must be True or False"),
+    (lambda: MLP(2, [1], seed="x"), TypeError, "MLP: seed must be an int or None"),
+    (lambda: MLP(2, [1], label=3), TypeError, "MLP: label must be a str"),
+    (lambda: MLP(2, [1], epsilon=math.nan), ValueError, r"epsilon must be in \[0, inf\)"),
+    (lambda: Layer(2, 2, fused=1), TypeError, "Layer: fused must be True or False"),
+    (lambda: Neuron(2, fan_out=0), ValueError, "fan_out must be at least 1"),
+    (lambda: Neuron(2, rng=3), TypeError, "rng must be a random.Random"),
+])
+def test_constructors_name_the_bad_argument(make: Any, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        make()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MLP(10**9, [1]), lambda: MLP(2, [10**4, 10**4]), lambda: Layer(10**6, 10**3),
+    lambda: Neuron(10**9)])
+def test_sizes_that_would_exhaust_memory_are_refused_before_allocating(make: Any) -> None:
+    with pytest.raises(ValueError, match=r"parameters, more than microgrid\.nn\.MAX_PARAMETERS"):
+        make()
+
+
+def test_switching_an_activation_or_fused_is_checked_and_takes_effect() -> None:
+    model = MLP(1, [1, 1], seed=0)
+    with pytest.raises(ValueError, match="unknown activation 'Relu'"):
+        model.layers[0].activation = "Relu"
+    with pytest.raises(TypeError, match="fused must be True or False"):
+        model.fused = "yes"  # type: ignore[assignment]
+    h, o = model.layers[0].neurons[0], model.layers[1].neurons[0]
+    h.w[0].data, h.b.data, o.w[0].data, o.b.data = -1.0, 0.0, 2.0, 0.5
+    assert model([1.0]).data == 0.5 + 2.0 * math.tanh(-1.0)
+    model.layers[0].activation = "relu"
+    assert model([1.0]).data == 0.5  # relu(−1) = 0
