@@ -93,7 +93,8 @@ def test_make_blobs_takes_cluster_std() -> None:
     with pytest.raises(TypeError, match="noise or cluster_std, not both"):
         make_blobs(noise=0.1, cluster_std=0.1)
     X, y = make_blobs(4, centers=np.array([[0.0, 0.0], [5.0, 5.0]]), noise=0.0)
-    assert sorted(map(tuple, X)) == [(0.0, 0.0), (0.0, 0.0), (5.0, 5.0), (5.0, 5.0)]
+    assert sorted(zip(map(tuple, X), y)) == [((0.0, 0.0), 0), ((0.0, 0.0), 0),
+                                             ((5.0, 5.0), 1), ((5.0, 5.0), 1)]
 
 
 def test_bool_labels_are_refused() -> None:

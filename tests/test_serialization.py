@@ -178,7 +178,7 @@ def test_load_names_the_file(tmp_path: Path) -> None:
 
 
 def test_only_mlps_are_saved() -> None:
-    with pytest.raises(TypeError, match="expected an MLP or another microgrid.nn.Module"):
+    with pytest.raises(TypeError, match=r"expected an MLP or another microgrid\.nn\.Module"):
         to_json([1, 2])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="expected a str"):
         from_json(b"{}")  # type: ignore[arg-type]
