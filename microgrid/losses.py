@@ -206,6 +206,7 @@ def hinge_loss(scores: Scalars, labels: Scalars, margin: float = 1.0) -> Value:
 
     With the default margin 1 this is micrograd's demo loss, the mean of relu(1 − y·score).
     """
+    margin = check.real(margin, "hinge_loss: margin")
     ss, ys = _pairs(scores, labels, "hinge_loss", "scores")
     for i, y in enumerate(ys):
         if _number(y, "hinge_loss", i) not in (-1.0, 1.0):

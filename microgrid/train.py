@@ -289,6 +289,8 @@ class _Runner:
                  table: tuple[Encode, LossFn] | None, loss: LossFn | str,
                  backend: str | None, on_change: str, max_retraces: int) -> None:
         self.model, self.params, self.opt = model, params, opt
+        mine = {id(p) for p in params}
+        self.zeroed = params + [p for p in opt.params if id(p) not in mine]
         self.backend = backend or "python"
         self.eager = backend is None
         self.encode: Encode = table[0] if table else (lambda t: t)
@@ -308,9 +310,8 @@ class _Runner:
                                      backend, on_change, max_retraces)
 
     def __call__(self, xs: list[Any], ts: list[Any]) -> tuple[float, list[list[float]]]:
-        for p in self.params:  # the model's, and the optimizer's own below
+        for p in self.zeroed:  # the model's parameters and any other the optimizer holds
             p.grad = 0.0
-        self.opt.zero_grad()
         if self.eager:
             with gc_paused():  # acyclic graphs: refcounting frees them, see gc_paused
                 loss, outs = _batch_loss(self.model, xs, [self.encode(t) for t in ts],
