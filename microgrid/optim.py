@@ -243,8 +243,11 @@ class Adam(Optimizer):
 
 def solve(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float]:
     """x with A·x = b, by Gaussian elimination with partial pivoting (pure Python)."""
+    a, b = check.rows(a, "solve: A"), check.sequence(b, "solve: b")
     n = len(b)
-    rows = [[float(v) for v in row] + [float(bi)] for row, bi in zip(a, b)]
+    rows = [[check.real(v, f"solve: A[{i}][{j}]") for j, v in enumerate(
+        check.sequence(row, f"solve: A[{i}]"))] + [check.real(bi, f"solve: b[{i}]")]
+        for i, (row, bi) in enumerate(zip(a, b))]
     if len(rows) != n or any(len(r) != n + 1 for r in rows):
         raise ValueError(f"solve: A must be {n}×{n} to match b")
     scale = max((abs(v) for r in rows for v in r[:n]), default=0.0)

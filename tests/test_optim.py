@@ -359,3 +359,11 @@ def test_centered_rmsprop_never_takes_the_root_of_a_negative_variance() -> None:
         w.grad = 0.1  # a constant gradient: v − ḡ² is 0 up to rounding
         opt.step()
     assert math.isfinite(w.data)
+
+
+def test_solve_names_a_bad_entry() -> None:
+    assert solve([[2.0, 0.0], [0.0, 4.0]], [2.0, 4.0]) == [1.0, 1.0]
+    with pytest.raises(TypeError, match=r"solve: A\[0\]\[1\] must be a number"):
+        solve([[1.0, "a"]], [1.0])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match=r"solve: b\[0\] must be a finite number"):
+        solve([[1.0]], [math.nan])
