@@ -236,7 +236,9 @@ class Module:
     ``__init__`` or later) and they are registered in assignment order under dotted names:
     ``self.layers = [Lin(2, 3)]`` makes ``"layers.0.w.1"``. Attributes whose name starts
     with ``_`` are never registered (keep computed ``Value``s there, not in public
-    attributes). Calling ``super().__init__()`` is optional.
+    attributes). Calling ``super().__init__()`` is optional. A list or dict assigned to an
+    attribute is kept as a tracked copy (the ``Value``s and modules in it are the same
+    objects), so later in-place changes to it are noticed.
 
     ``parameters()`` and ``named_parameters()`` are cached: the cache is dropped whenever
     this module or a sub-module changes — an attribute assigned or deleted, or a registered

@@ -256,29 +256,26 @@ def _freeze(t: Any) -> Any:
     return tuple(_freeze(v) for v in t) if isinstance(t, (list, tuple)) else t
 
 
-def _step_cache(model: Model) -> dict[Any, Any] | None:
-    """The dict of compiled steps kept on the model (None if the model cannot hold one)."""
-    d = getattr(model, "__dict__", None)
-    if d is None:
-        return None
-    cache = d.get("_mg_compiled")
-    if cache is None:
-        cache = d["_mg_compiled"] = {}
-    return cache  # type: ignore[no-any-return]
+_KEPT_STEPS = 8  # compiled steps kept per model (one per loss and setting); oldest dropped
 
 
 def _compiled(model: Model, params: list[Value], key: Any, make: Callable[[], Any]) -> Any:
-    """The compiled step for ``key`` and the model's current structure, made at most once."""
+    """The compiled step for ``key`` and the model's current structure, made at most once
+    while the model's ``structure_version`` stays the same (kept on the model itself)."""
     version = getattr(model, "structure_version", None)
-    cache = _step_cache(model)
-    if cache is None or version is None:
+    d = getattr(model, "__dict__", None)
+    if version is None or d is None:  # not a microgrid Module: nothing to key on
         return make()
-    if cache.get("version") != version or cache.get("params") != [id(p) for p in params]:
-        cache.clear()  # the model changed: every step traces again
-        cache["version"], cache["params"] = version, [id(p) for p in params]
-    if key not in cache:
-        cache[key] = make()
-    return cache[key]
+    ids = [id(p) for p in params]
+    cache = d.get("_mg_compiled")
+    if cache is None or cache["version"] != version or cache["params"] != ids:
+        cache = d["_mg_compiled"] = {"version": version, "params": ids, "steps": {}}
+    steps: dict[Any, Any] = cache["steps"]
+    if key not in steps:
+        if len(steps) >= _KEPT_STEPS:
+            del steps[next(iter(steps))]
+        steps[key] = make()
+    return steps[key]
 
 
 class _Runner:

@@ -420,3 +420,12 @@ def test_fit_trains_a_hand_written_module() -> None:
         model = Perceptron()
         fit(model, X, y, loss="mse", lr=0.1, epochs=20, progress=False, compiled=compiled)
         assert accuracy(model, X, y) == 1.0
+
+
+def test_compiled_steps_kept_on_a_model_are_bounded() -> None:
+    X, y = make_xor()
+    model = MLP(2, [2, 1], seed=0)
+    for k in range(12):  # a new loss function each call: a new compiled step each time
+        fit(model, X, y, loss=lambda out, t, k=k: (out - t) ** 2 * (1.0 + k), epochs=1,
+            progress=False, compiled=True)
+    assert len(model.__dict__["_mg_compiled"]["steps"]) == 8
