@@ -12,6 +12,11 @@ operations), written per scalar parameter θ with gradient g at step t = 1, 2, �
 * :class:`Newton`  θ ← θ − γ·(H + λI)⁻¹ ∇f, the Hessian H from :func:`microgrid.hessian`
 
 ``weight_decay`` λ adds λ·θ to g first (an L2 penalty of ½λθ²).
+
+Every hyperparameter is checked when the optimizer is made, with an error naming it:
+γ > 0; ε > 0 (ε = 0 would divide by zero when a gradient is 0); β₁, β₂, μ in [0, 1);
+α, τ in [0, 1]; decays and λ ≥ 0 — all finite. A step computes every new value first:
+if one would be infinite or nan it raises ``OverflowError`` and changes no parameter.
 """
 
 from __future__ import annotations
