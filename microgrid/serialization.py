@@ -1,4 +1,5 @@
-"""Save and load an :class:`~microgrid.nn.MLP` as JSON: architecture and parameters.
+"""Save and load models as JSON: an :class:`~microgrid.nn.MLP`'s architecture and
+parameters, or any :class:`~microgrid.nn.Module`'s parameters (its ``state_dict``).
 
 The file is plain JSON (never pickle: loading runs no code). It lists every parameter
 once, with its label and value, and each neuron names its weights and bias by position in
@@ -11,6 +12,18 @@ that list, so a parameter shared by two neurons stays shared::
 Floats are written with ``repr`` (the shortest string that reads back as the same float),
 so a save/load round trip reproduces every parameter exactly. A malformed file, or one
 that does not match the model it is loaded into, raises ``ValueError`` saying what is wrong.
+
+Any other module is saved as its state (``{"format": "microgrid.state", "version": 1,
+"module": "MyNet", "parameters": {"layers.0.w.0": 0.5, ...}}``) and loaded into a module
+you build: ``load(path, into=MyNet())`` (strict: the names must match exactly).
+
+**Files are never half-written.** :func:`save` writes a temporary file in the target's
+folder, flushes it to disk (``fsync``) and then atomically renames it over the target, so
+a failed write leaves the previous file as it was. A symbolic link at the target is
+replaced by the new file (the link is not followed, so the file it pointed to is left
+alone). :func:`load` reads only regular files of at most :data:`MAX_FILE_BYTES` (so
+``/dev/zero`` or a huge file is refused before it is read), refuses JSON nested too deeply
+and text that is not UTF-8, and names the file in every error.
 """
 
 from __future__ import annotations
@@ -18,15 +31,23 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any
+import stat
+import tempfile
+from typing import Any, TypeVar, overload
 
+from . import _validate as check
 from .engine import Value
-from .nn import ACTIVATIONS, MLP
+from .nn import ACTIVATIONS, MLP, Module
 
-__all__ = ["from_json", "load", "save", "to_json"]
+__all__ = ["MAX_FILE_BYTES", "from_json", "load", "save", "to_json"]
+
+M = TypeVar("M", bound=Module)
 
 FORMAT = "microgrid.MLP"
+STATE_FORMAT = "microgrid.state"
 VERSION = 1
+MAX_FILE_BYTES = 64 * 2**20
+"""The largest model file :func:`load` reads (64 MiB, about a million parameters)."""
 
 
 def _layers(model: MLP) -> tuple[list[dict[str, Any]], list[Value]]:
@@ -50,10 +71,34 @@ def _dumps(x: Any) -> str:
     return json.dumps(x, allow_nan=False, ensure_ascii=False)
 
 
-def to_json(model: MLP) -> str:
-    """The model as a JSON string: one line per neuron and per parameter."""
+def _is_whole_mlp(model: object) -> bool:
+    """An MLP whose layers hold all its parameters (a subclass may add more of its own)."""
     if not isinstance(model, MLP):
-        raise TypeError(f"to_json: expected an MLP, got {type(model).__name__}")
+        return False
+    _, params = _layers(model)
+    return {id(p) for p in params} == {id(p) for p in model.parameters()}
+
+
+def _state_json(model: Module) -> str:
+    head = {"format": STATE_FORMAT, "version": VERSION, "module": type(model).__name__}
+    lines = [_dumps(head)[:-1] + ",", ' "parameters": {']
+    lines.extend(f"  {_dumps(name)}: {_dumps(v)}," for name, v in model.state_dict().items())
+    lines[-1] = lines[-1][:-1] if len(lines) > 2 else lines[-1]
+    lines.append(" }}")
+    return "\n".join(lines)
+
+
+def to_json(model: Module) -> str:
+    """The model as a JSON string: an MLP's architecture and parameters (one line per neuron
+    and per parameter), or any other module's parameters by name."""
+    if not isinstance(model, Module):
+        raise TypeError(f"to_json: expected an MLP or another microgrid.nn.Module, got "
+                        f"{type(model).__name__}")
+    if not _is_whole_mlp(model):
+        if not model.parameters():
+            raise ValueError(f"to_json: {type(model).__name__} has no parameters to save")
+        return _state_json(model)
+    assert isinstance(model, MLP)
     layers, params = _layers(model)
     head = {"format": FORMAT, "version": VERSION, "nin": model.nin, "fused": model.fused}
     lines = [_dumps(head)[:-1] + ",", ' "layers": [']
@@ -90,13 +135,42 @@ def _get(obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
 Layers = list[dict[str, Any]]
 
 
-def _parse(text: str) -> tuple[int, bool, Layers, list[tuple[str, float]]]:
-    """Check a model document thoroughly; return (nin, fused, layers, parameters), the
-    parameters renumbered in order of first use (the order :func:`to_json` writes)."""
+def _decode(text: str) -> Any:
+    """The JSON document of ``text``: a clear ``ValueError`` for bad or too-deep JSON."""
+    if len(text) > MAX_FILE_BYTES:
+        raise _fail(f"{len(text):,} characters, more than MAX_FILE_BYTES = "
+                    f"{MAX_FILE_BYTES:,}")
     try:
-        doc = json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as e:
         raise ValueError(f"malformed JSON in model file: {e}") from None
+    except RecursionError:
+        raise _fail("JSON nested too deeply (a model file is at most 4 levels deep)") from None
+
+
+def _parse_state(doc: Any) -> tuple[str, dict[str, float]]:
+    """(module class name, name -> number) from a state document."""
+    if _get(doc, "version", int, "the file") != VERSION:
+        raise _fail(f"version {doc['version']} is not supported (this is version {VERSION})")
+    name = _get(doc, "module", str, "the file")
+    raw = _get(doc, "parameters", dict, "the file")
+    values = {}
+    for key, v in raw.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise _fail(f"parameters[{key!r}] is not a number")
+        try:
+            f = float(v)
+        except OverflowError:
+            f = math.inf
+        if not math.isfinite(f):
+            raise _fail(f"parameters[{key!r}] is not a finite float")
+        values[key] = f
+    return name, values
+
+
+def _parse(doc: Any) -> tuple[int, bool, Layers, list[tuple[str, float]]]:
+    """Check a model document thoroughly; return (nin, fused, layers, parameters), the
+    parameters renumbered in order of first use (the order :func:`to_json` writes)."""
     if _get(doc, "format", str, "the file") != FORMAT:
         raise _fail(f"format is {doc['format']!r}, expected {FORMAT!r}")
     if _get(doc, "version", int, "the file") != VERSION:
@@ -151,15 +225,37 @@ def _parse(text: str) -> tuple[int, bool, Layers, list[tuple[str, float]]]:
     return nin, fused, layers, ordered
 
 
-def from_json(text: str, *, into: MLP | None = None) -> MLP:
+@overload
+def from_json(text: str, *, into: None = None) -> MLP: ...
+
+
+@overload
+def from_json(text: str, *, into: M) -> M: ...
+
+
+def from_json(text: str, *, into: Module | None = None) -> Module:
     """The model described by ``text``; with ``into``, copy the parameter values into that
-    existing model instead (its architecture must match the file's)."""
+    existing model instead (its architecture must match the file's). A module's state
+    (any module but an MLP) can only be loaded ``into`` a module built for it."""
     if not isinstance(text, str):
         raise TypeError(f"from_json: expected a str, got {type(text).__name__}")
-    nin, fused, layers, params = _parse(text)
+    doc = _decode(text)
+    if isinstance(doc, dict) and doc.get("format") == STATE_FORMAT:
+        name, values = _parse_state(doc)
+        if into is None:
+            raise ValueError(f"the file holds the parameters of a {name}, not an MLP's "
+                             f"architecture: build the model and load into it, "
+                             f"load(path, into={name}(...))")
+        if not isinstance(into, Module):
+            raise TypeError(f"from_json: into must be a microgrid.nn.Module, got "
+                            f"{type(into).__name__}")
+        into.load_state_dict(values)
+        return into
+    nin, fused, layers, params = _parse(doc)
     if into is not None:
         if not isinstance(into, MLP):
-            raise TypeError(f"from_json: into must be an MLP, got {type(into).__name__}")
+            raise TypeError(f"from_json: into must be an MLP (the file holds an MLP), got "
+                            f"{type(into).__name__}")
         mine, targets = _layers(into)
         if into.nin != nin or mine != layers:
             sizes = [len(layer["neurons"]) for layer in layers]
@@ -174,25 +270,100 @@ def from_json(text: str, *, into: MLP | None = None) -> MLP:
         for p, (_, data) in zip(targets, params):
             p.data = data
         return into
-    values = [Value(data, label) for label, data in params]
-    weights = [[[values[r] for r in n["w"]] for n in layer["neurons"]] for layer in layers]
-    biases = [[values[n["b"]] for n in layer["neurons"]] for layer in layers]
+    made = [Value(data, label) for label, data in params]
+    weights = [[[made[r] for r in n["w"]] for n in layer["neurons"]] for layer in layers]
+    biases = [[made[n["b"]] for n in layer["neurons"]] for layer in layers]
     acts = [layer["activation"] for layer in layers]
     return MLP.from_weights(weights, biases, acts[:-1], acts[-1], fused=fused)
 
 
-def save(model: MLP, path: str | os.PathLike[str]) -> None:
-    """Write ``model`` to ``path`` as JSON (UTF-8)."""
-    text = to_json(model)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text + "\n")
+def _new_file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
-def load(path: str | os.PathLike[str], *, into: MLP | None = None) -> MLP:
+def save(model: Module, path: str | os.PathLike[str]) -> None:
+    """Write ``model`` to ``path`` as JSON (UTF-8), atomically: a temporary file in the same
+    folder, flushed to disk, then renamed over ``path``. On any failure the previous file is
+    untouched. A symbolic link at ``path`` is replaced, not followed."""
+    p = check.path(path, "save")
+    text = to_json(model) + "\n"
+    if os.path.isdir(p) and not os.path.islink(p):
+        raise IsADirectoryError(f"save: {p} is a directory")
+    folder = os.path.dirname(os.path.abspath(p))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(p)}.", suffix=".tmp",
+                                   dir=folder)
+    except OSError as e:
+        raise type(e)(e.errno, f"save: cannot write in the folder of {p}: {e.strerror}") from e
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        target = os.lstat(p) if os.path.lexists(p) else None
+        mode = (stat.S_IMODE(target.st_mode) if target is not None
+                and stat.S_ISREG(target.st_mode) else _new_file_mode())
+        os.chmod(tmp, mode)
+        os.replace(tmp, p)
+    except BaseException:
+        with _quietly():
+            os.unlink(tmp)
+        raise
+    with _quietly():  # make the rename itself durable (POSIX; best effort elsewhere)
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+class _quietly:
+    """Ignore an OSError in the block (clean-up that may legitimately fail)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, value: Any, tb: Any) -> bool:
+        return kind is not None and issubclass(kind, OSError)
+
+
+def _read(p: str) -> str:
+    """The text of the model file ``p``: a regular file of at most MAX_FILE_BYTES, UTF-8."""
+    try:
+        info = os.stat(p)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{p}: not a regular file (a model file is a JSON text file)")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ValueError(f"{p}: {info.st_size:,} bytes, more than a model file may have "
+                             f"(microgrid.serialization.MAX_FILE_BYTES = {MAX_FILE_BYTES:,})")
+        with open(p, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise type(e)(e.errno, f"load: cannot read {p}: {e.strerror}") from e
+    if len(raw) > MAX_FILE_BYTES:
+        raise ValueError(f"{p}: more than MAX_FILE_BYTES = {MAX_FILE_BYTES:,} bytes")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{p}: not a UTF-8 text file (byte {e.start}: {e.reason}); a model "
+                         "file is JSON written by microgrid.serialization.save") from None
+
+
+@overload
+def load(path: str | os.PathLike[str], *, into: None = None) -> MLP: ...
+
+
+@overload
+def load(path: str | os.PathLike[str], *, into: M) -> M: ...
+
+
+def load(path: str | os.PathLike[str], *, into: Module | None = None) -> Module:
     """Read a model saved by :func:`save` (or copy its values ``into`` a matching model)."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    p = check.path(path, "load")
+    text = _read(p)
     try:
         return from_json(text, into=into)
     except ValueError as e:
-        raise ValueError(f"{os.fspath(path)}: {e}") from None
+        raise ValueError(f"{p}: {e}") from None

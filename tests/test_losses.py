@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 import sympy as sp
 
-from microgrid import Value, grad, gradcheck, hessian
+from microgrid import Value, grad, gradcheck, hessian, topological_order
 from microgrid.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -287,3 +287,23 @@ def test_bad_values_are_named() -> None:
         l2_penalty([])
     with pytest.raises(TypeError, match=r"params\[0\] must be a Value"):
         l1_penalty([0.5])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("p", [1.5, -0.25])
+def test_a_probability_outside_0_1_is_refused(p: float) -> None:
+    with pytest.raises(ValueError, match=rf"probs\[0\] = {p} is not a probability in \[0, 1\]"):
+        binary_cross_entropy([p], [1])
+
+
+def test_the_softmax_shift_is_part_of_the_graph() -> None:
+    """The max is built from relu nodes, so it is recomputed, never frozen as a number."""
+    zs = [Value(0.3), Value(2.0), Value(-1.0)]
+    ls = log_softmax(zs)
+    ops = {node.op.name for node in topological_order(ls[0])}
+    assert "relu" in ops
+    before = [v.data for v in ls]
+    zs[0].data = 5.0  # a new top logit: re-running the same recipe follows it
+    after = [v.data for v in log_softmax(zs)]
+    total = sum(math.exp(z.data) for z in zs)
+    assert after == pytest.approx([z.data - math.log(total) for z in zs], rel=1e-15)
+    assert before != after

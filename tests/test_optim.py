@@ -214,7 +214,7 @@ def test_newton_solves_a_quadratic_in_one_step() -> None:
 
 
 def test_newton_converges_far_faster_than_gradient_descent() -> None:
-    """The seeds' contrast, on Rosenbrock's valley f = (1 − a)² + 100(b − a²)²."""
+    """The lecture notes' contrast, on Rosenbrock's valley f = (1 − a)² + 100(b − a²)²."""
     def rosenbrock(a: Value, b: Value) -> Value:
         return (1 - a) ** 2 + 100 * (b - a * a) ** 2
 
@@ -311,3 +311,59 @@ def test_a_diverging_update_stops_with_an_error() -> None:
 def test_base_optimizer_has_no_rule() -> None:
     with pytest.raises(NotImplementedError):
         Optimizer([Value(1.0)], 0.1).step()
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda ps: Adam(ps, eps=0), r"Adam: eps must be in \(0, inf\)"),
+    (lambda ps: Adagrad(ps, eps=0.0), r"Adagrad: eps must be in \(0, inf\)"),
+    (lambda ps: RMSprop(ps, eps=-1.0), r"RMSprop: eps must be in \(0, inf\)"),
+    (lambda ps: Adam(ps, betas=(1.0, 0.9)), r"Adam: betas\[0\] must be in \[0, 1\)"),
+    (lambda ps: Adam(ps, betas=(0.9,)), r"Adam: betas must be a pair"),
+    (lambda ps: SGD(ps, 0.1, momentum=1.5), r"SGD: momentum must be in \[0, 1\)"),
+    (lambda ps: SGD(ps, 0.1, dampening=2.0), r"SGD: dampening must be in \[0, 1\]"),
+    (lambda ps: RMSprop(ps, alpha=1.5), r"RMSprop: alpha must be in \[0, 1\]"),
+    (lambda ps: RMSprop(ps, momentum=-0.1), r"RMSprop: momentum must be in \[0, 1\)"),
+    (lambda ps: Adagrad(ps, lr_decay=-1.0), r"Adagrad: lr_decay must be in \[0, inf\)"),
+    (lambda ps: Newton(ps, damping=math.nan), r"Newton: damping must be in \[0, inf\)"),
+])
+def test_every_hyperparameter_range_is_checked(make: Any, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        make([Value(1.0)])
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda ps: SGD(ps, 0.1, nesterov="yes"), "SGD: nesterov must be True or False"),
+    (lambda ps: RMSprop(ps, centered=1), "RMSprop: centered must be True or False"),
+    (lambda ps: Adam(ps, lr="0.1"), "Adam: lr must be a number"),
+])
+def test_flags_and_types_are_checked(make: Any, match: str) -> None:
+    with pytest.raises(TypeError, match=match):
+        make([Value(1.0)])
+    with pytest.raises(TypeError, match="params must be a list of Values"):
+        SGD("ab", 0.1)  # type: ignore[arg-type]
+
+
+def test_a_diverging_update_changes_no_parameter() -> None:
+    a, b = Value(1.0, "a"), Value(1e308, "b")
+    a.grad, b.grad = 1.0, -1.0
+    opt = SGD([a, b], lr=1e308)
+    with pytest.raises(OverflowError, match="the update made 'b' inf"):
+        opt.step()
+    assert (a.data, b.data) == (1.0, 1e308)  # all or nothing
+
+
+def test_centered_rmsprop_never_takes_the_root_of_a_negative_variance() -> None:
+    w = Value(1.0)
+    opt = RMSprop([w], lr=0.01, centered=True)
+    for _ in range(5):
+        w.grad = 0.1  # a constant gradient: v − ḡ² is 0 up to rounding
+        opt.step()
+    assert math.isfinite(w.data)
+
+
+def test_solve_names_a_bad_entry() -> None:
+    assert solve([[2.0, 0.0], [0.0, 4.0]], [2.0, 4.0]) == [1.0, 1.0]
+    with pytest.raises(TypeError, match=r"solve: A\[0\]\[1\] must be a number"):
+        solve([[1.0, "a"]], [1.0])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match=r"solve: b\[0\] must be a finite number"):
+        solve([[1.0]], [math.nan])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from microgrid import Value
-from microgrid.nn import MLP
+from microgrid.nn import MLP, Module
 from microgrid.serialization import from_json, load, save, to_json
 
 AWKWARD = [0.1 + 0.2, 1e-310, -0.0, 5e-324, 1.7976931348623157e308, math.pi, -1 / 3, 2.0**-1074,
@@ -177,9 +178,141 @@ def test_load_names_the_file(tmp_path: Path) -> None:
 
 
 def test_only_mlps_are_saved() -> None:
-    with pytest.raises(TypeError, match="expected an MLP"):
+    with pytest.raises(TypeError, match=r"expected an MLP or another microgrid\.nn\.Module"):
         to_json([1, 2])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="expected a str"):
         from_json(b"{}")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="into must be an MLP"):
         from_json(to_json(MLP(1, [1])), into="model")  # type: ignore[arg-type]
+
+
+# -- any module's state ----------------------------------------------------------------------
+
+
+class Pair(Module):
+    def __init__(self) -> None:
+        self.inner = MLP(1, [2, 1], seed=3)
+        self.scale = Value(0.75)
+
+    def __call__(self, x: Any) -> Value:
+        out: Value = self.inner(x) * self.scale
+        return out
+
+
+def test_any_module_saves_and_loads_its_state(tmp_path: Path) -> None:
+    a = Pair()
+    a.scale.data = 1 / 3
+    save(a, tmp_path / "pair.json")
+    doc = json.loads((tmp_path / "pair.json").read_text(encoding="utf-8"))
+    assert doc["format"] == "microgrid.state" and doc["module"] == "Pair"
+    b = Pair()
+    assert load(tmp_path / "pair.json", into=b) is b
+    assert b.state_dict() == a.state_dict()
+    assert b([0.5]).data == a([0.5]).data
+    with pytest.raises(ValueError, match=r"pair\.json: the file holds the parameters of a "
+                                         r"Pair.*into=Pair\(\.\.\.\)"):
+        load(tmp_path / "pair.json")
+    with pytest.raises(ValueError, match=r"pair\.json: .*missing 'extra'"):
+        class Bigger(Pair):
+            def __init__(self) -> None:
+                super().__init__()
+                self.extra = Value(1.0)
+        load(tmp_path / "pair.json", into=Bigger())
+
+
+def test_an_mlp_subclass_with_extra_parameters_saves_them_all(tmp_path: Path) -> None:
+    class Scaled(MLP):
+        def __init__(self) -> None:
+            super().__init__(1, [1], seed=0)
+            self.gain = Value(3.0)
+
+    save(Scaled(), tmp_path / "s.json")
+    b = Scaled()
+    b.gain.data = 0.0
+    load(tmp_path / "s.json", into=b)
+    assert b.gain.data == 3.0
+
+
+# -- saving never loses the previous file ------------------------------------------------------
+
+
+def test_a_failed_write_keeps_the_previous_file(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "model.json"
+    good = MLP(2, [2, 1], seed=0)
+    save(good, path)
+    before = path.read_bytes()
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        save(MLP(2, [2, 1], seed=1), path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json"]  # no temp file left
+    assert load(path).state_dict() == good.state_dict()
+
+
+def test_a_symlink_at_the_target_is_replaced_not_followed(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me", encoding="utf-8")
+    link = tmp_path / "model.json"
+    link.symlink_to(victim)
+    save(MLP(1, [1], seed=0), link)
+    assert victim.read_text(encoding="utf-8") == "keep me"
+    assert not link.is_symlink()
+    assert load(link).nin == 1
+
+
+def test_save_keeps_the_mode_of_an_existing_file_and_refuses_a_directory(
+        tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    path.write_text("old", encoding="utf-8")
+    path.chmod(0o640)
+    save(MLP(1, [1], seed=0), path)
+    assert path.stat().st_mode & 0o777 == 0o640
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        save(MLP(1, [1], seed=0), tmp_path)
+
+
+# -- loading refuses what is not a model file ------------------------------------------------
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero (POSIX)")
+def test_dev_zero_is_refused_without_reading_it() -> None:
+    with pytest.raises(ValueError, match="/dev/zero: not a regular file"):
+        load("/dev/zero")
+
+
+def test_an_oversized_file_is_refused_by_its_size(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import microgrid.serialization as ser
+
+    path = tmp_path / "big.json"
+    save(MLP(2, [2, 1], seed=0), path)
+    monkeypatch.setattr(ser, "MAX_FILE_BYTES", 100)
+    with pytest.raises(ValueError, match=r"big\.json: \d+ bytes, more than a model file may"):
+        load(path)
+
+
+def test_deep_nesting_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(ValueError, match=r"deep\.json: .*nested too deeply"):
+        load(path)
+
+
+def test_non_utf8_is_a_clear_error_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "latin.json"
+    path.write_bytes(b'{"format": "caf\xe9"}')
+    with pytest.raises(ValueError, match=r"latin\.json: not a UTF-8 text file \(byte 15"):
+        load(path)
+
+
+def test_a_missing_file_names_the_path(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"cannot read .*nowhere\.json"):
+        load(tmp_path / "nowhere.json")
+    with pytest.raises(TypeError, match="path must be a str or a path"):
+        load(3)  # type: ignore[call-overload]

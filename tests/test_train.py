@@ -7,12 +7,14 @@ import gc
 import math
 from typing import Any
 
+import numpy as np
 import pytest
 
 from microgrid import Value
+from microgrid.compile import GraphChanged
 from microgrid.data import make_blobs, make_moons, make_xor
 from microgrid.losses import mse
-from microgrid.nn import MLP
+from microgrid.nn import MLP, Module
 from microgrid.optim import SGD, Adam, Newton
 from microgrid.train import History, accuracy, fit, predict
 
@@ -56,12 +58,13 @@ def test_cross_entropy_with_three_classes() -> None:
     assert accuracy(model, X, y) >= 0.95
 
 
-def test_a_callable_loss_gets_outputs_and_the_raw_target() -> None:
+def test_a_callable_loss_gets_the_output_and_the_raw_target() -> None:
     seen: list[Any] = []
 
-    def loss(outputs: list[Value], target: Any) -> Value:
+    def loss(output: Value, target: Any) -> Value:
         seen.append(target)
-        return (outputs[0] - (1.0 if target else -1.0)) ** 2
+        assert isinstance(output, Value)  # one output: a bare Value
+        return (output - (1.0 if target else -1.0)) ** 2
 
     X, y = make_xor()
     model = MLP(2, [4, 1], init="xavier", seed=0)
@@ -155,7 +158,7 @@ def test_predict_conventions() -> None:
     assert accuracy(two, [[2.0], [-2.0]], [0, 0]) == 0.5
 
 
-# -- the seeds' symmetry argument ------------------------------------------------------
+# -- the lecture notes' symmetry argument ------------------------------------------------------
 
 
 def hidden_weights(model: MLP) -> list[list[float]]:
@@ -214,16 +217,16 @@ def test_bad_input_is_named() -> None:
         fit(model, X, y, lr=0.0, progress=False)
 
 
-def test_model_must_return_a_list() -> None:
+def test_model_must_return_a_value_or_a_list_of_values() -> None:
     class Bare:
-        def __call__(self, x: Any) -> Value:
-            return Value(1.0)
+        def __call__(self, x: Any) -> float:
+            return 1.0
 
         def parameters(self) -> list[Value]:
             return [Value(1.0)]
 
-    with pytest.raises(TypeError, match="must return a list of Values"):
-        fit(Bare(), [[1.0]], [1], progress=False)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="must return a Value or a non-empty list of Values"):
+        fit(Bare(), [[1.0]], [1], progress=False)
 
 
 def test_a_callable_loss_must_return_a_value() -> None:
@@ -266,3 +269,162 @@ def test_fit_pauses_the_collector_only_during_steps_and_restores_it() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+# -- one step for eager and compiled; compiled steps kept per model ----------------------------
+
+
+def _train(compiled: bool | str, loss: Any, sizes: list[int], out: str = "linear",
+           data: Any = None, **kw: Any) -> tuple[list[float], list[float], dict[str, float]]:
+    X, y = data if data is not None else make_moons(30, noise=0.1, seed=1)
+    model = MLP(2, sizes, output_activation=out, seed=2)
+    h = fit(model, X, y, loss=loss, lr=0.2, epochs=3, batch_size=7, progress=False,
+            compiled=compiled, **kw)
+    return h.loss, h.accuracy, model.state_dict()
+
+
+@pytest.mark.parametrize(("loss", "sizes", "out"), [
+    ("bce", [4, 1], "sigmoid"), ("bce", [4, 1], "linear"), ("mse", [4, 2], "linear"),
+    ("hinge", [4, 1], "linear"), ("sse", [4, 1], "tanh"), ("cross_entropy", [4, 2], "linear")])
+def test_compiled_python_training_is_bit_identical_to_eager(loss: str, sizes: list[int],
+                                                            out: str) -> None:
+    assert _train(True, loss, sizes, out) == _train(False, loss, sizes, out)
+
+
+def test_cross_entropy_compiled_is_bit_identical_when_the_top_logit_changes() -> None:
+    data = make_blobs(30, centers=3, noise=0.8, seed=0)  # the argmax differs between batches
+    assert _train(True, "cross_entropy", [5, 3], data=data) == _train(
+        False, "cross_entropy", [5, 3], data=data)
+
+
+def test_a_loss_that_branches_on_the_label_trains_the_same_model_compiled() -> None:
+    seen: set[type] = set()
+
+    def loss(out: Value, c: Any) -> Value:
+        seen.add(type(c))
+        if c == 1:
+            return (out - 1.0) ** 2
+        if not c:
+            return (out + 1.0) ** 2
+        raise AssertionError(f"label {c!r}")
+
+    eager = _train(False, loss, [4, 1])
+    for backend in (True, "numpy"):
+        h, acc, state = _train(backend, loss, [4, 1])
+        assert h == pytest.approx(eager[0], rel=1e-12)
+        assert acc == eager[1]
+        assert list(state.values()) == pytest.approx(list(eager[2].values()), rel=1e-12)
+    assert seen == {int}  # labels stay Python ints, never Values
+
+
+class Counting(MLP):
+    calls = 0
+
+    def __call__(self, x: Any) -> Any:
+        Counting.calls += 1
+        return super().__call__(x)
+
+
+def test_compiled_steps_are_reused_by_later_fit_calls() -> None:
+    X, y = make_moons(20, seed=0)
+    model = Counting(2, [3, 1], seed=0)
+    fit(model, X, y, epochs=2, batch_size=5, progress=False, compiled=True)
+    Counting.calls = 0
+    fit(model, X, y, epochs=2, batch_size=5, progress=False, compiled=True)
+    assert Counting.calls == 1  # fit's first look at the outputs; no trace
+    fit(model, X, y, epochs=1, batch_size=4, progress=False, compiled=True)
+    assert Counting.calls == 1 + 1 + 4  # a new batch shape: traced once (4 examples)
+
+
+@pytest.mark.parametrize("edit", ["replace a weight", "switch an activation", "fuse"])
+def test_an_edited_model_is_traced_again(edit: str) -> None:
+    def run(compiled: bool) -> tuple[list[float], dict[str, float]]:
+        X, y = make_moons(20, seed=0)
+        model = MLP(2, [3, 1], seed=0)
+        fit(model, X, y, epochs=2, batch_size=5, progress=False, compiled=compiled)
+        if edit == "replace a weight":
+            model.layers[1].neurons[0].w[0] = Value(2.0)
+        elif edit == "switch an activation":
+            model.layers[0].activation = "relu"
+        else:
+            model.fused = True
+        h = fit(model, X, y, epochs=2, batch_size=5, progress=False, compiled=compiled)
+        return h.loss, model.state_dict()
+
+    eager, compiled = run(False), run(True)
+    assert compiled == eager
+    if edit == "replace a weight":
+        assert compiled[1]["L1.N0.w0"] != 2.0  # the new Value is the one being trained
+
+
+def test_the_retrace_policy_is_a_fit_setting() -> None:
+    X, y = make_moons(20, seed=0)
+    t = [float(c) for c in y]
+
+    def branchy(out: Value, target: float) -> Value:
+        return (out - target) ** 2 if out > 0 else (out - target) ** 4
+
+    with pytest.raises(GraphChanged, match=r"fit\(\.\.\., on_change='retrace'\)"):
+        fit(MLP(2, [3, 1], seed=0), X, t, loss=branchy, epochs=3, batch_size=5,
+            progress=False, compiled=True, on_change="error")
+    with pytest.raises(GraphChanged, match=r"fit\(\.\.\., max_retraces=\.\.\.\) allows more"):
+        fit(MLP(2, [3, 1], seed=0), X, t, loss=branchy, epochs=3, batch_size=5,
+            progress=False, compiled=True, max_retraces=0)
+    eager = fit(MLP(2, [3, 1], seed=0), X, t, loss=branchy, epochs=3, batch_size=5,
+                progress=False)
+    fast = fit(MLP(2, [3, 1], seed=0), X, t, loss=branchy, epochs=3, batch_size=5,
+               progress=False, compiled=True, max_retraces=1000)
+    assert fast.loss == pytest.approx(eager.loss, rel=1e-12)
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"on_change": "ignore"}, ValueError, "unknown on_change 'ignore'"),
+    ({"max_retraces": -1}, ValueError, "max_retraces must be at least 0"),
+    ({"shuffle": "yes"}, TypeError, "shuffle must be True or False"),
+    ({"progress": 1}, TypeError, "progress must be True or False"),
+    ({"seed": 1.5}, TypeError, "seed must be an int or None"),
+    ({"epochs": np.float64(2)}, TypeError, "epochs must be an int"),
+    ({"optimizer": "adam"}, TypeError, "optimizer must be a microgrid.optim optimizer"),
+    ({"compiled": "yes"}, ValueError, "compiled must be True, False"),
+])
+def test_fit_names_a_bad_setting(kwargs: dict[str, Any], error: type, match: str) -> None:
+    X, y = make_xor()
+    with pytest.raises(error, match=match):
+        fit(MLP(2, [2, 1]), X, y, **{"progress": False, **kwargs})
+
+
+def test_a_module_without_parameters_is_explained() -> None:
+    class Constant(Module):
+        def __init__(self) -> None:
+            self._c = Value(1.0)  # private: not registered
+
+        def __call__(self, x: Any) -> Value:
+            return self._c
+
+    with pytest.raises(ValueError, match=r"Constant has no parameters: assign Values or "
+                                         r"Modules .* names starting with '_'"):
+        fit(Constant(), [[1.0]], [1], progress=False)
+
+
+def test_fit_trains_a_hand_written_module() -> None:
+    class Perceptron(Module):
+        def __init__(self) -> None:
+            self.w = [Value(0.1), Value(-0.1)]
+            self.b = Value(0.0)
+
+        def __call__(self, x: Any) -> Value:
+            return (self.b + self.w[0] * x[0] + self.w[1] * x[1]).tanh()
+
+    X, y = make_blobs(40, centers=[[-2.0, -2.0], [2.0, 2.0]], noise=0.3, seed=0)
+    for compiled in (False, True):
+        model = Perceptron()
+        fit(model, X, y, loss="mse", lr=0.1, epochs=20, progress=False, compiled=compiled)
+        assert accuracy(model, X, y) == 1.0
+
+
+def test_compiled_steps_kept_on_a_model_are_bounded() -> None:
+    X, y = make_xor()
+    model = MLP(2, [2, 1], seed=0)
+    for k in range(9):  # a new setting each call: a new compiled step each time
+        fit(model, X, y, epochs=1, progress=False, compiled=True, max_retraces=k)
+    assert len(model.__dict__["_mg_compiled"]["steps"]) == 8

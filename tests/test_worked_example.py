@@ -1,4 +1,4 @@
-"""The seeds' step-by-step backpropagation example, number by number.
+"""Matt Mazur's step-by-step backpropagation example, number by number.
 
 Network: inputs i1 = 0.05, i2 = 0.10; hidden h1, h2 and outputs o1, o2, all sigmoid;
 net_h1 = w1·i1 + w2·i2 + b1, net_h2 = w3·i1 + w4·i2 + b1, net_o1 = w5·h1 + w6·h2 + b2,
@@ -153,7 +153,7 @@ def agrees(value: Any, published: str) -> bool:
                 <= mpmath.mpf(5) / 10 ** (decimals(published) + 1) * (1 + 1e-9))
 
 
-# Mazur's post (seed 000, repeated in seed 001): published figure for each quantity.
+# Mazur's post (repeated in the lecture notes): published figure for each quantity.
 PUBLISHED = {
     "net_h1": "0.3775", "out_h1": "0.593269992", "out_h2": "0.596884378",
     "net_o1": "1.105905967", "out_o1": "0.75136507", "out_o2": "0.772928465",
@@ -325,7 +325,7 @@ def test_fit_reproduces_the_manual_loop() -> None:
     assert (b1.data, b2.data) == (0.35, 0.60)
 
 
-# -- seed 003 repeats the example with three-digit figures: truncated, not rounded --------
+# -- the notes repeat the example with three-digit figures: truncated, not rounded -------
 
 TRUNCATED = [("out_h1", "0.5932"), ("out_h2", "0.596"), ("net_o1", "1.105"),
              ("out_o1", "0.751"), ("out_o2", "0.7729"), ("E_o1", "0.274"), ("E_o2", "0.023"),

@@ -1,0 +1,300 @@
+"""``Module``: parameters registered by attribute, the way PyTorch registers them.
+
+Assigning a ``Value``, a module, or a list/tuple/dict of them to a public attribute
+registers it; ``named_parameters()`` walks the attributes in assignment order and names each
+parameter by its path (``"layers.0.w.2"``). A subclass can name its lists more briefly with
+``_naming`` (the built-in MLP says ``"L0.N1.w0"``). The parameter list is cached; every
+change to a module (an attribute set or deleted, a registered list or dict changed in place)
+drops the caches of the module and of every module holding it, and gives them a new
+``structure_version``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar, NamedTuple
+
+from . import _validate as check
+from .engine import Value
+
+__all__ = ["LoadResult", "Module"]
+
+_VERSIONS = itertools.count(1)
+
+
+def _unique(named: Iterable[tuple[str, Value]]) -> list[tuple[str, Value]]:
+    """Drop repeats of a shared parameter (the first name wins)."""
+    seen: set[int] = set()
+    out = []
+    for name, p in named:
+        if id(p) not in seen:
+            seen.add(id(p))
+            out.append((name, p))
+    return out
+
+
+class _TrackedList(list[Any]):
+    """A list held by a module: changing it in place tells the module (and its parents)."""
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, items: Iterable[Any], owner: Module | None) -> None:
+        super().__init__(items)
+        self._owner = weakref.ref(owner) if owner is not None else None
+
+    def _changed(self) -> None:
+        owner = self._owner() if self._owner is not None else None
+        if owner is not None:
+            for i, v in enumerate(self):
+                super().__setitem__(i, _adopt(v, owner))
+            owner._changed()
+
+    def __reduce_ex__(self, protocol: Any) -> Any:  # copies and pickles are plain lists
+        return (list, (list(self),))
+
+
+class _TrackedDict(dict[Any, Any]):
+    """A dict held by a module: changing it in place tells the module (and its parents)."""
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, items: Mapping[Any, Any], owner: Module | None) -> None:
+        super().__init__(items)
+        self._owner = weakref.ref(owner) if owner is not None else None
+
+    def _changed(self) -> None:
+        owner = self._owner() if self._owner is not None else None
+        if owner is not None:
+            for k, v in self.items():
+                super().__setitem__(k, _adopt(v, owner))
+            owner._changed()
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return (dict, (dict(self),))
+
+
+def _mutator(cls: type, name: str) -> None:
+    base = getattr(cls.__mro__[1], name)
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = base(self, *args, **kwargs)
+        self._changed()
+        return self if name.startswith("__i") else result
+    method.__name__ = name
+    setattr(cls, name, method)
+
+
+for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend",
+              "insert", "pop", "remove", "clear", "sort", "reverse"):
+    _mutator(_TrackedList, _name)
+for _name in ("__setitem__", "__delitem__", "__ior__", "pop", "popitem", "clear", "update",
+              "setdefault"):
+    _mutator(_TrackedDict, _name)
+
+
+def _adopt(value: Any, owner: Module) -> Any:
+    """``value`` as ``owner`` keeps it: lists and dicts become tracked copies (so in-place
+    changes are noticed), sub-modules learn their parent; anything else is unchanged."""
+    if isinstance(value, Module):
+        value.__dict__["_mg_parents"][id(owner)] = weakref.ref(owner)
+        return value
+    if isinstance(value, list):
+        if type(value) is _TrackedList and value._owner is not None and value._owner() is owner:
+            return value
+        return _TrackedList([_adopt(v, owner) for v in value], owner)
+    if isinstance(value, dict):
+        if type(value) is _TrackedDict and value._owner is not None and value._owner() is owner:
+            return value
+        return _TrackedDict({k: _adopt(v, owner) for k, v in value.items()}, owner)
+    if type(value) is tuple:
+        return tuple(_adopt(v, owner) for v in value)
+    return value
+
+
+def _walk(value: Any, name: str, pattern: str | None,
+          active: set[int]) -> Iterator[tuple[str, Value]]:
+    """(name, parameter) pairs found in an attribute's value, depth first, in order."""
+    if isinstance(value, Value):
+        yield (pattern if pattern and "{}" not in pattern else name), value
+    elif isinstance(value, Module):
+        if id(value) in active:  # a module that holds its own ancestor: counted once
+            return
+        prefix = pattern if pattern and "{}" not in pattern else name
+        for sub, p in value._named(active):
+            yield f"{prefix}.{sub}", p
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from _walk(v, pattern.format(i) if pattern else f"{name}.{i}", None, active)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _walk(v, f"{name}.{k}", None, active)
+
+
+class LoadResult(NamedTuple):
+    """What :meth:`Module.load_state_dict` did not match (both empty when strict)."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class Module:
+    """Something with parameters, registered the way PyTorch registers them.
+
+    Assign ``Value``s, other modules, or lists, tuples and dicts of them to attributes (in
+    ``__init__`` or later) and they are registered in assignment order under dotted names:
+    ``self.layers = [Lin(2, 3)]`` makes ``"layers.0.w.1"``. Attributes whose name starts
+    with ``_`` are never registered (keep computed ``Value``s there, not in public
+    attributes). Calling ``super().__init__()`` is optional. A list or dict assigned to an
+    attribute is kept as a tracked copy (the ``Value``s and modules in it are the same
+    objects), so later in-place changes to it are noticed.
+
+    ``parameters()`` and ``named_parameters()`` are cached: the cache is dropped whenever
+    this module or a sub-module changes — an attribute assigned or deleted, or a registered
+    list or dict changed in place (``self.layers.append(...)``, ``self.w[0] = Value(2.0)``).
+    :attr:`structure_version` changes at the same moments (compiled steps key on it).
+    """
+
+    _naming: ClassVar[dict[str, str]] = {}
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Module:
+        self = object.__new__(cls)
+        d = self.__dict__
+        d["_mg_parents"] = {}
+        d["_mg_version"] = next(_VERSIONS)
+        d["_mg_named"] = None
+        d["_mg_params"] = None
+        return self
+
+    def __init__(self) -> None:
+        pass
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+            return
+        object.__setattr__(self, name, _adopt(value, self))
+        self._changed()
+
+    def __delattr__(self, name: str) -> None:
+        object.__delattr__(self, name)
+        if not name.startswith("_"):
+            self._changed()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_mg_")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        d = self.__dict__
+        d.update(_mg_parents={}, _mg_version=next(_VERSIONS), _mg_named=None, _mg_params=None)
+        for k, v in state.items():
+            d[k] = v if k.startswith("_") else _adopt(v, self)
+
+    def _changed(self) -> None:
+        """Drop the parameter caches of this module and every module that holds it."""
+        stack: list[Module] = [self]
+        seen: set[int] = set()
+        while stack:
+            m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            d = m.__dict__
+            d["_mg_version"] = next(_VERSIONS)
+            d["_mg_named"] = d["_mg_params"] = None
+            for ref in list(d["_mg_parents"].values()):
+                parent = ref()
+                if parent is not None:
+                    stack.append(parent)
+
+    @property
+    def structure_version(self) -> int:
+        """A number that changes whenever this module or a sub-module changes (a parameter
+        replaced, an activation or ``fused`` switched, a registered list edited)."""
+        return int(self.__dict__["_mg_version"])
+
+    def _named(self, active: set[int]) -> Iterator[tuple[str, Value]]:
+        active = active | {id(self)}
+        naming = type(self)._naming
+        for attr, value in list(self.__dict__.items()):
+            if not attr.startswith("_"):
+                yield from _walk(value, attr, naming.get(attr), active)
+
+    def _params(self) -> list[Value]:
+        """The cached parameter list itself (callers must not change it)."""
+        ps = self.__dict__["_mg_params"]
+        if ps is None:
+            self.named_parameters()
+            ps = self.__dict__["_mg_params"]
+        return ps  # type: ignore[no-any-return]
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """(path, parameter) pairs, each parameter once (the first path wins), in order."""
+        d = self.__dict__
+        named = d["_mg_named"]
+        if named is None:
+            if type(self).parameters is not Module.parameters:  # a micrograd-style override
+                return [(str(i), p) for i, p in enumerate(self.parameters())]
+            named = _unique(self._named(set()))
+            d["_mg_named"] = named
+            d["_mg_params"] = [p for _, p in named]
+        return list(named)
+
+    def parameters(self) -> list[Value]:
+        """Every parameter once (a shared one is listed once), in a fixed order (cached)."""
+        return list(self._params())
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``grad`` to 0.0 (leaves accumulate across ``backward()``)."""
+        ps = (self._params() if type(self).parameters is Module.parameters
+              else self.parameters())
+        for p in ps:
+            p.grad = 0.0
+
+    def state_dict(self) -> dict[str, float]:
+        """Every parameter's number by name (``named_parameters()``): a plain dict."""
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> LoadResult:
+        """Set parameters from a dict name → number (as :meth:`state_dict` makes it).
+
+        ``strict`` (default): the names must be exactly this module's, else ``ValueError``
+        listing the missing and unexpected ones. Every value must be a finite number; nothing
+        is changed unless every entry is good. Returns the missing and unexpected names.
+        """
+        who = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{who}: state_dict must be a dict of name -> number, got "
+                            f"{type(state_dict).__name__}")
+        strict = check.flag(strict, f"{who}: strict")
+        named = dict(self.named_parameters())
+        missing = [n for n in named if n not in state_dict]
+        unexpected = [str(k) for k in state_dict if k not in named]
+        if strict and (missing or unexpected):
+            parts = []
+            if missing:
+                parts.append(f"missing {_few(missing)}")
+            if unexpected:
+                parts.append(f"unexpected {_few(unexpected)}")
+            raise ValueError(f"{who}: the state does not match the module's parameters: "
+                             f"{'; '.join(parts)} (strict=False loads the names that match)")
+        values = {}
+        for name in named:
+            if name in state_dict:
+                raw = check.plain(state_dict[name])
+                if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                    raise TypeError(f"{who}: state_dict[{name!r}] must be a number (the "
+                                    f"parameter's value), got {type(raw).__name__}")
+                values[name] = check.real(raw, f"{who}: state_dict[{name!r}]")
+        for name, v in values.items():
+            named[name].data = v
+        return LoadResult(missing, unexpected)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self._params())} parameters)"
+
+
+def _few(names: list[str]) -> str:
+    shown = ", ".join(repr(n) for n in names[:5])
+    return f"{shown}{f' and {len(names) - 5} more' if len(names) > 5 else ''}"
