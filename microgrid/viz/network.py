@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..engine import Value
 from ..stepper import NumberFormat, format_number
-from .draw import COLORS
+from .colors import COLORS
 
 if TYPE_CHECKING:
     from .render import Diagram
@@ -29,6 +29,7 @@ def draw_network(model: Any, *, inputs: Sequence[str] | None = None,
     each weight's ``grad`` to its edge.
     """
     try:
+        from .dot import text
         from .render import Diagram
     except ImportError as e:
         raise ImportError("draw_network needs the graphviz package: pip install graphviz") from e
@@ -48,7 +49,7 @@ def draw_network(model: Any, *, inputs: Sequence[str] | None = None,
     with g.subgraph(name="rank_in") as s:
         s.attr(rank="same")
         for i, name in enumerate(in_names):
-            s.node(f"in{i}", name, fillcolor=COLORS["input"])
+            s.node(f"in{i}", text(name), fillcolor=COLORS["input"])
         for i in range(nin - 1):  # keep the inputs in order, top to bottom
             s.edge(f"in{i}", f"in{i + 1}", style="invis")
     previous = [f"in{i}" for i in range(nin)]
@@ -60,21 +61,21 @@ def draw_network(model: Any, *, inputs: Sequence[str] | None = None,
         with g.subgraph(name=f"rank_{li}") as s:
             s.attr(rank="same")
             for ident, name in zip(ids, names):
-                s.node(ident, name, fillcolor=COLORS["output"] if li == last else "white")
+                s.node(ident, text(name), fillcolor=COLORS["output"] if li == last else "white")
             for a, b in itertools.pairwise(ids):
                 s.edge(a, b, style="invis")
         biases: dict[Value, str] = {}
         for j, neuron in enumerate(layer.neurons):
             for k, (w, src) in enumerate(zip(neuron.w, previous)):
-                text = f"{w.label or f'w{k}'} = {format_number(w.data, fmt)}"
+                label = f"{w.label or f'w{k}'} = {format_number(w.data, fmt)}"
                 if show_grad:
-                    text += f"\n(grad {format_number(w.grad, fmt)})"
-                g.edge(src, ids[j], taillabel=text, labeldistance="4.5", labelangle="12",
+                    label += f"\n(grad {format_number(w.grad, fmt)})"
+                g.edge(src, ids[j], taillabel=text(label), labeldistance="4.5", labelangle="12",
                        labelfontsize="10")
             b = neuron.b
             if b not in biases:
                 biases[b] = f"l{li}b{len(biases)}"
-                g.node(biases[b], f"{b.label or 'b'}\n{format_number(b.data, fmt)}",
+                g.node(biases[b], text(f"{b.label or 'b'}\n{format_number(b.data, fmt)}"),
                        shape="box", fixedsize="false", fillcolor=COLORS["parameter"],
                        style="filled,rounded", fontsize="10")
             g.edge(biases[b], ids[j], style="dashed", color="gray55")
