@@ -13,7 +13,6 @@ import re
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import graphviz  # type: ignore[import-untyped]
 
@@ -21,7 +20,7 @@ from ..engine import Value
 from ..stepper import NumberFormat, format_number
 from .colors import COLORS
 from .marks import Marks, paren
-from .picture import Item, Picture
+from .picture import Item, Picture, const_slot
 from .render import Diagram
 
 __all__ = ["Style", "emit", "field", "text"]
@@ -63,15 +62,6 @@ class Style:
     show_local: bool = False
     show_contribution: bool = False
     highlight: frozenset[Value] = frozenset()
-
-
-def _const_slot(node: Value, i: int) -> bool:
-    """Is operand ``i`` a slot the op declares constant (the exponent of ``x ** 3``)?"""
-    op: Any = node.op
-    slots = getattr(op, "const_operands", None)
-    if slots is not None:
-        return i in slots
-    return bool(getattr(op, "const_operand", False)) and i == 1
 
 
 def _data_grad(item: Item, marks: Marks, style: Style) -> tuple[str, str | None]:
@@ -133,7 +123,7 @@ def _edge_texts(item: Item, picture: Picture, marks: Marks,
     out = {}
     names = picture.names
     for i, p in enumerate(node.parents):
-        if _const_slot(node, i):
+        if const_slot(node, i):
             continue
         parts = []
         if style.show_local:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..engine import Value
 from ..graph import topological_order
@@ -28,6 +29,7 @@ Groups = str | Mapping[str, Iterable[Value]] | None
 
 _PARAM_LABEL = re.compile(r"(^|\.)N\d+\.(w\d+|b)$")
 _LEVELS = ("neuron", "layer")
+_COLLAPSE = ("neuron", "layer", "model")  # the collapsed views, finest first
 
 
 class DiagramTooLargeError(ValueError):
@@ -108,22 +110,49 @@ def _assign_groups(order: Sequence[Value], params: frozenset[Value],
         return out
     if not isinstance(group, str):
         raise TypeError(f"group must be 'neuron', 'layer' or a mapping, got {group!r}")
-    group_of_label("", group)  # checks the level
+    if group != "model":
+        group_of_label("", group)  # checks the level
     out = {}
     for node in order:
         if node in params:
-            g = group_of_label(node.label, group)
+            g = group_of_label(node.label, "layer" if group == "model" else group)
+            g = "network" if group == "model" and g is not None else g
             if g is not None:
                 out[node] = g
             continue
-        parents = [p for p in node.parents if not p.is_constant]
-        if not parents:
-            continue
-        from_params = {out.get(p) for p in parents if p in params}
-        candidates = from_params or {out.get(p) for p in parents}
-        if len(candidates) == 1 and None not in candidates:
-            out[node] = candidates.pop()  # type: ignore[assignment]
+        g = _joins(node, out, params)
+        if g is not None:
+            out[node] = g
     return out
+
+
+def const_slot(node: Value, i: int) -> bool:
+    """Is operand ``i`` a slot the op declares constant (the exponent of ``x ** 3``)?"""
+    op: Any = node.op
+    slots = getattr(op, "const_operands", None)
+    if slots is not None:
+        return i in slots
+    return bool(getattr(op, "const_operand", False)) and i == 1
+
+
+def _joins(node: Value, groups: Mapping[Value, str], params: frozenset[Value]) -> str | None:
+    """The group an op node belongs to: the one of the parameters it reads; else, for a
+    sum of a neuron's terms or its activation, the one group all its operands share. An
+    op with a free constant operand (``p - 1.0``) or a unary op on a unary op (the log of
+    an activation) starts something new: a loss, not the neuron."""
+    parents = [p for p in node.parents if not p.is_constant]
+    if not parents:
+        return None
+    from_params = {groups.get(p) for p in parents if p in params}
+    candidates = from_params or {groups.get(p) for p in parents}
+    if len(candidates) != 1 or None in candidates:
+        return None
+    if not from_params:
+        if any(p.is_constant and not const_slot(node, i) for i, p in enumerate(node.parents)):
+            return None
+        if len(parents) == 1 and sum(not q.is_constant for q in parents[0].parents) == 1:
+            return None
+    return candidates.pop()
 
 
 def _shown_name(name: str, box: str | None, group: Groups) -> str:
@@ -207,10 +236,17 @@ def _collapsed(order: Sequence[Value], names: Mapping[Value, str], roots: set[Va
     members: dict[Value, list[Value]] = {}
     for node, exit_node in exit_of.items():
         members.setdefault(exit_node, []).append(node)
+    hidden = set(params)
+    if level == "model":  # the data going into the network is inside its box too
+        fed: dict[Value, bool] = {}
+        for node in order:
+            for p in node.parents:
+                fed[p] = fed.get(p, True) and node in exit_of
+        hidden |= {n for n in order if n.is_leaf and fed.get(n, False) and n not in roots}
     items: list[Item] = []
     where: dict[Value, str] = {}
     for k, node in enumerate(order):
-        if node.is_constant or node in params:
+        if node.is_constant or node in hidden:
             continue
         if node in exit_of and exit_of[node] is not node:
             continue  # drawn inside the box of its exit value
@@ -259,6 +295,8 @@ def describe(root: Value | Iterable[Value], *, fmt: NumberFormat = ".4g",
         raise ValueError(f"rankdir must be 'LR', 'TB', 'RL', 'BT' or None, got {rankdir!r}")
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title must be a string, got {title!r}")
+    if isinstance(group, str):
+        group_of_label("", group)  # 'neuron' or 'layer', else a ValueError naming group
     order: list[Value] = topological_order(roots)
     root_set = set(roots)
     if params is None:
@@ -272,18 +310,20 @@ def describe(root: Value | Iterable[Value], *, fmt: NumberFormat = ".4g",
     if values <= max_nodes:
         items, where = _full(order, names, root_set, param_set, group, hide_constants, fmt)
     else:
-        for level in _LEVELS:
+        for level in _COLLAPSE:
             items, where, boxes = _collapsed(order, names, root_set, param_set, level, fmt)
             if boxes and len(items) <= max_nodes:
-                note = (f"{values} values are more than max_nodes={max_nodes}, so each "
-                        f"{level} applied to one example is drawn as one box ({boxes} "
-                        "boxes) showing the value leaving it; weights, biases and "
-                        "constants are not drawn. Draw a part, or pass "
-                        f"max_nodes={values} to see every value.")
+                what = "the network" if level == "model" else f"each {level}"
+                hidden = ("weights, biases, inputs and constants" if level == "model"
+                          else "weights, biases and constants")
+                note = (f"{values} values are more than max_nodes={max_nodes}, so {what} "
+                        f"applied to one example is drawn as one box ({boxes} boxes) "
+                        f"showing the value leaving it; {hidden} are not drawn. Draw a "
+                        f"part, or pass max_nodes={values} to see every value.")
                 collapsed = True
                 break
         else:
-            tried = (" even with each neuron or layer drawn as one box"
+            tried = (" even with the network drawn as one box per example"
                      if any(n in param_set for n in order) else "")
             raise _too_large(values, max_nodes, tried)
     if rankdir is None:
