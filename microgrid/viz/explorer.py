@@ -30,6 +30,7 @@ __all__ = ["Explorer", "explore", "in_notebook"]
 _PICTURE_OPTIONS = {"hide_constants", "params", "group", "max_nodes", "rankdir", "title"}
 _STYLE_OPTIONS = {"show_grad", "show_local", "show_contribution", "highlight"}
 _STEP_INDEX = re.compile(r"^\[\d+\] ")
+_CACHED_PICTURES = 64  # rendered steps kept, so stepping back and forth does not re-render
 
 
 def in_notebook() -> bool:
@@ -229,6 +230,8 @@ class Explorer:
                 return f"<pre>{html.escape(str(e))}</pre>"
             except (RendererNotFoundError, RenderError) as e:
                 return f"<pre>{html.escape(str(e))}</pre>"
+            if len(self._svgs) >= _CACHED_PICTURES:
+                del self._svgs[next(iter(self._svgs))]  # the oldest
             self._svgs[self.position] = scroll_box(fit_svg(svg), max_height="70vh")
         return self._svgs[self.position]
 
