@@ -7,7 +7,8 @@ every cell, then checks that the explorer's picture fits the output area, that i
 buttons stay in place, and that clicking them changes the step text.
 
 Skipped locally when Chromium, JupyterLab or Playwright is missing; under CI (``CI`` set)
-a missing piece fails instead. The whole run has a fixed budget (``BUDGET`` seconds).
+a missing piece fails instead. The whole run, server start included, has a fixed budget:
+``BUDGET`` seconds, or ``MICROGRID_BROWSER_BUDGET`` from the environment for slow machines.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-BUDGET = 85.0  # seconds for the whole test: server start, kernel, cells, clicks
+BUDGET = float(os.environ.get("MICROGRID_BROWSER_BUDGET", "85"))  # seconds, all of it
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -87,13 +88,14 @@ def _notebook(folder: Path) -> str:
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[tuple[str, str]]:
+def lab(tmp_path: Path) -> Iterator[tuple[str, str, float]]:
     """A JupyterLab server on 127.0.0.1 (no token) serving a copy of notebook 01."""
     missing = _missing()
     if missing:
         if os.environ.get("CI"):
             pytest.fail(f"the browser test needs {', '.join(missing)} under CI")
         pytest.skip(f"the browser test needs {', '.join(missing)}")
+    deadline = time.monotonic() + BUDGET
     root = tmp_path / "root"
     root.mkdir()
     name = _notebook(root)
@@ -116,7 +118,6 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, str]]:
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/api/status", timeout=2):
@@ -127,7 +128,7 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, str]]:
                     raise RuntimeError("JupyterLab did not start:\n" + (
                         tmp_path / "lab.log").read_text(errors="replace")) from None
                 time.sleep(0.3)
-        yield url, name
+        yield url, name, deadline
     finally:
         _stop(server)
         log.close()
@@ -177,11 +178,10 @@ STATUS = ("() => { const d = document.querySelector('.jp-Dialog .jp-mod-accept')
 
 
 def test_notebook_01_runs_in_jupyterlab_and_the_explorer_fits_and_steps(
-        lab: tuple[str, str], tmp_path: Path) -> None:
+        lab: tuple[str, str, float], tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    url, name = lab
-    deadline = time.monotonic() + BUDGET
+    url, name, deadline = lab
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS,
                                     timeout=30_000)
