@@ -143,8 +143,8 @@ def _heading(picture: Picture) -> str | None:
     return "\n".join(lines) if lines else None
 
 
-def emit(picture: Picture, marks: Marks, style: Style) -> Diagram:
-    """The DOT of ``picture`` drawn with ``marks`` and ``style``, as a :class:`Diagram`."""
+def _graph(picture: Picture) -> Diagram:
+    """An empty diagram with the layout, fonts and heading of ``picture``."""
     layout = _LAYOUT["LR" if picture.rankdir in ("LR", "RL") else "TB"]
     g = Diagram(
         name="microgrid",
@@ -161,8 +161,12 @@ def emit(picture: Picture, marks: Marks, style: Style) -> Diagram:
     heading = _heading(picture)
     if heading:
         g.attr(label=text(heading), labelloc="t", fontsize="14" if picture.title else "11")
-    current = picture.where.get(marks.current) if marks.current is not None else None
+    return g
 
+
+def _add_nodes(g: Diagram, picture: Picture, marks: Marks, style: Style,
+               current: str | None) -> None:
+    """Every item's record (and op node), boxed items inside their cluster."""
     clusters: dict[str, list[tuple[str, dict[str, str]]]] = {}
     top: list[tuple[str, dict[str, str]]] = []
     for item in picture.items:
@@ -179,10 +183,13 @@ def emit(picture: Picture, marks: Marks, style: Style) -> Diagram:
     for ident, attrs in top:
         g.node(ident, **attrs)
 
+
+def _add_edges(g: Diagram, picture: Picture, marks: Marks, style: Style,
+               current: str | None) -> None:
+    """operand → op → value, with the edge texts the marks and the style ask for."""
     for item in picture.items:
         if not item.inputs:
             continue
-        is_current = item.ident == current
         if item.op is None:  # a box: its inputs go straight in
             for _, src in item.inputs:
                 g.edge(src, item.ident)
@@ -190,6 +197,14 @@ def emit(picture: Picture, marks: Marks, style: Style) -> Diagram:
         edges = _edge_texts(item, picture, marks, style)
         for slot, src in item.inputs:
             g.edge(src, item.ident + "op", **edges.get(slot, {}))
-        out = {"color": COLORS["flow"], "penwidth": "2"} if is_current else {}
+        out = {"color": COLORS["flow"], "penwidth": "2"} if item.ident == current else {}
         g.edge(item.ident + "op", item.ident, **out)
+
+
+def emit(picture: Picture, marks: Marks, style: Style) -> Diagram:
+    """The DOT of ``picture`` drawn with ``marks`` and ``style``, as a :class:`Diagram`."""
+    g = _graph(picture)
+    current = picture.where.get(marks.current) if marks.current is not None else None
+    _add_nodes(g, picture, marks, style, current)
+    _add_edges(g, picture, marks, style, current)
     return g
