@@ -305,6 +305,7 @@ def test_jupyter_display_is_svg() -> None:
     html = bundle["text/html"]
     assert html.startswith('<div class="microgrid-diagram"') and "overflow:auto" in html
     check_slide_svg(html[html.index("<svg"):html.rindex("</div>")])
+    assert d._repr_html_() == html
     check_slide_svg(d._repr_svg_() or "")
 
 

@@ -339,6 +339,9 @@ class Diagram(graphviz.Digraph):  # type: ignore[misc]
         scrolls on its own when the graph is very tall or too wide to read smaller."""
         return scroll_box(fit_svg(svg if svg is not None else self.svg()))
 
+    def _repr_html_(self) -> str:
+        return self._repr_mimebundle_()["text/html"]
+
     def _repr_svg_(self) -> str | None:
         try:
             return self.svg()
