@@ -1,0 +1,83 @@
+"""Draw a computation graph the way lecture slides do: ``draw_dot(f)``.
+
+One record per ``Value`` (label | data | grad) and one small node per op (its symbol from
+the op table: ``+``, ``*``, ``exp``, ``σ``, ``tanh``, …), with edges inputs → op → output.
+The result is a :class:`~microgrid.viz.render.Diagram` (a ``graphviz.Digraph``): it shows
+itself in Jupyter, scaled to the page, and saves ``.svg``/``.png``.
+
+``draw_dot`` is three steps: :func:`~microgrid.viz.picture.describe` (what is drawn, in
+what order and box), :func:`~microgrid.viz.marks.marks_at` (the state at a step) and
+:func:`~microgrid.viz.dot.emit` (the DOT). graphviz is imported only by the last, so
+``import microgrid`` works without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from ..engine import Value
+from ..stepper import BackwardStep, ForwardStep, NumberFormat
+from .colors import COLORS
+from .marks import marks_at
+from .picture import DiagramTooLargeError, describe, group_of_label
+
+if TYPE_CHECKING:
+    from .render import Diagram
+
+__all__ = ["COLORS", "DiagramTooLargeError", "draw_dot", "group_of_label"]
+
+
+def draw_dot(
+    root: Value | Iterable[Value],
+    *,
+    fmt: NumberFormat = ".4g",
+    show_grad: bool = True,
+    show_local: bool = False,
+    show_contribution: bool = False,
+    highlight: Iterable[Value] = (),
+    hide_constants: bool = False,
+    params: Iterable[Value] | None = None,
+    group: str | Mapping[str, Iterable[Value]] | None = None,
+    steps: Sequence[ForwardStep] | Sequence[BackwardStep] | None = None,
+    at: int | None = None,
+    max_nodes: int = 200,
+    rankdir: str | None = None,
+    title: str | None = None,
+) -> Diagram:
+    """The graph below ``root`` (one ``Value`` or several) as a :class:`Diagram`.
+
+    ``fmt``: how numbers are written (a format spec, default ``".4g"`` = 4 significant
+    digits, or a function). ``show_grad``: the grad cell. ``show_local``: label each edge
+    operand → op with the local derivative ∂out/∂operand; ``show_contribution``: with the
+    contribution ∂L/∂out · ∂out/∂operand it sends back (from the current ``.grad``).
+    ``highlight``: nodes drawn with a thick red border. ``hide_constants``: leave out
+    constant operands and write them into the op node instead (``** 2``).
+    ``params``: the parameters (blue); by default the leaves labelled as microgrid.nn
+    labels them (``"L0.N1.w0"``, ``"L0.N1.b"``). ``group``: ``"neuron"`` or ``"layer"``
+    boxes the nodes of each neuron or layer (read from parameter labels), or a mapping
+    ``{title: nodes}`` gives the boxes explicitly. ``rankdir``: ``"LR"`` (left to right)
+    or ``"TB"`` (top to bottom); by default shallow graphs go left to right and deeper
+    ones top to bottom, so they fit the width of a page.
+
+    ``steps`` (from :func:`~microgrid.stepper.forward_steps` or
+    :func:`~microgrid.stepper.backward_steps`) and ``at`` draw the state after
+    ``steps[at]`` (default: the last): the current node highlighted, the values computed
+    so far (forward; the leaves' values are given from the start) or the gradients known so
+    far (backward), ``?`` for the rest, and the contributions flowing into the operands of
+    the current node on its edges.
+
+    A graph with more than ``max_nodes`` values is drawn collapsed: each neuron (or
+    layer) applied to one example becomes one box, and a note under the title says so.
+    Raises :class:`DiagramTooLargeError` when even that is too many boxes.
+    """
+    try:
+        from .dot import Style, emit  # imports graphviz, only now
+    except ImportError as e:
+        raise ImportError("draw_dot needs the graphviz package (the DOT writer): "
+                          "pip install graphviz") from e
+    picture = describe(root, fmt=fmt, hide_constants=hide_constants, params=params,
+                       group=group, max_nodes=max_nodes, rankdir=rankdir, title=title)
+    marks = marks_at(steps, at, fmt)
+    style = Style(fmt, show_grad, show_local, show_contribution, frozenset(highlight))
+    return emit(picture, marks, style)
