@@ -4,7 +4,7 @@ Every function here is built from the engine's ops (``+ * ** exp log relu softpl
 its gradient comes from the chain rule; nothing is differentiated by hand. Each takes
 ``Value``s or plain numbers and returns a ``Value`` (``softmax``/``log_softmax``: a list).
 
-Two squared errors appear in the seeds, and both are here:
+Two squared errors appear in the lecture notes, and both are here:
 
 * :func:`sum_squared_error` ``E = Σᵢ ½(tᵢ − yᵢ)²`` — the worked example's total error;
   the ½ cancels the 2 of the derivative, ∂E/∂yᵢ = −(tᵢ − yᵢ).
@@ -82,7 +82,7 @@ def _number(t: Scalar, name: str, i: int) -> float:
 
 
 def sum_squared_error(preds: Scalars, targets: Scalars) -> Value:
-    """E = Σᵢ ½(tᵢ − yᵢ)²  (the seeds' total error; ∂E/∂yᵢ = −(tᵢ − yᵢ))."""
+    """E = Σᵢ ½(tᵢ − yᵢ)²  (the step-by-step example's total error; ∂E/∂yᵢ = −(tᵢ − yᵢ))."""
     ys, ts = _pairs(preds, targets, "sum_squared_error")
     return _total([0.5 * (t - _value(y)) ** 2 for y, t in zip(ys, ts)])
 

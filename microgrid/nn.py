@@ -8,7 +8,7 @@ Either way the gradient comes from the chain rule.
 * Activations by name: ``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"leaky_relu"`` (slope 0.01),
   ``"softplus"``, ``"linear"`` (none).
 * Initialization, seeded and reproducible: ``"uniform"`` draws weights from U[−ε, ε]
-  (the seeds' symmetry breaking, ε = 0.12 by default); ``"xavier"`` (Glorot) from
+  (the lecture notes' symmetry breaking, ε = 0.12 by default); ``"xavier"`` (Glorot) from
   U[−a, a] with a = √(6 / (fan_in + fan_out)); ``"he"`` from U[−a, a] with a = √(6 / fan_in).
   Biases start at zero (``bias_init="zero"``) or from the same distribution as the weights
   (``bias_init="uniform"``).

@@ -214,7 +214,7 @@ def test_newton_solves_a_quadratic_in_one_step() -> None:
 
 
 def test_newton_converges_far_faster_than_gradient_descent() -> None:
-    """The seeds' contrast, on Rosenbrock's valley f = (1 − a)² + 100(b − a²)²."""
+    """The lecture notes' contrast, on Rosenbrock's valley f = (1 − a)² + 100(b − a²)²."""
     def rosenbrock(a: Value, b: Value) -> Value:
         return (1 - a) ** 2 + 100 * (b - a * a) ** 2
 

@@ -155,7 +155,7 @@ def test_predict_conventions() -> None:
     assert accuracy(two, [[2.0], [-2.0]], [0, 0]) == 0.5
 
 
-# -- the seeds' symmetry argument ------------------------------------------------------
+# -- the lecture notes' symmetry argument ----------------------------------------------
 
 
 def hidden_weights(model: MLP) -> list[list[float]]:
