@@ -106,8 +106,10 @@ def test_the_notebooks_are_pages_and_the_executed_one_shows_its_diagrams(site: P
         assert page.is_file(), stem
         assert (site / "notebooks" / stem / f"{stem}.ipynb").is_file()  # the download
     first = (site / "notebooks" / NOTEBOOKS[0] / "index.html").read_text(encoding="utf-8")
-    outputs = re.findall(r'<div class="jp-Rendered(?:SVG|Image) jp-OutputArea-output[^"]*"[^>]*>'
-                         r'(.*?)</div>', first, flags=re.S)
+    # each rich output (an image, an SVG or HTML) up to the next cell
+    outputs = re.findall(r'<div class="jp-Rendered(?:SVG|Image|HTMLCommon jp-RenderedHTML) '
+                         r'jp-OutputArea-output[^"]*"[^>]*>(.*?)(?=class="jp-Cell |\Z)',
+                         first, flags=re.S)
     assert outputs, "the executed notebook shows no picture"
     assert any("<svg" in o or "<img" in o for o in outputs)
     pictures = [html.unescape(o) for o in outputs]
