@@ -118,3 +118,21 @@ def test_utf8_stdout_keeps_the_math_symbols(tmp_path: Path) -> None:
     done = run("--no-train", cwd=tmp_path, env={"PYTHONIOENCODING": "utf-8"})
     assert done.returncode == 0, done.stderr
     assert "So f = -12, ∂f/∂x = -4, ∂f/∂y = -4, ∂f/∂z = 3." in done.stdout
+
+
+def test_the_console_script_runs_the_same_demo(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / ("microgrid.exe" if os.name == "nt" else "microgrid")
+    if not script.exists():  # installed by `pip install -e '.[dev]'`, as CI does
+        message = f"no console script at {script} (pip install -e .)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    done = subprocess.run([str(script), "--no-train", "--out", "nowhere/f.svg"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "microgrid: error: --out 'nowhere/f.svg': the directory 'nowhere' does not exist"]
+    done = subprocess.run([str(script), "--no-train"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, check=False, encoding="utf-8")
+    assert done.returncode == 0, done.stderr
+    assert "So f = -12, ∂f/∂x = -4, ∂f/∂y = -4, ∂f/∂z = 3." in done.stdout
