@@ -97,6 +97,8 @@ def test_the_api_reference_is_built_from_the_docstrings(site: Path, page: str) -
             assert first_words(doc) in text, f"{name}'s docstring missing from api/{page}"
     if page != "microgrid" and page in ("plot", "stepper", "compile", "nn"):
         assert first_words(imported.__doc__ or "") in text  # the module's docstring
+    raw = (site / "api" / page / "index.html").read_text(encoding="utf-8")
+    assert not re.search(r":(?:class|func|meth|mod):<code>", raw)  # roles read as plain code
 
 
 def test_the_notebooks_are_pages_and_the_executed_one_shows_its_diagrams(site: Path) -> None:
