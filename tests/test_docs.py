@@ -113,6 +113,7 @@ def test_the_notebooks_are_pages_and_the_executed_one_shows_its_diagrams(site: P
                          r'jp-OutputArea-output[^"]*"[^>]*>(.*?)(?=class="jp-Cell |\Z)',
                          first, flags=re.S)
     assert outputs, "the executed notebook shows no picture"
+    assert re.search(r'<script src="[^"]*mathjax[^"]*">', first)  # its LaTeX gets typeset
     assert any("<svg" in o or "<img" in o for o in outputs)
     pictures = [html.unescape(o) for o in outputs]
     pictures += [base64.b64decode(b).decode("utf-8")  # <img src="data:image/svg+xml;base64,…">
