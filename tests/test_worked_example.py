@@ -1,4 +1,4 @@
-"""Matt Mazur's step-by-step backpropagation example, number by number.
+"""Matt Mazur's step-by-step backpropagation example (from the lecture notes), number by number.
 
 Network: inputs i1 = 0.05, i2 = 0.10; hidden h1, h2 and outputs o1, o2, all sigmoid;
 net_h1 = w1·i1 + w2·i2 + b1, net_h2 = w3·i1 + w4·i2 + b1, net_o1 = w5·h1 + w6·h2 + b2,
@@ -6,7 +6,7 @@ net_o2 = w7·h1 + w8·h2 + b2 (one bias per layer, shared by its two neurons, he
 E = Σ ½(target − out)² with targets 0.01, 0.99; gradient descent with η = 0.5.
 
 Every published figure is checked against the engine to the precision it was published
-with. The oracle is independent of the engine: the seed's own delta-rule formulas evaluated
+with. The oracle is independent of the engine: the example's own delta-rule formulas evaluated
 with 40-digit arithmetic (mpmath). Where a published figure does not follow from exact
 arithmetic, the test asserts the exact value, shows that the published one differs, and
 reproduces how it arose; docs/worked-example.md tells the story.
@@ -32,7 +32,7 @@ T = (0.01, 0.99)
 W = (0.15, 0.20, 0.25, 0.30, 0.40, 0.45, 0.50, 0.55)
 ETA = 0.5
 
-# -- the oracle: the seed's formulas, 40 significant digits ------------------------------
+# -- the oracle: the example's formulas, 40 significant digits ---------------------------
 
 
 def oracle(ws: list[Any] | None = None, *, sequential: bool = False) -> dict[str, Any]:
@@ -153,7 +153,7 @@ def agrees(value: Any, published: str) -> bool:
                 <= mpmath.mpf(5) / 10 ** (decimals(published) + 1) * (1 + 1e-9))
 
 
-# Mazur's post (repeated in the lecture notes): published figure for each quantity.
+# Mazur's post, as the lecture notes reproduce it: published figure for each quantity.
 PUBLISHED = {
     "net_h1": "0.3775", "out_h1": "0.593269992", "out_h2": "0.596884378",
     "net_o1": "1.105905967", "out_o1": "0.75136507", "out_o2": "0.772928465",
@@ -325,7 +325,7 @@ def test_fit_reproduces_the_manual_loop() -> None:
     assert (b1.data, b2.data) == (0.35, 0.60)
 
 
-# -- the notes repeat the example with three-digit figures: truncated, not rounded -------
+# -- the lecture notes' three-digit retelling: figures truncated, not rounded ---------------
 
 TRUNCATED = [("out_h1", "0.5932"), ("out_h2", "0.596"), ("net_o1", "1.105"),
              ("out_o1", "0.751"), ("out_o2", "0.7729"), ("E_o1", "0.274"), ("E_o2", "0.023"),
@@ -335,12 +335,12 @@ TRUNCATED = [("out_h1", "0.5932"), ("out_h2", "0.596"), ("net_o1", "1.105"),
 
 
 @pytest.mark.parametrize(("name", "published"), TRUNCATED)
-def test_seed_003_figures_are_truncations(name: str, published: str) -> None:
+def test_the_three_digit_figures_are_truncations(name: str, published: str) -> None:
     value = Decimal(repr(FIGURES[False][name]))
     assert value.quantize(Decimal(published), ROUND_DOWN) == Decimal(published)
 
 
-def test_some_seed_003_truncations_differ_from_rounding() -> None:
+def test_some_three_digit_truncations_differ_from_rounding() -> None:
     rounded = {n: Decimal(repr(FIGURES[False][n])).quantize(Decimal(p), ROUND_HALF_UP)
                for n, p in TRUNCATED}
     differ = {n for n, p in TRUNCATED if rounded[n] != Decimal(p)}
