@@ -276,8 +276,8 @@ def contenders_a(weights: Weights, X: list[list[float]], Y: list[float], lr: flo
     model = mnn.MLP.from_weights([[w for w, _ in layer] for layer in weights],
                                  [[b for _, b in layer] for layer in weights],
                                  activation="relu", output_activation="linear", fused=True)
-    run["microgrid fused (wsum)"] = lambda: scalar_step(
-        MICROGRID, model, model.parameters(), loss_of, X, Y, lr)
+    run["microgrid fused (wsum)"] = lambda: scalar_step(  # one output: a bare Value
+        MICROGRID, lambda x: [model(x)], model.parameters(), loss_of, X, Y, lr)
     for backend in ("python", "numpy"):
         layers = build_mlp(MICROGRID, weights)
         params = mlp_params(layers)

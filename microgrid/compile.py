@@ -5,7 +5,7 @@ runs the step eagerly once, records its graph as a :class:`Tape` (the nodes in t
 order: an op-table entry and operand indices each), and from then on replays forward and
 backward over flat arrays of numbers, making no ``Value`` at all::
 
-    step = compile_step(lambda xs, ts: mse([model(x)[0] for x in xs], ts),
+    step = compile_step(lambda xs, ts: mse([model(x) for x in xs], ts),
                         model.parameters())
     loss = step(X, T)   # the loss as a float; every parameter's grad += ∂loss/∂parameter
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
+from . import _validate as check
 from .autodiff import grad, hessian
 from .engine import Value
 
@@ -28,16 +29,7 @@ __all__ = ["SGD", "Adagrad", "Adam", "Newton", "Optimizer", "RMSprop"]
 def _number(x: object, what: str, *, low: float = 0.0, low_ok: bool = True,
             high: float = math.inf, high_ok: bool = True) -> float:
     """``x`` as a float, checked to lie in the interval (``low``, ``high``)."""
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise TypeError(f"{what} must be a number, got {type(x).__name__}: {x!r}")
-    x = float(x)
-    above = x >= low if low_ok else x > low
-    below = x <= high if high_ok else x < high
-    if not (math.isfinite(x) and above and below):
-        lo = "[" if low_ok else "("
-        hi = "]" if high_ok and math.isfinite(high) else ")"
-        raise ValueError(f"{what} must be in {lo}{low:g}, {high:g}{hi}, got {x!r}")
-    return x
+    return check.real(x, what, low=low, low_ok=low_ok, high=high, high_ok=high_ok)
 
 
 class Optimizer:
@@ -48,6 +40,15 @@ class Optimizer:
         if isinstance(params, Value):
             raise TypeError(f"{name}: params must be a list of Values (model.parameters()), "
                             "got a single Value")
+        if hasattr(params, "named_parameters"):  # a module itself: its parameters
+            owner = type(params).__name__
+            params = params.parameters()  # type: ignore[attr-defined]
+            if not params:
+                raise ValueError(f"{name}: {owner} has no parameters: assign Values or "
+                                 "Modules to its attributes in __init__ (self.w = Value(0.5))")
+        if isinstance(params, (str, bytes)) or not isinstance(params, Iterable):
+            raise TypeError(f"{name}: params must be a list of Values (model.parameters()), "
+                            f"got {type(params).__name__}")
         ps: list[Value] = []
         seen: set[Value] = set()
         for i, p in enumerate(params):
@@ -57,7 +58,9 @@ class Optimizer:
                 seen.add(p)
                 ps.append(p)
         if not ps:
-            raise ValueError(f"{name}: empty parameter list; pass model.parameters()")
+            raise ValueError(f"{name}: empty parameter list; pass model.parameters() (a "
+                             "Module registers the Values and Modules assigned to its "
+                             "attributes)")
         self.params = ps
         self.lr = _number(lr, f"{name}: lr", low_ok=False)
         self.t = 0  # steps taken
@@ -73,22 +76,31 @@ class Optimizer:
 
     def _gradients(self, weight_decay: float) -> list[float]:
         """g (+ λ·θ) for every parameter, checked to be finite."""
-        gs = []
-        for p in self.params:
-            g = p.grad + weight_decay * p.data if weight_decay else p.grad
-            if not math.isfinite(g):
-                raise OverflowError(f"{type(self).__name__}: gradient of {p.label or p!r} "
-                                    f"is {g!r}")
-            gs.append(g)
+        if weight_decay:
+            gs = [p.grad + weight_decay * p.data for p in self.params]
+        else:
+            gs = [p.grad for p in self.params]
+        total = sum(gs)
+        if total - total != 0.0:  # one check for all; find the culprit only when needed
+            for p, g in zip(self.params, gs):
+                if not math.isfinite(g):
+                    raise OverflowError(f"{type(self).__name__}: gradient of "
+                                        f"{p.label or p!r} is {g!r}")
         return gs
 
-    def _move(self, p: Value, delta: float) -> None:
-        """θ ← θ − delta, refusing to make a parameter infinite or nan."""
-        new = p.data - delta
-        if new - new != 0.0:
-            raise OverflowError(f"{type(self).__name__}: the update made {p.label or p!r} "
-                                f"{new!r} (diverging: try a smaller lr)")
-        p.data = new
+    def _apply(self, deltas: Sequence[float]) -> None:
+        """θ ← θ − delta for every parameter at once; if any would become infinite or nan,
+        raise ``OverflowError`` and change none."""
+        news = [p.data - d for p, d in zip(self.params, deltas)]
+        total = sum(news)
+        if total - total != 0.0:
+            for p, new in zip(self.params, news):
+                if new - new != 0.0:
+                    raise OverflowError(f"{type(self).__name__}: the update made "
+                                        f"{p.label or p!r} {new!r} (diverging: try a "
+                                        "smaller lr)")
+        for p, new in zip(self.params, news):
+            p.data = new
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self.params)} parameters, lr={self.lr:g})"
@@ -104,10 +116,10 @@ class SGD(Optimizer):
                  dampening: float = 0.0, weight_decay: float = 0.0,
                  nesterov: bool = False) -> None:
         super().__init__(params, lr)
-        self.momentum = _number(momentum, "SGD: momentum")
-        self.dampening = _number(dampening, "SGD: dampening")
+        self.momentum = _number(momentum, "SGD: momentum", high=1.0, high_ok=False)
+        self.dampening = _number(dampening, "SGD: dampening", high=1.0)
         self.weight_decay = _number(weight_decay, "SGD: weight_decay")
-        self.nesterov = bool(nesterov)
+        self.nesterov = check.flag(nesterov, "SGD: nesterov")
         if self.nesterov and (self.momentum == 0.0 or self.dampening != 0.0):
             raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
         self.buffers = [0.0] * len(self.params)
@@ -117,12 +129,19 @@ class SGD(Optimizer):
         gs = self._gradients(self.weight_decay)
         self.t += 1
         mu, lr = self.momentum, self.lr
-        for i, (p, g) in enumerate(zip(self.params, gs)):
-            if mu:
-                b = g if self.t == 1 else mu * self.buffers[i] + (1.0 - self.dampening) * g
-                self.buffers[i] = b
-                g = g + mu * b if self.nesterov else b
-            self._move(p, lr * g)
+        if not mu:
+            self._apply([lr * g for g in gs])
+            return
+        if self.t == 1:
+            bs = gs
+        else:
+            damp = 1.0 - self.dampening
+            bs = [mu * b + damp * g for b, g in zip(self.buffers, gs)]
+        self.buffers = bs
+        if self.nesterov:
+            self._apply([lr * (g + mu * b) for g, b in zip(gs, bs)])
+        else:
+            self._apply([lr * b for b in bs])
 
 
 class Adagrad(Optimizer):
@@ -134,7 +153,7 @@ class Adagrad(Optimizer):
         super().__init__(params, lr)
         self.lr_decay = _number(lr_decay, "Adagrad: lr_decay")
         self.weight_decay = _number(weight_decay, "Adagrad: weight_decay")
-        self.eps = _number(eps, "Adagrad: eps")
+        self.eps = _number(eps, "Adagrad: eps", low_ok=False)  # ε = 0 divides by 0
         self.sums = [_number(initial_accumulator_value, "Adagrad: initial_accumulator_value")
                      ] * len(self.params)
 
@@ -143,10 +162,10 @@ class Adagrad(Optimizer):
         gs = self._gradients(self.weight_decay)
         self.t += 1
         lr = self.lr / (1.0 + (self.t - 1) * self.lr_decay)
-        for i, (p, g) in enumerate(zip(self.params, gs)):
-            s = self.sums[i] + g * g
-            self.sums[i] = s
-            self._move(p, lr * (g / (math.sqrt(s) + self.eps)))
+        sums = [s + g * g for s, g in zip(self.sums, gs)]
+        self.sums = sums
+        sqrt, eps = math.sqrt, self.eps
+        self._apply([lr * (g / (sqrt(s) + eps)) for g, s in zip(gs, sums)])
 
 
 class RMSprop(Optimizer):
@@ -161,10 +180,10 @@ class RMSprop(Optimizer):
                  centered: bool = False) -> None:
         super().__init__(params, lr)
         self.alpha = _number(alpha, "RMSprop: alpha", high=1.0)
-        self.eps = _number(eps, "RMSprop: eps")
+        self.eps = _number(eps, "RMSprop: eps", low_ok=False)  # ε = 0 divides by 0
         self.weight_decay = _number(weight_decay, "RMSprop: weight_decay")
-        self.momentum = _number(momentum, "RMSprop: momentum")
-        self.centered = bool(centered)
+        self.momentum = _number(momentum, "RMSprop: momentum", high=1.0, high_ok=False)
+        self.centered = check.flag(centered, "RMSprop: centered")
         n = len(self.params)
         self.square_avgs = [0.0] * n
         self.grad_avgs = [0.0] * n
@@ -175,18 +194,20 @@ class RMSprop(Optimizer):
         gs = self._gradients(self.weight_decay)
         self.t += 1
         a = self.alpha
-        for i, (p, g) in enumerate(zip(self.params, gs)):
+        deltas = []
+        for i, g in enumerate(gs):
             v = a * self.square_avgs[i] + (1.0 - a) * g * g
             self.square_avgs[i] = v
             if self.centered:
                 ga = a * self.grad_avgs[i] + (1.0 - a) * g
                 self.grad_avgs[i] = ga
-                v = v - ga * ga
+                v = max(v - ga * ga, 0.0)  # a variance: rounding must not make it < 0
             step = g / (math.sqrt(v) + self.eps)
             if self.momentum > 0.0:
                 step = self.momentum * self.buffers[i] + step
                 self.buffers[i] = step
-            self._move(p, self.lr * step)
+            deltas.append(self.lr * step)
+        self._apply(deltas)
 
 
 class Adam(Optimizer):
@@ -196,11 +217,12 @@ class Adam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
-        if len(betas) != 2:
+        betas = check.plain(betas)
+        if isinstance(betas, (str, bytes)) or not isinstance(betas, Sequence) or len(betas) != 2:
             raise ValueError(f"Adam: betas must be a pair (β₁, β₂), got {betas!r}")
         self.betas = (_number(betas[0], "Adam: betas[0]", high=1.0, high_ok=False),
                       _number(betas[1], "Adam: betas[1]", high=1.0, high_ok=False))
-        self.eps = _number(eps, "Adam: eps")
+        self.eps = _number(eps, "Adam: eps", low_ok=False)  # ε = 0 divides by 0
         self.weight_decay = _number(weight_decay, "Adam: weight_decay")
         self.ms = [0.0] * len(self.params)
         self.vs = [0.0] * len(self.params)
@@ -212,11 +234,11 @@ class Adam(Optimizer):
         b1, b2 = self.betas
         step_size = self.lr / (1.0 - b1 ** self.t)  # γ / (1 − β₁ᵗ)
         root_c2 = math.sqrt(1.0 - b2 ** self.t)     # √(1 − β₂ᵗ)
-        for i, (p, g) in enumerate(zip(self.params, gs)):
-            m = b1 * self.ms[i] + (1.0 - b1) * g
-            v = b2 * self.vs[i] + (1.0 - b2) * g * g
-            self.ms[i], self.vs[i] = m, v
-            self._move(p, step_size * (m / (math.sqrt(v) / root_c2 + self.eps)))
+        c1, c2, eps, sqrt = 1.0 - b1, 1.0 - b2, self.eps, math.sqrt
+        ms = [b1 * m + c1 * g for m, g in zip(self.ms, gs)]
+        vs = [b2 * v + c2 * g * g for v, g in zip(self.vs, gs)]
+        self.ms, self.vs = ms, vs
+        self._apply([step_size * (m / (sqrt(v) / root_c2 + eps)) for m, v in zip(ms, vs)])
 
 
 def solve(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float]:
@@ -274,5 +296,4 @@ class Newton(Optimizer):
         except ValueError:
             raise ValueError("Newton: the Hessian is singular; pass damping > 0") from None
         self.t += 1
-        for p, di in zip(self.params, d):
-            self._move(p, self.lr * di)
+        self._apply([self.lr * di for di in d])

@@ -4,6 +4,10 @@ Each step takes a batch, computes the mean of the per-example losses, calls
 ``zero_grad()``, ``backward()`` and ``optimizer.step()``. The order of the examples is
 shuffled every epoch with ``random.Random(seed)``, so a run is reproducible.
 
+**Data.** ``X`` is a list (or tuple, or numpy array) of inputs; ``y`` the targets. numpy
+data is turned into Python numbers first (numpy itself is never imported here):
+``np.int64`` labels are class labels, exactly like Python ints.
+
 **Targets.** ``y`` holds either class labels — ints ``0 .. k−1``, as :mod:`microgrid.data`
 makes them — or regression targets (floats, or lists of floats for several outputs).
 With class labels, each loss name encodes them for the model's k outputs (label c):
@@ -12,12 +16,26 @@ With class labels, each loss name encodes them for the model's k outputs (label 
   k ≥ 2 outputs, (1/k)·Σⱼ (yⱼ − tⱼ)² with t the one-hot vector of c.
 * ``"sse"``: ½·Σⱼ (tⱼ − yⱼ)², the targets as for ``"mse"``.
 * ``"hinge"``: one output, max(0, 1 − t·y) with t = ±1.
-* ``"bce"``: one output, binary cross-entropy from the logit y (from the probability y
-  when the output activation is sigmoid).
-* ``"cross_entropy"``: k ≥ 2 outputs (logits), −log softmax(y)_c.
+* ``"bce"``: one output, binary cross-entropy softplus(z) − t·z from the logit z (for a
+  sigmoid output, z is the sigmoid's input: the same number as −log σ(z), stable).
+* ``"cross_entropy"``: k ≥ 2 outputs (logits), −Σⱼ tⱼ·log softmax(y)ⱼ = −log softmax(y)_c.
 
 With regression targets only ``"mse"`` and ``"sse"`` apply, target for target.
-A callable ``loss(outputs, target)`` gets the model's output list and ``y[i]`` as given.
+A callable ``loss(output, target)`` gets what the model returns — a bare ``Value`` for a
+one-output model, a list of ``Value`` otherwise — and ``y[i]`` as given (numpy scalars
+as Python numbers).
+
+**One step, eager or compiled.** The table above is the only definition of the losses:
+each entry encodes a label as numbers and computes the loss from them without looking at
+the label again, so the same function runs eagerly (on floats) and under compiled replay
+(on traced inputs), and the python backend reproduces eager training bit for bit.
+A callable loss may branch on its target (``if t == 1``), so under compiled replay it is
+traced one example at a time with the target passed as the plain Python value it is, one
+trace per distinct target (a handful for class labels; one per example for regression
+targets); its gradients then agree with eager mode to rounding, not bit for bit.
+Compiled steps are kept on the model and reused by later ``fit`` calls while the model's
+:attr:`~microgrid.nn.Module.structure_version` stays the same (a replaced parameter, a
+switched activation or ``fused`` flag makes them trace again).
 
 **Predictions** (:func:`predict`, :func:`accuracy`): with k ≥ 2 outputs the class is the
 argmax; with one output it is 1 when the output is > 0 (> 0.5 for a sigmoid output).
@@ -28,24 +46,28 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
+from . import _validate as check
 from . import losses
-from .compile import CompiledStep, compile_step, gc_paused
+from .compile import GraphChanged, compile_step, gc_paused
 from .engine import Value
 from .optim import SGD, Newton, Optimizer
 
 __all__ = ["History", "accuracy", "fit", "predict"]
 
 Target = int | float | Sequence[float]
-LossFn = Callable[[list[Value], Any], Value]
+Output = Value | list[Value]
+LossFn = Callable[[Any, Any], Value]
 LOSSES = ("mse", "sse", "hinge", "bce", "cross_entropy")
+ON_CHANGE = ("retrace", "error")
 
 
 class Model(Protocol):
-    """What ``fit`` needs: called on one input, returns a list of outputs; has parameters."""
+    """What ``fit`` needs: called on one input, returns its output (one ``Value``, or a list
+    of them); has parameters."""
 
-    def __call__(self, x: Sequence[Any]) -> list[Value]: ...
+    def __call__(self, x: Sequence[Any]) -> Any: ...
 
     def parameters(self) -> list[Value]: ...
 
@@ -84,196 +106,332 @@ def _is_labels(y: Sequence[Target]) -> bool:
     return all(isinstance(t, int) and not isinstance(t, bool) for t in y)
 
 
-def _decide(outputs: Sequence[Value], sigmoid_output: bool) -> int:
+def _outputs(out: object, who: str) -> list[Value]:
+    """A model's output as a list: a bare ``Value`` is one output."""
+    if isinstance(out, Value):
+        return [out]
+    if isinstance(out, (list, tuple)) and out and all(isinstance(v, Value) for v in out):
+        return list(out)
+    raise TypeError(f"{who}: the model must return a Value or a non-empty list of Values, "
+                    f"got {type(out).__name__}")
+
+
+def _numbers(out: Any) -> list[float]:
+    """The numbers of one output (a ``Value``, a float, or a list of either)."""
+    items = out if isinstance(out, (list, tuple)) else [out]
+    return [float(v.data) if isinstance(v, Value) else float(v) for v in items]
+
+
+def _decide(outputs: Sequence[float], sigmoid_output: bool) -> int:
     if len(outputs) == 1:
-        return int(outputs[0].data > (0.5 if sigmoid_output else 0.0))
-    return max(range(len(outputs)), key=lambda j: outputs[j].data)
+        return int(outputs[0] > (0.5 if sigmoid_output else 0.0))
+    return max(range(len(outputs)), key=lambda j: outputs[j])
 
 
 def predict(model: Model, X: Sequence[Sequence[Any]]) -> list[int]:
     """The predicted class of each input (argmax, or a threshold for one output)."""
     sig = _output_activation(model) == "sigmoid"
-    return [_decide(model(x), sig) for x in X]
+    return [_decide(_numbers(_outputs(model(x), "predict")), sig)
+            for x in check.rows(X, "predict: X")]
 
 
 def accuracy(model: Model, X: Sequence[Sequence[Any]], y: Sequence[int]) -> float:
     """The fraction of inputs whose predicted class equals the label."""
-    if len(X) != len(y):
-        raise ValueError(f"accuracy: {len(X)} inputs but {len(y)} labels")
-    if not X:
+    xs, ys = check.rows(X, "accuracy: X"), check.targets(y, "accuracy: y")
+    if len(xs) != len(ys):
+        raise ValueError(f"accuracy: {len(xs)} inputs but {len(ys)} labels")
+    if not xs:
         raise ValueError("accuracy: no data")
-    return sum(p == t for p, t in zip(predict(model, X), y)) / len(y)
+    if not _is_labels(ys):
+        raise TypeError("accuracy: y must hold class labels (ints 0..k-1)")
+    hits: int = sum(p == t for p, t in zip(predict(model, xs), ys))
+    return hits / len(ys)
 
 
-def _label_loss(name: str, k: int, sigmoid_output: bool, classes: int) -> LossFn:
-    """The per-example loss for class labels under the table of the module docstring."""
+# --- the loss table --------------------------------------------------------------------------
+
+Encode = Callable[[Any], Any]
+
+
+def _sum(terms: list[Value]) -> Value:
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total
+
+
+def _bce_logits(out: Any, t: Sequence[Any]) -> Value:
+    """softplus(z) − t·z, branch-free in t (t a float or a traced input)."""
+    z = _outputs(out, "fit")[0]
+    loss: Value = z.softplus() - t[0] * z
+    return loss
+
+
+def _bce_sigmoid(out: Any, t: Sequence[Any]) -> Value:
+    """BCE of a sigmoid output σ(z), computed from z (stable, no log 0 at σ(z) = 1)."""
+    p = _outputs(out, "fit")[0]
+    if p.op.name == "sigmoid" and len(p.parents) == 1:
+        return _bce_logits(p.parents[0], t)
+    loss: Value = -(t[0] * p.log() + (1.0 - t[0]) * (1.0 - p).log())
+    return loss
+
+
+def _cross_entropy(out: Any, t: Sequence[Any]) -> Value:
+    """−Σⱼ tⱼ·log softmax(y)ⱼ with t one-hot: −log softmax(y)_c, branch-free in t."""
+    logp = losses.log_softmax(_outputs(out, "fit"))
+    return -_sum([tj * lj for tj, lj in zip(t, logp)])
+
+
+def _label_loss(name: str, k: int, sigmoid_output: bool, classes: int) -> tuple[Encode, LossFn]:
+    """``(encode, loss)`` for class labels under the table of the module docstring."""
     def need(condition: bool, what: str) -> None:
         if not condition:
             raise ValueError(f"fit: loss {name!r} needs {what}; the model has {k} output(s)")
 
+    def one_hot(c: int) -> list[float]:
+        return [1.0 if j == c else 0.0 for j in range(k)]
+
     low = 0.0 if sigmoid_output else -1.0
     if name in ("mse", "sse"):
+        fn = losses.mse if name == "mse" else losses.sum_squared_error
         if k >= 2:
             need(classes <= k, f"one output per class ({classes} classes)")
-
-            def target(c: int) -> list[float]:
-                return [1.0 if j == c else 0.0 for j in range(k)]
-        else:
-            need(classes <= 2, "two classes for one output")
-
-            def target(c: int) -> list[float]:
-                return [1.0 if c else low]
-        if name == "mse":
-            return lambda out, c: losses.mse(out, target(c))
-        return lambda out, c: losses.sum_squared_error(out, target(c))
+            return one_hot, fn
+        need(classes <= 2, "two classes for one output")
+        return (lambda c: [1.0 if c else low]), fn
     if name == "hinge":
         need(k == 1 and classes <= 2, "one output and labels 0/1")
-        return lambda out, c: losses.hinge_loss(out, [1 if c else -1])
+        return (lambda c: [1.0 if c else -1.0]), losses.hinge_loss
     if name == "bce":
         need(k == 1 and classes <= 2, "one output and labels 0/1")
-        if sigmoid_output:
-            return lambda out, c: losses.binary_cross_entropy(out, [c])
-        return lambda out, c: losses.binary_cross_entropy_with_logits(out, [c])
+        return (lambda c: [float(c)]), (_bce_sigmoid if sigmoid_output else _bce_logits)
     need(k >= 2 and classes <= k, f"one output per class ({classes} classes)")
-    return lambda out, c: losses.cross_entropy(out, c)
+    return one_hot, _cross_entropy
 
 
-def _regression_loss(name: str) -> LossFn:
-    def targets(t: Any) -> Any:
-        return t if isinstance(t, Sequence) else [t]
+def _regression_loss(name: str) -> tuple[Encode, LossFn]:
+    def encode(t: Any) -> Any:
+        return list(t) if isinstance(t, (list, tuple)) else [t]
     if name == "mse":
-        return lambda out, t: losses.mse(out, targets(t))
+        return encode, losses.mse
     if name == "sse":
-        return lambda out, t: losses.sum_squared_error(out, targets(t))
+        return encode, losses.sum_squared_error
     raise ValueError(f"fit: loss {name!r} needs class labels (ints 0..k-1) in y")
 
 
-def _progress_bar(epochs: int) -> Any:
-    """A tqdm bar over the epochs (tqdm is imported only when a bar is wanted)."""
-    from tqdm.auto import tqdm  # type: ignore[import-untyped]
-
-    return tqdm(total=epochs, desc="fit", unit="epoch")
-
-
-def _check_count(n: object, what: str, allow_none: bool = False) -> None:
-    if n is None and allow_none:
-        return
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"fit: {what} must be an int, got {type(n).__name__}: {n!r}")
-    if n < 1:
-        raise ValueError(f"fit: {what} must be at least 1, got {n}")
-
-
 def _resolve_loss(loss: str | LossFn, y: Sequence[Target], k: int,
-                  sigmoid_output: bool) -> LossFn:
-    """The per-example loss for ``loss`` (a name or a callable) and these targets."""
+                  sigmoid_output: bool) -> tuple[Encode, LossFn] | None:
+    """``(encode, loss)`` for a loss name and these targets; None for a callable."""
     if callable(loss):
-        return loss
+        return None
     if not isinstance(loss, str) or loss not in LOSSES:
         raise ValueError(f"fit: unknown loss {loss!r}; choose one of "
                          f"{', '.join(map(repr, LOSSES))} or pass a callable")
     if not _is_labels(y):
+        for i, t in enumerate(y):
+            if not all(isinstance(v, (int, float)) for v in
+                       (t if isinstance(t, (list, tuple)) else [t])):
+                raise TypeError(f"fit: y[{i}] must be a class label (int), a number or a "
+                                f"list of numbers, got {type(t).__name__}")
         return _regression_loss(loss)
-    classes = cast(Sequence[int], y)
+    classes = [c for c in y if isinstance(c, int)]
     if min(classes) < 0:
         raise ValueError(f"fit: class labels must be ints 0..k-1, got {min(classes)}")
     return _label_loss(loss, k, sigmoid_output, max(classes) + 1)
 
 
-def _batch_loss(model: Model, X: Sequence[Sequence[Any]], y: Sequence[Target],
-                batch: Sequence[int], loss_fn: LossFn) -> tuple[Value, list[list[Value]]]:
-    """(1/B)·Σ loss(model(xᵢ), yᵢ) over the batch, and the model's outputs."""
-    outputs = [model(X[i]) for i in batch]
+def _batch_loss(model: Model, xs: Sequence[Any], ts: Sequence[Any],
+                loss_fn: LossFn) -> tuple[Value, list[Any]]:
+    """(1/B)·Σ loss(model(xᵢ), tᵢ) over the batch, and the model's outputs."""
+    outputs = [model(x) for x in xs]
     total: Value | None = None
-    for out, i in zip(outputs, batch):
-        term = loss_fn(out, y[i])
+    for out, t in zip(outputs, ts):
+        term = loss_fn(out, t)
         if not isinstance(term, Value):
             raise TypeError(f"fit: the loss must return a Value, got {type(term).__name__}")
         total = term if total is None else total + term
     assert total is not None
-    return (total if len(batch) == 1 else total * (1.0 / len(batch))), outputs
+    return (total if len(xs) == 1 else total * (1.0 / len(xs))), outputs
 
 
-def _compiled_loss(loss: str | LossFn, y: Sequence[Target], k: int,
-                   sigmoid_output: bool) -> tuple[Callable[[Any], Any], LossFn]:
-    """For compiled replay: ``(encode, loss)``, the targets encoded as numbers.
+# --- compiled steps, kept per model ----------------------------------------------------------
 
-    The compiled step takes the encoded targets as inputs, so one traced graph serves every
-    batch; ``loss(outputs, encoded)`` is the eager loss of the module docstring's table
-    (cross-entropy as −Σⱼ tⱼ·log softmax(y)ⱼ with t one-hot: the same number).
-    """
-    eager = _resolve_loss(loss, y, k, sigmoid_output)  # validates as eager mode does
-    if callable(loss) or not _is_labels(y):
-        return (lambda t: t), eager
-    low = 0.0 if sigmoid_output else -1.0
+def _freeze(t: Any) -> Any:
+    """A hashable stand-in for a target (lists become tuples)."""
+    return tuple(_freeze(v) for v in t) if isinstance(t, (list, tuple)) else t
 
-    def one_hot(c: int) -> list[float]:
-        return [1.0 if j == c else 0.0 for j in range(k)]
 
-    if loss == "cross_entropy":
-        def ce(out: list[Value], t: Any) -> Value:
-            logp = losses.log_softmax(out)
-            picked: Value = sum((tj * lj for tj, lj in zip(t[1:], logp[1:])), t[0] * logp[0])
-            return -picked
-        return one_hot, ce
-    if loss in ("mse", "sse"):
-        fn = losses.mse if loss == "mse" else losses.sum_squared_error
-        if k >= 2:
-            return one_hot, fn
-        return (lambda c: [1.0 if c else low]), fn
-    if loss == "hinge":
-        return (lambda c: [1.0 if c else -1.0]), losses.hinge_loss
-    bce = (losses.binary_cross_entropy if sigmoid_output
-           else losses.binary_cross_entropy_with_logits)
-    return (lambda c: [float(c)]), bce
+def _step_cache(model: Model) -> dict[Any, Any] | None:
+    """The dict of compiled steps kept on the model (None if the model cannot hold one)."""
+    d = getattr(model, "__dict__", None)
+    if d is None:
+        return None
+    cache = d.get("_mg_compiled")
+    if cache is None:
+        cache = d["_mg_compiled"] = {}
+    return cache  # type: ignore[no-any-return]
+
+
+def _compiled(model: Model, params: list[Value], key: Any, make: Callable[[], Any]) -> Any:
+    """The compiled step for ``key`` and the model's current structure, made at most once."""
+    version = getattr(model, "structure_version", None)
+    cache = _step_cache(model)
+    if cache is None or version is None:
+        return make()
+    if cache.get("version") != version or cache.get("params") != [id(p) for p in params]:
+        cache.clear()  # the model changed: every step traces again
+        cache["version"], cache["params"] = version, [id(p) for p in params]
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
+
+
+class _Runner:
+    """One training step on a batch: the loss as a float and each example's output numbers;
+    the gradients are filled (eagerly, or by compiled replay) and the optimizer stepped."""
+
+    def __init__(self, model: Model, params: list[Value], opt: Optimizer,
+                 table: tuple[Encode, LossFn] | None, loss: LossFn | str,
+                 backend: str | None, on_change: str, max_retraces: int) -> None:
+        self.model, self.params, self.opt = model, params, opt
+        self.backend = backend or "python"
+        self.eager = backend is None
+        self.encode: Encode = table[0] if table else (lambda t: t)
+        self.loss_fn: LossFn = table[1] if table else loss  # type: ignore[assignment]
+        self.per_example = table is None
+        self.on_change, self.max_retraces = on_change, max_retraces
+        self.targets: dict[Any, Any] = {}
+        try:
+            hash(loss)
+            which: Any = loss
+        except TypeError:
+            which = id(loss)
+        # what a compiled step depends on besides the model: the loss and how targets are
+        # encoded (the number of outputs and the output activation fix the encoding)
+        self.key: tuple[Any, ...] = (which, table is None,
+                                     getattr(self.loss_fn, "__qualname__", None),
+                                     backend, on_change, max_retraces)
+
+    def __call__(self, xs: list[Any], ts: list[Any]) -> tuple[float, list[list[float]]]:
+        for p in self.params:  # the model's, and the optimizer's own below
+            p.grad = 0.0
+        self.opt.zero_grad()
+        if self.eager:
+            with gc_paused():  # acyclic graphs: refcounting frees them, see gc_paused
+                loss, outs = _batch_loss(self.model, xs, [self.encode(t) for t in ts],
+                                         self.loss_fn)
+                if isinstance(self.opt, Newton):
+                    self.opt.step(loss)
+                else:
+                    loss.backward()
+                    self.opt.step()
+                return loss.data, [_numbers(o) for o in outs]
+        try:
+            value, outs = self._replay(xs, ts)
+        except GraphChanged as e:
+            raise GraphChanged(
+                f"fit: {e} fit(..., max_retraces=...) allows more re-traces (now "
+                f"{self.max_retraces}); compiled=False trains eagerly.") from None
+        self.opt.step()
+        return value, outs
+
+    def _replay(self, xs: list[Any], ts: list[Any]) -> tuple[float, list[list[float]]]:
+        if not self.per_example:
+            encoded = [self.encode(t) for t in ts]
+            step = _compiled(self.model, self.params, self.key, lambda: compile_step(
+                lambda bx, bt: _batch_loss(self.model, bx, bt, self.loss_fn),
+                self.params, backend=self.backend, on_change=self.on_change,
+                max_retraces=self.max_retraces))
+            value, outs = step(xs, encoded)
+            return value, [_numbers(o) for o in outs]
+        # a callable loss: one example at a time, the target static (a plain Python value)
+        step = _compiled(self.model, self.params, self.key, lambda: compile_step(
+            self._one, self.params, backend=self.backend, static=(2,),
+            on_change=self.on_change, max_retraces=self.max_retraces))
+        weight = 1.0 / len(xs)
+        total: float | None = None
+        outs = []
+        for x, t in zip(xs, ts):
+            key = _freeze(t)
+            self.targets.setdefault(key, t)
+            _, term, out = step(x, weight if len(xs) > 1 else 1.0, key)
+            total = term if total is None else total + term
+            outs.append(_numbers(out))
+        assert total is not None
+        return (total if len(xs) == 1 else total * weight), outs
+
+    def _one(self, x: Any, weight: Value, key: Any) -> tuple[Value, Value, Any]:
+        out = self.model(x)
+        term = self.loss_fn(out, self.targets[key])
+        if not isinstance(term, Value):
+            raise TypeError(f"fit: the loss must return a Value, got {type(term).__name__}")
+        return term * weight, term, out
+
+
+def _no_parameters(model: object) -> ValueError:
+    name = type(model).__name__
+    return ValueError(
+        f"fit: {name} has no parameters: assign Values or Modules (or lists of them) to "
+        f"its attributes in __init__, e.g. self.w = Value(0.5) or self.layer = Layer(2, 1); "
+        f"names starting with '_' are not registered")
 
 
 def fit(model: Model, X: Sequence[Sequence[Any]], y: Sequence[Target], *,
         loss: str | LossFn = "mse", optimizer: Optimizer | None = None, lr: float = 0.1,
         epochs: int = 100, batch_size: int | None = None, shuffle: bool = True,
-        seed: int = 0, progress: bool = True, compiled: bool | str = False) -> History:
+        seed: int | None = 0, progress: bool = True, compiled: bool | str = False,
+        on_change: str = "retrace", max_retraces: int = 8) -> History:
     """Train ``model`` on ``(X, y)`` and return the per-epoch :class:`History`.
 
     ``loss`` is a name (``"mse"``, ``"sse"``, ``"hinge"``, ``"bce"``, ``"cross_entropy"``)
-    or a callable ``loss(outputs, target) -> Value``; a batch's loss is the mean over its
+    or a callable ``loss(output, target) -> Value``; a batch's loss is the mean over its
     examples. ``optimizer`` defaults to ``SGD(model.parameters(), lr)``; a
     :class:`~microgrid.optim.Newton` optimizer is given the batch loss itself.
     ``batch_size=None`` trains on the full batch. ``progress=False`` hides the tqdm bar.
     ``compiled=True`` (or ``"numpy"``) trains by compiled replay (:mod:`microgrid.compile`):
     each batch shape is traced once, then every step replays forward and backward without
-    building a graph (``"numpy"``: the vectorized backend). Same losses and gradients;
-    not with :class:`~microgrid.optim.Newton`, which needs the loss graph.
+    building a graph (``"numpy"``: the vectorized backend). Not with
+    :class:`~microgrid.optim.Newton`, which needs the loss graph. When a comparison made
+    while tracing comes out differently, ``on_change="retrace"`` traces again (at most
+    ``max_retraces`` times per batch shape) and ``on_change="error"`` raises
+    :class:`~microgrid.compile.GraphChanged`.
     """
-    backend = "numpy" if compiled == "numpy" else "python"
-    if compiled not in (False, True, "python", "numpy"):
+    if compiled is not False and compiled not in (True, "python", "numpy"):
         raise ValueError(f"fit: compiled must be True, False, 'python' or 'numpy', "
                          f"got {compiled!r}")
-    if len(X) != len(y):
-        raise ValueError(f"fit: {len(X)} inputs but {len(y)} targets")
-    if not X:
+    backend = None if compiled is False else ("numpy" if compiled == "numpy" else "python")
+    on_change = check.choice(on_change, ON_CHANGE, "fit: on_change")
+    max_retraces = check.count(max_retraces, "fit: max_retraces", least=0)
+    xs, ys = check.rows(X, "fit: X"), check.targets(y, "fit: y")
+    if len(xs) != len(ys):
+        raise ValueError(f"fit: {len(xs)} inputs but {len(ys)} targets")
+    if not xs:
         raise ValueError("fit: no training data")
-    _check_count(epochs, "epochs")
-    _check_count(batch_size, "batch_size", allow_none=True)
-    first = model(X[0])
-    if not isinstance(first, list):
-        raise TypeError(f"fit: the model must return a list of Values, got "
-                        f"{type(first).__name__}")
-    sigmoid_output = _output_activation(model) == "sigmoid"
-    loss_fn = _resolve_loss(loss, y, len(first), sigmoid_output)
-    labels = _is_labels(y)
-    opt = optimizer if optimizer is not None else SGD(model.parameters(), lr)
+    epochs = check.count(epochs, "fit: epochs")
+    if batch_size is not None:
+        batch_size = check.count(batch_size, "fit: batch_size")
+    shuffle = check.flag(shuffle, "fit: shuffle")
+    progress = check.flag(progress, "fit: progress")
+    rng = random.Random(check.seed(seed, "fit: seed"))
+    if not callable(model):
+        raise TypeError(f"fit: the model must be callable, got {type(model).__name__}")
     parameters = model.parameters()
-    step: CompiledStep | None = None
-    if compiled:
-        if isinstance(opt, Newton):
-            raise ValueError("fit: compiled=True cannot drive Newton, which needs the loss "
-                             "graph itself; use compiled=False")
-        encode, loss_of = _compiled_loss(loss, y, len(first), sigmoid_output)
-        step = compile_step(
-            lambda xs, ts: _batch_loss(model, xs, ts, range(len(xs)), loss_of),
-            parameters, backend=backend)
-    rng = random.Random(seed)
-    n = len(X)
+    if not parameters:
+        raise _no_parameters(model)
+    first = _outputs(model(xs[0]), "fit")
+    sigmoid_output = _output_activation(model) == "sigmoid"
+    table = _resolve_loss(loss, ys, len(first), sigmoid_output)
+    labels = _is_labels(ys)
+    opt = optimizer if optimizer is not None else SGD(parameters, lr)
+    if not isinstance(opt, Optimizer):
+        raise TypeError(f"fit: optimizer must be a microgrid.optim optimizer, got "
+                        f"{type(opt).__name__}")
+    if backend is not None and isinstance(opt, Newton):
+        raise ValueError("fit: compiled=True cannot drive Newton, which needs the loss "
+                         "graph itself; use compiled=False")
+    run = _Runner(model, parameters, opt, table, loss, backend, on_change, max_retraces)
+    run.key = (*run.key, len(first), sigmoid_output, labels)
+    n = len(xs)
     size = n if batch_size is None else min(batch_size, n)
     order = list(range(n))
     history = History()
@@ -284,32 +442,11 @@ def fit(model: Model, X: Sequence[Sequence[Any]], y: Sequence[Target], *,
         total, correct = 0.0, 0
         for start in range(0, n, size):
             batch = order[start:start + size]
-            if step is not None:  # compiled replay: the same step, without a graph
-                for p in parameters:
-                    p.grad = 0.0
-                opt.zero_grad()
-                value, outs = step([X[i] for i in batch], [encode(y[i]) for i in batch])
-                total += value * len(batch)
-                if labels:
-                    correct += sum(_decide([Value(v) for v in out], sigmoid_output) == y[i]
-                                   for out, i in zip(outs, batch))
-                opt.step()
-                history.steps += 1
-                continue
-            with gc_paused():  # acyclic graphs: refcounting frees them, see gc_paused
-                batch_loss, outputs = _batch_loss(model, X, y, batch, loss_fn)
-                total += batch_loss.data * len(batch)
-                if labels:
-                    correct += sum(_decide(out, sigmoid_output) == y[i]
-                                   for out, i in zip(outputs, batch))
-                if isinstance(opt, Newton):
-                    opt.step(batch_loss)
-                else:
-                    for p in parameters:  # the model's, and the optimizer's own below
-                        p.grad = 0.0
-                    opt.zero_grad()
-                    batch_loss.backward()
-                    opt.step()
+            value, outs = run([xs[i] for i in batch], [ys[i] for i in batch])
+            total += value * len(batch)
+            if labels:
+                correct += sum(_decide(out, sigmoid_output) == ys[i]
+                               for out, i in zip(outs, batch))
             history.steps += 1
         history.loss.append(total / n)
         if labels:
@@ -323,3 +460,10 @@ def fit(model: Model, X: Sequence[Sequence[Any]], y: Sequence[Target], *,
     if bar is not None:
         bar.close()
     return history
+
+
+def _progress_bar(epochs: int) -> Any:
+    """A tqdm bar over the epochs (tqdm is imported only when a bar is wanted)."""
+    from tqdm.auto import tqdm  # type: ignore[import-untyped]
+
+    return tqdm(total=epochs, desc="fit", unit="epoch")

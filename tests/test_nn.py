@@ -33,15 +33,30 @@ def test_activation_table_lists_the_six_names() -> None:
     assert sorted(ACTIVATIONS) == sorted(ACTS)
 
 
-def test_a_one_neuron_layer_returns_a_list() -> None:
+def test_one_output_is_a_bare_value_and_several_are_a_list() -> None:
     layer = Layer(2, 1, seed=0)
     out = layer([1.0, 2.0])
-    assert isinstance(out, list) and len(out) == 1 and isinstance(out[0], Value)
+    n = layer.neurons[0]
+    assert isinstance(out, Value)
+    assert out.data == math.tanh(n.b.data + n.w[0].data * 1.0 + n.w[1].data * 2.0)
+    assert isinstance(Layer(2, 2, seed=0)([1.0, 2.0]), list)
     model = MLP(2, [1], seed=0)
-    assert isinstance(model([1.0, 2.0]), list)
-    model = MLP(2, [1, 1], seed=0)  # a hidden layer of one neuron works like any other
+    assert isinstance(model([1.0, 2.0]), Value)
+    y = model([1.0, 2.0])
+    loss = (y - 1.0) ** 2  # micrograd style: no [0]
+    loss.backward()
+    assert model.parameters()[0].grad == pytest.approx(2 * (y.data - 1.0), rel=1e-15)  # x0 = 1
+
+
+def test_a_hidden_layer_of_one_neuron_feeds_the_next_layer() -> None:
+    model = MLP(2, [1, 1], seed=0)
     out = model([1.0, 2.0])
-    assert isinstance(out, list) and len(out) == 1
+    assert isinstance(out, Value)
+    h, o = model.layers[0].neurons[0], model.layers[1].neurons[0]
+    hidden = math.tanh(h.b.data + h.w[0].data + 2.0 * h.w[1].data)
+    assert out.data == o.b.data + o.w[0].data * hidden
+    wide = MLP(2, [1, 3], seed=0)([0.5, -0.5])
+    assert isinstance(wide, list) and len(wide) == 3
 
 
 def test_mlp_output_sizes_and_parameter_count() -> None:
@@ -56,10 +71,10 @@ def test_mlp_output_sizes_and_parameter_count() -> None:
 def test_inputs_may_be_numbers_or_values_and_gradients_reach_input_values() -> None:
     model = MLP(2, [3, 1], seed=0)
     x = [Value(0.5, "x0"), 2]
-    out = model(x)[0]
+    out = model(x)
     out.backward()
     assert x[0].grad != 0.0
-    assert model([0.5, 2.0])[0].data == out.data
+    assert model([0.5, 2.0]).data == out.data
 
 
 def test_mlp_matches_a_hand_written_forward_pass() -> None:
@@ -104,10 +119,10 @@ def test_fused_and_unfused_give_identical_values_and_gradients(act: str, seed: i
 def test_fused_flag_can_be_switched() -> None:
     model = MLP(2, [3, 1], seed=0)
     assert model.fused is False
-    before = model([0.1, 0.2])[0].data
+    before = model([0.1, 0.2]).data
     model.fused = True
     assert all(n.fused for layer in model.layers for n in layer.neurons)
-    out = model([0.1, 0.2])[0]
+    out = model([0.1, 0.2])
     assert out.data == before
     assert any(node.op.name == "wsum" for node in topological_order(out))
 
@@ -120,7 +135,7 @@ def test_gradients_agree_with_finite_differences() -> None:
         w = list(ps)
         model = MLP.from_weights([[w[0:2], w[2:4]], [w[4:6]]], [[w[6], w[7]], [w[8]]],
                                  activation="tanh", output_activation="sigmoid")
-        return model([0.5, -1.5])[0]
+        return model([0.5, -1.5])
 
     assert gradcheck(f, flat, second_order=True)
 
@@ -177,13 +192,13 @@ def test_from_weights_defaults_biases_to_zero_and_infers_sizes() -> None:
     model = MLP.from_weights([[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [[1.0, 1.0, 1.0]]])
     assert model.nin == 2 and model.sizes == [3, 1]
     assert [n.b.data for n in model.layers[0].neurons] == [0.0, 0.0, 0.0]
-    assert model([1.0, 0.0])[0].data == pytest.approx(
+    assert model([1.0, 0.0]).data == pytest.approx(
         math.tanh(1) + math.tanh(3) + math.tanh(5))
 
 
 def test_zero_grad_resets_parameter_gradients() -> None:
     model = MLP(2, [3, 1], seed=0)
-    model([1.0, 2.0])[0].backward()
+    model([1.0, 2.0]).backward()
     assert any(p.grad != 0.0 for p in model.parameters())
     model.zero_grad()
     assert all(p.grad == 0.0 for p in model.parameters())

@@ -56,12 +56,13 @@ def test_cross_entropy_with_three_classes() -> None:
     assert accuracy(model, X, y) >= 0.95
 
 
-def test_a_callable_loss_gets_outputs_and_the_raw_target() -> None:
+def test_a_callable_loss_gets_the_output_and_the_raw_target() -> None:
     seen: list[Any] = []
 
-    def loss(outputs: list[Value], target: Any) -> Value:
+    def loss(output: Value, target: Any) -> Value:
         seen.append(target)
-        return (outputs[0] - (1.0 if target else -1.0)) ** 2
+        assert isinstance(output, Value)  # one output: a bare Value
+        return (output - (1.0 if target else -1.0)) ** 2
 
     X, y = make_xor()
     model = MLP(2, [4, 1], init="xavier", seed=0)
@@ -214,16 +215,16 @@ def test_bad_input_is_named() -> None:
         fit(model, X, y, lr=0.0, progress=False)
 
 
-def test_model_must_return_a_list() -> None:
+def test_model_must_return_a_value_or_a_list_of_values() -> None:
     class Bare:
-        def __call__(self, x: Any) -> Value:
-            return Value(1.0)
+        def __call__(self, x: Any) -> float:
+            return 1.0
 
         def parameters(self) -> list[Value]:
             return [Value(1.0)]
 
-    with pytest.raises(TypeError, match="must return a list of Values"):
-        fit(Bare(), [[1.0]], [1], progress=False)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="must return a Value or a non-empty list of Values"):
+        fit(Bare(), [[1.0]], [1], progress=False)
 
 
 def test_a_callable_loss_must_return_a_value() -> None:
