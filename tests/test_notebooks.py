@@ -263,8 +263,8 @@ def _matrix_form(v: Values) -> None:
 @teaches("05_training",
          data="(len(X), sorted(set(y)))",
          trained="(acc, history.loss, history.accuracy)",
-         regions="(sorted(set(before.images[-1].get_array().ravel().tolist())), "
-                 "sorted(set(after.images[-1].get_array().ravel().tolist())))",
+         regions="[sorted(set(im.norm(im.get_array()).ravel().tolist())) "
+                 "for im in (before.images[-1], after.images[-1])]",  # the shaded classes
          runs="{name: run.loss for name, run in runs.items()}",
          symmetric="[[[w.data for w in n.w] + [n.b.data] for n in layer.neurons] "
                    "for layer in symmetric.layers[:2]]",

@@ -113,12 +113,16 @@ def test_boundary_pixels_are_the_models_predictions_at_their_centres(output: str
                 seed=2, fused=True)
     n = 15
     ax = plot.decision_boundary(model, X, y, resolution=n)
-    grid = ax.images[-1].get_array()
+    image = ax.images[-1]
+    grid = image.get_array()
     assert grid.shape == (n, n)
     xs, ys = _pixel_centres(ax, n)
     points = [[gx, gy] for gy in ys for gx in xs]
+    assert grid.ravel().tolist() == pytest.approx([model(p).data for p in points],
+                                                  rel=1e-12, abs=1e-15)  # the scores
     expected = predict(model, points)  # train.predict: its own threshold rule
-    assert [int(v) for v in grid.ravel()] == expected
+    shaded = image.norm(grid.ravel()).tolist()  # the colour bin of each score
+    assert shaded == expected
     assert 0 < sum(expected) < len(expected)  # both classes appear
     line = [c for c in ax.collections if hasattr(c, "levels")]
     assert [list(c.levels) for c in line] == [[0.5 if output == "sigmoid" else 0.0]]
@@ -149,8 +153,17 @@ def test_boundary_accepts_a_bare_value_for_one_output() -> None:
     ax = plot.decision_boundary(lambda p: Value(p[0]) - p[1], [[0, 0], [1, 2], [2, 1]],
                                 [0, 0, 1], resolution=4)
     xs, ys = _pixel_centres(ax, 4)
-    assert ax.images[-1].get_array().tolist() == [[int(gx - gy > 0) for gx in xs]
-                                                  for gy in ys]
+    image = ax.images[-1]
+    assert image.norm(image.get_array()).tolist() == [[int(gx - gy > 0) for gx in xs]
+                                                      for gy in ys]
+
+
+def test_a_score_exactly_at_the_threshold_is_shaded_as_class_0() -> None:
+    ax = plot.decision_boundary(lambda p: Value(p[0]) * 0.0, [[0, 0], [1, 1]], [0, 1],
+                                resolution=3)
+    image = ax.images[-1]
+    assert image.norm(image.get_array()).tolist() == [[0, 0, 0]] * 3
+    assert predict(lambda p: Value(p[0]) * 0.0, [[0.5, 0.5]]) == [0]
 
 
 @pytest.mark.parametrize(("args", "kw", "error", "match"), [
