@@ -322,7 +322,7 @@ def activations(names: Sequence[str] | None = None,
         if len(pair) != 2:
             raise TypeError(f"activations: ax must be a pair of Axes (values, derivatives), "
                             f"got {type(ax).__name__}")
-        top, bottom = (_axes(a, "activations", (0, 0)) for a in pair)
+        top, bottom = (_axes(a, "activations", (8.0, 3.25)) for a in pair)
     for name in chosen:
         values, slopes = activation_curve(name, grid, slope=slope)
         label = ACTIVATION_NAMES[name] + (f" (α = {slope:g})" if name == "leaky_relu" else "")
