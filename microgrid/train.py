@@ -91,6 +91,11 @@ class History:
         return (f"History(epochs={len(self.loss)}, steps={self.steps}, "
                 f"loss {self.loss[0]:.4g} → {self.loss[-1]:.4g}{acc})")
 
+    def plot(self, **kw: Any) -> Any:
+        """Draw the loss and accuracy curves: :func:`microgrid.plot.history` (needs matplotlib)."""
+        from .plot import history
+        return history(self, **kw)
+
 
 def _output_activation(model: Model) -> str:
     act = getattr(model, "output_activation", "linear")
