@@ -420,7 +420,7 @@ def trace(outputs: Value | Sequence[Value], wrt: Sequence[Value] = (),
     extra = [g[0] for g in guards] + [g[2] for g in guards if isinstance(g[2], Value)]
     order: list[Value] = topological_order([*outs, *extra])
     index = {node: i for i, node in enumerate(order)}
-    tape = Tape(ops=[node._op for node in order],
+    tape = Tape(ops=[node.op for node in order],
                 args=[tuple(index[p] for p in node.parents) for node in order],
                 data=[node.data for node in order],
                 wrt=[index.get(w, -1) for w in ws],
@@ -736,19 +736,21 @@ class CompiledStep:
         guards: list[tuple[Value, str, Value | float, bool]] = []
 
         def record(value: Value, cmp: str, other: Any, result: bool) -> None:
-            guards.append((value, cmp, other, result))
+            if cmp == "bool":  # bool(v) is v != 0: both signs recorded
+                guards.append((value, ">", 0.0, value.data > 0.0))
+                guards.append((value, "<", 0.0, value.data < 0.0))
+            else:
+                guards.append((value, cmp, other, result))
 
         with gc_paused():
-            outer, engine._compare_hook = engine._compare_hook, record
             try:
-                result = self.fn(*wrapped)
+                with engine.observing_comparisons(record):
+                    result = self.fn(*wrapped)
             except TypeError as e:
                 if "Value" in str(e) and ("indices" in str(e) or "integer" in str(e)):
                     raise TypeError(f"compiled step: {e}; an argument used as an index or "
                                     "count must be passed through static=") from e
                 raise
-            finally:
-                engine._compare_hook = outer
             flat_out: list[Value] = []
             out_shape = _out_shape(result, flat_out)
             loss = flat_out[0]
