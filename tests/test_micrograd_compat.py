@@ -420,3 +420,32 @@ def test_numbers_of_other_types_and_numpy_divisors() -> None:
     assert (x / np.float64(4.0)).data == 3.0 * np.float64(4.0) ** -1
     assert (x * np.int64(2)).data == 6.0
     assert compat_engine.Value is Value
+
+
+def test_own_nodes_are_drawn_with_their_op_and_refused_by_grad() -> None:
+    import microgrid
+    from microgrid import draw_dot
+
+    x = Value(0.5, label="x")
+    out = Value(x.data ** 3, (x,), "cube")
+
+    def _backward() -> None:
+        x.grad += 3 * x.data ** 2 * out.grad
+    out._backward = _backward
+    y = out * 2
+    y.backward()
+    assert x.grad == 6 * 0.5 ** 2 and out._op == "cube" and out._prev == {x}
+    assert "op [label=cube " in draw_dot(y).source
+    with pytest.raises(TypeError, match="_backward"):
+        microgrid.grad(y, [x])
+
+
+def test_core_values_mix_in_and_labels_are_kept() -> None:
+    import microgrid
+
+    core = microgrid.Value(2.0, label="core")
+    x = Value(3.0, label="x")
+    y = core * x + x
+    y.backward()
+    assert isinstance(y, Value) and x.label == "x"
+    assert (y.data, x.grad, core.grad) == (9.0, 3.0, 3.0)

@@ -22,31 +22,42 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import ops
 from ..engine import Value as _EngineValue
-from ..graph import topological_order
+from ..graph import topological_order, traversal_lock
 
 __all__ = ["Value"]
 
 Operand = Any  # a Value or a real number, as micrograd takes it
 
-_engine_add = _EngineValue.__add__
-_engine_mul = _EngineValue.__mul__
-_engine_pow = _EngineValue.__pow__
+# The engine's operators (they return an instance of the operand's class, so compat nodes).
+_engine_add: Callable[[Any, Any], Value] = _EngineValue.__add__  # type: ignore[assignment]
+_engine_mul: Callable[[Any, Any], Value] = _EngineValue.__mul__  # type: ignore[assignment]
+_engine_pow: Callable[[Any, Any], Value] = _EngineValue.__pow__  # type: ignore[assignment]
+_POWC = ops.POWC
 
 
 def _own_rule(F: Any, *xs: Any) -> tuple[Any, ...]:
     raise TypeError(
-        "a node made with Value(data, _children, _op) has its derivative in its own "
-        "_backward(); differentiate it with .backward() of microgrid.micrograd")
+        "a node made with Value(data, _children, _op) has its derivative only in its own "
+        "_backward(); differentiate it with its .backward(), not with microgrid.grad")
 
 
-_CUSTOM = ops.Op("micrograd_node", "", -1, "{label}",
-                 "given by the node's own _backward()", None, _own_rule)
-"""The op of a node made by ``Value(data, _children, _op)``: its rule is its ``_backward``."""
+_own_ops: dict[str, ops.Op] = {}
+
+
+def _own_op(symbol: str) -> ops.Op:
+    """The op of a node made by ``Value(data, _children, symbol)``: drawn with ``symbol``,
+    its rule is the node's ``_backward`` (one entry per symbol)."""
+    op = _own_ops.get(symbol)
+    if op is None:
+        op = _own_ops[symbol] = ops.Op(
+            "micrograd_node", symbol, -1, "{label}", "given by the node's own _backward()",
+            vector_rule=_own_rule)
+    return op
 
 _custom_nodes = False
 """Set once a node with its own ``_backward`` exists; ``backward()`` then goes node by node."""
@@ -54,16 +65,6 @@ _custom_nodes = False
 
 def _nothing() -> None:
     """micrograd's default ``_backward``: a node made by hand pushes nothing until given one."""
-
-
-def _adopt(node: _EngineValue) -> Value:
-    """The engine's result as a compat ``Value`` (the engine made a base-class node)."""
-    if type(node) is Value:
-        return node
-    new = object.__new__(Value)
-    for name in _EngineValue.__slots__:
-        setattr(new, name, getattr(node, name))
-    return new
 
 
 class Value(_EngineValue):
@@ -89,30 +90,47 @@ class Value(_EngineValue):
             global _custom_nodes
             _custom_nodes = True
             self._a = children
-            self._op = _CUSTOM
+            self._fn = _own_op(_op)
             self._backward = _nothing  # type: ignore[method-assign]
 
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
 
+    # -- micrograd's view of the graph ------------------------------------------------------
+    @property
+    def _prev(self) -> set[_EngineValue]:
+        """The set of operands, without fixed numbers (the exponent of ``x ** 3``)."""
+        const = self._fn.const_operands
+        if not const:
+            return set(self.parents)
+        return {p for i, p in enumerate(self.parents) if i not in const}
+
+    @property
+    def _op(self) -> str:
+        """micrograd's op string: ``'+'``, ``'*'``, ``'ReLU'``, ``'**3'``; ``''`` for a leaf."""
+        fn = self._fn
+        if fn is _POWC:
+            return "**" + self.parents[1].label  # the exponent as it was written
+        return super()._op
+
     # -- arithmetic, composed as micrograd composes it -----------------------------------
     def __add__(self, other: Operand) -> Value:
-        return _adopt(_engine_add(self, other if isinstance(other, Value) else Value(other)))
+        return _engine_add(self, other if isinstance(other, _EngineValue) else Value(other))
 
     def __radd__(self, other: Operand) -> Value:  # n + a is a + n
-        return _adopt(_engine_add(self, Value(other)))
+        return _engine_add(self, other if isinstance(other, _EngineValue) else Value(other))
 
     def __mul__(self, other: Operand) -> Value:
-        return _adopt(_engine_mul(self, other if isinstance(other, Value) else Value(other)))
+        return _engine_mul(self, other if isinstance(other, _EngineValue) else Value(other))
 
     def __rmul__(self, other: Operand) -> Value:  # n * a is a * n
-        return _adopt(_engine_mul(self, Value(other)))
+        return _engine_mul(self, other if isinstance(other, _EngineValue) else Value(other))
 
     def __neg__(self) -> Value:  # −a = a · (−1)
         return self * -1
 
     def __sub__(self, other: Operand) -> Value:  # a − b = a + (−b)
-        if not isinstance(other, Value) and (
+        if not isinstance(other, _EngineValue) and (
                 isinstance(other, bool) or not isinstance(other, numbers.Real)):
             raise TypeError(
                 f"sub: operand must be a real number, got {type(other).__name__}: {other!r}")
@@ -122,7 +140,7 @@ class Value(_EngineValue):
         return other + (-self)  # type: ignore[no-any-return]
 
     def __truediv__(self, other: Operand) -> Value:  # a / b = a · b⁻¹
-        if isinstance(other, Value):
+        if isinstance(other, _EngineValue):
             return self * other ** -1
         return self * _reciprocal(other, self)
 
@@ -131,33 +149,35 @@ class Value(_EngineValue):
 
     def __pow__(self, other: Operand) -> Value:
         """aⁿ for a number n (``_op`` ``'**n'``); a ``Value`` exponent works too (microgrid)."""
-        return _adopt(_engine_pow(self, other))
-
-    def relu(self) -> Value:
-        """max(0, a); relu'(a) = 1 if a > 0 else 0."""
-        return _adopt(_EngineValue.relu(self))
+        out = _engine_pow(self, other)
+        if not isinstance(other, _EngineValue):
+            out.parents[1].label = str(other)  # the constant exponent, as written
+        return out
 
     # -- gradients -------------------------------------------------------------------------
     def backward(self, gradient: float = 1.0) -> None:
         """Fill ``grad`` of every node below with ∂self/∂node (microgrid's semantics:
-        leaves accumulate, interior nodes are reset first)."""
+        leaves accumulate, interior nodes are reset first).
+
+        Once a node of your own exists (``Value(data, _children, _op)``), the graph is walked
+        node by node, calling each node's ``_backward()`` in reverse topological order."""
         if not _custom_nodes:
             super().backward(gradient)
             return
-        order = topological_order(self)
-        for node in order:
-            if not node.is_leaf:
-                node.grad = 0.0
-        self.grad += _EngineValue(gradient).data  # checked as the engine checks it
-        for node in reversed(order):
-            node._backward()  # type: ignore[attr-defined]
-
-    def _backward(self) -> None:
-        """Push this node's ``grad`` into its operands' ``grad`` once (one chain-rule step)."""
-        g = self.grad
-        for operand, local in zip(self.parents, self.local_grads()):
-            if not operand.is_constant:
-                operand.grad += g * local
+        seed = _EngineValue(gradient).data  # checked as the engine checks it
+        with traversal_lock:
+            order = topological_order(self)
+            for node in order:
+                if not node.is_leaf:
+                    node.grad = 0.0
+            self.grad += seed
+            for node in reversed(order):
+                node._backward()
+            total = sum(node.grad for node in order)
+        if not math.isfinite(total):
+            bad = next(n for n in reversed(order) if not math.isfinite(n.grad))
+            raise OverflowError(f"backward: the gradient of a node with data={bad.data!r} "
+                                f"(op {bad._op!r}) is {bad.grad!r}")
 
 
 def _reciprocal(d: Any, numerator: Value) -> float:

@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import numbers
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..engine import Value as _EngineValue
 from .engine import Value
+
+_add: Callable[[Any, Any], Any] = _EngineValue.__add__
+_mul: Callable[[Any, Any], Any] = _EngineValue.__mul__
 
 __all__ = ["MLP", "Layer", "Module", "Neuron"]
 
@@ -60,10 +64,12 @@ class Neuron(Module):
         if len(x) != len(self.w):
             raise ValueError(f"Neuron input x has {len(x)} entries but the neuron has "
                              f"{len(self.w)} weights")
-        act = self.b
+        act: Any = self.b
         for wi, xi in zip(self.w, x):
-            act = act + wi * xi
-        return act.relu() if self.nonlin else act
+            # Value inputs go to the engine's + and * directly (one call less per node);
+            # a number input becomes a leaf Value, as micrograd makes it.
+            act = _add(act, _mul(wi, xi)) if isinstance(xi, Value) else act + wi * xi
+        return act.relu() if self.nonlin else act  # type: ignore[no-any-return]
 
     def parameters(self) -> list[Value]:
         """The weights in order, then the bias."""
