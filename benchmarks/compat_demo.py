@@ -3,13 +3,14 @@
     pip install -e '.[bench]'                  # micrograd 0.1.0 and numpy
     python benchmarks/compat_demo.py            # 5 paired rounds of 2 steps each (~30 s)
     python benchmarks/compat_demo.py --rounds 9 --steps 3
-    python benchmarks/compat_demo.py --train    # the whole demo (100 steps) on both engines
+    python benchmarks/compat_demo.py --train    # the whole demo, 100 steps, both engines (~3 min)
     python benchmarks/compat_demo.py --profile  # where microgrid.micrograd spends a step
 
 The step is the demo's, unchanged but for the import line: MLP(2, [16, 16, 1]) (ReLU hidden,
-linear output, weights from ``random.seed(1337)``) over 100 two-moons points (numpy, the same
-arrays for both engines), SVM max-margin loss ``(1 + -yᵢ·scoreᵢ).relu()`` averaged plus
-α = 1e-4 L2, ``zero_grad``, ``backward``, SGD with learning rate 1 − 0.9·k/100.
+linear output, weights from ``random.seed(1337)``) over the demo's 100 two-moons points (the
+same numpy arrays for both engines; ``moons()`` reproduces the demo's scikit-learn data),
+SVM max-margin loss ``(1 + -yᵢ·scoreᵢ).relu()`` averaged plus α = 1e-4 L2, ``zero_grad``,
+``backward``, SGD with learning rate 1 − 0.9·k/100.
 
 Timing: CPU time (``time.process_time``) of each engine's steps, with the cyclic garbage
 collector running as usual (nothing frozen or paused). Each round runs both engines, in
@@ -46,16 +47,24 @@ import microgrid.micrograd.nn as compat_nn
 
 
 def moons(n: int = 100, noise: float = 0.1, seed: int = 1337) -> tuple[np.ndarray, np.ndarray]:
-    """Two interleaving half circles with Gaussian noise, labels ±1 (numpy ints)."""
-    rng = np.random.default_rng(seed)
+    """micrograd's demo data: ``np.random.seed(1337); make_moons(n_samples=100, noise=0.1)``.
+
+    scikit-learn's two-moons recipe written out with numpy's legacy generator (outer half
+    circle, then inner one, shuffled, then Gaussian noise), so no scikit-learn is needed; it
+    gives scikit-learn 1.9's arrays bit for bit. Labels are ±1 numpy ints, as the demo makes
+    them (``y*2 - 1``).
+    """
+    rs = np.random.RandomState(seed)
     n_out, n_in = n // 2, n - n // 2
     t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)
-    X = np.vstack([np.c_[np.cos(t_out), np.sin(t_out)],
-                   np.c_[1 - np.cos(t_in), 0.5 - np.sin(t_in)]])
-    y = np.r_[np.zeros(n_out, dtype=np.int64), np.ones(n_in, dtype=np.int64)]
-    order = rng.permutation(n)
-    X = X[order] + rng.normal(scale=noise, size=X.shape)
-    return X, y[order] * 2 - 1
+    X = np.vstack([np.append(np.cos(t_out), 1 - np.cos(t_in)),
+                   np.append(np.sin(t_out), 1 - np.sin(t_in) - 0.5)]).T
+    y = np.hstack([np.zeros(n_out, dtype=np.intp), np.ones(n_in, dtype=np.intp)])
+    order = np.arange(n)
+    rs.shuffle(order)
+    X, y = X[order], y[order]
+    X += rs.normal(scale=noise, size=X.shape)
+    return X, y * 2 - 1
 
 
 class Demo:
@@ -119,10 +128,7 @@ def benchmark(rounds: int, steps: int) -> None:
               f"[{min(ts) * 1e3:.1f}–{max(ts) * 1e3:.1f}]")
     print(f"  ratio (micrograd / microgrid.micrograd): median {statistics.median(ratios):.1f}× "
           f"[{min(ratios):.1f}–{max(ratios):.1f}]")
-    worst = max(abs(a[0] - b[0]) / abs(a[0]) for a, b in zip(mg.history, ours.history))
-    same_acc = all(a[1] == b[1] for a, b in zip(mg.history, ours.history))
-    print(f"  losses of the {len(mg.history)} steps agree to a relative {worst:.1e}; "
-          f"accuracies {'identical' if same_acc else 'DIFFER'}")
+    print("  " + summary(mg, ours))
 
 
 def train(steps: int) -> None:
@@ -138,6 +144,17 @@ def train(steps: int) -> None:
         print(f"step {_k} loss {lo}, accuracy {ao * 100}%   (micrograd: loss {lm}, "
               f"accuracy {am * 100}%)")
     print(", ".join(f"{name}: {t:.1f} s CPU" for name, t in cpu.items()))
+    print(summary(mg, ours))
+
+
+def summary(mg: Demo, ours: Demo) -> str:
+    """How far apart the two engines' losses and accuracies are, over all steps so far."""
+    pairs = list(zip(mg.history, ours.history))
+    worst = max(abs(a[0] - b[0]) / abs(a[0]) for a, b in pairs)
+    exact = sum(a[0] == b[0] for a, b in pairs)
+    same_acc = all(a[1] == b[1] for a, b in pairs)
+    return (f"losses of the {len(pairs)} steps: {exact} bit-identical, the rest within a "
+            f"relative {worst:.1e}; accuracies {'identical' if same_acc else 'DIFFER'}")
 
 
 def profile(steps: int) -> None:

@@ -225,17 +225,24 @@ def test_neuron_and_layer_reprs_signatures_and_defaults() -> None:
 
 
 def moons(n: int = 100, noise: float = 0.1, seed: int = 1337) -> tuple[np.ndarray, np.ndarray]:
-    """Two interleaving half circles with Gaussian noise (scikit-learn's make_moons layout),
-    labels ±1 as numpy ints, as micrograd's demo uses them."""
-    rng = np.random.default_rng(seed)
+    """micrograd's demo data: ``np.random.seed(1337); make_moons(n_samples=100, noise=0.1)``.
+
+    scikit-learn's two-moons recipe written out with numpy's legacy generator (outer half
+    circle, then inner one, shuffled, then Gaussian noise), so no scikit-learn is needed; it
+    gives scikit-learn 1.9's arrays bit for bit. Labels are ±1 numpy ints, as the demo makes
+    them (``y*2 - 1``).
+    """
+    rs = np.random.RandomState(seed)
     n_out, n_in = n // 2, n - n // 2
     t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)
-    X = np.vstack([np.c_[np.cos(t_out), np.sin(t_out)],
-                   np.c_[1 - np.cos(t_in), 0.5 - np.sin(t_in)]])
-    y = np.r_[np.zeros(n_out, dtype=np.int64), np.ones(n_in, dtype=np.int64)]
-    order = rng.permutation(n)
-    X = X[order] + rng.normal(scale=noise, size=X.shape)
-    return X, y[order] * 2 - 1
+    X = np.vstack([np.append(np.cos(t_out), 1 - np.cos(t_in)),
+                   np.append(np.sin(t_out), 1 - np.sin(t_in) - 0.5)]).T
+    y = np.hstack([np.zeros(n_out, dtype=np.intp), np.ones(n_in, dtype=np.intp)])
+    order = np.arange(n)
+    rs.shuffle(order)
+    X, y = X[order], y[order]
+    X += rs.normal(scale=noise, size=X.shape)
+    return X, y * 2 - 1
 
 
 def demo_step(V: Any, model: Any, X: np.ndarray, y: np.ndarray, k: int) -> tuple[float, float]:
@@ -449,3 +456,11 @@ def test_core_values_mix_in_and_labels_are_kept() -> None:
     y.backward()
     assert isinstance(y, Value) and x.label == "x"
     assert (y.data, x.grad, core.grad) == (9.0, 3.0, 3.0)
+
+
+def test_an_iterator_input_reaches_every_neuron() -> None:
+    random.seed(11)
+    layer = Layer(2, 3)
+    from_list = layer([0.5, -2.0])
+    from_iterator = layer(Value(v) for v in (0.5, -2.0))
+    assert [v.data for v in from_iterator] == [v.data for v in from_list]  # type: ignore[union-attr]

@@ -36,6 +36,16 @@ def _size(n: Any, what: str) -> int:
     return int(n)
 
 
+def _inputs(x: Any) -> Any:
+    """A neuron's inputs as a sized sequence: a bare ``Value`` or number (the output of a
+    one-neuron layer) is an input of length one; an iterator is read into a list."""
+    if isinstance(x, (Value, numbers.Real)):
+        return [x]
+    if not hasattr(x, "__len__"):
+        return list(x)
+    return x
+
+
 class Module:
     """Base class: ``parameters()`` (none here) and ``zero_grad()``."""
 
@@ -59,8 +69,7 @@ class Neuron(Module):
         self.nonlin = nonlin
 
     def __call__(self, x: Any) -> Value:
-        if isinstance(x, (Value, numbers.Real)):  # the output of a one-neuron layer
-            x = [x]
+        x = _inputs(x)
         if len(x) != len(self.w):
             raise ValueError(f"Neuron input x has {len(x)} entries but the neuron has "
                              f"{len(self.w)} weights")
@@ -88,6 +97,7 @@ class Layer(Module):
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
 
     def __call__(self, x: Any) -> Value | list[Value]:
+        x = _inputs(x)  # an iterator is read once, for every neuron
         outs = [neuron(x) for neuron in self.neurons]
         if len(outs) == 1:
             return outs[0]
