@@ -464,3 +464,14 @@ def test_an_iterator_input_reaches_every_neuron() -> None:
     from_list = layer([0.5, -2.0])
     from_iterator = layer(Value(v) for v in (0.5, -2.0))
     assert [v.data for v in from_iterator] == [v.data for v in from_list]  # type: ignore[union-attr]
+
+
+def test_a_non_finite_gradient_from_an_own_node_is_an_error() -> None:
+    x = Value(2.0)
+    out = Value(x.data, (x,), "spike")
+
+    def _backward() -> None:
+        x.grad += math.inf * out.grad
+    out._backward = _backward
+    with pytest.raises(OverflowError, match="gradient"):
+        (out * 3).backward()

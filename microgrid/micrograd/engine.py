@@ -108,9 +108,10 @@ class Value(_EngineValue):
     @property
     def _op(self) -> str:
         """micrograd's op string: ``'+'``, ``'*'``, ``'ReLU'``, ``'**3'``; ``''`` for a leaf."""
-        fn = self._fn
-        if fn is _POWC:
-            return "**" + self.parents[1].label  # the exponent as it was written
+        if self._fn is _POWC:
+            written = self.parents[1].label  # the exponent as it was written (see __pow__)
+            if written:
+                return "**" + written
         return super()._op
 
     # -- arithmetic, composed as micrograd composes it -----------------------------------
@@ -173,11 +174,10 @@ class Value(_EngineValue):
             self.grad += seed
             for node in reversed(order):
                 node._backward()
-            total = sum(node.grad for node in order)
-        if not math.isfinite(total):
-            bad = next(n for n in reversed(order) if not math.isfinite(n.grad))
-            raise OverflowError(f"backward: the gradient of a node with data={bad.data!r} "
-                                f"(op {bad._op!r}) is {bad.grad!r}")
+        for node in reversed(order):
+            if not math.isfinite(node.grad):
+                raise OverflowError(f"backward: the gradient of a node with data={node.data!r} "
+                                    f"(op {node._op!r}) is {node.grad!r}")
 
 
 def _reciprocal(d: Any, numerator: Value) -> float:
