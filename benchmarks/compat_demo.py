@@ -95,12 +95,34 @@ class Demo:
         self.k += 1
 
 
-def timed(demo: Demo, steps: int) -> float:
-    """CPU seconds per step over ``steps`` consecutive steps."""
-    start = time.process_time()
-    for _ in range(steps):
-        demo.step()
-    return (time.process_time() - start) / steps
+class CollectorClock:
+    """Time spent in the cyclic garbage collector (``gc.callbacks``), in CPU seconds."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = 0
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.process_time()
+        else:
+            self.seconds += time.process_time() - self._start
+            self.collections += 1
+
+
+def timed(demo: Demo, steps: int, clock: CollectorClock | None = None) -> float:
+    """CPU seconds per step over ``steps`` consecutive steps (collector time into ``clock``)."""
+    if clock is not None:
+        gc.callbacks.append(clock)
+    try:
+        start = time.process_time()
+        for _ in range(steps):
+            demo.step()
+        return (time.process_time() - start) / steps
+    finally:
+        if clock is not None:
+            gc.callbacks.remove(clock)
 
 
 def benchmark(rounds: int, steps: int) -> None:
@@ -108,13 +130,14 @@ def benchmark(rounds: int, steps: int) -> None:
     mg = Demo("micrograd 0.1.0", mg_engine, mg_nn, X, y)
     ours = Demo("microgrid.micrograd", compat_engine, compat_nn, X, y)
     times: dict[str, list[float]] = {mg.name: [], ours.name: []}
+    clocks = {mg.name: CollectorClock(), ours.name: CollectorClock()}
     ratios = []
     for r in range(rounds):
         pair = (mg, ours) if r % 2 == 0 else (ours, mg)
         per_step = {}
         for demo in pair:
             gc.collect()
-            per_step[demo.name] = timed(demo, steps)
+            per_step[demo.name] = timed(demo, steps, clocks[demo.name])
             times[demo.name].append(per_step[demo.name])
         gc.collect()
         ratios.append(per_step[mg.name] / per_step[ours.name])
@@ -124,8 +147,10 @@ def benchmark(rounds: int, steps: int) -> None:
     print(f"\nPython {platform.python_version()}, {platform.processor() or platform.machine()}; "
           f"{rounds} paired rounds of {steps} steps, CPU time, collector on")
     for name, ts in times.items():
+        gc_share = clocks[name].seconds / (sum(ts) * steps)
         print(f"  {name:22s} {statistics.median(ts) * 1e3:8.1f} ms per step "
-              f"[{min(ts) * 1e3:.1f}–{max(ts) * 1e3:.1f}]")
+              f"[{min(ts) * 1e3:.1f}–{max(ts) * 1e3:.1f}], {gc_share:.0%} of it in "
+              f"{clocks[name].collections / (rounds * steps):.0f} collections per step")
     print(f"  ratio (micrograd / microgrid.micrograd): median {statistics.median(ratios):.1f}× "
           f"[{min(ratios):.1f}–{max(ratios):.1f}]")
     print("  " + summary(mg, ours))

@@ -475,3 +475,14 @@ def test_a_non_finite_gradient_from_an_own_node_is_an_error() -> None:
     out._backward = _backward
     with pytest.raises(OverflowError, match="gradient"):
         (out * 3).backward()
+
+
+def test_op_nodes_have_fixed_slots_and_own_nodes_take_attributes() -> None:
+    x = Value(1.0)
+    y = x * 2
+    with pytest.raises(AttributeError):
+        y.note = "no"  # type: ignore[attr-defined]
+    own = Value(3.0, [x], "id")
+    own.note = "yes"  # type: ignore[attr-defined]
+    assert isinstance(own, Value) and own._prev == {x} and own.note == "yes"  # type: ignore
+    assert type(own * 2) is type(own)  # ops keep the operand's class, as the engine does
