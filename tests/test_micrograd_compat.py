@@ -282,6 +282,22 @@ def test_demo_training_loop_gives_micrograds_losses_and_accuracies() -> None:
     assert 0.0 < loss_o < 10.0 and 0.5 <= acc_o <= 1.0
 
 
+def test_the_demo_notebook_prints_its_published_lines() -> None:
+    """The first lines micrograd's demo.ipynb prints (its saved output), with only the
+    imports changed: the data, the network and the loop are the notebook's."""
+    published = [(0.8958441028683222, "50.0"), (1.7235905336972022, "81.0"),
+                 (0.7429006313851131, "77.0")]
+    X, y = moons()
+    random.seed(1337)
+    model = MLP(2, [16, 16, 1])
+    for k, (loss, acc) in enumerate(published):
+        got_loss, got_acc = demo_step(Value, model, X, y, k)
+        if k == 0:  # a forward pass: the very same digits
+            assert f"step {k} loss {got_loss}, accuracy {got_acc * 100}%" == \
+                f"step 0 loss {loss}, accuracy {acc}%"
+        assert close(got_loss, loss, 1e-14) and f"{got_acc * 100}" == acc
+
+
 def test_demo_step_gradients_match_finite_differences() -> None:
     """The demo loss's gradient for a few parameters, against central differences in mpmath
     precision of the same loss evaluated on floats (the relu kinks are far from every point)."""
