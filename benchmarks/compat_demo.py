@@ -1,7 +1,7 @@
 """micrograd's demo.ipynb training step: micrograd 0.1.0 against microgrid.micrograd.
 
     pip install -e '.[bench]'                  # micrograd 0.1.0 and numpy
-    python benchmarks/compat_demo.py            # 5 paired rounds of 2 steps each (~30 s)
+    python benchmarks/compat_demo.py            # 5 paired rounds of 3 steps each (~1 min)
     python benchmarks/compat_demo.py --rounds 9 --steps 3
     python benchmarks/compat_demo.py --train    # the whole demo, 100 steps, both engines (~3 min)
     python benchmarks/compat_demo.py --profile  # where microgrid.micrograd spends a step
@@ -171,7 +171,7 @@ def train(steps: int) -> None:
     cpu = {mg.name: 0.0, ours.name: 0.0}
     for _k in range(steps):
         for demo in (mg, ours):
-            cpu[demo.name] += timed(demo, 1)
+            cpu[demo.name] += timed(demo, 1, clean_up=True)
         (lm, am), (lo, ao) = mg.history[-1], ours.history[-1]
         print(f"step {_k} loss {lo}, accuracy {ao * 100}%   (micrograd: loss {lm}, "
               f"accuracy {am * 100}%)")
@@ -204,7 +204,7 @@ def profile(steps: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="paired rounds (default 5)")
-    parser.add_argument("--steps", type=int, default=2, help="steps per engine and round")
+    parser.add_argument("--steps", type=int, default=3, help="steps per engine and round")
     parser.add_argument("--train", action="store_true", help="run the whole 100-step demo")
     parser.add_argument("--profile", action="store_true", help="cProfile microgrid.micrograd")
     args = parser.parse_args()
