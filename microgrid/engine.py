@@ -33,7 +33,7 @@ from typing import Any, TypeAlias
 
 from . import ops
 from .chain import contributions
-from .graph import operands, topological_order, traversal_lock
+from .graph import _post_order, operands, topological_order, traversal_lock
 from .ops import Op
 
 __all__ = ["Number", "Value", "observing_comparisons", "wsum", "zero_grad"]
@@ -47,6 +47,7 @@ _isfinite = math.isfinite
 _ADD, _MUL, _NEG, _DIV, _POW, _POWC = ops.ADD, ops.MUL, ops.NEG, ops.DIV, ops.POW, ops.POWC
 _CONST, _WSUM, _RELU, _TANH = ops.CONST, ops.WSUM, ops.RELU, ops.TANH
 _dtanh = ops.FLOAT_FNS.dtanh
+_POWERS = (ops.POW, ops.POWC)
 
 _observer: ContextVar[ComparisonObserver | None] = ContextVar("microgrid_comparisons",
                                                               default=None)
@@ -401,15 +402,13 @@ class Value:
         """
         seed = _check_number(gradient, "backward: gradient")
         with traversal_lock:
-            order = topological_order(self)
-            for node in order:
-                if node._a is not None:
-                    node.grad = 0.0
+            leaves: list[Value] = []
+            order = _post_order([self], leaves)  # interior grads reset on the way
             self.grad += seed
-            _propagate_into_grad(reversed(order))
-            total = sum(map(_grad_of, order))
+            _propagate_into_grad(reversed(order))  # checks each interior node's grad
+            total = sum(map(_grad_of, leaves))
             if total - total != 0.0:
-                raise _gradient_overflow(order)
+                raise _gradient_overflow(next(n for n in leaves if n.grad - n.grad != 0.0))
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0.0 on this node and every node it depends on."""
@@ -434,17 +433,13 @@ class _Constant(Value):
 _grad_of = attrgetter("grad")
 
 
-def _gradient_overflow(order: list[Value]) -> OverflowError:
-    """The error for a non-finite gradient, naming the first node (from the output) that has one."""
-    for node in reversed(order):
-        g = node.grad
-        if g - g != 0.0:
-            what = f"a {node._fn.name} node" if node._a is not None else "a leaf"
-            label = f" {node.label!r}" if node.label else ""
-            return OverflowError(
-                f"backward: the gradient of {what}{label} (data={node.data!r}) is {g!r}: "
-                "a product of local derivatives overflowed a float")
-    return OverflowError("backward: a gradient is not finite")  # pragma: no cover
+def _gradient_overflow(node: Value) -> OverflowError:
+    """The error for a node whose gradient is not a finite float."""
+    what = f"a {node._fn.name} node" if node._a is not None else "a leaf"
+    label = f" {node.label!r}" if node.label else ""
+    return OverflowError(
+        f"backward: the gradient of {what}{label} (data={node.data!r}) is {node.grad!r}: "
+        "a product of local derivatives overflowed a float")
 
 
 class ValueFns:
@@ -519,8 +514,12 @@ def _propagate_into_grad(reverse_order: Iterable[Value]) -> None:
         if a is None:
             continue
         g = node.grad
-        if g == 0.0:  # nothing flows back: no rule is evaluated
+        if g == 0.0:  # nothing flows back: no rule is evaluated ...
+            if node._fn in _POWERS and a.data == 0.0 and a._fn is not _CONST:
+                contributions(node, g)  # ... but 0·∞ from a power at 0 raises (see chain)
             continue
+        if g - g != 0.0:  # inf or nan
+            raise _gradient_overflow(node)
         op = node._fn
         if op is _ADD:
             a.grad += g

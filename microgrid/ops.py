@@ -87,6 +87,8 @@ class Op:
     vector_rule: Rule | None = None
     const_operands: tuple[int, ...] = ()
     kind: str = "elementwise"
+    spelling: str = ""
+    """How Python code writes it (``a / b``, ``a.exp()``), for the documentation."""
 
     @property
     def const_operand(self) -> bool:
@@ -287,37 +289,66 @@ def _one(F: Any, *args: Any) -> float:
 LEAF = Op("leaf", "", 0, "{label}", "a leaf: its gradient accumulates", kind="leaf")
 CONST = Op("const", "", 0, "{label}", "a constant operand", kind="leaf")
 
-ADD = Op("add", "+", 2, "{0} + {1}", "∂/∂a = 1, ∂/∂b = 1", _add, (_one, _one), kind="sum")
+ADD = Op("add", "+", 2, "{0} + {1}", "∂/∂a = 1, ∂/∂b = 1", _add, (_one, _one), kind="sum",
+         spelling='`a + b`')
 MUL = Op("mul", "*", 2, "{0} · {1}", "∂/∂a = b, ∂/∂b = a", _mul,
-         (lambda F, a, b, out: b, lambda F, a, b, out: a), kind="product")
-NEG = Op("neg", "−", 1, "−{0}", "∂/∂a = −1", _neg, (lambda F, a, out: -1.0,))
+         (lambda F, a, b, out: b, lambda F, a, b, out: a), kind="product",
+         spelling='`a * b`')
+NEG = Op("neg", "−", 1, "−{0}", "∂/∂a = −1", _neg, (lambda F, a, out: -1.0,),
+         spelling='`-a`')
 DIV = Op("div", "/", 2, "{0} / {1}", "∂/∂a = 1/b, ∂/∂b = −(a/b)/b", _div,
-         (lambda F, a, b, out: F.recip(b), lambda F, a, b, out: -out / b))
+         (lambda F, a, b, out: F.recip(b), lambda F, a, b, out: -out / b),
+         spelling='`a / b`, `2 / x`')
 POW = Op("pow", "**", 2, "{0} ** {1}", "∂/∂a = b·a^(b−1), ∂/∂b = a^b·ln a", _pow,
          (lambda F, a, b, out: F.dpow_base(a, b),
-          lambda F, a, b, out: F.dpow_exponent(a, b, out)))
+          lambda F, a, b, out: F.dpow_exponent(a, b, out)),
+         spelling='`a ** b` (a `Value` exponent), `2 ** x`')
 POWC = Op("powc", "**", 2, "{0} ** {1}", "∂/∂a = c·a^(c−1) for a constant exponent c", _pow,
-          (lambda F, a, c, out: F.dpowc(a, c), _one), const_operands=(1,))
-EXP = Op("exp", "exp", 1, "exp({0})", "exp'(a) = exp(a)", _exp, (lambda F, a, out: out,))
+          (lambda F, a, c, out: F.dpowc(a, c), _one), const_operands=(1,),
+         spelling='`a ** 3` (a number exponent)')
+EXP = Op("exp", "exp", 1, "exp({0})", "exp'(a) = exp(a)", _exp, (lambda F, a, out: out,),
+         spelling='`a.exp()`')
 LOG = Op("log", "log", 1, "log({0})", "log'(a) = 1/a", _log,
-         (lambda F, a, out: F.recip(a, "log"),))
+         (lambda F, a, out: F.recip(a, "log"),),
+         spelling='`a.log()`')
 TANH = Op("tanh", "tanh", 1, "tanh({0})", "tanh'(a) = 1 − tanh(a)²", math.tanh,
-          (lambda F, a, out: F.dtanh(a, out),))
+          (lambda F, a, out: F.dtanh(a, out),),
+         spelling='`a.tanh()`')
 SIGMOID = Op("sigmoid", "σ", 1, "σ({0})", "σ'(a) = σ(a)(1 − σ(a)) = σ(a)σ(−a)",
-             stable_sigmoid, (lambda F, a, out: F.dsigmoid(a, out),))
+             stable_sigmoid, (lambda F, a, out: F.dsigmoid(a, out),),
+         spelling='`a.sigmoid()`')
 RELU = Op("relu", "ReLU", 1, "max(0, {0})", "relu'(a) = 1 if a > 0 else 0", _relu,
-          (lambda F, a, out: F.where(a > 0.0, 1.0, 0.0),))
+          (lambda F, a, out: F.where(a > 0.0, 1.0, 0.0),),
+         spelling='`a.relu()`')
 SOFTPLUS = Op("softplus", "softplus", 1, "log(1 + exp({0}))", "softplus'(a) = σ(a)",
-              stable_softplus, (lambda F, a, out: F.sigmoid(a),))
+              stable_softplus, (lambda F, a, out: F.sigmoid(a),),
+         spelling='`a.softplus()`')
 LEAKY_RELU = Op("leaky_relu", "LReLU", 2, "leaky_relu({0}, slope={1})",
                 "∂/∂a = 1 if a > 0 else slope", _leaky_relu,
-                (lambda F, a, s, out: F.where(a > 0.0, 1.0, s), _one), const_operands=(1,))
+                (lambda F, a, s, out: F.where(a > 0.0, 1.0, s), _one), const_operands=(1,),
+         spelling='`a.leaky_relu(slope=0.01)`')
 ABS = Op("abs", "abs", 1, "|{0}|", "abs'(a) = sign(a) (0 at a = 0, as PyTorch)", abs,
-         (lambda F, a, out: F.where(a > 0.0, 1.0, F.where(a < 0.0, -1.0, 0.0)),))
+         (lambda F, a, out: F.where(a > 0.0, 1.0, F.where(a < 0.0, -1.0, 0.0)),),
+         spelling='`abs(a)`')
 WSUM = Op("wsum", "Σw·x+b", -1, "Σ wᵢ·xᵢ + b", "∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1",
-          _wsum, vector_rule=_wsum_rule, kind="dot")
+          _wsum, vector_rule=_wsum_rule, kind="dot",
+         spelling='`wsum(ws, xs, b)`')
 
 OPS: dict[str, Op] = {op.name: op for op in (
     LEAF, CONST, ADD, MUL, NEG, DIV, POW, POWC, EXP, LOG, TANH, SIGMOID, RELU, SOFTPLUS,
     LEAKY_RELU, ABS, WSUM)}
 """Every op by name."""
+
+
+def markdown_table() -> str:
+    """The op table as the README shows it: how each op is written, its forward formula and
+    its local derivatives (generated here so the documentation cannot drift from the table)."""
+    rows = ["| op | forward | local derivative |", "|---|---|---|"]
+    for op in OPS.values():
+        if op.spelling:
+            forward = op.formula.format("a", "b" if op is not POWC else "c")
+            if op is LEAKY_RELU:
+                forward = "a if a > 0 else slope·a"
+            cells = (op.spelling, forward, op.derivative)
+            rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows)
