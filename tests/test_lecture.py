@@ -245,3 +245,38 @@ def test_backward_step_pushes_once_and_a_leaf_pushes_nothing() -> None:
     c.grad = 0.5
     c._backward()
     assert a.grad == 2.0 + 2 * 0.5 * 3.0
+
+
+def test_trace_graph_notebook_runs_on_the_core_value() -> None:
+    """micrograd's trace_graph notebook, unchanged but for the import: walk ``_prev``, name
+    op nodes by ``str(id(n)) + n._op``, draw records with graphviz."""
+    import graphviz
+
+    x = Value(1.0)
+    y = (x * 2 + 1).relu()
+    y.backward()
+    nodes: set[Value] = set()
+    edges: set[tuple[Value, Value]] = set()
+    stack = [y]
+    while stack:
+        v = stack.pop()
+        if v not in nodes:
+            nodes.add(v)
+            for child in v._prev:
+                edges.add((child, v))
+                stack.append(child)
+    dot = graphviz.Digraph(graph_attr={"rankdir": "LR"})
+    for n in nodes:
+        dot.node(str(id(n)), label=f"{{ data {n.data:.4f} | grad {n.grad:.4f} }}",
+                 shape="record")
+        if n._op:
+            dot.node(str(id(n)) + n._op, label=n._op)
+            dot.edge(str(id(n)) + n._op, str(id(n)))
+    for n1, n2 in edges:
+        dot.edge(str(id(n1)), str(id(n2)) + n2._op)
+    assert len(nodes) == 6 and len(edges) == 5  # x, 2, x·2, 1, x·2 + 1, relu
+    assert sorted(n._op for n in nodes) == ["", "", "", "*", "+", "ReLU"]
+    assert sorted(n.data for n in nodes) == [1.0, 1.0, 2.0, 2.0, 3.0, 3.0]
+    assert x.grad == 2.0 and "grad 2.0000" in dot.source
+    # numbers written into the expression are constants: they receive no gradient here
+    assert all(n.grad == 0.0 for n in nodes if n.is_constant)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -506,3 +507,55 @@ def test_op_nodes_have_fixed_slots_and_own_nodes_take_attributes() -> None:
     own.note = "yes"  # type: ignore[attr-defined]
     assert isinstance(own, Value) and own._prev == {x} and own.note == "yes"  # type: ignore
     assert type(own * 2) is type(own)  # ops keep the operand's class, as the engine does
+
+
+def trace_graph_labels(root: Any) -> list[str]:
+    """What micrograd's trace_graph notebook draws for ``root``: a record per node
+    (``data %.4f | grad %.4f``), an op node per ``_op``, an edge per operand — built with
+    graphviz from ``_prev`` and ``_op`` alone, then the labels and the edge count."""
+    import graphviz
+
+    dot = graphviz.Digraph(graph_attr={"rankdir": "LR"})
+    seen: set[Any] = set()
+    stack, edges = [root], 0
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        dot.node(str(id(node)), label=f"{{ data {node.data:.4f} | grad {node.grad:.4f} }}",
+                 shape="record")
+        if node._op:
+            dot.node(str(id(node)) + node._op, label=node._op)
+            dot.edge(str(id(node)) + node._op, str(id(node)))
+        for child in node._prev:
+            dot.edge(str(id(child)), str(id(node)) + node._op)
+            edges += 1
+            stack.append(child)
+    labels = [m.group(2) or m.group(3) for line in dot.body
+              if (m := re.search(r'label=("([^"]*)"|([^\s\]]+))', line))]
+    return [*sorted(labels), f"{edges} edges"]
+
+
+def trace_graph_examples(V: Any, nn: Any) -> list[list[str]]:
+    """The notebook's two examples: (x·2 + 1).relu() and a 2-input neuron after seed 1337."""
+    x = V(1.0)
+    y = (x * 2 + 1).relu()
+    y.backward()
+    random.seed(1337)
+    neuron = nn.Neuron(2)
+    out = neuron([V(1.0), V(-2.0)])
+    out.backward()
+    return [trace_graph_labels(y), trace_graph_labels(out)]
+
+
+@needs_micrograd
+def test_trace_graph_notebook_draws_the_same_pictures() -> None:
+    from microgrid.micrograd import nn as compat_nn
+
+    ours = trace_graph_examples(Value, compat_nn)
+    theirs = trace_graph_examples(mg_engine.Value, mg_nn)
+    assert ours == theirs
+    assert ours[0][:3] == ["*", "+", "ReLU"] and ours[0][-1] == "5 edges"
+    assert "{ data 1.0000 | grad 2.0000 }" in ours[0]  # x: d/dx relu(2x + 1) = 2
+    assert ours[1][-1] == "9 edges"  # two products, two sums, one ReLU
