@@ -80,7 +80,8 @@ class Value(_EngineValue):
 
     def __new__(cls, data: Any = 0.0, _children: Iterable[_EngineValue] = (),
                 _op: str = "", label: str = "") -> Value:
-        if cls is Value and _children != ():
+        empty = isinstance(_children, (tuple, list)) and not _children
+        if cls is Value and not empty:  # operands (any iterable): a node of your own
             return object.__new__(_OwnNode)
         return object.__new__(cls)
 
