@@ -168,7 +168,8 @@ def test_op_strings_and_operand_sets_are_micrograds() -> None:
     for V in (Value, mg_engine.Value):
         x = V(3.0)
         nodes = {"leaf": x, "add": x + 1, "mul": x * x, "pow": x ** 2, "powf": x ** -1.5,
-                 "neg": -x, "sub": x - 2, "div": x / 4, "rdiv": 2 / x, "relu": x.relu()}
+                 "pow2f": x ** 2.0, "neg": -x, "sub": x - 2, "rsub": 5 - x, "div": x / 4,
+                 "vdiv": x / (x + 1), "rdiv": 2 / x, "relu": x.relu()}
         if V is Value:
             ours = nodes
         else:
@@ -178,11 +179,11 @@ def test_op_strings_and_operand_sets_are_micrograds() -> None:
         assert len(node._prev) == len(theirs[name]._prev), name
         assert sorted(p.data for p in node._prev) == sorted(p.data for p in theirs[name]._prev)
         assert node.data == theirs[name].data, name
-    assert ours["pow"]._op == "**2" and ours["powf"]._op == "**-1.5"
+    assert (ours["pow"]._op, ours["pow2f"]._op, ours["powf"]._op) == ("**2", "**2.0", "**-1.5")
 
 
 @needs_micrograd
-def test_repr_is_micrographs_format() -> None:
+def test_repr_is_micrograds_format() -> None:
     ours, theirs = Value(2.5), mg_engine.Value(2.5)
     ours.grad = theirs.grad = -0.75
     assert repr(ours) == repr(theirs) == "Value(data=2.5, grad=-0.75)"
