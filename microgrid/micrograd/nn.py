@@ -9,7 +9,7 @@ micrograd builds. A layer of one neuron returns a bare ``Value``, as in microgra
 Two things micrograd does not do: a neuron takes a bare ``Value`` as an input of length one,
 so a one-neuron hidden layer feeds the next layer (in micrograd it raises ``TypeError``), and
 an input whose length differs from the neuron's number of weights is an error instead of
-being cut short silently.
+being cut short silently. Sizes must be ints ≥ 1.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _size(n: Any, what: str) -> int:
 def _inputs(x: Any) -> Any:
     """A neuron's inputs as a sized sequence: a bare ``Value`` or number (the output of a
     one-neuron layer) is an input of length one; an iterator is read into a list."""
-    if isinstance(x, (Value, numbers.Real)):
+    if isinstance(x, (_EngineValue, numbers.Real)):
         return [x]
     if not hasattr(x, "__len__"):
         return list(x)
