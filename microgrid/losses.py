@@ -18,6 +18,7 @@ import math
 import operator
 from collections.abc import Sequence
 
+from . import _validate as check
 from .engine import Value
 
 __all__ = [
@@ -38,19 +39,27 @@ Scalars = Sequence[Scalar] | Scalar
 
 
 def _as_list(xs: Scalars, name: str, what: str) -> list[Scalar]:
-    """A list of scalars; one bare scalar counts as a list of one."""
+    """A list of scalars (Values and Python numbers; numpy data converted); one bare
+    scalar counts as a list of one."""
+    xs = check.plain(xs)
     if isinstance(xs, (Value, int, float)) and not isinstance(xs, bool):
         return [xs]
     if isinstance(xs, (str, bytes)) or not isinstance(xs, Sequence):
         raise TypeError(f"{name}: {what} must be a list of Values or numbers, "
                         f"got {type(xs).__name__}")
-    return list(xs)
+    out = [check.plain(x) for x in xs]
+    for i, x in enumerate(out):
+        if isinstance(x, bool) or not isinstance(x, (Value, int, float)):
+            raise TypeError(f"{name}: {what}[{i}] must be a Value or a finite number, "
+                            f"got {type(x).__name__}")
+    return out
 
 
 def _pairs(preds: Scalars, targets: Scalars, name: str,
            what: str = "preds") -> tuple[list[Scalar], list[Scalar]]:
     ys = _as_list(preds, name, what)
-    ts = _as_list(targets, name, "targets")
+    ts = [t if isinstance(t, Value) else _number(t, name, i)
+          for i, t in enumerate(_as_list(targets, name, "targets"))]
     if len(ys) != len(ts):
         raise ValueError(f"{name}: {len(ys)} {what} but {len(ts)} targets; they must pair up")
     if not ys:
@@ -75,7 +84,7 @@ def _mean(terms: Sequence[Value]) -> Value:
 
 def _number(t: Scalar, name: str, i: int) -> float:
     """Target i as a float (a Value target contributes its data)."""
-    x = t.data if isinstance(t, Value) else t
+    x = t.data if isinstance(t, Value) else check.plain(t)
     if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
         raise TypeError(f"{name}: targets[{i}] must be a finite number, got {t!r}")
     return float(x)
@@ -113,6 +122,9 @@ def binary_cross_entropy(probs: Scalars, targets: Scalars) -> Value:
     for i, (p, t) in enumerate(zip(ps, ts)):
         tv = _target_in_unit_interval(t, name, i)
         p = _value(p)
+        if not 0.0 <= p.data <= 1.0:
+            raise ValueError(f"{name}: probs[{i}] = {p.data!r} is not a probability in "
+                             "[0, 1] (pass logits to binary_cross_entropy_with_logits)")
         for weight, q, what in ((t, p, "p"), (1 - t, 1 - p, "1 − p")):
             if not isinstance(weight, Value) and weight == 0.0:
                 continue
@@ -143,14 +155,22 @@ def binary_cross_entropy_with_logits(logits: Scalars, targets: Scalars) -> Value
 
 
 def _shifted(values: Sequence[Scalar], name: str) -> list[Value]:
-    """zᵢ − max z (max as a constant: softmax is unchanged by a shift, so is its gradient)."""
+    """zᵢ − m with m = max z built in the graph as m ← z + relu(m − z), one score at a time.
+
+    Softmax is unchanged by the shift (the gradient through m sums to zero). m is part of
+    the graph, not a number read out of it, so a compiled replay recomputes it for every
+    batch, and no comparison is made.
+    """
+    values = check.plain(values)
     if isinstance(values, (Value, int, float)):
         raise TypeError(f"{name}: values must be a list of scores, got one "
                         f"{type(values).__name__}")
     zs = [_value(z) for z in _as_list(values, name, "values")]
     if not zs:
         raise ValueError(f"{name}: empty list of values")
-    top = max(z.data for z in zs)
+    top = zs[0]
+    for z in zs[1:]:
+        top = z + (top - z).relu()
     return [z - top for z in zs]
 
 
@@ -170,6 +190,7 @@ def log_softmax(values: Sequence[Scalar]) -> list[Value]:
 
 def cross_entropy(logits: Sequence[Scalar], target_index: int) -> Value:
     """L = −log softmax(z)_target: categorical cross-entropy of one example from logits."""
+    target_index = check.plain(target_index)
     if isinstance(target_index, bool) or not isinstance(target_index, int):
         raise TypeError(f"cross_entropy: target_index must be an int, "
                         f"got {type(target_index).__name__}: {target_index!r}")
@@ -185,6 +206,7 @@ def hinge_loss(scores: Scalars, labels: Scalars, margin: float = 1.0) -> Value:
 
     With the default margin 1 this is micrograd's demo loss, the mean of relu(1 − y·score).
     """
+    margin = check.real(margin, "hinge_loss: margin")
     ss, ys = _pairs(scores, labels, "hinge_loss", "scores")
     for i, y in enumerate(ys):
         if _number(y, "hinge_loss", i) not in (-1.0, 1.0):
@@ -194,6 +216,9 @@ def hinge_loss(scores: Scalars, labels: Scalars, margin: float = 1.0) -> Value:
 
 
 def _params(params: Sequence[Value], name: str) -> list[Value]:
+    if isinstance(params, Value) or not hasattr(params, "__iter__"):
+        raise TypeError(f"{name}: params must be a list of Values (model.parameters()), "
+                        f"got {type(params).__name__}")
     ps = list(params)
     if not ps:
         raise ValueError(f"{name}: empty parameter list")
