@@ -14,7 +14,10 @@ It evaluates only what can matter:
 
 * no rule for a constant operand (``2`` in ``2 * x``, the exponent of ``x ** 3``);
 * on floats, nothing at all when ḡ = 0: a zero upstream gradient contributes exactly zero,
-  even where a local derivative is huge or infinite (``relu(log(1e-310))``);
+  even where a local derivative is huge (``relu(log(1e-310))``, log' = 1e310). The one
+  exception is a local derivative that is truly infinite, the power rule c·a^(c−1) at
+  a = 0 with c < 1: there 0·∞ has no value (d/dx (x^⅓)² at 0 is infinite, although the
+  upstream 2·x^⅓ is 0), so the rule is evaluated and raises its named ``OverflowError``;
 * a local derivative that is exactly 0 contributes exactly 0 (never 0 × ∞ = nan).
 
 This module is on the ground floor: it imports only the op table and the traversal.
@@ -34,6 +37,7 @@ Contribution = tuple[int, Any, Any, Any]
 """(operand index, operand node, local derivative, upstream × local)."""
 
 _CONST = ops.CONST
+_POWERS = (ops.POW, ops.POWC)
 
 
 def contributions(node: Any, upstream: Any, F: Any = ops.FLOAT_FNS,
@@ -58,6 +62,8 @@ def contributions(node: Any, upstream: Any, F: Any = ops.FLOAT_FNS,
         return []
     graph = F.graph
     if not graph and upstream == 0.0:
+        if op in _POWERS and wanted[0] == 0 and parents[0].data == 0.0:
+            F.dpowc(0.0, parents[1].data)  # raises where the power rule is infinite
         return []
     if graph:
         args = [p.data if i in const else p for i, p in enumerate(parents)]

@@ -471,12 +471,28 @@ class ValueFns:
     @staticmethod
     def dtanh(a: Value, out: Value) -> Value:
         if -0.5 < a.data < 0.5:
-            return (1.0 - out) * (1.0 + out)
+            # 1 − out·out, not (1 − out)(1 + out): its derivative −2·out·out' has one term,
+            # the other form's (1 − out)·out' − (1 + out)·out' cancels to nothing near 0
+            # (tanh''(1e-20) came out 0.0; found by tests/test_fuzz_exact.py)
+            return 1.0 - out * out
         return 4.0 * (2.0 * a).sigmoid() * (-2.0 * a).sigmoid()  # = 1 − tanh²a
 
     @staticmethod
     def dsigmoid(a: Value, out: Value) -> Value:
-        return out * (-a).sigmoid()
+        if -1.0 < a.data < 1.0:
+            # σ'(a) = ¼·(1 − tanh²(a/2)): its derivative −¼·tanh(a/2)·sech²(a/2) has one
+            # term; out·σ(−a) differentiates to σ'σ(−a) − σσ'(−a), which cancels near 0
+            t = (0.5 * a).tanh()
+            return 0.25 * (1.0 - t * t)
+        return out * (-a).sigmoid()  # no cancellation for |a| ≥ 1: |σ(−a) − σ(a)| ≥ 0.46
+
+    @staticmethod
+    def _power_minus_one(a: Value, e: Any, lo: float) -> Value:
+        """a ** e · a ** lo, where e (a number or node) + lo is the exact exponent."""
+        p: Value = a ** e
+        if lo != 0.0 and a.data > 0.0:
+            p = p * (lo * a.log()).exp()  # see ops.FloatFns.dpowc
+        return p
 
     @staticmethod
     def dpowc(a: Value, c: float) -> Any:
@@ -484,11 +500,13 @@ class ValueFns:
             return 0.0
         if c == 1.0:
             return 1.0
-        return c * a ** (c - 1.0)
+        h, lo = ops.exponent_minus_one(c)
+        return c * ValueFns._power_minus_one(a, h, lo)
 
     @staticmethod
     def dpow_base(a: Value, b: Value) -> Value:
-        return b * a ** (b - 1.0)
+        _, lo = ops.exponent_minus_one(b.data)
+        return b * ValueFns._power_minus_one(a, b - 1.0, lo)
 
     @staticmethod
     def dpow_exponent(a: Value, b: Value, out: Value) -> Any:
