@@ -518,6 +518,13 @@ class ValueFns:
             f"pow: ∂(a ** b)/∂b = a ** b · ln(a) has no derivative graph at a = {a.data!r}")
 
     @staticmethod
+    def dquotient(a: Value, b: Value, out: Value) -> Value:
+        if a.data != 0.0 and -2.2250738585072014e-308 <= out.data <= 2.2250738585072014e-308:
+            s = 2.0 ** 600  # a/b underflowed: scale as ops.FloatFns.dquotient does
+            return -((a * s) / b / b) * (1.0 / s)
+        return -out / b
+
+    @staticmethod
     def recip(b: Value, op: str = "div") -> Value:
         return 1.0 / b
 

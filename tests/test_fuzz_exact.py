@@ -127,7 +127,10 @@ def numbers() -> st.SearchStrategy[float]:
     edges = st.builds(lambda s, v: s * v, sign, st.sampled_from(EDGES))
     spread = st.builds(lambda s, m, e: s * m * 2.0 ** e, sign,
                        st.floats(1.0, 2.0, exclude_max=True), st.integers(-1074, 1023))
-    return st.one_of(edges, spread, st.floats(-8.0, 8.0),
+    subnormal = st.builds(lambda s, m: s * m * 2.0 ** -1074, sign, st.integers(1, 2 ** 52))
+    small = st.builds(lambda s, m, e: s * m * 10.0 ** e, sign, st.floats(1.0, 10.0),
+                      st.integers(-30, -1))
+    return st.one_of(edges, spread, subnormal, small, st.floats(-8.0, 8.0),
                      st.floats(allow_nan=False, allow_infinity=False))
 
 
@@ -156,8 +159,12 @@ class Program:
 
 
 def programs(max_steps: int = 9) -> st.SearchStrategy[Program]:
-    return st.builds(Program, st.lists(numbers(), min_size=1, max_size=3).map(tuple),
-                     st.lists(steps(), min_size=1, max_size=max_steps).map(tuple))
+    """Half of them one or two ops on one or two inputs (every op at every magnitude, often),
+    half larger graphs with fan-out."""
+    def sized(inputs: int, most: int) -> st.SearchStrategy[Program]:
+        return st.builds(Program, st.lists(numbers(), min_size=1, max_size=inputs).map(tuple),
+                         st.lists(steps(), min_size=1, max_size=most).map(tuple))
+    return st.one_of(sized(2, 2), sized(3, max_steps))
 
 
 # ---------------------------------------------------------------------------------------
@@ -537,25 +544,32 @@ def check_first_order(program: Program) -> None:
     jet = b.jets[-1]
     desc = f"{program!r}"
     try:
+        gs = grad(b.out, b.inputs)
+    except Exception as err:
+        refused("grad", err, jet.g)
+        grad_error: Exception | None = err
+    else:
+        grad_error = None
+        for x, g in enumerate(gs):
+            check(f"grad ∂/∂x{x} of {desc}", g, jet.g[x], jet.gc[x], first[x])
+    try:
         b.out.backward()
     except Exception as err:
         if known_backward_bug(err, b.out):
             STATS["known: backward's finiteness check overflows (xfail in test_exactness)"] += 1
         else:
             refused("backward", err, jet.g)
-    else:
-        for node in topological_order(b.out):
-            if not math.isfinite(node.grad):
-                fail(f"backward left {node.grad!r} in a .grad of {node!r}: {desc}")
-        for x, v in enumerate(b.inputs):
-            check(f"backward ∂/∂x{x} of {desc}", v.grad, jet.g[x], jet.gc[x], first[x])
-    try:
-        gs = grad(b.out, b.inputs)
-    except Exception as err:
-        refused("grad", err, jet.g)
-    else:
-        for x, g in enumerate(gs):
-            check(f"grad ∂/∂x{x} of {desc}", g, jet.g[x], jet.gc[x], first[x])
+        return
+    for node in topological_order(b.out):
+        if not math.isfinite(node.grad):
+            fail(f"backward left {node.grad!r} in a .grad of {node!r}: {desc}")
+    if grad_error is not None and str(grad_error).startswith("pow: "):
+        # backward()'s fast path skips a node whose upstream gradient is 0 before the
+        # kernel can refuse an undefined power rule (xfail in test_exactness)
+        STATS["known: backward skips an undefined power rule at zero upstream"] += 1
+        return
+    for x, v in enumerate(b.inputs):
+        check(f"backward ∂/∂x{x} of {desc}", v.grad, jet.g[x], jet.gc[x], first[x])
 
 
 def check_second_order(program: Program) -> None:
