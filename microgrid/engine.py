@@ -47,6 +47,7 @@ _isfinite = math.isfinite
 _ADD, _MUL, _NEG, _DIV, _POW, _POWC = ops.ADD, ops.MUL, ops.NEG, ops.DIV, ops.POW, ops.POWC
 _CONST, _WSUM, _RELU, _TANH = ops.CONST, ops.WSUM, ops.RELU, ops.TANH
 _dtanh = ops.FLOAT_FNS.dtanh
+_TINY_NORMAL = 2.2250738585072014e-308  # the smallest normal float, 2⁻¹⁰²²
 
 _observer: ContextVar[ComparisonObserver | None] = ContextVar("microgrid_comparisons",
                                                               default=None)
@@ -487,12 +488,20 @@ class ValueFns:
         return out * (-a).sigmoid()  # no cancellation for |a| ≥ 1: |σ(−a) − σ(a)| ≥ 0.46
 
     @staticmethod
-    def _power_minus_one(a: Value, e: Any, lo: float) -> Value:
-        """a ** e · a ** lo, where e (a number or node) + lo is the exact exponent."""
+    def _times_power(c: Any, a: Value, e: Any, lo: float) -> Value:
+        """c · a^(e + lo), with e the rounded exponent c − 1 (a number or node) and lo the
+        rest, accurate where a^e underflows (see ops.FloatFns.dpowc)."""
         p: Value = a ** e
+        if -_TINY_NORMAL < p.data < _TINY_NORMAL and a.data != 0.0:
+            q = abs(a) ** (0.5 * e)  # normal: multiply by c before squaring
+            e_ = e.data if isinstance(e, Value) else e
+            odd = a.data < 0.0 and e_ % 2.0 == 1.0
+            d: Value = ((-c if odd else c) * q) * q
+        else:
+            d = c * p
         if lo != 0.0 and a.data > 0.0:
-            p = p * (lo * a.log()).exp()  # see ops.FloatFns.dpowc
-        return p
+            d = d * (lo * a.log()).exp()
+        return d
 
     @staticmethod
     def dpowc(a: Value, c: float) -> Any:
@@ -501,16 +510,19 @@ class ValueFns:
         if c == 1.0:
             return 1.0
         h, lo = ops.exponent_minus_one(c)
-        return c * ValueFns._power_minus_one(a, h, lo)
+        return ValueFns._times_power(c, a, h, lo)
 
     @staticmethod
     def dpow_base(a: Value, b: Value) -> Value:
         _, lo = ops.exponent_minus_one(b.data)
-        return b * ValueFns._power_minus_one(a, b - 1.0, lo)
+        return ValueFns._times_power(b, a, b - 1.0, lo)
 
     @staticmethod
     def dpow_exponent(a: Value, b: Value, out: Value) -> Any:
         if a.data > 0.0:
+            if out.data < _TINY_NORMAL:  # see ops.FloatFns.dpow_exponent
+                h = a ** (0.5 * b)
+                return h * a.log() * h
             return out * a.log()
         if a.data == 0.0 and b.data > 0.0 and a.is_constant:
             return 0.0
@@ -519,7 +531,7 @@ class ValueFns:
 
     @staticmethod
     def dquotient(a: Value, b: Value, out: Value) -> Value:
-        if a.data != 0.0 and -2.2250738585072014e-308 <= out.data <= 2.2250738585072014e-308:
+        if a.data != 0.0 and -_TINY_NORMAL <= out.data <= _TINY_NORMAL:
             s = 2.0 ** 600  # a/b underflowed: scale as ops.FloatFns.dquotient does
             return -((a * s) / b / b) * (1.0 / s)
         return -out / b

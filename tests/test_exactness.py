@@ -235,6 +235,25 @@ def test_power_rule_with_an_inexact_exponent_minus_one_is_accurate() -> None:
             assert ulps(g.data, exact) <= 2, (c, a)
 
 
+def test_power_rules_are_accurate_where_a_power_underflows() -> None:
+    # c·a^(c−1) and aᵇ·ln a from a subnormal a^(c−1) or aᵇ: their rounding error times
+    # c or |ln a| would show in a normal result
+    for a_, c in ((0.9, 6760.0), (-0.9, 6761.0), (0.5, 1074.5), (1e-160, 2.9)):
+        x = Value(a_)
+        (x ** c).backward()
+        exact = mp.mpf(c) * mp.power(mp.mpf(a_), mp.mpf(c) - 1)
+        assert ulps(x.grad, exact) <= 2, (a_, c)
+        (g,) = grad(x ** c, [x], create_graph=True)
+        assert ulps(g.data, exact) <= 2, (a_, c)
+    for a_, b_ in ((1e-320, 0.9695), (1e-300, 1.0333), (2e-310, 0.9999), (0.99, 70000.0)):
+        a, b = Value(a_), Value(b_)
+        (a ** b).backward()
+        exact = mp.power(mp.mpf(a_), mp.mpf(b_)) * mp.log(mp.mpf(a_))
+        assert ulps(b.grad, exact) <= 2, (a_, b_)
+        (g,) = grad(a ** b, [b], create_graph=True)
+        assert ulps(g.data, exact) <= 2, (a_, b_)
+
+
 # -- stable tails --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("a", [-745.0, -700.0, -40.0, -37.0, -1.0, 0.0, 1e-20, 2.0, 37.0,
