@@ -1,11 +1,12 @@
 """Fuzz: random expression graphs at every magnitude, derivatives against an exact reference.
 
-Hypothesis draws small programs: 1–3 inputs, then up to 9 steps, each applying one op
-(add, sub, mul, div, pow with a ``Value`` exponent, powc, neg, exp, log, tanh, sigmoid, relu,
-softplus, leaky_relu, abs, wsum) to earlier nodes (fan-out: any node may be used again) or to
+Hypothesis draws small programs: 1–3 inputs, then 1–9 steps (half of the programs only 1–2,
+so that every op meets every magnitude often), each applying one op (add, sub, mul, div,
+pow with a ``Value`` exponent, powc, neg, exp, log, tanh, sigmoid, relu, softplus,
+leaky_relu, abs, wsum) to earlier nodes (fan-out: any node may be used again) or to
 constants. Inputs and constants range over every float magnitude, 5e-324 to 1.8e308, both
-signs, signed zeros, and the edges of the ops' domains (exp near 709.78, σ near ±37, pow at
-base 0, log near 0, kinks at 0).
+signs, signed zeros, subnormals, and the edges of the ops' domains (exp near 709.78, σ near
+±37, pow at base 0, log near 0, kinks at 0).
 
 **The reference.** The engine differentiates the *float program it ran*: each node holds a
 rounded value, and its local derivatives are evaluated at its operands' rounded values. The
@@ -48,7 +49,12 @@ with exponent < 1) the engine must raise — except where the infinity is multip
 exact zero (a zero upstream or a locally constant operand); then the engine's documented
 rule "a zero contributes exactly zero" is the reference (counted as ``indeterminate``).
 
-CI runs a fixed, derandomized budget; ``pytest --fuzz N`` runs N fresh random graphs per test.
+Two known defects of ``Value.backward``'s fast path are pinned by xfail tests in
+tests/test_exactness.py and only counted here (see ``known_backward_bug`` and
+``check_first_order``).
+
+CI runs a fixed, derandomized budget (300 first-order graphs, 100 second-order);
+``pytest --fuzz N`` runs N fresh random graphs per test and prints what it counted.
 """
 
 from __future__ import annotations
@@ -63,7 +69,7 @@ from typing import Any
 
 import mpmath
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from microgrid import Value, grad, hessian, topological_order, wsum
@@ -600,16 +606,41 @@ def check_second_order(program: Program) -> None:
                       jet.Hc[x][y], second[x][y])
 
 
+def _p(inputs: tuple[float, ...], *steps: Step) -> Program:
+    return Program(inputs, steps)
+
+
+FOUND = [
+    # graphs that failed on the engine before the fixes they are named after, always run
+    _p((1e-300,), Step("powc", (0,), 1 / 3)),  # c − 1 rounded: 300 ulps
+    _p((0.99, -4.144002147142305), Step("pow", (C(6.319786e-318), 1))),  # aᵇ·ln a, aᵇ tiny
+    _p((1e-320, 0.9695), Step("pow", (1, 0))),
+    _p((3e-320, 3.14159e-5), Step("div", (1, 0))),  # −(a/b)/b with a/b subnormal
+    _p((0.9,), Step("powc", (0,), 6760.0)),  # c·a^(c−1) with a^(c−1) subnormal
+    _p((1e-20,), Step("tanh", (0,))),  # tanh'' cancelled to 0
+    _p((1e-310,), Step("sigmoid", (0,))),  # σ'' cancelled to 0
+    _p((-1.2367729243600703e-06,), Step("sigmoid", (0,))),
+    _p((0.0,), Step("exp", (0,)), Step("pow", (C(-1024.0), 0)), Step("exp", (0,))),
+    _p((0.0,), Step("powc", (0,), 1 / 3), Step("powc", (0,), 2.0)),  # (x^⅓)² at 0
+    _p((1.7976931348623157e308, 0.0, 1.0), Step("wsum", (0, 2, 0)), Step("log", (0,)),
+       Step("exp", (0,))),  # gradients near the float maximum
+]
+
+
 def run(check_fn: Callable[[Program], None], examples: tuple[int, bool],
         max_steps: int) -> None:
     n, randomized = examples
     STATS.clear()
 
-    @settings(max_examples=n, derandomize=not randomized, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(programs(max_steps))
     def prop(program: Program) -> None:
         check_fn(program)
+
+    for found in FOUND:
+        prop = example(found)(prop)
+    prop = given(programs(max_steps))(prop)
+    prop = settings(max_examples=n, derandomize=not randomized, deadline=None,
+                    database=None, suppress_health_check=[
+                        HealthCheck.too_slow, HealthCheck.data_too_large])(prop)
 
     try:
         prop()
@@ -619,9 +650,9 @@ def run(check_fn: Callable[[Program], None], examples: tuple[int, bool],
 
 def test_first_derivatives_match_the_exact_reference_or_raise_a_named_error(
         fuzz_examples: Callable[[int], tuple[int, bool]]) -> None:
-    run(check_first_order, fuzz_examples(200), 9)
+    run(check_first_order, fuzz_examples(300), 9)
 
 
 def test_second_derivatives_match_the_exact_reference_or_raise_a_named_error(
         fuzz_examples: Callable[[int], tuple[int, bool]]) -> None:
-    run(check_second_order, fuzz_examples(60), 6)
+    run(check_second_order, fuzz_examples(100), 6)
