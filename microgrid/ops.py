@@ -234,9 +234,7 @@ class FloatFns:
         error, up to 2⁻¹⁰⁷⁵, would be divided by b: 10⁴ ulps off for a = 3e-320,
         b = 3e-5 (found by tests/test_fuzz_exact.py). There a is scaled by 2⁶⁰⁰ (exactly)
         before dividing and the result scaled back."""
-        if a == 0.0 or -_TINY_NORMAL <= out <= _TINY_NORMAL:
-            if a == 0.0:
-                return -out / b
+        if a != 0.0 and -_TINY_NORMAL <= out <= _TINY_NORMAL:
             return -math.ldexp(math.ldexp(a, 600) / b / b, -600)
         return -out / b
 
