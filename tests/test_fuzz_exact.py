@@ -41,8 +41,10 @@ with N the number of nodes of the graph, ε = 2⁻⁵³ and K = 8; ``Σ_paths |�
 same jet evaluated with absolute values (for second derivatives, N² and the absolute Hessian
 jet, whose op partials count each term of the exact formula separately, e.g.
 ∂²aᵇ/∂a∂b = aᵇ⁻¹ + b·aᵇ⁻¹·ln a). Gradual underflow adds an absolute error of at most 2⁻¹⁰⁷⁴
-per operation, which later factors can amplify: the underflow term is
-K·2⁻¹⁰⁷⁴·Σ_nodes (1 + |∂out/∂v|)·(1 + |∂v/∂x|) in absolute path sums.
+per operation, which later factors can amplify: a gradient that underflows at node v is
+multiplied by |∂v/∂x|, a local derivative of v that underflows (it is subnormal) by the
+upstream |∂out/∂v| and its operand's |∂p/∂x|, so the underflow term is
+K·2⁻¹⁰⁷⁴·Σ_v (1 + |∂out/∂v|)·(1 + |∂v/∂x| + Σ_operands p |∂p/∂x|), in absolute path sums.
 
 Where the exact derivative does not exist (a truly infinite local derivative, pow at base 0
 with exponent < 1) the engine must raise — except where the infinity is multiplied by an
@@ -496,15 +498,22 @@ def bounds(b: Built) -> tuple[list[Any], list[list[Any]], int]:
                 up[p] += zmul(fa, up[v])
     reach = [v for v in range(len(b.nodes)) if up[v] != 0]
     jet = b.jets[-1]
+
+    def below(v: int, x: int) -> Any:  # |∂v/∂x| + Σ over v's operands p of |∂p/∂x|
+        return b.jets[v].ga[x] + sum(b.jets[p].ga[x] for p, _ in b.jets[v].parents)
+
+    def below2(v: int, x: int, y: int) -> Any:
+        return b.jets[v].Ha[x][y] + sum(b.jets[p].Ha[x][y] for p, _ in b.jets[v].parents)
+
     first, second = [], []
     for x in range(n):
-        under = K * TINY * sum((1 + up[v]) * (1 + b.jets[v].ga[x]) for v in reach)
+        under = K * TINY * sum((1 + up[v]) * (1 + below(v, x)) for v in reach)
         first.append(K * size * EPS * jet.ga[x] + under)
         row = []
         for y in range(n):
             under2 = K * size * TINY * sum(
-                (1 + up[v]) * (1 + b.jets[v].ga[x]) * (1 + b.jets[v].ga[y])
-                + b.jets[v].Ha[x][y] for v in reach)
+                (1 + up[v]) * ((1 + below(v, x)) * (1 + below(v, y)) + below2(v, x, y))
+                for v in reach)
             row.append(2 * K * size * size * EPS * jet.Ha[x][y] + under2)
         second.append(row)
     return first, second, size
