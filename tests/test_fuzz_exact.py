@@ -499,22 +499,28 @@ def bounds(b: Built) -> tuple[list[Any], list[list[Any]], int]:
     reach = [v for v in range(len(b.nodes)) if up[v] != 0]
     jet = b.jets[-1]
 
+    # A path sum that is not finite went through an infinite local derivative; if the exact
+    # derivative exists at all, an exact zero annihilated that path, and so does the engine.
+    def fin(e: Any) -> Any:
+        return e if CTX.isfinite(e) else mpf(0)
+
     def below(v: int, x: int) -> Any:  # |∂v/∂x| + Σ over v's operands p of |∂p/∂x|
-        return b.jets[v].ga[x] + sum(b.jets[p].ga[x] for p, _ in b.jets[v].parents)
+        return fin(b.jets[v].ga[x]) + sum(fin(b.jets[p].ga[x]) for p, _ in b.jets[v].parents)
 
     def below2(v: int, x: int, y: int) -> Any:
-        return b.jets[v].Ha[x][y] + sum(b.jets[p].Ha[x][y] for p, _ in b.jets[v].parents)
+        return fin(b.jets[v].Ha[x][y]) + sum(fin(b.jets[p].Ha[x][y])
+                                             for p, _ in b.jets[v].parents)
 
     first, second = [], []
     for x in range(n):
         under = K * TINY * sum((1 + up[v]) * (1 + below(v, x)) for v in reach)
-        first.append(K * size * EPS * jet.ga[x] + under)
+        first.append(K * size * EPS * fin(jet.ga[x]) + under)
         row = []
         for y in range(n):
             under2 = K * size * TINY * sum(
                 (1 + up[v]) * ((1 + below(v, x)) * (1 + below(v, y)) + below2(v, x, y))
                 for v in reach)
-            row.append(2 * K * size * size * EPS * jet.Ha[x][y] + under2)
+            row.append(2 * K * size * size * EPS * fin(jet.Ha[x][y]) + under2)
         second.append(row)
     return first, second, size
 
