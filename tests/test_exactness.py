@@ -254,6 +254,18 @@ def test_power_rules_are_accurate_where_a_power_underflows() -> None:
         assert ulps(g.data, exact) <= 2, (a_, b_)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "a limitation of float arithmetic: in hessian's reverse pass the product x·b·… = 3e-601 "
+    "underflows to 0, so the term x·∂²(xᵇ)/∂x² = −b/x (which needs a⁻² = 2e565) is lost"))
+def test_an_underflowed_product_in_the_second_reverse_pass_is_not_lost() -> None:
+    x, b = Value(2.16184337872617e-283), Value(1.36902e-318)
+    f = x * x ** b  # ∂²f/∂x² = b(1 + b)·x^(b−1) ≈ b/x
+    exact = mp.mpf(1.36902e-318) * (1 + mp.mpf(1.36902e-318)) * mp.power(
+        mp.mpf(2.16184337872617e-283), mp.mpf(1.36902e-318) - 1)
+    h = hessian(f, [x, b])[0][0]
+    assert ulps(h, exact) <= 8
+
+
 # -- stable tails --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("a", [-745.0, -700.0, -40.0, -37.0, -1.0, 0.0, 1e-20, 2.0, 37.0,

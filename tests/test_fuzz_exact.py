@@ -51,6 +51,14 @@ with exponent < 1) the engine must raise — except where the infinity is multip
 exact zero (a zero upstream or a locally constant operand); then the engine's documented
 rule "a zero contributes exactly zero" is the reference (counted as ``indeterminate``).
 
+One limitation of float arithmetic is counted, not failed: in the reverse pass over the
+graph of first derivatives (for ``hessian``), a product of local derivatives can underflow
+to 0 and then meet a local derivative past 2¹⁰²⁴ that would have brought it back (an
+upstream of 3e-601 times a⁻² = 2e565; the engine skips the zero, the term is lost). Such a
+mismatch is recognized by recomputing the same reverse pass, with the same kernel and 53-bit
+rounding, in numbers whose exponent cannot underflow (``grad_without_underflow``); any other
+mismatch fails. An xfail test in tests/test_exactness.py pins one example.
+
 Two known defects of ``Value.backward``'s fast path are pinned by xfail tests in
 tests/test_exactness.py and only counted here (see ``known_backward_bug`` and
 ``check_first_order``).
@@ -75,6 +83,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from microgrid import Value, grad, hessian, topological_order, wsum
+from microgrid.chain import contributions
+from microgrid.ops import FLOAT_FNS
 
 CTX = mpmath.MPContext()
 CTX.dps = 80
@@ -525,7 +535,15 @@ def bounds(b: Built) -> tuple[list[Any], list[list[Any]], int]:
     return first, second, size
 
 
-def check(what: str, got: float, exact: Any, conv: Any, bound: Any) -> None:
+def check(what: str, got: float, exact: Any, conv: Any, bound: Any,
+          without_underflow: Callable[[], Any] | None = None) -> None:
+    """``got`` is within ``bound`` of the exact derivative (see the module docstring).
+
+    ``without_underflow()``, when given, recomputes ``got`` the engine's way but with an
+    unbounded exponent: a mismatch that this removes (or turns into the named overflow a
+    skipped local derivative would raise) was made by underflow alone: counted, as a
+    limitation of float arithmetic (see the module docstring), not failed.
+    """
     STATS["derivatives checked"] += 1
     if not math.isfinite(got):
         fail(f"{what}: engine returned {got!r} without an error")
@@ -537,6 +555,15 @@ def check(what: str, got: float, exact: Any, conv: Any, bound: Any) -> None:
     else:
         fail(f"{what}: engine {got!r}, but the exact derivative is {exact} (does not exist)")
     if not abs(mpf(got) - ref) <= bound:
+        if without_underflow is not None:
+            try:  # an OverflowError: a local derivative past the float range was skipped
+                wide = without_underflow()  # only because the upstream underflowed to 0
+            except OverflowError:
+                wide = None
+            if wide is None or abs(wide - ref) <= bound:
+                STATS["limitation: a product underflowed to 0 in the reverse pass and a "
+                      "huge local derivative would have restored it"] += 1
+                return
         fail(f"{what}: engine {got!r}, exact {mpmath.nstr(ref, 20)}, "
              f"|error| {mpmath.nstr(abs(mpf(got) - ref), 3)} > bound {mpmath.nstr(bound, 3)}")
 
@@ -606,10 +633,9 @@ def check_second_order(program: Program) -> None:
         gs = grad(b.out, b.inputs, create_graph=True)
     except Exception as err:
         refused("grad(create_graph=True)", err, jet.g)
-    else:
-        for x, g in enumerate(gs):
-            check(f"grad(create_graph) ∂/∂x{x} of {desc}", g.data, jet.g[x], jet.gc[x],
-                  first[x])
+        return  # hessian() starts with the same call
+    for x, g in enumerate(gs):
+        check(f"grad(create_graph) ∂/∂x{x} of {desc}", g.data, jet.g[x], jet.gc[x], first[x])
     try:
         h = hessian(b.out, b.inputs)
     except Exception as err:
@@ -617,8 +643,31 @@ def check_second_order(program: Program) -> None:
     else:
         for x in range(n):
             for y in range(n):
+                def wide(x: int = x, y: int = y) -> Any:
+                    return grad_without_underflow(gs[x], b.inputs)[y]
                 check(f"hessian ∂²/∂x{x}∂x{y} of {desc}", h[x][y], jet.H[x][y],
-                      jet.Hc[x][y], second[x][y])
+                      jet.Hc[x][y], second[x][y], wide)
+
+
+WIDE = mpmath.MPContext()
+WIDE.prec = 53  # a float's precision, an unbounded exponent
+
+
+def grad_without_underflow(output: Value, inputs: list[Value]) -> list[Any]:
+    """``grad(output, inputs)`` computed as ``microgrid.grad`` does (the same kernel, the
+    same order, products rounded to 53 bits) but in numbers that cannot underflow."""
+    order = topological_order(output)
+    wanted, needed = set(inputs), set()
+    for node in order:
+        if node in wanted or any(p in needed for p in node.parents):
+            needed.add(node)
+    grads: dict[Value, Any] = {output: WIDE.mpf(1)} if output in needed else {}
+    for node in reversed(order):
+        g = grads.get(node)
+        if g is not None:
+            for _, p, _, c in contributions(node, g, FLOAT_FNS, needed):
+                grads[p] = c if p not in grads else grads[p] + c
+    return [mpf(grads.get(x, 0)) for x in inputs]
 
 
 def _p(inputs: tuple[float, ...], *steps: Step) -> Program:
