@@ -203,6 +203,11 @@ def test_grad_refuses_an_undefined_exponent_rule_behind_an_underflowed_upstream(
     f = ((-1024.0) ** x.exp()).exp()
     with pytest.raises(ValueError, match=r"^pow: "):
         grad(f, [x])
+    # the zero may also stop further up: 0.5^(8e10) underflows, so no gradient at all
+    # reaches (−2)^x; its rule is still refused
+    z = Value(3.0)
+    with pytest.raises(ValueError, match=r"^pow: "):
+        grad(0.5 ** (((-2.0) ** z) * -1e10), [z])
     # a positive base is fine: the upstream exp(−1024) = 0 contributes exactly zero
     y = Value(0.0)
     assert grad((-(1024.0 ** y.exp())).exp(), [y]) == (0.0,)
