@@ -242,8 +242,9 @@ class FloatFns:
     def recip(b: float, op: str = "div") -> float:
         """1/b: ∂(a/b)/∂a, and log'(b)."""
         r = 1.0 / b
-        if r - r != 0.0:
-            raise _infinite(f"{op}: the local derivative 1/x at x = {b!r}")
+        if r - r != 0.0:  # b is subnormal: 1/b is finite but past the largest float
+            raise OverflowError(f"{op}: the local derivative 1/x at x = {b!r} overflows a "
+                                "float, so the gradient cannot be computed")
         return r
 
 
