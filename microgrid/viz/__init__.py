@@ -1,0 +1,21 @@
+"""Seeing backprop: diagrams of computation graphs, renderers, the step-by-step explorer.
+
+The door of the seeing wing. ``draw_dot`` describes a graph's picture and writes it as
+DOT; :mod:`~microgrid.viz.render` turns DOT into SVG/PNG; :mod:`~microgrid.viz.explorer`
+steps through a computation in a notebook. graphviz is imported only when a diagram is
+drawn, so ``import microgrid`` works without it.
+"""
+
+from .draw import COLORS, DiagramTooLargeError, draw_dot, group_of_label
+from .explorer import Explorer, explore
+from .network import draw_network
+
+__all__ = [
+    "COLORS",
+    "DiagramTooLargeError",
+    "Explorer",
+    "draw_dot",
+    "draw_network",
+    "explore",
+    "group_of_label",
+]
