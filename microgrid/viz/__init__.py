@@ -8,14 +8,18 @@ drawn, so ``import microgrid`` works without it.
 
 from .draw import COLORS, DiagramTooLargeError, draw_dot, group_of_label
 from .explorer import Explorer, explore
+from .live import LiveView
 from .network import draw_network
+from .player import export_html
 
 __all__ = [
     "COLORS",
     "DiagramTooLargeError",
     "Explorer",
+    "LiveView",
     "draw_dot",
     "draw_network",
     "explore",
+    "export_html",
     "group_of_label",
 ]

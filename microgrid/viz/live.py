@@ -1,0 +1,439 @@
+"""Watch a network learn: ``fit(model, X, y, live=True)`` or ``fit(..., callbacks=[LiveView()])``.
+
+In Jupyter the view shows one dashboard under the cell and updates it while training runs:
+
+* the numbers: step, epoch, loss, accuracy;
+* the loss per step and the loss and accuracy per epoch;
+* each layer's weights and their gradients as heat maps (red > 0, blue < 0);
+* for a model with two inputs, its decision over the plane with the data points;
+* the computation graph of one chosen sample (``sample=``, default ``X[0]``) through the
+  model and its loss, boxed by neuron, with ``data`` and ``grad`` on every node: ``grad`` is
+  ∂loss(sample)/∂node, from a ``backward()`` on that sample alone (the parameters' batch
+  gradients are put back afterwards, so training never sees it).
+
+**Throttling.** Drawing costs time the training could use. A refresh is considered every
+``every`` steps; a *full* one (graph and decision field too) happens only while the time
+spent drawing stays within ``overhead`` (default 5 %) of the time since training began,
+a *light* one (numbers, curves, weights) within the same budget at most every
+``min_interval`` seconds. ``overhead=None`` refreshes fully every ``every`` steps. The end
+of training always draws a full final frame, whose numbers are the model's.
+
+Outside Jupyter nothing is shown (unless ``display=True``); with ``record=True`` every
+frame is kept, and :meth:`LiveView.export_html` writes them as one self-contained HTML page.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..compile import gc_paused
+from ..engine import Value
+from ..stepper import NumberFormat, format_number
+from . import panels
+from .draw import DiagramTooLargeError, draw_dot, group_of_label
+from .explorer import in_notebook
+
+__all__ = ["Frame", "LiveView"]
+
+_PARAM = re.compile(r"^(?:(?P<group>.*?)\.)?(?:N(?P<neuron>\d+)\.)?(?:w(?P<w>\d+)|b)$")
+
+STYLE = (
+    ".mg-live{font-family:Helvetica,Arial,sans-serif;font-size:13px;color:#222}"
+    ".mg-live .mg-head{font-weight:bold;margin:4px 0 6px 0}"
+    ".mg-live .mg-panels{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start}"
+    ".mg-live .mg-graph{overflow:auto;max-height:640px;border:1px solid #ddd;"
+    "margin-top:6px;background:#fff}"
+    ".mg-live .mg-graph svg{max-width:100%;height:auto}"
+    ".mg-live .mg-note{border:1px solid #e0b000;background:#fffbe6;padding:6px;"
+    "margin-top:6px;white-space:pre-wrap}"
+    ".mg-live .mg-sub{color:#666;font-size:12px;margin:2px 0}"
+)
+"""The dashboard's CSS (every rule scoped to ``.mg-live``)."""
+
+
+def _json_for_html(obj: Any) -> str:
+    """JSON that can sit inside ``<script>`` (no ``<`` to close it early)."""
+    return json.dumps(obj, allow_nan=False).replace("<", "\\u003c")
+
+
+def _svg_only(svg: str) -> str:
+    """An SVG document without its XML prolog and doctype, to inline it in HTML."""
+    at = svg.find("<svg")
+    return svg[at:] if at >= 0 else svg
+
+
+@dataclass
+class Frame:
+    """One picture of the dashboard, and the exact numbers behind it (``numbers``)."""
+
+    step: int
+    epoch: int
+    head: str
+    panels: str
+    graph: str  # an inline SVG, or an HTML note saying why there is none
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+    def html(self) -> str:
+        """The frame as a standalone HTML fragment (styles included)."""
+        return (f'<div class="mg-live" data-step="{self.step}"><style>{STYLE}</style>'
+                f'<div class="mg-head">{html.escape(self.head)}</div>'
+                f'<div class="mg-panels">{self.panels}</div>{self.graph}'
+                f'<script type="application/json" class="mg-numbers">'
+                f'{_json_for_html(self.numbers)}</script></div>')
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+
+def _outputs(raw: Any) -> list[Value]:
+    return [raw] if isinstance(raw, Value) else list(raw)
+
+
+def _named_parameters(model: Any) -> list[tuple[str, Value]]:
+    named = getattr(model, "named_parameters", None)
+    if callable(named):
+        return [(str(n), p) for n, p in named()]
+    return [(p.label or f"p{i}", p) for i, p in enumerate(model.parameters())]
+
+
+def _layers(named: Sequence[tuple[str, Value]]) -> list[tuple[str, list[str], list[str],
+                                                               list[list[Value | None]]]]:
+    """The parameters as matrices, one per layer: ``(name, rows, cols, cells)``.
+
+    ``"L0.N1.w0"`` is row N1, column w0 of layer L0 (the bias ``b`` is the last column);
+    parameters named otherwise share one last row of their own.
+    """
+    groups: dict[str, dict[int, dict[str, Value]]] = {}
+    loose: list[tuple[str, Value]] = []
+    for name, p in named:
+        m = _PARAM.match(name)
+        if m is None:
+            loose.append((name, p))
+            continue
+        group = m.group("group") or "weights"
+        col = f"w{m.group('w')}" if m.group("w") is not None else "b"
+        groups.setdefault(group, {}).setdefault(int(m.group("neuron") or 0), {})[col] = p
+    out = []
+    for group, neurons in groups.items():
+        width = max((int(c[1:]) + 1 for cols in neurons.values() for c in cols if c != "b"),
+                    default=0)
+        cols = [f"w{j}" for j in range(width)] + ["b"]
+        rows = sorted(neurons)
+        cells = [[neurons[r].get(c) for c in cols] for r in rows]
+        out.append((group, [f"N{r}" for r in rows], cols, cells))
+    if loose:
+        out.append(("other", ["·"], [n for n, _ in loose], [[p for _, p in loose]]))
+    return out
+
+
+class LiveView:
+    """A live dashboard of a training run; pass it to ``fit(callbacks=[...])`` or ``live=``.
+
+    ``sample``: the example whose graph is drawn, an index into ``X`` (default 0) or an
+    input list (then ``target`` is its target, or None to draw the outputs without a loss).
+    ``every``: steps between refreshes. ``overhead``: the largest fraction of the run spent
+    drawing (None: no limit). ``min_interval``: seconds between light refreshes.
+    ``max_nodes``: the largest graph drawn (beyond it the view says so and keeps the rest).
+    ``resolution``: grid points per side of the decision field. ``record``: keep every
+    frame (for :meth:`export_html`). ``display``: show in the notebook (default: in Jupyter).
+    """
+
+    def __init__(self, *, sample: int | Sequence[float] = 0, target: Any = None,
+                 every: int = 1, overhead: float | None = 0.05, min_interval: float = 0.25,
+                 max_nodes: int = 200, resolution: int = 24, record: bool = False,
+                 display: bool | None = None, fmt: NumberFormat = ".4g") -> None:
+        for name, n in (("every", every), ("max_nodes", max_nodes),
+                        ("resolution", resolution)):
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise ValueError(f"LiveView: {name} must be an int ≥ 1, got {n!r}")
+        if overhead is not None and not (isinstance(overhead, (int, float))
+                                         and 0 < overhead <= 1):
+            raise ValueError(f"LiveView: overhead must be a fraction in (0, 1] or None, "
+                             f"got {overhead!r}")
+        if isinstance(sample, bool) or not isinstance(sample, (int, Sequence)):
+            raise TypeError(f"LiveView: sample must be an index into X or an input list, "
+                            f"got {type(sample).__name__}")
+        self.sample = sample
+        self.target = target
+        self.every = every
+        self.overhead = overhead
+        self.min_interval = float(min_interval)
+        self.max_nodes = max_nodes
+        self.resolution = resolution
+        self.record = record
+        self.display = in_notebook() if display is None else bool(display)
+        self.fmt = fmt
+        self.frames: list[Frame] = []
+        self.frame: Frame | None = None
+        self.history: Any = None
+        self.refreshes = 0
+        self.time_drawing = 0.0
+        self._started = False
+        self._handle: Any = None
+
+    def __repr__(self) -> str:
+        state = f"{self.refreshes} refreshes" if self._started else "not started"
+        return f"LiveView({state}, {len(self.frames)} frames recorded)"
+
+    # -- the callback protocol of fit ------------------------------------------------
+    def on_fit_start(self, model: Any, X: Sequence[Sequence[Any]], y: Sequence[Any],
+                     loss: Callable[[Any, Any], Value] | None = None) -> None:
+        """Check the model and the sample; show the (empty) dashboard."""
+        self._started = False
+        params = _named_parameters(model)
+        if not params:
+            raise ValueError("LiveView: model has no parameters, so there is nothing to "
+                             "watch learn")
+        if len(X) == 0:
+            raise ValueError("LiveView: X holds no examples")
+        self.model, self.loss = model, loss
+        self._X = [[float(v) for v in row] for row in X]
+        self._y = list(y)
+        self._labels = all(isinstance(t, int) and not isinstance(t, bool) for t in self._y)
+        self._params = params
+        self._layers = _layers(params)
+        nin = len(self._X[0])
+        if isinstance(self.sample, int):
+            if not -len(self._X) <= self.sample < len(self._X):
+                raise IndexError(f"LiveView: sample={self.sample} is outside X "
+                                 f"({len(self._X)} examples)")
+            self._x, self._t = self._X[self.sample], self._y[self.sample]
+        else:
+            if len(self.sample) != nin:
+                raise ValueError(f"LiveView: sample has {len(self.sample)} values but the "
+                                 f"model's inputs (the rows of X) have {nin}")
+            self._x, self._t = [float(v) for v in self.sample], self.target
+        self._grouped = len({group_of_label(n) for n, _ in params} - {None}) > 1
+        self._batch_losses: list[float] = []
+        self.frames, self.frame, self.history = [], None, None
+        self.refreshes, self.time_drawing = 0, 0.0
+        self._t0 = self._last_time = time.perf_counter()
+        self._last_step = 0
+        self._cost = {"full": 0.15, "light": 0.01}  # estimates, replaced by measurements
+        self._graph, self._field, self._graph_step = "", "", 0
+        self._handle = None
+        self._started = True
+        if self.display:
+            self._show(f'<div class="mg-live"><style>{STYLE}</style><div class="mg-head">'
+                       f'Training… the dashboard appears at the first refresh.</div></div>')
+
+    def on_step(self, model: Any, history: Any, loss: float) -> None:
+        """After each completed step: refresh when it is due and within the budget."""
+        if not self._started:
+            return
+        self.history = history
+        self._batch_losses.append(float(loss))
+        if not (self.display or self.record) or history.steps - self._last_step < self.every:
+            return
+        if self.overhead is None:
+            self.refresh(full=True)
+            return
+        now = time.perf_counter()
+        allowed = self.overhead * (now - self._t0) - self.time_drawing
+        if allowed >= self._cost["full"]:
+            self.refresh(full=True)
+        elif allowed >= self._cost["light"] and now - self._last_time >= self.min_interval:
+            self.refresh(full=False)
+
+    def on_fit_end(self, model: Any, history: Any) -> None:
+        """The final frame: every number is the model's as training left it."""
+        if not self._started:
+            return
+        self.history = history
+        if self.display or self.record:
+            self.refresh(full=True, final=True)
+
+    # -- drawing ---------------------------------------------------------------------
+    def refresh(self, full: bool = True, final: bool = False) -> Frame:
+        """Draw a frame now (``full``: the graph and the decision field too) and show it."""
+        if not self._started:
+            raise RuntimeError("LiveView: nothing to draw yet; pass the view to fit() "
+                               "(callbacks=[view]) first")
+        start = time.perf_counter()
+        step = self.history.steps if self.history is not None else 0
+        if full:
+            self._graph = self._draw_graph(step)
+            self._field = self._draw_field() if len(self._x) == 2 else ""
+            self._graph_step = step
+        frame = Frame(step, len(self.history.loss) if self.history is not None else 0,
+                      self._head(step, final), self._panels(), self._graph_html(),
+                      self._numbers(step))
+        self.frame = frame
+        if self.record:
+            self.frames.append(frame)
+        if self.display:
+            self._show(frame.html())
+        self.refreshes += 1
+        self._last_step = step
+        self._last_time = end = time.perf_counter()
+        spent = end - start
+        self.time_drawing += spent
+        kind = "full" if full else "light"
+        self._cost[kind] = 0.5 * (self._cost[kind] + spent)
+        return frame
+
+    def _show(self, markup: str) -> None:
+        from IPython import display as ipd
+
+        shown: Any = ipd.HTML(markup)  # type: ignore[no-untyped-call]
+        if self._handle is None:
+            self._handle = ipd.display(shown, display_id=True)  # type: ignore[no-untyped-call]
+        else:
+            self._handle.update(shown)
+
+    def _head(self, step: int, final: bool) -> str:
+        h = self.history
+        parts = [f"step {step}", f"epoch {len(h.loss) if h is not None else 0}"]
+        if h is not None and h.loss:
+            parts.append(f"loss {format_number(h.loss[-1], self.fmt)}")
+        elif self._batch_losses:
+            parts.append(f"batch loss {format_number(self._batch_losses[-1], self.fmt)}")
+        if h is not None and h.accuracy:
+            parts.append(f"accuracy {h.accuracy[-1]:.1%}")
+        if final:
+            parts.append("interrupted" if getattr(h, "interrupted", False) else "done")
+        return " · ".join(parts)
+
+    def _panels(self) -> str:
+        h = self.history
+        losses = self._batch_losses
+        stride = max(1, len(losses) // 400)
+        charts = [panels.line_chart([(losses[::stride], "#7f7f7f", "batch loss")],
+                                    title="loss per step", x_label="step")]
+        if h is not None and h.loss:
+            series = [(h.loss, "#1f77b4", "loss")]
+            charts.append(panels.line_chart(series, title="loss per epoch", x_label="epoch"))
+        if h is not None and h.accuracy:
+            charts.append(panels.line_chart([(h.accuracy, "#2ca02c", "accuracy")],
+                                            title="accuracy per epoch", x_label="epoch",
+                                            y_range=(0.0, 1.0)))
+        if self._field:
+            charts.append(self._field)
+        for name, rows, cols, cells in self._layers:
+            data = [[None if p is None else p.data for p in row] for row in cells]
+            grads = [[None if p is None else p.grad for p in row] for row in cells]
+            charts.append(panels.heat_map(data, title=f"{name} weights", row_labels=rows,
+                                          col_labels=cols))
+            charts.append(panels.heat_map(grads, title=f"{name} gradients", row_labels=rows,
+                                          col_labels=cols))
+        return "".join(charts)
+
+    def _graph_html(self) -> str:
+        if self._graph.startswith("<svg"):
+            return (f'<div class="mg-sub">graph of the sample at step {self._graph_step} '
+                    f'(grad = ∂loss/∂node for this sample)</div>'
+                    f'<div class="mg-graph">{self._graph}</div>')
+        return f'<div class="mg-note">{html.escape(self._graph)}</div>'
+
+    def _sample_graph(self) -> tuple[Value, list[Value], Value | None]:
+        """A fresh forward pass of the sample: (root, outputs, loss or None)."""
+        xs = [Value(v, f"x{i}") for i, v in enumerate(self._x)]
+        raw = self.model(xs)
+        outs = _outputs(raw)
+        for j, o in enumerate(outs):
+            if not o.label and not o.is_leaf:
+                o.label = "out" if len(outs) == 1 else f"out{j}"
+        if self.loss is None or self._t is None:
+            return (outs[0] if len(outs) == 1 else outs[-1]), outs, None
+        lv = self.loss(raw, self._t)
+        if not lv.label and not lv.is_leaf:
+            lv.label = "loss"
+        return lv, outs, lv
+
+    def _draw_graph(self, step: int) -> str:
+        """The sample's graph as SVG, or a sentence saying why it cannot be drawn."""
+        from .render import RendererNotFoundError, RenderError
+
+        params = [p for _, p in self._params]
+        saved = [p.grad for p in params]
+        try:
+            with gc_paused():
+                root, outs, lv = self._sample_graph()
+                roots: Value | list[Value] = root if lv is not None or len(outs) == 1 else outs
+                if lv is not None:
+                    for p in params:
+                        p.grad = 0.0
+                    lv.backward()
+                diagram = draw_dot(roots, fmt=self.fmt, show_grad=lv is not None,
+                                   hide_constants=True, params=params,
+                                   group="neuron" if self._grouped else None,
+                                   max_nodes=self.max_nodes)
+        except DiagramTooLargeError as e:
+            return (f"The graph of the sample is too large to draw ({e}). The curves and "
+                    f"weights go on; for the graph use a smaller or fused model "
+                    f"(MLP(..., fused=True)) or LiveView(max_nodes=...).")
+        finally:
+            for p, g in zip(params, saved):
+                p.grad = g
+        try:
+            return _svg_only(diagram.svg())
+        except (RendererNotFoundError, RenderError) as e:
+            return f"No picture of the graph: {e}"
+
+    def _draw_field(self) -> str:
+        """The model's decision over a grid around the data, with the data points."""
+        xs = [row[0] for row in self._X]
+        ys = [row[1] for row in self._X]
+        mx = 0.1 * (max(xs) - min(xs) or 1.0)
+        my = 0.1 * (max(ys) - min(ys) or 1.0)
+        x0, x1, y0, y1 = min(xs) - mx, max(xs) + mx, min(ys) - my, max(ys) + my
+        n = self.resolution
+        threshold = 0.5 if getattr(self.model, "output_activation", "") == "sigmoid" else 0.0
+        grid: list[list[float]] = []
+        classes = False
+        with gc_paused():
+            for i in range(n):
+                yv = y1 - (i + 0.5) * (y1 - y0) / n
+                row = []
+                for j in range(n):
+                    xv = x0 + (j + 0.5) * (x1 - x0) / n
+                    outs = _outputs(self.model([xv, yv]))
+                    if len(outs) == 1:
+                        row.append(outs[0].data - threshold)
+                    else:
+                        classes = True
+                        row.append(float(max(range(len(outs)), key=lambda k: outs[k].data)))
+                grid.append(row)
+        labels = [int(t) for t in self._y] if self._labels else [None] * len(self._y)
+        limit = 500  # points drawn at most
+        keep = max(1, len(xs) // limit)
+        return panels.decision_field(grid, (x0, x1, y0, y1),
+                                     list(zip(xs, ys))[::keep], labels[::keep],
+                                     classes=classes, title="decision")
+
+    def _numbers(self, step: int) -> dict[str, Any]:
+        h = self.history
+
+        def finite(x: float) -> float | None:
+            return x if math.isfinite(x) else None
+
+        return {
+            "step": step,
+            "epoch": len(h.loss) if h is not None else 0,
+            "loss": h.loss[-1] if h is not None and h.loss else None,
+            "accuracy": h.accuracy[-1] if h is not None and h.accuracy else None,
+            "batch_loss": self._batch_losses[-1] if self._batch_losses else None,
+            "graph_step": self._graph_step,
+            "parameters": [[name, finite(p.data), finite(p.grad)]
+                           for name, p in self._params],
+        }
+
+    # -- output ----------------------------------------------------------------------
+    def export_html(self, path: str | Path, *, title: str = "Training run") -> Path:
+        """Write the recorded frames as one self-contained HTML player (``record=True``)."""
+        from .player import export_html
+
+        return export_html(path, self, title=title)
+
+    def _repr_html_(self) -> str:
+        if self.frame is not None:
+            return self.frame.html()
+        return f"<pre>{html.escape(repr(self))}</pre>"
