@@ -60,8 +60,23 @@ STYLE = (
 
 
 def _json_for_html(obj: Any) -> str:
-    """JSON that can sit inside ``<script>`` (no ``<`` to close it early)."""
-    return json.dumps(obj, allow_nan=False).replace("<", "\\u003c")
+    """JSON that can sit inside ``<script>`` (no ``<`` to close it early); a number that is
+    not finite is written as null."""
+    try:
+        text = json.dumps(obj, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(obj))
+    return text.replace("<", "\\u003c")
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def _svg_only(svg: str) -> str:
@@ -219,6 +234,7 @@ class LiveView:
         self._last_step = 0
         self._cost = {"full": 0.15, "light": 0.01}  # estimates, replaced by measurements
         self._graph, self._field, self._graph_step = "", "", 0
+        self._sample: dict[str, Any] | None = None  # the sample graph's numbers
         self._handle = None
         self._started = True
         if self.display:
@@ -362,6 +378,11 @@ class LiveView:
                     for p in params:
                         p.grad = 0.0
                     lv.backward()
+                self._sample = {
+                    "input": list(self._x), "outputs": [o.data for o in outs],
+                    "loss": lv.data if lv is not None else None,
+                    "grads": ([[name, p.grad] for name, p in self._params]
+                              if lv is not None else None)}
                 diagram = draw_dot(roots, fmt=self.fmt, show_grad=lv is not None,
                                    hide_constants=True, params=params,
                                    group="neuron" if self._grouped else None,
@@ -410,11 +431,10 @@ class LiveView:
                                      classes=classes, title="decision")
 
     def _numbers(self, step: int) -> dict[str, Any]:
+        """The frame's numbers, exact: the history's, each parameter's ``[name, data,
+        grad]`` (the batch gradient of the last step) and the sample graph's (its input,
+        outputs, loss and ∂loss/∂parameter, as of ``graph_step``)."""
         h = self.history
-
-        def finite(x: float) -> float | None:
-            return x if math.isfinite(x) else None
-
         return {
             "step": step,
             "epoch": len(h.loss) if h is not None else 0,
@@ -422,8 +442,8 @@ class LiveView:
             "accuracy": h.accuracy[-1] if h is not None and h.accuracy else None,
             "batch_loss": self._batch_losses[-1] if self._batch_losses else None,
             "graph_step": self._graph_step,
-            "parameters": [[name, finite(p.data), finite(p.grad)]
-                           for name, p in self._params],
+            "parameters": [[name, p.data, p.grad] for name, p in self._params],
+            "sample": self._sample,
         }
 
     # -- output ----------------------------------------------------------------------

@@ -199,8 +199,8 @@ def page(frames: Sequence[dict[str, Any]], parts: Sequence[str], *, title: str,
         f"<script>{_JS}</script>\n</body>\n</html>\n")
 
 
-def _write(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` whole or not at all (a temporary file, then a rename)."""
+def _check_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path, refused early (before any drawing) when it cannot be written."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"export_html: path must be a file name (str or Path), "
                         f"got {type(path).__name__}")
@@ -215,10 +215,24 @@ def _write(path: str | os.PathLike[str], text: str) -> Path:
         if not folder.is_dir():
             raise FileNotFoundError(f"export_html: cannot write path {str(path)!r}: the "
                                     f"folder {str(folder)!r} does not exist")
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except PermissionError as e:
-        raise PermissionError(f"export_html: cannot write path {str(path)!r}: permission "
-                              f"denied in {str(folder)!r}") from e
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(f"export_html: cannot write path {str(path)!r}: "
+                                  f"permission denied in {str(folder)!r}")
+    except NotADirectoryError as e:
+        raise NotADirectoryError(f"export_html: cannot write path {str(path)!r}: "
+                                 f"{e.strerror or e}") from e
+    return target
+
+
+def _write(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` whole or not at all (a temporary file, then a rename)."""
+    target = _check_path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                   dir=target.parent)
+    except OSError as e:
+        raise type(e)(f"export_html: cannot write path {str(path)!r}: "
+                      f"{e.strerror or e}") from e
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
@@ -245,6 +259,7 @@ def export_html(path: str | os.PathLike[str], source: Value | LiveView | Sequenc
     ``RendererNotFoundError`` without a Graphviz renderer, and an ``OSError`` naming
     ``path`` when it cannot be written; the file is written whole or not at all.
     """
+    _check_path(path)
     if isinstance(source, Value):
         try:
             frames, parts = walkthrough_frames(source, fmt=fmt, **draw_options)
@@ -317,10 +332,12 @@ def worked_example() -> Value:
                            output_activation="sigmoid", fused=True)
     hidden = net.layers[0]([Value(0.05, "i1"), Value(0.10, "i2")])
     outputs = net.layers[1](hidden)
-    for node, name in zip([*hidden, *outputs], ["out_h1", "out_h2", "out_o1", "out_o2"]):
-        node.label = name
+    for node, name in zip([*hidden, *outputs], ["h1", "h2", "o1", "o2"]):
+        node.label = f"out_{name}"
+        node.parents[0].label = f"net_{name}"
     E = sum_squared_error(outputs, [0.01, 0.99])
     E.label = "E_total"
+    E.parents[0].label, E.parents[1].label = "E_o1", "E_o2"
     return E
 
 
