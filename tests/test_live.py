@@ -168,6 +168,22 @@ def test_a_graph_too_large_is_said_and_the_curves_stay() -> None:
     assert frame.numbers["sample"]["grads"] is not None  # the numbers are still there
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_the_decision_field_is_the_models_own_output(activation: str) -> None:
+    """The field replays a trace of the network (no graph built): the same numbers as
+    calling the model, on both sides of every ReLU kink."""
+    X, y = moons()
+    model = MLP(2, [5, 3], activation=activation, init="xavier", seed=4)
+    view = LiveView(record=True, every=100, overhead=None, max_nodes=1)
+    fit(model, X, y, loss="cross_entropy", epochs=2, progress=False, callbacks=[view])
+    evaluate = view._evaluator()
+    for a in (-1.5, -0.2, 0.0, 0.7, 2.5):
+        for b in (-1.0, 0.0, 0.4, 1.3):
+            assert evaluate(a, b) == [o.data for o in model([a, b])]
+    field = view._draw_field()
+    assert field.count("<rect") == 20 * 20 + 1 and field.count("<circle") == len(X)
+
+
 def test_a_model_without_two_inputs_gets_no_decision_field() -> None:
     X = [[0.1 * i, 0.2, -0.1 * i] for i in range(6)]
     y = [i % 2 for i in range(6)]

@@ -12,11 +12,14 @@ In Jupyter the view shows one dashboard under the cell and updates it while trai
   gradients are put back afterwards, so training never sees it).
 
 **Throttling.** Drawing costs time the training could use. A refresh is considered every
-``every`` steps; a *full* one (graph and decision field too) happens only while the time
-spent drawing stays within ``overhead`` (default 5 %) of the time since training began,
-a *light* one (numbers, curves, weights) within the same budget at most every
-``min_interval`` seconds. ``overhead=None`` refreshes fully every ``every`` steps. The end
-of training always draws a full final frame, whose numbers are the model's.
+``every`` steps. The time spent drawing is kept within ``overhead`` (default 5 %) of the
+time since training began, less the expected cost of the final frame (kept in reserve):
+a *full* refresh (the graph and the decision field too) when that budget allows one, else
+a *light* one (numbers, curves, weights) at most every ``min_interval`` seconds. Each
+kind's cost is measured as it goes. ``overhead=None`` refreshes fully every ``every``
+steps. The end of training always draws a full final frame, whose numbers are the model's;
+so a run shorter than (cost of a full frame) / ``overhead`` (about 2 s for a small network)
+shows only that frame.
 
 Outside Jupyter nothing is shown (unless ``display=True``); with ``record=True`` every
 frame is kept, and :meth:`LiveView.export_html` writes them as one self-contained HTML page.
@@ -27,6 +30,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import numbers
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -163,7 +167,7 @@ class LiveView:
 
     def __init__(self, *, sample: int | Sequence[float] = 0, target: Any = None,
                  every: int = 1, overhead: float | None = 0.05, min_interval: float = 0.25,
-                 max_nodes: int = 200, resolution: int = 24, record: bool = False,
+                 max_nodes: int = 200, resolution: int = 20, record: bool = False,
                  display: bool | None = None, fmt: NumberFormat = ".4g") -> None:
         for name, n in (("every", every), ("max_nodes", max_nodes),
                         ("resolution", resolution)):
@@ -212,8 +216,11 @@ class LiveView:
         self.model, self.loss = model, loss
         self._X = [[float(v) for v in row] for row in X]
         self._y = list(y)
-        self._labels = all(isinstance(t, int) and not isinstance(t, bool) for t in self._y)
+        self._labels = all(isinstance(t, numbers.Integral) and not isinstance(t, bool)
+                           for t in self._y)
         self._params = params
+        self._param_list = list(dict.fromkeys(p for _, p in params))  # each once
+        self._replay: Any = None  # the traced model, for the decision field
         self._layers = _layers(params)
         nin = len(self._X[0])
         if isinstance(self.sample, int):
@@ -232,7 +239,7 @@ class LiveView:
         self.refreshes, self.time_drawing = 0, 0.0
         self._t0 = self._last_time = time.perf_counter()
         self._last_step = 0
-        self._cost = {"full": 0.15, "light": 0.01}  # estimates, replaced by measurements
+        self._cost = {"full": 0.1, "light": 0.005}  # estimates, replaced by measurements
         self._graph, self._field, self._graph_step = "", "", 0
         self._sample: dict[str, Any] | None = None  # the sample graph's numbers
         self._handle = None
@@ -253,7 +260,9 @@ class LiveView:
             self.refresh(full=True)
             return
         now = time.perf_counter()
-        allowed = self.overhead * (now - self._t0) - self.time_drawing
+        # what may be spent now, keeping back the cost of the final frame
+        allowed = (self.overhead * (now - self._t0) - self.time_drawing
+                   - self._cost["full"])
         if allowed >= self._cost["full"]:
             self.refresh(full=True)
         elif allowed >= self._cost["light"] and now - self._last_time >= self.min_interval:
@@ -408,6 +417,7 @@ class LiveView:
         x0, x1, y0, y1 = min(xs) - mx, max(xs) + mx, min(ys) - my, max(ys) + my
         n = self.resolution
         threshold = 0.5 if getattr(self.model, "output_activation", "") == "sigmoid" else 0.0
+        evaluate = self._evaluator()
         grid: list[list[float]] = []
         classes = False
         with gc_paused():
@@ -415,20 +425,48 @@ class LiveView:
                 yv = y1 - (i + 0.5) * (y1 - y0) / n
                 row = []
                 for j in range(n):
-                    xv = x0 + (j + 0.5) * (x1 - x0) / n
-                    outs = _outputs(self.model([xv, yv]))
+                    outs = evaluate(x0 + (j + 0.5) * (x1 - x0) / n, yv)
                     if len(outs) == 1:
-                        row.append(outs[0].data - threshold)
+                        row.append(outs[0] - threshold)
                     else:
                         classes = True
-                        row.append(float(max(range(len(outs)), key=lambda k: outs[k].data)))
+                        row.append(float(max(range(len(outs)), key=outs.__getitem__)))
                 grid.append(row)
         labels = [int(t) for t in self._y] if self._labels else [None] * len(self._y)
         limit = 500  # points drawn at most
         keep = max(1, len(xs) // limit)
         return panels.decision_field(grid, (x0, x1, y0, y1),
                                      list(zip(xs, ys))[::keep], labels[::keep],
-                                     classes=classes, title="decision")
+                                     classes=classes,
+                                     title="decision" if self._labels else "output")
+
+    def _evaluator(self) -> Callable[[float, float], list[float]]:
+        """The model's outputs at a point (x, y) of the plane.
+
+        A network of :mod:`microgrid.nn` (no branches in Python) is traced once per run and
+        replayed without building a graph (:mod:`microgrid.compile`'s python backend, the
+        same float operations as eager: the same numbers, ~10× faster); any other model
+        is called eagerly.
+        """
+        from ..nn import MLP, Layer, Neuron
+
+        if not isinstance(self.model, (MLP, Layer, Neuron)):
+            def eager(a: float, b: float) -> list[float]:
+                return [o.data for o in _outputs(self.model([a, b]))]
+            return eager
+        if self._replay is None:
+            from ..compile import replayer, trace
+
+            xs = [Value(0.0), Value(0.0)]
+            with gc_paused():
+                outs = _outputs(self.model(xs))
+                self._replay = replayer(trace(outs, inputs=[*self._param_list, *xs]))
+        replay, values = self._replay, [p.data for p in self._param_list]
+
+        def fast(a: float, b: float) -> list[float]:
+            outs: list[float] = replay([], [*values, a, b])[0]
+            return outs
+        return fast
 
     def _numbers(self, step: int) -> dict[str, Any]:
         """The frame's numbers, exact: the history's, each parameter's ``[name, data,

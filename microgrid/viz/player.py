@@ -349,10 +349,14 @@ EXAMPLES: dict[str, tuple[Callable[[], Value], str]] = {
 """The walk-throughs ``python -m microgrid.viz.player`` can write: name → (builder, title)."""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m microgrid.viz.player PATH [--example NAME]``: write a walk-through."""
+def main(argv: Sequence[str] | None = None, prog: str = "python -m microgrid.viz.player") -> int:
+    """``python -m microgrid.viz.player PATH [--example NAME]``: write a walk-through.
+
+    A bad argument is one line on stderr and exit status 2; a path that cannot be written
+    (or no Graphviz renderer), exit status 1.
+    """
     parser = argparse.ArgumentParser(
-        prog="python -m microgrid.viz.player",
+        prog=prog,
         description="Write a self-contained HTML page that steps through the forward pass "
                     "and backprop of an example, node by node.")
     parser.add_argument("path", type=Path, help="the HTML file to write (.html)")
