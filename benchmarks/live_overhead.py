@@ -1,8 +1,8 @@
 """What the live training view costs: ``fit(...)`` with and without a LiveView, default settings.
 
-    python benchmarks/live_overhead.py             # 3 paired runs in this process, then in a
-                                                   # Jupyter kernel (about 2 minutes)
-    python benchmarks/live_overhead.py --runs 5 --no-kernel
+    python benchmarks/live_overhead.py             # 5 paired runs in this process, then in
+                                                   # a Jupyter kernel (about 5 minutes)
+    python benchmarks/live_overhead.py --runs 3 --no-kernel
 
 Workload: the README's two-moons run — MLP 2-8-8-1 (tanh, fused), 100 points, binary
 cross-entropy, Adam, full batch — for ``--epochs`` epochs (default 150), eager and compiled.
@@ -13,9 +13,11 @@ cross-entropy, Adam, full batch — for ``--epochs`` epochs (default 150), eager
   frame to the notebook front end as a display update, as in a real notebook.
 
 Each pair of runs trains the same model from the same seed once without and once with the
-view, in alternating order, so a busy machine slows both alike. Printed: the median times,
-the overhead (with − without) / without per pair and its median, the number of frames
-drawn, and the view's own account of its drawing time.
+view, in alternating order, so a busy machine slows both alike. Printed, for wall-clock
+time and for CPU time (this process and its children, the Graphviz ``dot`` runs; steadier
+than wall time on a loaded machine): the median times, the overhead (with − without) /
+without per pair and its median; then the frames drawn and the view's own account of its
+drawing time.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from microgrid.train import fit  # noqa: E402
 from microgrid.viz import LiveView  # noqa: E402
 
 WORKLOAD = """
+import os
 import time
 from microgrid.data import make_moons
 from microgrid.nn import MLP
@@ -47,13 +50,17 @@ from microgrid.optim import Adam
 from microgrid.train import fit
 from microgrid.viz import LiveView
 
+def cpu():
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
 def one_run(epochs, compiled, view):
     X, y = make_moons(100, noise=0.1, seed=0)
     model = MLP(2, [8, 8, 1], activation="tanh", init="xavier", seed=0, fused=True)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), cpu()
     fit(model, X, y, loss="bce", optimizer=Adam(model.parameters(), lr=0.05),
         epochs=epochs, progress=False, compiled=compiled, callbacks=[view] if view else [])
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu() - start_cpu
 
 def pair(epochs, compiled, live_first):
     import json
@@ -65,34 +72,44 @@ def pair(epochs, compiled, live_first):
     else:
         plain = one_run(epochs, compiled, None)
         live = one_run(epochs, compiled, view)
-    return json.dumps([plain, live, view.refreshes, view.time_drawing])
+    return json.dumps([*plain, *live, view.refreshes, view.time_drawing])
 """
 
 
-def one_run(epochs: int, compiled: bool, view: LiveView | None) -> float:
+def cpu() -> float:
+    """CPU seconds of this process and its children (the Graphviz ``dot`` runs)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def one_run(epochs: int, compiled: bool, view: LiveView | None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one training run."""
     X, y = make_moons(100, noise=0.1, seed=0)
     model = MLP(2, [8, 8, 1], activation="tanh", init="xavier", seed=0, fused=True)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), cpu()
     fit(model, X, y, loss="bce", optimizer=Adam(model.parameters(), lr=0.05), epochs=epochs,
         progress=False, compiled=compiled, callbacks=[view] if view else [])
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu() - start_cpu
 
 
-def report(label: str, pairs: list[tuple[float, float, int, float]]) -> None:
-    plain = [p for p, _, _, _ in pairs]
-    live = [w for _, w, _, _ in pairs]
-    over = [(w - p) / p for p, w, _, _ in pairs]
-    frames = [f for _, _, f, _ in pairs]
-    drawing = [d for _, _, _, d in pairs]
-    print(f"{label}: without {statistics.median(plain):.2f} s, with the view "
-          f"{statistics.median(live):.2f} s (median of {len(pairs)}); overhead per pair "
-          f"{', '.join(f'{o:+.1%}' for o in over)}, median {statistics.median(over):+.1%}; "
-          f"{statistics.median(frames):.0f} frames, the view's drawing time "
-          f"{statistics.median(drawing):.2f} s")
+Pair = tuple[float, float, float, float, int, float]
+"""(wall, CPU) without the view, (wall, CPU) with it, frames drawn, the view's drawing time."""
+
+
+def report(label: str, pairs: list[Pair]) -> None:
+    med = statistics.median
+    for what, a, b in (("wall", 0, 2), ("CPU", 1, 3)):
+        over = [(p[b] - p[a]) / p[a] for p in pairs]
+        print(f"{label}, {what} time: without {med(p[a] for p in pairs):.2f} s, with the "
+              f"view {med(p[b] for p in pairs):.2f} s; overhead per pair "
+              f"{', '.join(f'{o:+.1%}' for o in over)}; median {med(over):+.1%}")
+    share = [p[5] / p[2] for p in pairs]
+    print(f"{label}: {med(p[4] for p in pairs):.0f} frames; the view's own drawing time "
+          f"{med(p[5] for p in pairs):.2f} s = {med(share):.1%} of the run with it")
 
 
 def in_process(runs: int, epochs: int, compiled: bool) -> None:
-    pairs = []
+    pairs: list[Pair] = []
     one_run(3, compiled, LiveView(record=True))  # warm up: imports, graphviz, caches
     for k in range(runs):
         view = LiveView(record=True)
@@ -102,7 +119,7 @@ def in_process(runs: int, epochs: int, compiled: bool) -> None:
         else:
             live = one_run(epochs, compiled, view)
             plain = one_run(epochs, compiled, None)
-        pairs.append((plain, live, view.refreshes, view.time_drawing))
+        pairs.append((*plain, *live, view.refreshes, view.time_drawing))
     report(f"in process, record=True, {'compiled' if compiled else 'eager'}", pairs)
 
 
@@ -120,10 +137,10 @@ def in_kernel(runs: int, epochs: int, compiled: bool) -> None:
             return json.loads(ast.literal_eval(text))
 
         run(WORKLOAD + f"\nresult = pair(3, {compiled}, True)")  # warm up
-        pairs = [tuple(run(f"result = pair({epochs}, {compiled}, {k % 2 == 0})"))
-                 for k in range(runs)]
+        pairs: list[Pair] = [tuple(run(f"result = pair({epochs}, {compiled}, {k % 2 == 0})"))
+                             for k in range(runs)]
         report(f"in a Jupyter kernel, live display, {'compiled' if compiled else 'eager'}",
-               pairs)  # type: ignore[arg-type]
+               pairs)
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
@@ -131,7 +148,7 @@ def in_kernel(runs: int, epochs: int, compiled: bool) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=3, help="paired runs (default 3)")
+    parser.add_argument("--runs", type=int, default=5, help="paired runs (default 5)")
     parser.add_argument("--epochs", type=int, default=150, help="epochs per run (default 150)")
     parser.add_argument("--no-kernel", action="store_true", help="skip the Jupyter kernel")
     args = parser.parse_args()
