@@ -17,17 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import numpy as np
 import pytest
 from nbclient import NotebookClient
 
 from microgrid import Value
 from microgrid.data import make_moons
+from microgrid.losses import mse
 from microgrid.nn import MLP, Neuron
 from microgrid.optim import SGD, Adagrad, Adam, Newton, Optimizer, RMSprop
 from microgrid.stepper import format_number
 from microgrid.train import History, fit
-from microgrid.viz import LiveView
+from microgrid.viz import LiveView, draw_dot
 from microgrid.viz import live as live_module
+from microgrid.viz.relabel import Relabel, ShapeChanged
 from microgrid.viz.render import find_renderer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,6 +157,43 @@ def test_the_sample_graph_holds_its_gradients_checked_by_finite_differences() ->
     assert "L0.N0" in view.frame.graph and "L1.N0" in view.frame.graph  # the neuron boxes
 
 
+def svg_boxes(svg: str) -> dict[str, list[str]]:
+    """Every node box of an SVG diagram: its DOT id → its texts (padding stripped)."""
+    root = ET.fromstring(svg[svg.index("<svg"):])
+    return {g.findtext(f"{SVG}title") or "": [
+        html.unescape(t.text or "").replace("\u00a0", " ").strip()
+        for t in g.iter(f"{SVG}text")]
+        for g in root.iter(f"{SVG}g") if g.get("class") == "node"}
+
+
+@needs_renderer
+def test_the_relabelled_graph_reads_as_a_fresh_drawing() -> None:
+    """The layout is made once; later numbers are written into it. Box by box, the texts
+    equal those of a diagram drawn from scratch."""
+    X, y = moons()
+    model = MLP(2, [3, 2], activation="relu", init="xavier", seed=6, fused=False)
+    options: dict[str, Any] = {"hide_constants": True, "group": "neuron",
+                               "params": model.parameters()}
+
+    def sample_graph(target: float = 1.0) -> Value:
+        loss = mse(model(X[1]), [target, 0.0])
+        model.zero_grad()
+        loss.backward()
+        return loss
+
+    template = Relabel(sample_graph(), **options)
+    fit(model, X, y, loss="cross_entropy", optimizer=Adam(model.parameters(), lr=0.1),
+        epochs=3, progress=False)
+    fresh = sample_graph()
+    filled = template.fill(fresh)
+    assert svg_boxes(filled) == svg_boxes(draw_dot(fresh, **options).svg())
+    assert "data" in filled and "grad" in filled
+    with pytest.raises(ShapeChanged):  # another graph
+        template.fill(fresh * 2.0)
+    with pytest.raises(ShapeChanged):  # a constant written in an op's label changed
+        template.fill(sample_graph(target=0.5))
+
+
 @needs_renderer
 def test_a_graph_too_large_is_said_and_the_curves_stay() -> None:
     X, y = moons()
@@ -265,8 +305,12 @@ def test_bad_input_is_a_clear_error_naming_the_argument() -> None:
         fit(model, X, y, epochs=1, progress=False, callbacks=[LiveView(sample=[1, 2, 3])])
     with pytest.raises(IndexError, match="LiveView: sample=6 is outside X"):
         fit(model, X, y, epochs=1, progress=False, callbacks=[LiveView(sample=6)])
-    with pytest.raises(TypeError, match="LiveView: sample must be"):
-        LiveView(sample=1.5)  # type: ignore[arg-type]
+    for bad_sample in (1.5, "ab", True, [1.0, None]):
+        with pytest.raises(TypeError, match="LiveView: sample must be an index into X or a "
+                                            "list of input numbers"):
+            LiveView(sample=bad_sample)
+    assert LiveView(sample=np.int64(2)).sample == 2  # numpy's numbers do
+    assert LiveView(sample=np.array([0.5, -1.0])).sample == [0.5, -1.0]
     for bad in ({"every": 0}, {"max_nodes": True}, {"resolution": 2.0}):
         with pytest.raises(ValueError, match=f"LiveView: {next(iter(bad))} must be"):
             LiveView(**bad)  # type: ignore[arg-type]

@@ -27,13 +27,14 @@ frame is kept, and :meth:`LiveView.export_html` writes them as one self-containe
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import math
 import numbers
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,9 @@ from ..compile import gc_paused
 from ..engine import Value
 from ..stepper import NumberFormat, format_number
 from . import panels
-from .draw import DiagramTooLargeError, draw_dot, group_of_label
+from .draw import DiagramTooLargeError, group_of_label
 from .explorer import in_notebook
+from .relabel import Relabel, ShapeChanged
 
 __all__ = ["Frame", "LiveView"]
 
@@ -112,6 +114,13 @@ class Frame:
         return self.html()
 
 
+def _number(v: Any) -> float:
+    """An input number as a float (a ``Value`` gives its data)."""
+    if isinstance(v, bool):
+        raise TypeError("a bool is not an input number")
+    return v.data if isinstance(v, Value) else float(v)
+
+
 def _outputs(raw: Any) -> list[Value]:
     return [raw] if isinstance(raw, Value) else list(raw)
 
@@ -165,7 +174,7 @@ class LiveView:
     frame (for :meth:`export_html`). ``display``: show in the notebook (default: in Jupyter).
     """
 
-    def __init__(self, *, sample: int | Sequence[float] = 0, target: Any = None,
+    def __init__(self, *, sample: int | Sequence[float] | Any = 0, target: Any = None,
                  every: int = 1, overhead: float | None = 0.05, min_interval: float = 0.25,
                  max_nodes: int = 200, resolution: int = 20, record: bool = False,
                  display: bool | None = None, fmt: NumberFormat = ".4g") -> None:
@@ -177,10 +186,18 @@ class LiveView:
                                          and 0 < overhead <= 1):
             raise ValueError(f"LiveView: overhead must be a fraction in (0, 1] or None, "
                              f"got {overhead!r}")
-        if isinstance(sample, bool) or not isinstance(sample, (int, Sequence)):
-            raise TypeError(f"LiveView: sample must be an index into X or an input list, "
-                            f"got {type(sample).__name__}")
-        self.sample = sample
+        chosen: int | list[float]
+        if isinstance(sample, numbers.Integral) and not isinstance(sample, bool):
+            chosen = int(sample)
+        else:
+            try:
+                if isinstance(sample, (str, bytes, bool)):
+                    raise TypeError
+                chosen = [_number(v) for v in sample]  # type: ignore[union-attr]
+            except (TypeError, ValueError):
+                raise TypeError(f"LiveView: sample must be an index into X or a list of "
+                                f"input numbers, got {sample!r}") from None
+        self.sample = chosen
         self.target = target
         self.every = every
         self.overhead = overhead
@@ -214,7 +231,7 @@ class LiveView:
         if len(X) == 0:
             raise ValueError("LiveView: X holds no examples")
         self.model, self.loss = model, loss
-        self._X = [[float(v) for v in row] for row in X]
+        self._X = [[_number(v) for v in row] for row in X]
         self._y = list(y)
         self._labels = all(isinstance(t, numbers.Integral) and not isinstance(t, bool)
                            for t in self._y)
@@ -232,7 +249,7 @@ class LiveView:
             if len(self.sample) != nin:
                 raise ValueError(f"LiveView: sample has {len(self.sample)} values but the "
                                  f"model's inputs (the rows of X) have {nin}")
-            self._x, self._t = [float(v) for v in self.sample], self.target
+            self._x, self._t = list(self.sample), self.target
         self._grouped = len({group_of_label(n) for n, _ in params} - {None}) > 1
         self._batch_losses: list[float] = []
         self.frames, self.frame, self.history = [], None, None
@@ -242,8 +259,15 @@ class LiveView:
         self._cost = {"full": 0.1, "light": 0.005}  # estimates, replaced by measurements
         self._graph, self._field, self._graph_step = "", "", 0
         self._sample: dict[str, Any] | None = None  # the sample graph's numbers
+        self._relabel: Relabel | None = None
+        self._problem = ""  # why the graph cannot be drawn
         self._handle = None
         self._started = True
+        if self.display or self.record:  # lay the graph out now, while training runs
+            start = time.perf_counter()
+            with self._sample_graph() as (roots, lv):
+                self._lay_out(roots, lv)
+            self.time_drawing += time.perf_counter() - start
         if self.display:
             self._show(f'<div class="mg-live"><style>{STYLE}</style><div class="mg-head">'
                        f'Training… the dashboard appears at the first refresh.</div></div>')
@@ -285,9 +309,9 @@ class LiveView:
         start = time.perf_counter()
         step = self.history.steps if self.history is not None else 0
         if full:
-            self._graph = self._draw_graph(step)
+            if self._draw_graph(final):
+                self._graph_step = step
             self._field = self._draw_field() if len(self._x) == 2 else ""
-            self._graph_step = step
         frame = Frame(step, len(self.history.loss) if self.history is not None else 0,
                       self._head(step, final), self._panels(), self._graph_html(),
                       self._numbers(step))
@@ -352,38 +376,34 @@ class LiveView:
         return "".join(charts)
 
     def _graph_html(self) -> str:
+        if not self._graph:
+            return '<div class="mg-sub">laying out the graph of the sample…</div>'
         if self._graph.startswith("<svg"):
             return (f'<div class="mg-sub">graph of the sample at step {self._graph_step} '
                     f'(grad = ∂loss/∂node for this sample)</div>'
                     f'<div class="mg-graph">{self._graph}</div>')
         return f'<div class="mg-note">{html.escape(self._graph)}</div>'
 
-    def _sample_graph(self) -> tuple[Value, list[Value], Value | None]:
-        """A fresh forward pass of the sample: (root, outputs, loss or None)."""
-        xs = [Value(v, f"x{i}") for i, v in enumerate(self._x)]
-        raw = self.model(xs)
-        outs = _outputs(raw)
-        for j, o in enumerate(outs):
-            if not o.label and not o.is_leaf:
-                o.label = "out" if len(outs) == 1 else f"out{j}"
-        if self.loss is None or self._t is None:
-            return (outs[0] if len(outs) == 1 else outs[-1]), outs, None
-        lv = self.loss(raw, self._t)
-        if not lv.label and not lv.is_leaf:
-            lv.label = "loss"
-        return lv, outs, lv
-
-    def _draw_graph(self, step: int) -> str:
-        """The sample's graph as SVG, or a sentence saying why it cannot be drawn."""
-        from .render import RendererNotFoundError, RenderError
-
-        params = [p for _, p in self._params]
+    @contextlib.contextmanager
+    def _sample_graph(self) -> Iterator[tuple[Value | list[Value], Value | None]]:
+        """A fresh forward pass of the sample and, when its loss is known, ``backward()``:
+        ``(roots, loss or None)``. The parameters' own gradients (the batch's) are put back
+        on leaving the block."""
+        params = self._param_list
         saved = [p.grad for p in params]
         try:
             with gc_paused():
-                root, outs, lv = self._sample_graph()
-                roots: Value | list[Value] = root if lv is not None or len(outs) == 1 else outs
-                if lv is not None:
+                xs = [Value(v, f"x{i}") for i, v in enumerate(self._x)]
+                raw = self.model(xs)
+                outs = _outputs(raw)
+                for j, o in enumerate(outs):
+                    if not o.label and not o.is_leaf:
+                        o.label = "out" if len(outs) == 1 else f"out{j}"
+                lv = None
+                if self.loss is not None and self._t is not None:
+                    lv = self.loss(raw, self._t)
+                    if not lv.label and not lv.is_leaf:
+                        lv.label = "loss"
                     for p in params:
                         p.grad = 0.0
                     lv.backward()
@@ -392,21 +412,49 @@ class LiveView:
                     "loss": lv.data if lv is not None else None,
                     "grads": ([[name, p.grad] for name, p in self._params]
                               if lv is not None else None)}
-                diagram = draw_dot(roots, fmt=self.fmt, show_grad=lv is not None,
-                                   hide_constants=True, params=params,
-                                   group="neuron" if self._grouped else None,
-                                   max_nodes=self.max_nodes)
-        except DiagramTooLargeError as e:
-            return (f"The graph of the sample is too large to draw ({e}). The curves and "
-                    f"weights go on; for the graph use a smaller or fused model "
-                    f"(MLP(..., fused=True)) or LiveView(max_nodes=...).")
+                yield (lv if lv is not None else outs[0] if len(outs) == 1 else outs), lv
         finally:
             for p, g in zip(params, saved):
                 p.grad = g
+
+    def _lay_out(self, roots: Value | list[Value], lv: Value | None) -> None:
+        """Start laying out the sample's graph (in a thread); or note why it cannot be."""
         try:
-            return _svg_only(diagram.svg())
-        except (RendererNotFoundError, RenderError) as e:
-            return f"No picture of the graph: {e}"
+            self._relabel = Relabel(roots, fmt=self.fmt, show_grad=lv is not None,
+                                    hide_constants=True, params=self._param_list,
+                                    group="neuron" if self._grouped else None,
+                                    max_nodes=self.max_nodes)
+        except DiagramTooLargeError as e:
+            self._relabel = None
+            self._problem = (f"The graph of the sample is too large to draw ({e}). The "
+                             f"curves and weights go on; for the graph use a smaller or "
+                             f"fused model (MLP(..., fused=True)) or "
+                             f"LiveView(max_nodes=...).")
+
+    def _draw_graph(self, final: bool = False) -> bool:
+        """Redraw the sample's graph (``self._graph``: an SVG, or a sentence saying why
+        there is none). False, and nothing drawn, while its layout is still running."""
+        from .render import RendererNotFoundError, RenderError
+
+        if self._relabel is not None and not self._relabel.ready() and not final:
+            return False
+        with self._sample_graph() as (roots, lv):
+            if self._relabel is None and not self._problem:
+                self._lay_out(roots, lv)
+            if self._relabel is None:
+                self._graph = self._problem
+                return True
+            try:
+                try:
+                    self._graph = self._relabel.fill(roots)
+                except ShapeChanged:  # another graph: lay it out again, and wait for it
+                    self._lay_out(roots, lv)
+                    self._graph = (self._relabel.fill(roots) if self._relabel is not None
+                                   else self._problem)
+            except (RendererNotFoundError, RenderError) as e:
+                self._relabel, self._problem = None, f"No picture of the graph: {e}"
+                self._graph = self._problem
+        return True
 
     def _draw_field(self) -> str:
         """The model's decision over a grid around the data, with the data points."""
