@@ -224,6 +224,31 @@ def test_the_decision_field_is_the_models_own_output(activation: str) -> None:
     assert field.count("<rect") == 20 * 20 + 1 and field.count("<circle") == len(X)
 
 
+def test_without_a_renderer_or_graphviz_the_view_says_so_and_goes_on(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from microgrid.viz import relabel, render
+
+    X, y = moons()
+    monkeypatch.setattr(render, "find_renderer", lambda format="svg": None)
+    view = LiveView(record=True, every=2, overhead=None)
+    model = small_model()
+    fit(model, X, y, loss="bce", epochs=4, progress=False, callbacks=[view])
+    assert view.frame is not None and view.frame.graph.startswith('<div class="mg-note">')
+    assert "No picture of the graph: No Graphviz renderer" in view.frame.graph
+    assert "loss per step" in view.frame.panels
+    assert view.frame.numbers["parameters"] == model_numbers(model)
+
+    def no_graphviz(*args: Any, **kwargs: Any) -> Any:
+        raise ImportError("draw_dot needs the graphviz package (the DOT writer): "
+                          "pip install graphviz")
+
+    monkeypatch.setattr(relabel, "draw_dot", no_graphviz)
+    view = LiveView(record=True, every=2, overhead=None)
+    fit(model, X, y, loss="bce", epochs=4, progress=False, callbacks=[view])
+    assert view.frame is not None and "pip install graphviz" in view.frame.graph
+    assert [f.step for f in view.frames] == [2, 4, 4]
+
+
 def test_a_model_without_two_inputs_gets_no_decision_field() -> None:
     X = [[0.1 * i, 0.2, -0.1 * i] for i in range(6)]
     y = [i % 2 for i in range(6)]

@@ -114,6 +114,15 @@ class Frame:
         return self.html()
 
 
+def _cannot_render() -> tuple[type[Exception], ...]:
+    """The errors of a missing or failing Graphviz renderer (none without graphviz)."""
+    try:
+        from .render import RendererNotFoundError, RenderError
+    except ImportError:
+        return ()
+    return (RendererNotFoundError, RenderError)
+
+
 def _number(v: Any) -> float:
     """An input number as a float (a ``Value`` gives its data)."""
     if isinstance(v, bool):
@@ -430,12 +439,12 @@ class LiveView:
                              f"curves and weights go on; for the graph use a smaller or "
                              f"fused model (MLP(..., fused=True)) or "
                              f"LiveView(max_nodes=...).")
+        except ImportError as e:  # no graphviz package: the rest of the view goes on
+            self._relabel, self._problem = None, f"No picture of the graph: {e}"
 
     def _draw_graph(self, final: bool = False) -> bool:
         """Redraw the sample's graph (``self._graph``: an SVG, or a sentence saying why
         there is none). False, and nothing drawn, while its layout is still running."""
-        from .render import RendererNotFoundError, RenderError
-
         if self._relabel is not None and not self._relabel.ready() and not final:
             return False
         with self._sample_graph() as (roots, lv):
@@ -451,7 +460,7 @@ class LiveView:
                     self._lay_out(roots, lv)
                     self._graph = (self._relabel.fill(roots) if self._relabel is not None
                                    else self._problem)
-            except (RendererNotFoundError, RenderError) as e:
+            except _cannot_render() as e:  # no Graphviz renderer: say so, go on
                 self._relabel, self._problem = None, f"No picture of the graph: {e}"
                 self._graph = self._problem
         return True
