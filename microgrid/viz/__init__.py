@@ -6,10 +6,12 @@ steps through a computation in a notebook. graphviz is imported only when a diag
 drawn, so ``import microgrid`` works without it.
 """
 
-from .draw import COLORS, DiagramTooLargeError, draw_dot, group_of_label
+from .colors import COLORS
+from .draw import draw_dot
 from .explorer import Explorer, explore
 from .live import LiveView
 from .network import draw_network
+from .picture import DiagramTooLargeError, group_of_label
 from .player import export_html
 
 __all__ = [

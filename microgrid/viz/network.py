@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..engine import Value
 from ..stepper import NumberFormat, format_number
-from .draw import COLORS
+from .colors import COLORS
 
 if TYPE_CHECKING:
     from .render import Diagram
@@ -29,6 +29,7 @@ def draw_network(model: Any, *, inputs: Sequence[str] | None = None,
     each weight's ``grad`` to its edge.
     """
     try:
+        from .dot import text
         from .render import Diagram
     except ImportError as e:
         raise ImportError("draw_network needs the graphviz package: pip install graphviz") from e
@@ -38,6 +39,14 @@ def draw_network(model: Any, *, inputs: Sequence[str] | None = None,
     in_names = list(inputs) if inputs is not None else [f"x{i}" for i in range(nin)]
     if len(in_names) != nin:
         raise ValueError(f"draw_network: {len(in_names)} input names for {nin} inputs")
+    if not all(isinstance(n, str) for n in in_names):
+        raise TypeError("draw_network: the input names must be strings")
+    sizes = [len(layer.neurons) for layer in layers]
+    if neurons is not None and (
+            [len(names) for names in neurons] != sizes
+            or not all(isinstance(n, str) for names in neurons for n in names)):
+        raise ValueError(f"draw_network: neurons must give {sizes} names (strings), one "
+                         "list per layer")
     g = Diagram(name="network", graph_attr={
         "rankdir": "LR", "ranksep": "2.2", "nodesep": "0.6", "fontname": "Helvetica",
         "splines": "line"},
@@ -48,7 +57,7 @@ def draw_network(model: Any, *, inputs: Sequence[str] | None = None,
     with g.subgraph(name="rank_in") as s:
         s.attr(rank="same")
         for i, name in enumerate(in_names):
-            s.node(f"in{i}", name, fillcolor=COLORS["input"])
+            s.node(f"in{i}", text(name), fillcolor=COLORS["input"])
         for i in range(nin - 1):  # keep the inputs in order, top to bottom
             s.edge(f"in{i}", f"in{i + 1}", style="invis")
     previous = [f"in{i}" for i in range(nin)]
@@ -60,21 +69,21 @@ def draw_network(model: Any, *, inputs: Sequence[str] | None = None,
         with g.subgraph(name=f"rank_{li}") as s:
             s.attr(rank="same")
             for ident, name in zip(ids, names):
-                s.node(ident, name, fillcolor=COLORS["output"] if li == last else "white")
+                s.node(ident, text(name), fillcolor=COLORS["output"] if li == last else "white")
             for a, b in itertools.pairwise(ids):
                 s.edge(a, b, style="invis")
         biases: dict[Value, str] = {}
         for j, neuron in enumerate(layer.neurons):
             for k, (w, src) in enumerate(zip(neuron.w, previous)):
-                text = f"{w.label or f'w{k}'} = {format_number(w.data, fmt)}"
+                label = f"{w.label or f'w{k}'} = {format_number(w.data, fmt)}"
                 if show_grad:
-                    text += f"\n(grad {format_number(w.grad, fmt)})"
-                g.edge(src, ids[j], taillabel=text, labeldistance="4.5", labelangle="12",
+                    label += f"\n(grad {format_number(w.grad, fmt)})"
+                g.edge(src, ids[j], taillabel=text(label), labeldistance="4.5", labelangle="12",
                        labelfontsize="10")
             b = neuron.b
             if b not in biases:
                 biases[b] = f"l{li}b{len(biases)}"
-                g.node(biases[b], f"{b.label or 'b'}\n{format_number(b.data, fmt)}",
+                g.node(biases[b], text(f"{b.label or 'b'}\n{format_number(b.data, fmt)}"),
                        shape="box", fixedsize="false", fillcolor=COLORS["parameter"],
                        style="filled,rounded", fontsize="10")
             g.edge(biases[b], ids[j], style="dashed", color="gray55")

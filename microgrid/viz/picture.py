@@ -1,0 +1,332 @@
+"""The picture of a computation graph, before any drawing: what is drawn, in what order.
+
+:func:`describe` walks the graph once (one topological order) and returns a
+:class:`Picture`: one :class:`Item` per drawn thing, in evaluation order, each with its
+name, its role (which colour), the box it sits in, its op and the items feeding it. It
+knows nothing about Graphviz; :mod:`microgrid.viz.dot` turns it into DOT, and the
+explorer restyles the same picture at every step without walking the graph again.
+
+A graph with more than ``max_nodes`` values gets a readable view instead of a refusal:
+each neuron applied to one example becomes one box (its weighted sum and activation),
+or, when that is still too many, each layer applied to one example; the picture's
+``note`` says what was collapsed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..engine import Value
+from ..graph import topological_order
+from ..stepper import NumberFormat, format_number, node_names
+
+__all__ = ["DiagramTooLargeError", "Item", "Picture", "describe", "group_of_label"]
+
+Groups = str | Mapping[str, Iterable[Value]] | None
+
+_PARAM_LABEL = re.compile(r"(^|\.)N\d+\.(w\d+|b)$")
+_LEVELS = ("neuron", "layer")
+_COLLAPSE = ("neuron", "layer", "model")  # the collapsed views, finest first
+
+
+class DiagramTooLargeError(ValueError):
+    """The graph has more nodes than a readable diagram (``max_nodes``), even collapsed."""
+
+
+def group_of_label(label: str, level: str = "neuron") -> str | None:
+    """The neuron (``"L0.N1"``) or layer (``"L0"``) of a parameter labelled ``"L0.N1.w0"``."""
+    if level not in _LEVELS:
+        raise ValueError(f"group must be 'neuron', 'layer' or a mapping, got {level!r}")
+    parts = label.split(".")
+    keep = len(parts) - (1 if level == "neuron" else 2)
+    return ".".join(parts[:keep]) if keep >= 1 else None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One drawn thing: a value's record (plus its op node when it has operands), or a box
+    standing for a collapsed part of the graph (``members`` values, shown by the value
+    leaving it)."""
+
+    ident: str
+    node: Value
+    role: str  # output, parameter, input, constant, interior, box
+    name: str
+    group: str | None  # the title of the box (cluster) it is drawn in
+    op: str | None  # the op node's text ("+", "** 2"), None for a leaf or a box
+    inputs: tuple[tuple[int, str], ...]  # (operand slot, ident of the item feeding it)
+    members: int = 1
+
+
+@dataclass
+class Picture:
+    """Everything :mod:`~microgrid.viz.dot` needs to draw a graph, in evaluation order."""
+
+    roots: list[Value]
+    items: list[Item]
+    where: dict[Value, str]  # the ident of the item each drawn value is shown in
+    names: dict[Value, str]  # every value's name (for edge texts ∂out/∂operand)
+    params: frozenset[Value]
+    rankdir: str
+    values: int  # values in the graph (constants included unless hidden)
+    note: str | None = None  # what was collapsed, shown under the title
+    title: str | None = None
+    collapsed: bool = False
+    by_ident: dict[str, Item] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_ident = {item.ident: item for item in self.items}
+
+
+def _role(node: Value, roots: set[Value], params: frozenset[Value]) -> str:
+    if node in roots:
+        return "output"
+    if node in params:
+        return "parameter"
+    if node.is_constant:
+        return "constant"
+    if node.is_leaf:
+        return "input"
+    return "interior"
+
+
+def _assign_groups(order: Sequence[Value], params: frozenset[Value],
+                   group: Groups) -> dict[Value, str]:
+    """Each node's box. Explicit groups are taken as given; by label, a parameter belongs
+    to its neuron/layer, an op node to the group of the parameters it reads, or else to
+    the one group all its (non-constant) operands share."""
+    if group is None:
+        return {}
+    if isinstance(group, Mapping):
+        out = {}
+        for name, nodes in group.items():
+            if not isinstance(name, str):
+                raise TypeError(f"group: box titles must be strings, got {name!r}")
+            for node in nodes:
+                out[node] = name
+        return out
+    if not isinstance(group, str):
+        raise TypeError(f"group must be 'neuron', 'layer' or a mapping, got {group!r}")
+    if group != "model":
+        group_of_label("", group)  # checks the level
+    out = {}
+    for node in order:
+        if node in params:
+            g = group_of_label(node.label, "layer" if group == "model" else group)
+            g = "network" if group == "model" and g is not None else g
+            if g is not None:
+                out[node] = g
+            continue
+        g = _joins(node, out, params)
+        if g is not None:
+            out[node] = g
+    return out
+
+
+def const_slot(node: Value, i: int) -> bool:
+    """Is operand ``i`` a slot the op declares constant (the exponent of ``x ** 3``)?"""
+    op: Any = node.op
+    slots = getattr(op, "const_operands", None)
+    if slots is not None:
+        return i in slots
+    return bool(getattr(op, "const_operand", False)) and i == 1
+
+
+def _joins(node: Value, groups: Mapping[Value, str], params: frozenset[Value]) -> str | None:
+    """The group an op node belongs to: the one of the parameters it reads; else, for a
+    sum of a neuron's terms or its activation, the one group all its operands share. An
+    op with a free constant operand (``p - 1.0``) or a unary op on a unary op (the log of
+    an activation) starts something new: a loss, not the neuron."""
+    parents = [p for p in node.parents if not p.is_constant]
+    if not parents:
+        return None
+    from_params = {groups.get(p) for p in parents if p in params}
+    candidates = from_params or {groups.get(p) for p in parents}
+    if len(candidates) != 1 or None in candidates:
+        return None
+    if not from_params:
+        if any(p.is_constant and not const_slot(node, i) for i, p in enumerate(node.parents)):
+            return None
+        if len(parents) == 1 and sum(not q.is_constant for q in parents[0].parents) == 1:
+            return None
+    return candidates.pop()
+
+
+def _shown_name(name: str, box: str | None, group: Groups) -> str:
+    """Inside the box of neuron ``L0.N1`` the parameter ``L0.N1.w0`` is written ``w0``."""
+    if isinstance(group, str) and box and name.startswith(box + "."):
+        return name[len(box) + 1:]
+    return name
+
+
+def _op_text(node: Value, hide_constants: bool, fmt: NumberFormat) -> str:
+    if not hide_constants:
+        return node.op.symbol
+    consts = [format_number(p.data, fmt) for p in node.parents if p.is_constant]
+    return " ".join([node.op.symbol, *consts])
+
+
+def _depth(items: Sequence[Item]) -> int:
+    """The number of items on the longest path: how many ranks the layout needs."""
+    depth: dict[str, int] = {}
+    for item in items:
+        depth[item.ident] = 1 + max((depth[i] for _, i in item.inputs), default=0)
+    return max(depth.values(), default=0)
+
+
+def _full(order: Sequence[Value], names: Mapping[Value, str], roots: set[Value],
+          params: frozenset[Value], group: Groups, hide_constants: bool,
+          fmt: NumberFormat) -> tuple[list[Item], dict[Value, str]]:
+    groups = _assign_groups(order, params, group)
+    ids = {node: f"n{i}" for i, node in enumerate(order)}
+    items: list[Item] = []
+    where: dict[Value, str] = {}
+    for node in order:
+        if hide_constants and node.is_constant:
+            continue
+        where[node] = ids[node]
+        inputs = tuple((i, ids[p]) for i, p in enumerate(node.parents)
+                       if not (hide_constants and p.is_constant))
+        items.append(Item(
+            ids[node], node, _role(node, roots, params),
+            _shown_name(names[node], groups.get(node), group), groups.get(node),
+            _op_text(node, hide_constants, fmt) if node.parents else None, inputs))
+    return items, where
+
+
+def _components(order: Sequence[Value], params: frozenset[Value],
+                groups: Mapping[Value, str]) -> dict[Value, Value]:
+    """Each grouped non-parameter value → the last value of its connected part of the
+    group (one application of a neuron or layer to one example)."""
+    parent: dict[Value, Value] = {}
+
+    def find(v: Value) -> Value:
+        while parent[v] is not v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    for node in order:
+        g = groups.get(node)
+        if g is None or node in params or node.is_constant:
+            continue
+        parent[node] = node
+        for p in node.parents:
+            if p in parent and groups.get(p) == g:
+                a, b = find(p), find(node)
+                if a is not b:
+                    parent[a] = b
+    last: dict[Value, Value] = {}
+    for node in order:  # later nodes overwrite: the last in evaluation order wins
+        if node in parent:
+            last[find(node)] = node
+    return {node: last[find(node)] for node in parent}
+
+
+def _collapsed(order: Sequence[Value], names: Mapping[Value, str], roots: set[Value],
+               params: frozenset[Value], level: str,
+               fmt: NumberFormat) -> tuple[list[Item], dict[Value, str], int]:
+    """Items with each application of a neuron (layer) drawn as one box; parameters and
+    constants are not drawn. Also returns how many boxes there are."""
+    groups = _assign_groups(order, params, level)
+    exit_of = _components(order, params, groups)
+    members: dict[Value, list[Value]] = {}
+    for node, exit_node in exit_of.items():
+        members.setdefault(exit_node, []).append(node)
+    hidden = set(params)
+    if level == "model":  # the data going into the network is inside its box too
+        fed: dict[Value, bool] = {}
+        for node in order:
+            for p in node.parents:
+                fed[p] = fed.get(p, True) and node in exit_of
+        hidden |= {n for n in order if n.is_leaf and fed.get(n, False) and n not in roots}
+    items: list[Item] = []
+    where: dict[Value, str] = {}
+    for k, node in enumerate(order):
+        if node.is_constant or node in hidden:
+            continue
+        if node in exit_of and exit_of[node] is not node:
+            continue  # drawn inside the box of its exit value
+        ident = f"n{k}"
+        inside = members.get(node, [node])
+        feeding: dict[str, int] = {}
+        for m in inside:
+            for i, p in enumerate(m.parents):
+                if p in where and exit_of.get(p) is not node:
+                    feeding.setdefault(where[p], i)
+        for m in inside:
+            where[m] = ident
+        inputs = tuple((i, src) for src, i in feeding.items())
+        if node in members and len(inside) > 1:
+            items.append(Item(ident, node, "output" if node in roots else "box",
+                              groups[node], None, None, inputs, len(inside)))
+        else:
+            items.append(Item(ident, node, _role(node, roots, params), names[node], None,
+                              _op_text(node, True, fmt) if node.parents else None, inputs))
+    return items, where, len({e for e in exit_of.values() if len(members[e]) > 1})
+
+
+def _too_large(values: int, max_nodes: int, tried: str) -> DiagramTooLargeError:
+    return DiagramTooLargeError(
+        f"this graph has {values} values, more than max_nodes={max_nodes}{tried}: a "
+        "diagram that size cannot be read. Draw a smaller part (one neuron's output, one "
+        f"example's loss: draw_dot(part)), or pass max_nodes={values} to draw every value "
+        "anyway (laying out thousands of nodes can take minutes).")
+
+
+def describe(root: Value | Iterable[Value], *, fmt: NumberFormat = ".4g",
+             hide_constants: bool = False, params: Iterable[Value] | None = None,
+             group: Groups = None, max_nodes: int = 200, rankdir: str | None = None,
+             title: str | None = None) -> Picture:
+    """The :class:`Picture` of the graph below ``root`` (see :func:`~microgrid.draw_dot`).
+
+    ``rankdir`` None picks left-to-right for shallow graphs (the lecture's slides) and
+    top-to-bottom for deeper ones, which then grow down the page instead of across it.
+    """
+    roots = [root] if isinstance(root, Value) else list(root)
+    if not roots or not all(isinstance(r, Value) for r in roots):
+        raise TypeError("draw_dot: root must be a Value or an iterable of Values")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
+    if rankdir not in (None, "LR", "TB", "RL", "BT"):
+        raise ValueError(f"rankdir must be 'LR', 'TB', 'RL', 'BT' or None, got {rankdir!r}")
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a string, got {title!r}")
+    if isinstance(group, str):
+        group_of_label("", group)  # 'neuron' or 'layer', else a ValueError naming group
+    order: list[Value] = topological_order(roots)
+    root_set = set(roots)
+    if params is None:
+        param_set = frozenset(n for n in order if n.is_leaf and _PARAM_LABEL.search(n.label))
+    else:
+        param_set = frozenset(params)
+    names = node_names(order, fmt)
+    values = sum(1 for n in order if not (hide_constants and n.is_constant))
+    note = None
+    collapsed = False
+    if values <= max_nodes:
+        items, where = _full(order, names, root_set, param_set, group, hide_constants, fmt)
+    else:
+        for level in _COLLAPSE:
+            items, where, boxes = _collapsed(order, names, root_set, param_set, level, fmt)
+            if boxes and len(items) <= max_nodes:
+                what = "the network" if level == "model" else f"each {level}"
+                hidden = ("weights, biases, inputs and constants" if level == "model"
+                          else "weights, biases and constants")
+                note = (f"{values} values are more than max_nodes={max_nodes}, so {what} "
+                        f"applied to one example is drawn as one box ({boxes} boxes) "
+                        f"showing the value leaving it; {hidden} are not drawn. Draw a "
+                        f"part, or pass max_nodes={values} to see every value.")
+                collapsed = True
+                break
+        else:
+            tried = (" even with the network drawn as one box per example"
+                     if any(n in param_set for n in order) else "")
+            raise _too_large(values, max_nodes, tried)
+    if rankdir is None:
+        rankdir = "LR" if _depth(items) <= 3 else "TB"
+    return Picture(roots, items, where, names, param_set, rankdir,
+                   values, note, title, collapsed)
