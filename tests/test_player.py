@@ -58,10 +58,16 @@ def highlighted_names(svg: str) -> list[str]:
     return names
 
 
-def stepper_script(f: Value) -> list[tuple[str, str]]:
+def step_text(step: Any) -> str:
+    """The stepper's text of a step, without its index in its pass: the walk-through, like
+    the notebook explorer, numbers the steps once across both passes."""
+    return re.sub(r"^\[\d+\] ", "", str(step))
+
+
+def stepper_script(f: Value, fmt: str = ".4g") -> list[tuple[str, str]]:
     """(the step's text, the highlighted node's name) for every step, from the stepper."""
-    return ([(str(s), s.name) for s in forward_steps(f)]
-            + [(str(s), s.name) for s in backward_steps(f)])
+    return ([(step_text(s), s.name) for s in forward_steps(f, fmt)]
+            + [(step_text(s), s.name) for s in backward_steps(f, fmt=fmt)])
 
 
 # -- the page's content, without a browser --------------------------------------------
@@ -72,17 +78,19 @@ def test_every_frame_has_the_steppers_text_and_highlights_its_node(example: str)
     f = EXAMPLES[example][0]()
     fmt = ".9g" if example == "worked" else ".4g"  # the lecture notes' precision
     frames, parts = walkthrough_frames(f, fmt=fmt, hide_constants=example == "worked")
-    expected = ([(str(s), s.name) for s in forward_steps(f, fmt)]
-                + [(str(s), s.name) for s in backward_steps(f, fmt=fmt)])
+    expected = stepper_script(f, fmt)
     assert [fr["text"] for fr in frames] == [text for text, _ in expected]
+    assert all(str(step).endswith(fr["text"]) for fr, step in zip(
+        frames, [*forward_steps(f, fmt), *backward_steps(f, fmt=fmt)]))
     for fr, (_, name) in zip(frames, expected):
         (k,) = fr["parts"]
         assert highlighted_names(parts[k]) == [name]
         assert fr["node"] == name
     n_forward = len(forward_steps(f))
-    assert frames[0]["caption"] == f"forward pass, step 1 of {n_forward}"
-    assert frames[-1]["caption"] == (f"backward pass, step {len(frames) - n_forward} of "
-                                     f"{len(frames) - n_forward}")
+    assert frames[0]["caption"] == f"step 1 of {len(frames)} · forward"
+    assert frames[n_forward]["caption"] == f"step {n_forward + 1} of {len(frames)} · backward"
+    assert [fr["phase"] for fr in frames] == (["forward"] * n_forward
+                                              + ["backward"] * (len(frames) - n_forward))
     if example == "worked":  # Matt Mazur's published numbers come out of the steps
         texts = "\n".join(fr["text"] for fr in frames)
         assert "E_total = E_o1 + E_o2 = 0.274811083 + 0.0235600256 = 0.298371109" in texts
@@ -189,7 +197,8 @@ def test_the_command_line_writes_the_slide(tmp_path: Path,
     assert main([str(tmp_path / "slide.html")]) == 0
     assert "Walk-through written to" in capsys.readouterr().out
     page = (tmp_path / "slide.html").read_text(encoding="utf-8")
-    assert json.dumps(str(backward_steps(slide_example())[1]), ensure_ascii=False)[1:-1] in page
+    assert json.dumps(step_text(backward_steps(slide_example())[1]),
+                      ensure_ascii=False)[1:-1] in page
     with pytest.raises(SystemExit) as stop:
         main([str(tmp_path / "no" / "slide.html")])
     assert stop.value.code == 1
@@ -206,7 +215,7 @@ def test_the_command_line_runs_as_a_module(tmp_path: Path) -> None:
     page = (tmp_path / "neuron.html").read_text(encoding="utf-8")
     o = neuron_example()
     assert abs(o.data - 2 ** -0.5) < 1e-12
-    assert json.dumps(str(forward_steps(o)[-1]), ensure_ascii=False)[1:-1] in page
+    assert json.dumps(step_text(forward_steps(o)[-1]), ensure_ascii=False)[1:-1] in page
 
 
 # -- in a browser ------------------------------------------------------------------------
@@ -292,8 +301,8 @@ def test_the_browser_plays_the_walk_through_offline(browser: Any, tmp_path: Path
             caption, shown, highlighted = page.state()
             assert shown == text
             assert highlighted == [name]
-            phase, i = ("forward", k + 1) if k < n_forward else ("backward", k + 1 - n_forward)
-            assert caption.startswith(f"{phase} pass, step {i} of ")
+            phase = "forward" if k < n_forward else "backward"
+            assert caption == f"step {k + 1} of {len(expected)} · {phase}"
             assert page.page.inner_text("#counter") == f"{k + 1} / {len(expected)}"
             seen.append((shown, tuple(highlighted)))
         assert page.page.is_disabled("#next") and page.page.is_disabled("#last")

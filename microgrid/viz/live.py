@@ -43,7 +43,7 @@ from ..compile import gc_paused
 from ..engine import Value
 from ..stepper import NumberFormat, format_number
 from . import panels
-from .draw import DiagramTooLargeError, group_of_label
+from .draw import DiagramTooLargeError, draw_dot, group_of_label
 from .explorer import in_notebook
 from .relabel import Relabel, ShapeChanged
 
@@ -426,13 +426,16 @@ class LiveView:
             for p, g in zip(params, saved):
                 p.grad = g
 
+    def _draw_options(self, lv: Value | None) -> dict[str, Any]:
+        """How the sample's graph is drawn (``draw_dot``'s options)."""
+        return {"fmt": self.fmt, "show_grad": lv is not None, "hide_constants": True,
+                "params": self._param_list, "group": "neuron" if self._grouped else None,
+                "max_nodes": self.max_nodes}
+
     def _lay_out(self, roots: Value | list[Value], lv: Value | None) -> None:
         """Start laying out the sample's graph (in a thread); or note why it cannot be."""
         try:
-            self._relabel = Relabel(roots, fmt=self.fmt, show_grad=lv is not None,
-                                    hide_constants=True, params=self._param_list,
-                                    group="neuron" if self._grouped else None,
-                                    max_nodes=self.max_nodes)
+            self._relabel = Relabel(roots, **self._draw_options(lv))
         except DiagramTooLargeError as e:
             self._relabel = None
             self._problem = (f"The graph of the sample is too large to draw ({e}). The "
@@ -460,6 +463,8 @@ class LiveView:
                     self._lay_out(roots, lv)
                     self._graph = (self._relabel.fill(roots) if self._relabel is not None
                                    else self._problem)
+            except ShapeChanged:  # a picture the template cannot read: draw it whole
+                self._graph = _svg_only(draw_dot(roots, **self._draw_options(lv)).svg())
             except _cannot_render() as e:  # no Graphviz renderer: say so, go on
                 self._relabel, self._problem = None, f"No picture of the graph: {e}"
                 self._graph = self._problem

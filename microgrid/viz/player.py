@@ -138,9 +138,10 @@ def walkthrough_frames(root: Value, *, fmt: NumberFormat = ".4g",
                        **draw_options: Any) -> tuple[list[dict[str, Any]], list[str]]:
     """The player's frames for ``root``: one per forward step, then one per backward step.
 
-    Each frame has ``caption`` (``"backward pass, step 2 of 4"``), ``text`` (the stepper's
-    text of the step), ``outline`` (its first line), ``node`` (the step's node name) and
-    ``parts`` (indices into the returned list of SVG pictures).
+    Each frame has ``caption`` (``"step 5 of 7 · backward"``), ``text`` (the stepper's text
+    of the step, as the notebook explorer shows it), ``outline`` (its first line),
+    ``phase``, ``node`` (the step's node name) and ``parts`` (indices into the returned
+    list of SVG pictures).
     """
     explorer = Explorer(root, fmt=fmt, **draw_options)
     parts = _Parts()
@@ -150,7 +151,8 @@ def walkthrough_frames(root: Value, *, fmt: NumberFormat = ".4g",
         caption, _, text = explorer.text().partition("\n")
         svg = _svg_only(explorer.diagram().svg())
         frames.append({"caption": caption, "text": text, "outline": text.split("\n")[0],
-                       "node": explorer.step.name, "parts": [parts(svg)]})
+                       "phase": explorer.phase, "node": explorer.step.name,
+                       "parts": [parts(svg)]})
     return frames, parts.items
 
 
@@ -265,7 +267,7 @@ def export_html(path: str | os.PathLike[str], source: Value | LiveView | Sequenc
             frames, parts = walkthrough_frames(source, fmt=fmt, **draw_options)
         except DiagramTooLargeError as e:
             raise DiagramTooLargeError(f"export_html: source: {e}") from e
-        n_forward = sum(f["caption"].startswith("forward") for f in frames)
+        n_forward = sum(f["phase"] == "forward" for f in frames)
         name = frames[n_forward - 1]["node"]  # the last forward step is the root
         subtitle = (f"The forward pass ({n_forward} steps), then backprop "
                     f"({len(frames) - n_forward} steps): at each node, upstream gradient × "

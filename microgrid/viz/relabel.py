@@ -8,8 +8,9 @@ number fits its box — lays it out in a background thread (``dot`` runs as a se
 process, so training goes on meanwhile), and then writes each new set of numbers into the
 finished SVG: one string join per frame.
 
-A node of the SVG is matched to its ``Value`` through the node's name, checked on every
-box; a graph of another shape, or an SVG that does not read as expected, raises
+Each box of the SVG is matched to its ``Value`` through the picture's description
+(:func:`~microgrid.viz.picture.describe`: the item drawn under each DOT id), and its name
+is checked; a graph of another shape, or an SVG that does not read as expected, raises
 :class:`ShapeChanged`, and the caller lays the new graph out again.
 """
 
@@ -23,14 +24,15 @@ from typing import Any
 
 from ..engine import Value
 from ..graph import topological_order
-from ..stepper import NumberFormat, format_number, node_names
+from ..stepper import NumberFormat, format_number
 from .draw import draw_dot
+from .picture import describe
 
 __all__ = ["Relabel", "ShapeChanged"]
 
 WIDTH = 11  # characters kept for a number: "-1.234e-05" and a little room
 _NBSP = "\u00a0"
-_NODE = re.compile(r'<g id="[^"]*" class="node">\s*<title>n(\d+)</title>(.*?)</g>', re.S)
+_NODE = re.compile(r'<g id="[^"]*" class="node">\s*<title>([^<]*)</title>(.*?)</g>', re.S)
 _TEXT = re.compile(r"(<text\b[^>]*>)(.*?)(</text>)", re.S)
 
 
@@ -64,9 +66,13 @@ class Relabel:
         order = topological_order(roots)
         self.fmt, self.show_grad = fmt, show_grad
         self._shape = _shape(order)
-        self._names = node_names(order, fmt)
-        self._order_names = [self._names[n] for n in order]
-        self._constant = [n.is_constant for n in order]
+        index = {node: i for i, node in enumerate(order)}
+        layout = {k: v for k, v in draw_options.items()
+                  if k in ("hide_constants", "params", "group", "max_nodes", "rankdir",
+                           "title")}
+        picture = describe(roots, fmt=fmt, **layout)
+        self._boxes = {item.ident: (index[item.node], item.name) for item in picture.items
+                       if item.role != "constant"}  # DOT id → (value, name shown)
 
         def padded(x: float) -> str:
             return format_number(x, fmt).center(WIDTH, _NBSP)
@@ -118,21 +124,20 @@ class Relabel:
         at = 0
         fields = ["data", "grad"] if self.show_grad else ["data"]
         for node in _NODE.finditer(svg):
-            i = int(node.group(1))
-            if i < len(self._constant) and self._constant[i]:
-                continue  # a constant's box holds its fixed number only
+            ident = html.unescape(node.group(1))
+            if ident not in self._boxes:
+                continue  # an op, a constant: nothing to rewrite
+            i, name = self._boxes[ident]
             texts = list(_TEXT.finditer(svg, node.start(2), node.end(2)))
-            if i >= len(self._order_names) or len(texts) != 1 + len(fields):
-                raise ShapeChanged(f"the box of node n{i} does not read as name | data "
-                                   f"| grad")
+            if len(texts) != 1 + len(fields):
+                raise ShapeChanged(f"the box {ident} does not read as name | data | grad")
             shown = html.unescape(texts[0].group(2))
-            name = self._order_names[i]
-            if not (shown == name or name.endswith("." + shown)):
-                raise ShapeChanged(f"the box n{i} is named {shown!r}, expected {name!r}")
+            if shown != name:
+                raise ShapeChanged(f"the box {ident} is named {shown!r}, expected {name!r}")
             for text, field in zip(texts[1:], fields):
                 content = html.unescape(text.group(2)).replace(_NBSP, " ").strip()
                 if not content.startswith(field + " "):
-                    raise ShapeChanged(f"the box n{i} shows {content!r}, not its {field}")
+                    raise ShapeChanged(f"the box {ident} shows {content!r}, not its {field}")
                 pieces.append(svg[at:text.start(2)])
                 pieces.append((i, field))
                 at = text.end(2)
