@@ -65,8 +65,11 @@ def test_the_final_frame_holds_the_models_numbers() -> None:
     view = LiveView(record=True, every=3, overhead=None)
     history = fit(model, X, y, loss="bce", optimizer=Adam(model.parameters(), lr=0.1),
                   epochs=10, progress=False, callbacks=[view])
-    assert [f.step for f in view.frames] == [3, 6, 9, 10]  # every 3 steps, then the end
-    assert view.refreshes == 4 and view.frame is view.frames[-1]
+    assert [f.step for f in view.frames] == [0, 3, 6, 9, 10]  # start, every 3 steps, end
+    assert view.refreshes == 5 and view.frame is view.frames[-1]
+    start = view.frames[0]  # the weights before training, no curve yet
+    assert start.numbers["loss"] is None and start.numbers["epoch"] == 0
+    assert start.head == "step 0 · epoch 0" and "L0 weights" in start.panels
     final = view.frame.numbers
     assert final["parameters"] == model_numbers(model)
     assert final["loss"] == history.loss[-1] and final["accuracy"] == history.accuracy[-1]
@@ -108,7 +111,7 @@ def test_watching_never_changes_training(name: str, compiled: bool | str) -> Non
     model, history = run(OPTIMIZERS[name], compiled, view)
     assert model_numbers(model) == model_numbers(plain_model)  # bit for bit, grads too
     assert (history.loss, history.accuracy) == (plain.loss, plain.accuracy)
-    assert [f.step for f in view.frames] == [2, 4, 6, 8, 8]
+    assert [f.step for f in view.frames] == [0, 2, 4, 6, 8, 8]
     assert view.frame.numbers["parameters"] == model_numbers(model)
     assert view.frame.graph.count("<svg") == 1
 
@@ -270,7 +273,7 @@ def test_without_a_renderer_or_graphviz_the_view_says_so_and_goes_on(
     view = LiveView(record=True, every=2, overhead=None)
     fit(model, X, y, loss="bce", epochs=4, progress=False, callbacks=[view])
     assert view.frame is not None and "pip install graphviz" in view.frame.graph
-    assert [f.step for f in view.frames] == [2, 4, 4]
+    assert [f.step for f in view.frames] == [0, 2, 4, 4]
 
 
 def test_a_model_without_two_inputs_gets_no_decision_field() -> None:
@@ -310,8 +313,8 @@ def test_the_throttle_keeps_drawing_within_its_share_of_the_time(
     X, y = moons(8)
     model = small_model()
     fit(model, X, y, loss="bce", epochs=60, progress=False, callbacks=[Tick(), view])
-    full = [f.step for f in view.frames if f.numbers["graph_step"] == f.step]
-    light = len(view.frames) - len(full)
+    full = [f.step for f in view.frames[1:] if f.numbers["graph_step"] == f.step]
+    light = len(view.frames) - len(full)  # the first frame (step 0) is a light one
     assert view.time_drawing == pytest.approx(0.5 * len(full) + 0.02 * light)
     # within 5 % of the run, but for the final frame, which is always drawn
     assert view.time_drawing - 0.5 <= 0.05 * (60.0 + view.time_drawing)
@@ -535,14 +538,15 @@ def test_notebook_07_shows_one_dashboard_updated_per_refresh(
     messages = [d for d in client.displays if d[0] == training_cell]
     assert {d[2] for d in messages} == {messages[0][2]}
     assert [d[1] for d in messages] == ["display_data"] + ["update_display_data"] * 7
-    assert [numbers_in(d[3])["step"] for d in messages[1:]] == [10, 20, 30, 40, 50, 60, 60]
-    assert v["refreshes"] == 7 and v["frames"] == [10, 20, 30, 40, 50, 60, 60]
+    steps = [0, 10, 20, 30, 40, 50, 60, 60]  # a frame per refresh: the start, every 10, end
+    assert [numbers_in(d[3])["step"] for d in messages] == steps
+    assert v["refreshes"] == 8 and v["frames"] == steps
     final = numbers_in(messages[-1][3])
     assert final == v["final"]
     assert final["parameters"] == v["model"]  # the final frame's numbers are the model's
-    losses, accuracies, steps = v["history"]
+    losses, accuracies, n_steps = v["history"]
     assert (final["loss"], final["accuracy"], final["step"]) == (losses[-1], accuracies[-1],
-                                                                 steps)
+                                                                 n_steps)
     assert v["accuracy"] >= 0.9 and losses[-1] < 0.1 < losses[0]
     (shown,) = [o for o in nb.cells[training_cell].outputs if o.output_type == "display_data"]
     assert numbers_in(shown["data"]["text/html"]) == final  # and the notebook keeps it

@@ -334,7 +334,7 @@ def test_the_browser_plays_a_recorded_training_run(browser: Any, tmp_path: Path)
     view = LiveView(record=True, every=5, overhead=None, resolution=8)
     fit(model, X, y, loss="bce", optimizer=Adam(model.parameters(), lr=0.1), epochs=20,
         progress=False, callbacks=[view])
-    assert [fr.step for fr in view.frames] == [5, 10, 15, 20, 20]
+    assert [fr.step for fr in view.frames] == [0, 5, 10, 15, 20, 20]
     path = view.export_html(tmp_path / "run.html")
     page = Page(browser, path)
     try:

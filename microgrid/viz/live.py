@@ -17,7 +17,8 @@ time since training began, less the expected cost of the final frame (kept in re
 a *full* refresh (the graph and the decision field too) when that budget allows one, else
 a *light* one (numbers, curves, weights) at most every ``min_interval`` seconds. Each
 kind's cost is measured as it goes. ``overhead=None`` refreshes fully every ``every``
-steps. The end of training always draws a full final frame, whose numbers are the model's;
+steps. The first frame (step 0, the weights before training) is a light one; the end of
+training always draws a full final frame, whose numbers are the model's;
 so a run shorter than (cost of a full frame) / ``overhead`` (about 2 s for a small network)
 shows only that frame.
 
@@ -231,7 +232,8 @@ class LiveView:
     # -- the callback protocol of fit ------------------------------------------------
     def on_fit_start(self, model: Any, X: Sequence[Sequence[Any]], y: Sequence[Any],
                      loss: Callable[[Any, Any], Value] | None = None) -> None:
-        """Check the model and the sample; show the (empty) dashboard."""
+        """Check the model and the sample, start laying out the sample's graph, and show
+        the first frame (step 0: the weights before training)."""
         self._started = False
         params = _named_parameters(model)
         if not params:
@@ -266,20 +268,19 @@ class LiveView:
         self._t0 = self._last_time = time.perf_counter()
         self._last_step = 0
         self._cost = {"full": 0.1, "light": 0.005}  # estimates, replaced by measurements
+        self._measured: set[str] = set()
         self._graph, self._field, self._graph_step = "", "", 0
         self._sample: dict[str, Any] | None = None  # the sample graph's numbers
         self._relabel: Relabel | None = None
         self._problem = ""  # why the graph cannot be drawn
         self._handle = None
         self._started = True
-        if self.display or self.record:  # lay the graph out now, while training runs
+        if self.display or self.record:
             start = time.perf_counter()
             with self._sample_graph() as (roots, lv):
-                self._lay_out(roots, lv)
+                self._lay_out(roots, lv)  # laid out in a thread, while training runs
             self.time_drawing += time.perf_counter() - start
-        if self.display:
-            self._show(f'<div class="mg-live"><style>{STYLE}</style><div class="mg-head">'
-                       f'Training… the dashboard appears at the first refresh.</div></div>')
+            self.refresh(full=False)  # step 0: the weights before training
 
     def on_step(self, model: Any, history: Any, loss: float) -> None:
         """After each completed step: refresh when it is due and within the budget."""
@@ -335,7 +336,9 @@ class LiveView:
         spent = end - start
         self.time_drawing += spent
         kind = "full" if full else "light"
-        self._cost[kind] = 0.5 * (self._cost[kind] + spent)
+        self._cost[kind] = (0.5 * (self._cost[kind] + spent) if kind in self._measured
+                            else spent)
+        self._measured.add(kind)
         return frame
 
     def _show(self, markup: str) -> None:
