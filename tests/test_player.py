@@ -199,10 +199,12 @@ def test_the_command_line_writes_the_slide(tmp_path: Path,
     page = (tmp_path / "slide.html").read_text(encoding="utf-8")
     assert json.dumps(step_text(backward_steps(slide_example())[1]),
                       ensure_ascii=False)[1:-1] in page
+    assert main([str(tmp_path / "no" / "slide.html")], prog="python -m microgrid export") == 1
+    assert capsys.readouterr().err.startswith("python -m microgrid export: error: "
+                                              "export_html: cannot write path")
     with pytest.raises(SystemExit) as stop:
-        main([str(tmp_path / "no" / "slide.html")])
-    assert stop.value.code == 1
-    assert "cannot write path" in capsys.readouterr().err
+        main([str(tmp_path / "x.html"), "--example", "nope"])
+    assert stop.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err
 
 
 @needs_renderer

@@ -24,6 +24,7 @@ import argparse
 import html
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -354,8 +355,8 @@ EXAMPLES: dict[str, tuple[Callable[[], Value], str]] = {
 def main(argv: Sequence[str] | None = None, prog: str = "python -m microgrid.viz.player") -> int:
     """``python -m microgrid.viz.player PATH [--example NAME]``: write a walk-through.
 
-    A bad argument is one line on stderr and exit status 2; a path that cannot be written
-    (or no Graphviz renderer), exit status 1.
+    Returns the exit status: 0 written, 1 the page could not be written (the path, no
+    Graphviz renderer); a bad argument exits with status 2 (argparse).
     """
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -370,7 +371,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m microgrid.viz
         path = export_html(args.path, build(), title=f"Backprop step by step: {title}",
                            hide_constants=args.example == "worked")
     except (OSError, ValueError, RuntimeError) as e:
-        parser.exit(1, f"{parser.prog}: error: {e}\n")
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 1
     print(f"Walk-through written to {path}")
     return 0
 
