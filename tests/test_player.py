@@ -343,12 +343,15 @@ def test_the_browser_plays_a_recorded_training_run(browser: Any, tmp_path: Path)
         for k, frame in enumerate(view.frames):
             if k:
                 page.page.keyboard.press("ArrowRight")
-            assert page.page.inner_text("#caption") == frame.head
+            assert page.page.inner_text("#picture .mg-head") == frame.head
+            assert page.page.inner_text("#outline li.current") == frame.head
             numbers = json.loads(page.page.text_content("#picture .mg-numbers") or "")
             assert numbers == json.loads(json.dumps(frame.numbers))
         assert numbers["parameters"] == [[n, p.data, p.grad]
                                          for n, p in model.named_parameters()]
         assert page.page.locator("#picture .mg-graph svg").count() == 1
+        page.page.click("#picture .mg-graph")  # the graph zooms to its natural size
+        assert page.page.locator("#picture .mg-graph.mg-zoom").count() == 1
         shot = page.page.screenshot(full_page=True)
         width, height = png_size(shot)
         assert width == 1000 and height > 800

@@ -58,7 +58,8 @@ STYLE = (
     ".mg-live .mg-panels{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start}"
     ".mg-live .mg-graph{overflow:auto;max-height:640px;border:1px solid #ddd;"
     "margin-top:6px;background:#fff}"
-    ".mg-live .mg-graph svg{max-width:100%;height:auto}"
+    ".mg-live .mg-graph svg{max-width:100%;height:auto;cursor:zoom-in}"
+    ".mg-live .mg-graph.mg-zoom svg{max-width:none;cursor:zoom-out}"
     ".mg-live .mg-note{border:1px solid #e0b000;background:#fffbe6;padding:6px;"
     "margin-top:6px;white-space:pre-wrap}"
     ".mg-live .mg-sub{color:#666;font-size:12px;margin:2px 0}"
@@ -352,7 +353,8 @@ class LiveView:
 
     def _head(self, step: int, final: bool) -> str:
         h = self.history
-        parts = [f"step {step}", f"epoch {len(h.loss) if h is not None else 0}"]
+        done = len(h.loss) if h is not None else 0
+        parts = [f"step {step}", f"{done} epoch{'' if done == 1 else 's'}"]
         if h is not None and h.loss:
             parts.append(f"loss {format_number(h.loss[-1], self.fmt)}")
         elif self._batch_losses:
@@ -392,8 +394,9 @@ class LiveView:
             return '<div class="mg-sub">laying out the graph of the sample…</div>'
         if self._graph.startswith("<svg"):
             return (f'<div class="mg-sub">graph of the sample at step {self._graph_step} '
-                    f'(grad = ∂loss/∂node for this sample)</div>'
-                    f'<div class="mg-graph">{self._graph}</div>')
+                    f'(grad = ∂loss/∂node for this sample; click it to zoom)</div>'
+                    f'<div class="mg-graph" onclick="this.classList.toggle(\'mg-zoom\')">'
+                    f'{self._graph}</div>')
         return f'<div class="mg-note">{html.escape(self._graph)}</div>'
 
     @contextlib.contextmanager

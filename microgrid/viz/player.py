@@ -50,6 +50,7 @@ nav button:disabled{opacity:.4;cursor:default}
 nav input[type=range]{flex:1;min-width:160px}
 #counter{font-variant-numeric:tabular-nums;min-width:70px;text-align:right}
 #caption{font-weight:bold;margin:10px 0 4px 0}
+#caption:empty{display:none}
 #text{background:#f7f7f7;border-left:4px solid #c0392b;padding:8px 10px;margin:0 0 10px 0;
 font-size:14px;line-height:1.45;white-space:pre-wrap;overflow-x:auto}
 #text:empty{display:none}
@@ -164,7 +165,7 @@ def _training_frames(frames: Sequence[Frame]) -> tuple[list[dict[str, Any]], lis
         whole = f.html()
         head, graph, tail = whole.partition(f.graph) if f.graph else (whole, "", "")
         ids = [parts(head)] + ([parts(graph)] if graph else []) + [parts(tail)]
-        out.append({"caption": f.head, "text": "", "outline": f.head, "parts": ids})
+        out.append({"caption": "", "text": "", "outline": f.head, "parts": ids})
     return out, parts.items
 
 
