@@ -15,15 +15,17 @@ from .engine import Value, wsum, zero_grad
 from .explorer import explore
 from .graph import topological_order
 from .stepper import backward_steps, forward_steps, grads_after
-from .viz import draw_dot
+from .viz import LiveView, draw_dot, export_html
 
 __all__ = [
     "GradcheckError",
+    "LiveView",
     "Value",
     "backward_steps",
     "compile_step",
     "draw_dot",
     "explore",
+    "export_html",
     "forward_steps",
     "gc_paused",
     "grad",

@@ -39,12 +39,26 @@ switched activation or ``fused`` flag makes them trace again).
 
 **Predictions** (:func:`predict`, :func:`accuracy`): with k ≥ 2 outputs the class is the
 argmax; with one output it is 1 when the output is > 0 (> 0.5 for a sigmoid output).
+
+**Callbacks** watch the loop: ``fit(..., callbacks=[cb])`` calls whichever of these methods
+``cb`` has: ``on_fit_start(model, X, y, loss)`` (``loss(outputs, target) -> Value``, the
+per-example loss), ``on_step(model, history, loss)`` after each completed step (parameters
+updated; ``loss``, the batch's mean loss before the update), ``on_epoch(model, history)``
+after each epoch, ``on_fit_end(model, history)`` at the end, also after an interrupt or an
+error. ``live=True`` adds a :class:`microgrid.viz.LiveView`.
+
+**Interrupting** (Ctrl-C, the Jupyter kernel's interrupt) stops after the step in progress:
+the parameters are those of the last completed step, ``fit`` returns the :class:`History`
+of the completed epochs with ``interrupted=True``. A second interrupt stops at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
-from collections.abc import Callable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -82,14 +96,16 @@ class History:
     loss: list[float] = field(default_factory=list)
     accuracy: list[float] = field(default_factory=list)
     steps: int = 0
+    interrupted: bool = False  # stopped by Ctrl-C / the kernel's interrupt
 
     def __repr__(self) -> str:
+        stop = ", interrupted" if self.interrupted else ""
         if not self.loss:
-            return "History(epochs=0)"
+            return f"History(epochs=0, steps={self.steps}{stop})"
         acc = (f", accuracy {self.accuracy[0]:.3f} → {self.accuracy[-1]:.3f}"
                if self.accuracy else "")
         return (f"History(epochs={len(self.loss)}, steps={self.steps}, "
-                f"loss {self.loss[0]:.4g} → {self.loss[-1]:.4g}{acc})")
+                f"loss {self.loss[0]:.4g} → {self.loss[-1]:.4g}{acc}{stop})")
 
     def plot(self, **kw: Any) -> Any:
         """Draw the loss and accuracy curves: :func:`microgrid.plot.history` (needs matplotlib)."""
@@ -254,6 +270,35 @@ def _batch_loss(model: Model, xs: Sequence[Any], ts: Sequence[Any],
     return (total if len(xs) == 1 else total * (1.0 / len(xs))), outputs
 
 
+@contextlib.contextmanager
+def _stop_on_interrupt() -> Iterator[list[bool]]:
+    """While training, the first SIGINT only sets the flag (``flag[0]``): the loop stops
+    after the step in progress, so no update is left half done. A second SIGINT raises
+    ``KeyboardInterrupt`` at once. Outside the main thread signals go elsewhere: no-op."""
+    flag = [False]
+    previous = (signal.getsignal(signal.SIGINT)
+                if threading.current_thread() is threading.main_thread() else None)
+    if previous is None:
+        yield flag
+        return
+
+    def ask_to_stop(signum: int, frame: Any) -> None:
+        if flag[0]:
+            raise KeyboardInterrupt
+        flag[0] = True
+
+    signal.signal(signal.SIGINT, ask_to_stop)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _hooks(callbacks: Sequence[Any], name: str) -> list[Callable[..., Any]]:
+    """The callbacks' methods called ``name`` (a callback may define only some)."""
+    return [m for cb in callbacks if (m := getattr(cb, name, None)) is not None]
+
+
 # --- compiled steps, kept per model ----------------------------------------------------------
 
 def _freeze(t: Any) -> Any:
@@ -381,7 +426,8 @@ def fit(model: Model, X: Sequence[Sequence[Any]], y: Sequence[Target], *,
         loss: str | LossFn = "mse", optimizer: Optimizer | None = None, lr: float = 0.1,
         epochs: int = 100, batch_size: int | None = None, shuffle: bool = True,
         seed: int | None = 0, progress: bool = True, compiled: bool | str = False,
-        on_change: str = "retrace", max_retraces: int = 8) -> History:
+        on_change: str = "retrace", max_retraces: int = 8,
+        callbacks: Sequence[Any] = (), live: bool | Any = False) -> History:
     """Train ``model`` on ``(X, y)`` and return the per-epoch :class:`History`.
 
     ``loss`` is a name (``"mse"``, ``"sse"``, ``"hinge"``, ``"bce"``, ``"cross_entropy"``)
@@ -396,6 +442,9 @@ def fit(model: Model, X: Sequence[Sequence[Any]], y: Sequence[Target], *,
     while tracing comes out differently, ``on_change="retrace"`` traces again (at most
     ``max_retraces`` times per batch shape) and ``on_change="error"`` raises
     :class:`~microgrid.compile.GraphChanged`.
+    ``callbacks`` watch the loop (see the module docstring); ``live=True`` (or a
+    :class:`~microgrid.viz.LiveView`) shows the live training dashboard. An interrupt
+    stops after the current step and returns the History so far (``interrupted=True``).
     """
     if compiled is not False and compiled not in (True, "python", "numpy"):
         raise ValueError(f"fit: compiled must be True, False, 'python' or 'numpy', "
@@ -432,34 +481,69 @@ def fit(model: Model, X: Sequence[Sequence[Any]], y: Sequence[Target], *,
                          "graph itself; use compiled=False")
     run = _Runner(model, parameters, opt, table, loss, backend, on_change, max_retraces)
     run.key = (*run.key, len(first), sigmoid_output, labels)
+    if live is True:
+        from .viz import LiveView  # the seeing wing, only when asked for
+        live = LiveView()
+    watchers = [*callbacks, *([live] if live is not False else [])]
+    for cb in watchers:
+        if not any(hasattr(cb, h) for h in ("on_fit_start", "on_step", "on_epoch",
+                                            "on_fit_end")):
+            what = "live" if cb is live else "callbacks"
+            raise TypeError(f"fit: {what} must hold callbacks (objects with on_step, "
+                            f"on_epoch, on_fit_start or on_fit_end), got {cb!r}")
+    on_step, on_epoch = _hooks(watchers, "on_step"), _hooks(watchers, "on_epoch")
+
+    def example_loss(out: Any, target: Any) -> Value:
+        """The per-example loss on a raw target, as the callbacks see it."""
+        return run.loss_fn(out, run.encode(target))
+
     n = len(xs)
     size = n if batch_size is None else min(batch_size, n)
     order = list(range(n))
     history = History()
     bar = _progress_bar(epochs) if progress else None
-    for _ in range(epochs):
-        if shuffle:
-            rng.shuffle(order)
-        total, correct = 0.0, 0
-        for start in range(0, n, size):
-            batch = order[start:start + size]
-            value, outs = run([xs[i] for i in batch], [ys[i] for i in batch])
-            total += value * len(batch)
-            if labels:
-                correct += sum(_decide(out, sigmoid_output) == ys[i]
-                               for out, i in zip(outs, batch))
-            history.steps += 1
-        history.loss.append(total / n)
-        if labels:
-            history.accuracy.append(correct / n)
-        if bar is not None:
-            postfix = {"loss": f"{history.loss[-1]:.4g}"}
-            if labels:
-                postfix["acc"] = f"{history.accuracy[-1]:.3f}"
-            bar.set_postfix(postfix, refresh=False)
-            bar.update()
-    if bar is not None:
-        bar.close()
+    with _stop_on_interrupt() as stop:
+        try:
+            for hook in _hooks(watchers, "on_fit_start"):
+                hook(model, xs, ys, example_loss)
+            for _ in range(epochs):
+                if shuffle:
+                    rng.shuffle(order)
+                total, correct = 0.0, 0
+                for start in range(0, n, size):
+                    batch = order[start:start + size]
+                    value, outs = run([xs[i] for i in batch], [ys[i] for i in batch])
+                    total += value * len(batch)
+                    if labels:
+                        correct += sum(_decide(out, sigmoid_output) == ys[i]
+                                       for out, i in zip(outs, batch))
+                    history.steps += 1
+                    for hook in on_step:
+                        hook(model, history, value)
+                    if stop[0]:
+                        break
+                if stop[0] and start + size < n:  # stopped within an epoch: not recorded
+                    history.interrupted = True
+                    break
+                history.loss.append(total / n)
+                if labels:
+                    history.accuracy.append(correct / n)
+                for hook in on_epoch:
+                    hook(model, history)
+                if bar is not None:
+                    postfix = {"loss": f"{history.loss[-1]:.4g}"}
+                    if labels:
+                        postfix["acc"] = f"{history.accuracy[-1]:.3f}"
+                    bar.set_postfix(postfix, refresh=False)
+                    bar.update()
+                if stop[0]:  # stopped at the end of an epoch
+                    history.interrupted = True
+                    break
+        finally:
+            if bar is not None:
+                bar.close()
+            for hook in _hooks(watchers, "on_fit_end"):
+                hook(model, history)
     return history
 
 

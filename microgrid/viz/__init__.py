@@ -9,15 +9,19 @@ drawn, so ``import microgrid`` works without it.
 from .colors import COLORS
 from .draw import draw_dot
 from .explorer import Explorer, explore
+from .live import LiveView
 from .network import draw_network
 from .picture import DiagramTooLargeError, group_of_label
+from .player import export_html
 
 __all__ = [
     "COLORS",
     "DiagramTooLargeError",
     "Explorer",
+    "LiveView",
     "draw_dot",
     "draw_network",
     "explore",
+    "export_html",
     "group_of_label",
 ]

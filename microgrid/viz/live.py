@@ -1,0 +1,565 @@
+"""Watch a network learn: ``fit(model, X, y, live=True)`` or ``fit(..., callbacks=[LiveView()])``.
+
+In Jupyter the view shows one dashboard under the cell and updates it while training runs:
+
+* the numbers: step, epoch, loss, accuracy;
+* the loss per step and the loss and accuracy per epoch;
+* each layer's weights and their gradients as heat maps (red > 0, blue < 0);
+* for a model with two inputs, its decision over the plane with the data points;
+* the computation graph of one chosen sample (``sample=``, default ``X[0]``) through the
+  model and its loss, boxed by neuron, with ``data`` and ``grad`` on every node: ``grad`` is
+  ∂loss(sample)/∂node, from a ``backward()`` on that sample alone (the parameters' batch
+  gradients are put back afterwards, so training never sees it).
+
+**Throttling.** Drawing costs time the training could use. A refresh is considered every
+``every`` steps. The time spent drawing is kept within ``overhead`` (default 5 %) of the
+time since training began, less the expected cost of the final frame (kept in reserve):
+a *full* refresh (the graph and the decision field too) when that budget allows one, else
+a *light* one (numbers, curves, weights) at most every ``min_interval`` seconds. Each
+kind's cost is measured as it goes. ``overhead=None`` refreshes fully every ``every``
+steps. The first frame (step 0, the weights before training) is a light one; the end of
+training always draws a full final frame, whose numbers are the model's;
+so a run shorter than (cost of a full frame) / ``overhead`` (about 2 s for a small network)
+shows only that frame.
+
+Outside Jupyter nothing is shown (unless ``display=True``); with ``record=True`` every
+frame is kept, and :meth:`LiveView.export_html` writes them as one self-contained HTML page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import math
+import numbers
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..compile import gc_paused
+from ..engine import Value
+from ..stepper import NumberFormat, format_number
+from . import panels
+from .draw import DiagramTooLargeError, draw_dot, group_of_label
+from .explorer import in_notebook
+from .relabel import Relabel, ShapeChanged
+
+__all__ = ["Frame", "LiveView"]
+
+_PARAM = re.compile(r"^(?:(?P<group>.*?)\.)?(?:N(?P<neuron>\d+)\.)?(?:w(?P<w>\d+)|b)$")
+
+STYLE = (
+    ".mg-live{font-family:Helvetica,Arial,sans-serif;font-size:13px;color:#222}"
+    ".mg-live .mg-head{font-weight:bold;margin:4px 0 6px 0}"
+    ".mg-live .mg-panels{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start}"
+    ".mg-live .mg-graph{overflow:auto;max-height:640px;border:1px solid #ddd;"
+    "margin-top:6px;background:#fff}"
+    ".mg-live .mg-graph svg{max-width:100%;height:auto;cursor:zoom-in}"
+    ".mg-live .mg-graph.mg-zoom svg{max-width:none;cursor:zoom-out}"
+    ".mg-live .mg-note{border:1px solid #e0b000;background:#fffbe6;padding:6px;"
+    "margin-top:6px;white-space:pre-wrap}"
+    ".mg-live .mg-sub{color:#666;font-size:12px;margin:2px 0}"
+)
+"""The dashboard's CSS (every rule scoped to ``.mg-live``)."""
+
+
+def _json_for_html(obj: Any) -> str:
+    """JSON that can sit inside ``<script>`` (no ``<`` to close it early); a number that is
+    not finite is written as null."""
+    try:
+        text = json.dumps(obj, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(obj))
+    return text.replace("<", "\\u003c")
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _svg_only(svg: str) -> str:
+    """An SVG document without its XML prolog and doctype, to inline it in HTML."""
+    at = svg.find("<svg")
+    return svg[at:] if at >= 0 else svg
+
+
+@dataclass
+class Frame:
+    """One picture of the dashboard, and the exact numbers behind it (``numbers``)."""
+
+    step: int
+    epoch: int
+    head: str
+    panels: str
+    graph: str  # an inline SVG, or an HTML note saying why there is none
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+    def html(self) -> str:
+        """The frame as a standalone HTML fragment (styles included)."""
+        return (f'<div class="mg-live" data-step="{self.step}"><style>{STYLE}</style>'
+                f'<div class="mg-head">{html.escape(self.head)}</div>'
+                f'<div class="mg-panels">{self.panels}</div>{self.graph}'
+                f'<script type="application/json" class="mg-numbers">'
+                f'{_json_for_html(self.numbers)}</script></div>')
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+
+def _cannot_render() -> tuple[type[Exception], ...]:
+    """The errors of a missing or failing Graphviz renderer (none without graphviz)."""
+    try:
+        from .render import RendererNotFoundError, RenderError
+    except ImportError:
+        return ()
+    return (RendererNotFoundError, RenderError)
+
+
+def _number(v: Any) -> float:
+    """An input number as a float (a ``Value`` gives its data)."""
+    if isinstance(v, bool):
+        raise TypeError("a bool is not an input number")
+    return v.data if isinstance(v, Value) else float(v)
+
+
+def _outputs(raw: Any) -> list[Value]:
+    return [raw] if isinstance(raw, Value) else list(raw)
+
+
+def _named_parameters(model: Any) -> list[tuple[str, Value]]:
+    named = getattr(model, "named_parameters", None)
+    if callable(named):
+        return [(str(n), p) for n, p in named()]
+    return [(p.label or f"p{i}", p) for i, p in enumerate(model.parameters())]
+
+
+def _layers(named: Sequence[tuple[str, Value]]) -> list[tuple[str, list[str], list[str],
+                                                               list[list[Value | None]]]]:
+    """The parameters as matrices, one per layer: ``(name, rows, cols, cells)``.
+
+    ``"L0.N1.w0"`` is row N1, column w0 of layer L0 (the bias ``b`` is the last column);
+    parameters named otherwise share one last row of their own.
+    """
+    groups: dict[str, dict[int, dict[str, Value]]] = {}
+    loose: list[tuple[str, Value]] = []
+    for name, p in named:
+        m = _PARAM.match(name)
+        if m is None:
+            loose.append((name, p))
+            continue
+        group = m.group("group") or "weights"
+        col = f"w{m.group('w')}" if m.group("w") is not None else "b"
+        groups.setdefault(group, {}).setdefault(int(m.group("neuron") or 0), {})[col] = p
+    out = []
+    for group, neurons in groups.items():
+        width = max((int(c[1:]) + 1 for cols in neurons.values() for c in cols if c != "b"),
+                    default=0)
+        cols = [f"w{j}" for j in range(width)] + ["b"]
+        rows = sorted(neurons)
+        cells = [[neurons[r].get(c) for c in cols] for r in rows]
+        out.append((group, [f"N{r}" for r in rows], cols, cells))
+    if loose:
+        out.append(("other", ["·"], [n for n, _ in loose], [[p for _, p in loose]]))
+    return out
+
+
+class LiveView:
+    """A live dashboard of a training run; pass it to ``fit(callbacks=[...])`` or ``live=``.
+
+    ``sample``: the example whose graph is drawn, an index into ``X`` (default 0) or an
+    input list (then ``target`` is its target, or None to draw the outputs without a loss).
+    ``every``: steps between refreshes. ``overhead``: the largest fraction of the run spent
+    drawing (None: no limit). ``min_interval``: seconds between light refreshes.
+    ``max_nodes``: the largest graph drawn (beyond it the view says so and keeps the rest).
+    ``resolution``: grid points per side of the decision field. ``record``: keep every
+    frame (for :meth:`export_html`). ``display``: show in the notebook (default: in Jupyter).
+    """
+
+    def __init__(self, *, sample: int | Sequence[float] | Any = 0, target: Any = None,
+                 every: int = 1, overhead: float | None = 0.05, min_interval: float = 0.25,
+                 max_nodes: int = 200, resolution: int = 20, record: bool = False,
+                 display: bool | None = None, fmt: NumberFormat = ".4g") -> None:
+        for name, n in (("every", every), ("max_nodes", max_nodes),
+                        ("resolution", resolution)):
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise ValueError(f"LiveView: {name} must be an int ≥ 1, got {n!r}")
+        if overhead is not None and not (isinstance(overhead, (int, float))
+                                         and 0 < overhead <= 1):
+            raise ValueError(f"LiveView: overhead must be a fraction in (0, 1] or None, "
+                             f"got {overhead!r}")
+        chosen: int | list[float]
+        if isinstance(sample, numbers.Integral) and not isinstance(sample, bool):
+            chosen = int(sample)
+        else:
+            try:
+                if isinstance(sample, (str, bytes, bool)):
+                    raise TypeError
+                chosen = [_number(v) for v in sample]  # type: ignore[union-attr]
+            except (TypeError, ValueError):
+                raise TypeError(f"LiveView: sample must be an index into X or a list of "
+                                f"input numbers, got {sample!r}") from None
+        self.sample = chosen
+        self.target = target
+        self.every = every
+        self.overhead = overhead
+        self.min_interval = float(min_interval)
+        self.max_nodes = max_nodes
+        self.resolution = resolution
+        self.record = record
+        self.display = in_notebook() if display is None else bool(display)
+        self.fmt = fmt
+        self.frames: list[Frame] = []
+        self.frame: Frame | None = None
+        self.history: Any = None
+        self.refreshes = 0
+        self.time_drawing = 0.0
+        self._started = False
+        self._handle: Any = None
+
+    def __repr__(self) -> str:
+        state = f"{self.refreshes} refreshes" if self._started else "not started"
+        return f"LiveView({state}, {len(self.frames)} frames recorded)"
+
+    # -- the callback protocol of fit ------------------------------------------------
+    def on_fit_start(self, model: Any, X: Sequence[Sequence[Any]], y: Sequence[Any],
+                     loss: Callable[[Any, Any], Value] | None = None) -> None:
+        """Check the model and the sample, start laying out the sample's graph, and show
+        the first frame (step 0: the weights before training)."""
+        self._started = False
+        params = _named_parameters(model)
+        if not params:
+            raise ValueError("LiveView: model has no parameters, so there is nothing to "
+                             "watch learn")
+        if len(X) == 0:
+            raise ValueError("LiveView: X holds no examples")
+        self.model, self.loss = model, loss
+        self._X = [[_number(v) for v in row] for row in X]
+        self._y = list(y)
+        self._labels = all(isinstance(t, numbers.Integral) and not isinstance(t, bool)
+                           for t in self._y)
+        self._params = params
+        self._param_list = list(dict.fromkeys(p for _, p in params))  # each once
+        self._replay: Any = None  # the traced model, for the decision field
+        self._layers = _layers(params)
+        nin = len(self._X[0])
+        if isinstance(self.sample, int):
+            if not -len(self._X) <= self.sample < len(self._X):
+                raise IndexError(f"LiveView: sample={self.sample} is outside X "
+                                 f"({len(self._X)} examples)")
+            self._x, self._t = self._X[self.sample], self._y[self.sample]
+        else:
+            if len(self.sample) != nin:
+                raise ValueError(f"LiveView: sample has {len(self.sample)} values but the "
+                                 f"model's inputs (the rows of X) have {nin}")
+            self._x, self._t = list(self.sample), self.target
+        self._grouped = len({group_of_label(n) for n, _ in params} - {None}) > 1
+        self._batch_losses: list[float] = []
+        self.frames, self.frame, self.history = [], None, None
+        self.refreshes, self.time_drawing = 0, 0.0
+        self._t0 = self._last_time = time.perf_counter()
+        self._last_step = 0
+        self._cost = {"full": 0.1, "light": 0.005}  # estimates, replaced by measurements
+        self._measured: set[str] = set()
+        self._graph, self._field, self._graph_step = "", "", 0
+        self._sample: dict[str, Any] | None = None  # the sample graph's numbers
+        self._relabel: Relabel | None = None
+        self._problem = ""  # why the graph cannot be drawn
+        self._handle = None
+        self._started = True
+        if self.display or self.record:
+            start = time.perf_counter()
+            with self._sample_graph() as (roots, lv):
+                self._lay_out(roots, lv)  # laid out in a thread, while training runs
+            self.time_drawing += time.perf_counter() - start
+            self.refresh(full=False)  # step 0: the weights before training
+
+    def on_step(self, model: Any, history: Any, loss: float) -> None:
+        """After each completed step: refresh when it is due and within the budget."""
+        if not self._started:
+            return
+        self.history = history
+        self._batch_losses.append(float(loss))
+        if not (self.display or self.record) or history.steps - self._last_step < self.every:
+            return
+        if self.overhead is None:
+            self.refresh(full=True)
+            return
+        now = time.perf_counter()
+        # what may be spent now, keeping back the cost of the final frame
+        allowed = (self.overhead * (now - self._t0) - self.time_drawing
+                   - self._cost["full"])
+        if allowed >= self._cost["full"]:
+            self.refresh(full=True)
+        elif allowed >= self._cost["light"] and now - self._last_time >= self.min_interval:
+            self.refresh(full=False)
+
+    def on_fit_end(self, model: Any, history: Any) -> None:
+        """The final frame: every number is the model's as training left it."""
+        if not self._started:
+            return
+        self.history = history
+        if self.display or self.record:
+            self.refresh(full=True, final=True)
+
+    # -- drawing ---------------------------------------------------------------------
+    def refresh(self, full: bool = True, final: bool = False) -> Frame:
+        """Draw a frame now (``full``: the graph and the decision field too) and show it."""
+        if not self._started:
+            raise RuntimeError("LiveView: nothing to draw yet; pass the view to fit() "
+                               "(callbacks=[view]) first")
+        start = time.perf_counter()
+        step = self.history.steps if self.history is not None else 0
+        if full:
+            if self._draw_graph(final):
+                self._graph_step = step
+            self._field = self._draw_field() if len(self._x) == 2 else ""
+        frame = Frame(step, len(self.history.loss) if self.history is not None else 0,
+                      self._head(step, final), self._panels(), self._graph_html(),
+                      self._numbers(step))
+        self.frame = frame
+        if self.record:
+            self.frames.append(frame)
+        if self.display:
+            self._show(frame.html())
+        self.refreshes += 1
+        self._last_step = step
+        self._last_time = end = time.perf_counter()
+        spent = end - start
+        self.time_drawing += spent
+        kind = "full" if full else "light"
+        self._cost[kind] = (0.5 * (self._cost[kind] + spent) if kind in self._measured
+                            else spent)
+        self._measured.add(kind)
+        return frame
+
+    def _show(self, markup: str) -> None:
+        from IPython import display as ipd
+
+        shown: Any = ipd.HTML(markup)  # type: ignore[no-untyped-call]
+        if self._handle is None:
+            self._handle = ipd.display(shown, display_id=True)  # type: ignore[no-untyped-call]
+        else:
+            self._handle.update(shown)
+
+    def _head(self, step: int, final: bool) -> str:
+        h = self.history
+        done = len(h.loss) if h is not None else 0
+        parts = [f"step {step}", f"{done} epoch{'' if done == 1 else 's'}"]
+        if h is not None and h.loss:
+            parts.append(f"loss {format_number(h.loss[-1], self.fmt)}")
+        elif self._batch_losses:
+            parts.append(f"batch loss {format_number(self._batch_losses[-1], self.fmt)}")
+        if h is not None and h.accuracy:
+            parts.append(f"accuracy {h.accuracy[-1]:.1%}")
+        if final:
+            parts.append("interrupted" if getattr(h, "interrupted", False) else "done")
+        return " · ".join(parts)
+
+    def _panels(self) -> str:
+        h = self.history
+        losses = self._batch_losses
+        stride = max(1, len(losses) // 400)
+        charts = [panels.line_chart([(losses[::stride], "#7f7f7f", "batch loss")],
+                                    title="loss per step", x_label="step")]
+        if h is not None and h.loss:
+            series = [(h.loss, "#1f77b4", "loss")]
+            charts.append(panels.line_chart(series, title="loss per epoch", x_label="epoch"))
+        if h is not None and h.accuracy:
+            charts.append(panels.line_chart([(h.accuracy, "#2ca02c", "accuracy")],
+                                            title="accuracy per epoch", x_label="epoch",
+                                            y_range=(0.0, 1.0)))
+        if self._field:
+            charts.append(self._field)
+        for name, rows, cols, cells in self._layers:
+            data = [[None if p is None else p.data for p in row] for row in cells]
+            grads = [[None if p is None else p.grad for p in row] for row in cells]
+            charts.append(panels.heat_map(data, title=f"{name} weights", row_labels=rows,
+                                          col_labels=cols))
+            charts.append(panels.heat_map(grads, title=f"{name} gradients", row_labels=rows,
+                                          col_labels=cols))
+        return "".join(charts)
+
+    def _graph_html(self) -> str:
+        if not self._graph:
+            return '<div class="mg-sub">laying out the graph of the sample…</div>'
+        if self._graph.startswith("<svg"):
+            return (f'<div class="mg-sub">graph of the sample at step {self._graph_step} '
+                    f'(grad = ∂loss/∂node for this sample; click it to zoom)</div>'
+                    f'<div class="mg-graph" onclick="this.classList.toggle(\'mg-zoom\')">'
+                    f'{self._graph}</div>')
+        return f'<div class="mg-note">{html.escape(self._graph)}</div>'
+
+    @contextlib.contextmanager
+    def _sample_graph(self) -> Iterator[tuple[Value | list[Value], Value | None]]:
+        """A fresh forward pass of the sample and, when its loss is known, ``backward()``:
+        ``(roots, loss or None)``. The parameters' own gradients (the batch's) are put back
+        on leaving the block."""
+        params = self._param_list
+        saved = [p.grad for p in params]
+        try:
+            with gc_paused():
+                xs = [Value(v, f"x{i}") for i, v in enumerate(self._x)]
+                raw = self.model(xs)
+                outs = _outputs(raw)
+                for j, o in enumerate(outs):
+                    if not o.label and not o.is_leaf:
+                        o.label = "out" if len(outs) == 1 else f"out{j}"
+                lv = None
+                if self.loss is not None and self._t is not None:
+                    lv = self.loss(raw, self._t)
+                    if not lv.label and not lv.is_leaf:
+                        lv.label = "loss"
+                    for p in params:
+                        p.grad = 0.0
+                    lv.backward()
+                self._sample = {
+                    "input": list(self._x), "outputs": [o.data for o in outs],
+                    "loss": lv.data if lv is not None else None,
+                    "grads": ([[name, p.grad] for name, p in self._params]
+                              if lv is not None else None)}
+                yield (lv if lv is not None else outs[0] if len(outs) == 1 else outs), lv
+        finally:
+            for p, g in zip(params, saved):
+                p.grad = g
+
+    def _draw_options(self, lv: Value | None) -> dict[str, Any]:
+        """How the sample's graph is drawn (``draw_dot``'s options)."""
+        return {"fmt": self.fmt, "show_grad": lv is not None, "hide_constants": True,
+                "params": self._param_list, "group": "neuron" if self._grouped else None,
+                "max_nodes": self.max_nodes}
+
+    def _lay_out(self, roots: Value | list[Value], lv: Value | None) -> None:
+        """Start laying out the sample's graph (in a thread); or note why it cannot be."""
+        try:
+            self._relabel = Relabel(roots, **self._draw_options(lv))
+        except DiagramTooLargeError as e:
+            self._relabel = None
+            self._problem = (f"The graph of the sample is too large to draw ({e}). The "
+                             f"curves and weights go on; for the graph use a smaller or "
+                             f"fused model (MLP(..., fused=True)) or "
+                             f"LiveView(max_nodes=...).")
+        except ImportError as e:  # no graphviz package: the rest of the view goes on
+            self._relabel, self._problem = None, f"No picture of the graph: {e}"
+
+    def _draw_graph(self, final: bool = False) -> bool:
+        """Redraw the sample's graph (``self._graph``: an SVG, or a sentence saying why
+        there is none). False, and nothing drawn, while its layout is still running."""
+        if self._relabel is not None and not self._relabel.ready() and not final:
+            return False
+        with self._sample_graph() as (roots, lv):
+            if self._relabel is None and not self._problem:
+                self._lay_out(roots, lv)
+            if self._relabel is None:
+                self._graph = self._problem
+                return True
+            try:
+                try:
+                    self._graph = self._relabel.fill(roots)
+                except ShapeChanged:  # another graph: lay it out again, and wait for it
+                    self._lay_out(roots, lv)
+                    self._graph = (self._relabel.fill(roots) if self._relabel is not None
+                                   else self._problem)
+            except ShapeChanged:  # a picture the template cannot read: draw it whole
+                self._graph = _svg_only(draw_dot(roots, **self._draw_options(lv)).svg())
+            except _cannot_render() as e:  # no Graphviz renderer: say so, go on
+                self._relabel, self._problem = None, f"No picture of the graph: {e}"
+                self._graph = self._problem
+        return True
+
+    def _draw_field(self) -> str:
+        """The model's decision over a grid around the data, with the data points."""
+        xs = [row[0] for row in self._X]
+        ys = [row[1] for row in self._X]
+        mx = 0.1 * (max(xs) - min(xs) or 1.0)
+        my = 0.1 * (max(ys) - min(ys) or 1.0)
+        x0, x1, y0, y1 = min(xs) - mx, max(xs) + mx, min(ys) - my, max(ys) + my
+        n = self.resolution
+        threshold = 0.5 if getattr(self.model, "output_activation", "") == "sigmoid" else 0.0
+        evaluate = self._evaluator()
+        grid: list[list[float]] = []
+        classes = False
+        with gc_paused():
+            for i in range(n):
+                yv = y1 - (i + 0.5) * (y1 - y0) / n
+                row = []
+                for j in range(n):
+                    outs = evaluate(x0 + (j + 0.5) * (x1 - x0) / n, yv)
+                    if len(outs) == 1:
+                        row.append(outs[0] - threshold)
+                    else:
+                        classes = True
+                        row.append(float(max(range(len(outs)), key=outs.__getitem__)))
+                grid.append(row)
+        labels = [int(t) for t in self._y] if self._labels else [None] * len(self._y)
+        limit = 500  # points drawn at most
+        keep = max(1, len(xs) // limit)
+        return panels.decision_field(grid, (x0, x1, y0, y1),
+                                     list(zip(xs, ys))[::keep], labels[::keep],
+                                     classes=classes,
+                                     title="decision" if self._labels else "output")
+
+    def _evaluator(self) -> Callable[[float, float], list[float]]:
+        """The model's outputs at a point (x, y) of the plane.
+
+        A network of :mod:`microgrid.nn` (no branches in Python) is traced once per run and
+        replayed without building a graph (:mod:`microgrid.compile`'s python backend, the
+        same float operations as eager: the same numbers, ~10× faster); any other model
+        is called eagerly.
+        """
+        from ..nn import MLP, Layer, Neuron
+
+        if not isinstance(self.model, (MLP, Layer, Neuron)):
+            def eager(a: float, b: float) -> list[float]:
+                return [o.data for o in _outputs(self.model([a, b]))]
+            return eager
+        if self._replay is None:
+            from ..compile import replayer, trace
+
+            xs = [Value(0.0), Value(0.0)]
+            with gc_paused():
+                outs = _outputs(self.model(xs))
+                self._replay = replayer(trace(outs, inputs=[*self._param_list, *xs]))
+        replay, values = self._replay, [p.data for p in self._param_list]
+
+        def fast(a: float, b: float) -> list[float]:
+            outs: list[float] = replay([], [*values, a, b])[0]
+            return outs
+        return fast
+
+    def _numbers(self, step: int) -> dict[str, Any]:
+        """The frame's numbers, exact: the history's, each parameter's ``[name, data,
+        grad]`` (the batch gradient of the last step) and the sample graph's (its input,
+        outputs, loss and ∂loss/∂parameter, as of ``graph_step``)."""
+        h = self.history
+        return {
+            "step": step,
+            "epoch": len(h.loss) if h is not None else 0,
+            "loss": h.loss[-1] if h is not None and h.loss else None,
+            "accuracy": h.accuracy[-1] if h is not None and h.accuracy else None,
+            "batch_loss": self._batch_losses[-1] if self._batch_losses else None,
+            "graph_step": self._graph_step,
+            "parameters": [[name, p.data, p.grad] for name, p in self._params],
+            "sample": self._sample,
+        }
+
+    # -- output ----------------------------------------------------------------------
+    def export_html(self, path: str | Path, *, title: str = "Training run") -> Path:
+        """Write the recorded frames as one self-contained HTML player (``record=True``)."""
+        from .player import export_html
+
+        return export_html(path, self, title=title)
+
+    def _repr_html_(self) -> str:
+        if self.frame is not None:
+            return self.frame.html()
+        return f"<pre>{html.escape(repr(self))}</pre>"

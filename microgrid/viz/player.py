@@ -1,0 +1,384 @@
+"""One HTML file that plays backprop step by step, or a recorded training run.
+
+``export_html(path, f)`` writes a walk-through of the graph below ``f``: the forward pass,
+then backprop, one node per step, with the stepper's text for each step
+(:mod:`microgrid.stepper`, exactly as the notebook explorer shows it) and the diagram of the
+state after it (:func:`~microgrid.viz.draw_dot`: the current node highlighted in red, the
+values or gradients known so far, the contribution upstream × local on the edges).
+
+``export_html(path, view)`` with a :class:`~microgrid.viz.LiveView` made with
+``record=True`` writes the frames of its training dashboard instead.
+
+The page is self-contained: the pictures are inline SVG, the styles and the script inline,
+nothing is fetched from the network, so it opens from disk in any modern browser (for a
+course page or a slide). Controls: first / back / play / next / last buttons, a slider, the
+list of steps, and the keys ← → Home End and space.
+
+From the command line: ``python -m microgrid.viz.player slide.html`` (``--example slide``,
+``neuron`` or ``worked``) writes one of the three examples of the lecture notes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..engine import Value
+from ..stepper import NumberFormat
+from .draw import DiagramTooLargeError
+from .explorer import Explorer
+from .live import Frame, LiveView, _svg_only
+
+__all__ = ["EXAMPLES", "export_html", "main", "page", "walkthrough_frames"]
+
+_CSS = """
+body{font-family:Helvetica,Arial,sans-serif;margin:16px 20px;color:#222;background:#fff}
+h1{font-size:20px;margin:0 0 4px 0}
+.sub{color:#666;margin:0 0 10px 0;font-size:13px}
+nav{display:flex;flex-wrap:wrap;align-items:center;gap:6px;position:sticky;top:0;
+background:#fff;padding:6px 0;z-index:1;border-bottom:1px solid #eee}
+nav button{font-size:14px;padding:4px 10px;border:1px solid #999;border-radius:4px;
+background:#f6f6f6;cursor:pointer}
+nav button:disabled{opacity:.4;cursor:default}
+nav input[type=range]{flex:1;min-width:160px}
+#counter{font-variant-numeric:tabular-nums;min-width:70px;text-align:right}
+#caption{font-weight:bold;margin:10px 0 4px 0}
+#caption:empty{display:none}
+#text{background:#f7f7f7;border-left:4px solid #c0392b;padding:8px 10px;margin:0 0 10px 0;
+font-size:14px;line-height:1.45;white-space:pre-wrap;overflow-x:auto}
+#text:empty{display:none}
+#picture{overflow:auto}
+#picture>svg{max-width:100%;height:auto}
+#outline{font-family:Menlo,Consolas,monospace;font-size:12px;color:#444;columns:2 360px;
+margin-top:14px;padding-left:28px}
+#outline li{cursor:pointer;padding:1px 2px;break-inside:avoid}
+#outline li.current{background:#fde2df;color:#000}
+"""
+
+_JS = """
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("mg-data").textContent);
+  var frames = data.frames, parts = data.parts;
+  function $(id) { return document.getElementById(id); }
+  var picture = $("picture"), text = $("text"), caption = $("caption");
+  var slider = $("slider"), counter = $("counter"), outline = $("outline");
+  var pos = 0, timer = null, items = [];
+  frames.forEach(function (f, i) {
+    var li = document.createElement("li");
+    li.textContent = f.outline;
+    li.title = f.caption;
+    li.addEventListener("click", function () { stop(); show(i); });
+    outline.appendChild(li);
+    items.push(li);
+  });
+  function show(i) {
+    pos = Math.max(0, Math.min(frames.length - 1, i));
+    var f = frames[pos];
+    picture.innerHTML = f.parts.map(function (k) { return parts[k]; }).join("");
+    text.textContent = f.text;
+    caption.textContent = f.caption;
+    slider.value = String(pos);
+    counter.textContent = (pos + 1) + " / " + frames.length;
+    $("first").disabled = $("prev").disabled = pos === 0;
+    $("next").disabled = $("last").disabled = pos === frames.length - 1;
+    items.forEach(function (li, k) { li.className = k === pos ? "current" : ""; });
+    document.body.setAttribute("data-position", String(pos));
+  }
+  function stop() {
+    if (timer !== null) { clearInterval(timer); timer = null; }
+    $("play").textContent = "play";
+  }
+  function play() {
+    if (timer !== null) { stop(); return; }
+    if (pos === frames.length - 1) { show(0); }
+    $("play").textContent = "pause";
+    timer = setInterval(function () {
+      if (pos >= frames.length - 1) { stop(); } else { show(pos + 1); }
+    }, data.interval);
+  }
+  $("first").addEventListener("click", function () { stop(); show(0); });
+  $("prev").addEventListener("click", function () { stop(); show(pos - 1); });
+  $("next").addEventListener("click", function () { stop(); show(pos + 1); });
+  $("last").addEventListener("click", function () { stop(); show(frames.length - 1); });
+  $("play").addEventListener("click", play);
+  slider.addEventListener("input", function () { stop(); show(parseInt(slider.value, 10)); });
+  document.addEventListener("keydown", function (e) {
+    if (e.target === slider || e.altKey || e.ctrlKey || e.metaKey) { return; }
+    var to = {ArrowRight: pos + 1, ArrowLeft: pos - 1, Home: 0, End: frames.length - 1}[e.key];
+    if (to !== undefined) { e.preventDefault(); stop(); show(to); }
+    else if (e.key === " ") { e.preventDefault(); play(); }
+  });
+  show(0);
+})();
+"""
+
+
+class _Parts:
+    """The distinct HTML pieces of all frames, stored once each (a graph shown by many
+    frames of a training run is written into the page once)."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def __call__(self, piece: str) -> int:
+        if piece not in self._index:
+            self._index[piece] = len(self.items)
+            self.items.append(piece)
+        return self._index[piece]
+
+
+def walkthrough_frames(root: Value, *, fmt: NumberFormat = ".4g",
+                       **draw_options: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """The player's frames for ``root``: one per forward step, then one per backward step.
+
+    Each frame has ``caption`` (``"step 5 of 7 · backward"``), ``text`` (the stepper's text
+    of the step, as the notebook explorer shows it), ``outline`` (its first line),
+    ``phase``, ``node`` (the step's node name) and ``parts`` (indices into the returned
+    list of SVG pictures).
+    """
+    explorer = Explorer(root, fmt=fmt, **draw_options)
+    parts = _Parts()
+    frames = []
+    for position in range(len(explorer)):
+        explorer.goto(position)
+        caption, _, text = explorer.text().partition("\n")
+        svg = _svg_only(explorer.diagram().svg())
+        frames.append({"caption": caption, "text": text, "outline": text.split("\n")[0],
+                       "phase": explorer.phase, "node": explorer.step.name,
+                       "parts": [parts(svg)]})
+    return frames, parts.items
+
+
+def _training_frames(frames: Sequence[Frame]) -> tuple[list[dict[str, Any]], list[str]]:
+    parts = _Parts()
+    out = []
+    for f in frames:
+        whole = f.html()
+        head, graph, tail = whole.partition(f.graph) if f.graph else (whole, "", "")
+        ids = [parts(head)] + ([parts(graph)] if graph else []) + [parts(tail)]
+        out.append({"caption": "", "text": "", "outline": f.head, "parts": ids})
+    return out, parts.items
+
+
+def page(frames: Sequence[dict[str, Any]], parts: Sequence[str], *, title: str,
+         subtitle: str = "", interval_ms: int = 1000) -> str:
+    """The HTML page playing ``frames`` (see :func:`walkthrough_frames`)."""
+    if not frames:
+        raise ValueError("export_html: nothing to show (no frames)")
+    data = json.dumps({"frames": list(frames), "parts": list(parts), "interval": interval_ms},
+                      ensure_ascii=False).replace("<", "\\u003c")
+    first = frames[0]
+    picture = "".join(parts[k] for k in first["parts"])
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<h1>{html.escape(title)}</h1>\n"
+        f'<p class="sub">{html.escape(subtitle)}</p>\n'
+        '<nav aria-label="steps">'
+        '<button id="first" title="first (Home)">« first</button>'
+        '<button id="prev" title="back (←)">◀ back</button>'
+        '<button id="play" title="play / pause (space)">play</button>'
+        '<button id="next" title="next (→)">next ▶</button>'
+        '<button id="last" title="last (End)">last »</button>'
+        f'<input id="slider" type="range" min="0" max="{len(frames) - 1}" value="0" '
+        'step="1" aria-label="step">'
+        f'<span id="counter">1 / {len(frames)}</span></nav>\n'
+        f'<div id="caption">{html.escape(first["caption"])}</div>\n'
+        f'<pre id="text">{html.escape(first["text"])}</pre>\n'
+        f'<main id="picture">{picture}</main>\n'
+        '<ol id="outline" start="1"></ol>\n'
+        "<noscript><p>The step controls need JavaScript; the first step is shown."
+        "</p></noscript>\n"
+        f'<script type="application/json" id="mg-data">{data}</script>\n'
+        f"<script>{_JS}</script>\n</body>\n</html>\n")
+
+
+def _check_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path, refused early (before any drawing) when it cannot be written."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"export_html: path must be a file name (str or Path), "
+                        f"got {type(path).__name__}")
+    target = Path(path)
+    if target.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"export_html: path must end in .html or .htm, got {str(path)!r}")
+    folder = target.parent
+    try:
+        if target.is_dir():
+            raise IsADirectoryError(f"export_html: path {str(path)!r} is a folder; "
+                                    "give a file name ending in .html")
+        if not folder.is_dir():
+            raise FileNotFoundError(f"export_html: cannot write path {str(path)!r}: the "
+                                    f"folder {str(folder)!r} does not exist")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(f"export_html: cannot write path {str(path)!r}: "
+                                  f"permission denied in {str(folder)!r}")
+    except NotADirectoryError as e:
+        raise NotADirectoryError(f"export_html: cannot write path {str(path)!r}: "
+                                 f"{e.strerror or e}") from e
+    return target
+
+
+def _write(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` whole or not at all (a temporary file, then a rename)."""
+    target = _check_path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                   dir=target.parent)
+    except OSError as e:
+        raise type(e)(f"export_html: cannot write path {str(path)!r}: "
+                      f"{e.strerror or e}") from e
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise type(e)(f"export_html: cannot write path {str(path)!r}: "
+                      f"{e.strerror or e}") from e
+    return target
+
+
+def export_html(path: str | os.PathLike[str], source: Value | LiveView | Sequence[Frame], *,
+                title: str | None = None, fmt: NumberFormat = ".4g",
+                **draw_options: Any) -> Path:
+    """Write a self-contained HTML player to ``path`` (``.html``) and return its path.
+
+    ``source``: a ``Value`` — a walk-through of its forward pass and backprop (``fmt`` and
+    ``draw_options`` such as ``hide_constants=True``, ``group="neuron"`` or ``max_nodes``
+    go to :func:`~microgrid.viz.draw_dot`); or a :class:`~microgrid.viz.LiveView` made with
+    ``record=True`` (or its ``frames``) — the frames of a training run.
+
+    Raises ``DiagramTooLargeError`` for a graph with more than ``max_nodes`` values,
+    ``RendererNotFoundError`` without a Graphviz renderer, and an ``OSError`` naming
+    ``path`` when it cannot be written; the file is written whole or not at all.
+    """
+    _check_path(path)
+    if isinstance(source, Value):
+        try:
+            frames, parts = walkthrough_frames(source, fmt=fmt, **draw_options)
+        except DiagramTooLargeError as e:
+            raise DiagramTooLargeError(f"export_html: source: {e}") from e
+        n_forward = sum(f["phase"] == "forward" for f in frames)
+        name = frames[n_forward - 1]["node"]  # the last forward step is the root
+        subtitle = (f"The forward pass ({n_forward} steps), then backprop "
+                    f"({len(frames) - n_forward} steps): at each node, upstream gradient × "
+                    f"local derivative = the contribution each operand receives. "
+                    f"Keys: ← → Home End, space plays.")
+        return _write(path, page(frames, parts, title=title or f"Backprop step by step: {name}",
+                                 subtitle=subtitle, interval_ms=1200))
+    if draw_options:
+        raise TypeError(f"export_html: {', '.join(draw_options)} apply to a graph, "
+                        "not to a training run")
+    if isinstance(source, LiveView):
+        recorded = source.frames
+        if not recorded:
+            raise ValueError("export_html: source is a LiveView that recorded no frames; "
+                             "create it with LiveView(record=True) and train with it first")
+    elif isinstance(source, Sequence) and source and all(isinstance(f, Frame) for f in source):
+        recorded = list(source)
+    else:
+        raise TypeError(f"export_html: source must be a Value, a LiveView or a list of its "
+                        f"frames, got {type(source).__name__}")
+    tframes, parts = _training_frames(recorded)
+    subtitle = (f"{len(recorded)} frames of the training dashboard, from step "
+                f"{recorded[0].step} to step {recorded[-1].step}. Keys: ← → Home End, "
+                f"space plays.")
+    return _write(path, page(tframes, parts, title=title or "Training run",
+                             subtitle=subtitle, interval_ms=400))
+
+
+# -- the examples of the lecture notes -------------------------------------------------
+
+def slide_example() -> Value:
+    """f = (x + y)·z with x = −2, y = 5, z = −4 (q = x + y)."""
+    x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
+    q = x + y
+    q.label = "q"
+    f = q * z
+    f.label = "f"
+    return f
+
+
+def neuron_example() -> Value:
+    """One tanh neuron o = tanh(w0·x0 + w1·x1 + b), x = (2, 0), w = (−3, 1), b = 6.8814
+    (so n = 0.8814 and o = 1/√2)."""
+    x0, x1 = Value(2.0, "x0"), Value(0.0, "x1")
+    w0, w1, b = Value(-3.0, "w0"), Value(1.0, "w1"), Value(6.8813735870195432, "b")
+    n = x0 * w0 + x1 * w1 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o
+
+
+def worked_example() -> Value:
+    """Matt Mazur's step-by-step example: a 2-2-2 sigmoid network, one bias per layer shared
+    by its two neurons, inputs (0.05, 0.10), targets (0.01, 0.99), E = Σ ½(t − out)²."""
+    from ..losses import sum_squared_error
+    from ..nn import MLP
+
+    w = [Value(v, f"w{k}") for k, v in
+         enumerate([0.15, 0.20, 0.25, 0.30, 0.40, 0.45, 0.50, 0.55], start=1)]
+    b1, b2 = Value(0.35, "b1"), Value(0.60, "b2")
+    net = MLP.from_weights(weights=[[[w[0], w[1]], [w[2], w[3]]], [[w[4], w[5]], [w[6], w[7]]]],
+                           biases=[[b1, b1], [b2, b2]], activation="sigmoid",
+                           output_activation="sigmoid", fused=True)
+    hidden = net.layers[0]([Value(0.05, "i1"), Value(0.10, "i2")])
+    assert isinstance(hidden, list)  # two neurons: a list (one would be a bare Value)
+    outputs = net.layers[1](hidden)
+    assert isinstance(outputs, list)
+    for node, name in zip([*hidden, *outputs], ["h1", "h2", "o1", "o2"]):
+        node.label = f"out_{name}"
+        node.parents[0].label = f"net_{name}"
+    E = sum_squared_error(outputs, [0.01, 0.99])
+    E.label = "E_total"
+    E.parents[0].label, E.parents[1].label = "E_o1", "E_o2"
+    return E
+
+
+EXAMPLES: dict[str, tuple[Callable[[], Value], str]] = {
+    "slide": (slide_example, "f = (x + y)·z, the slide"),
+    "neuron": (neuron_example, "one tanh neuron"),
+    "worked": (worked_example, "Matt Mazur's step-by-step example (2-2-2 network)"),
+}
+"""The walk-throughs ``python -m microgrid.viz.player`` can write: name → (builder, title)."""
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "python -m microgrid.viz.player") -> int:
+    """``python -m microgrid.viz.player PATH [--example NAME]``: write a walk-through.
+
+    Returns the exit status: 0 written, 1 the page could not be written (the path, no
+    Graphviz renderer); a bad argument exits with status 2 (argparse).
+    """
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Write a self-contained HTML page that steps through the forward pass "
+                    "and backprop of an example, node by node.")
+    parser.add_argument("path", type=Path, help="the HTML file to write (.html)")
+    parser.add_argument("--example", choices=sorted(EXAMPLES), default="slide",
+                        help="which example (default: slide, f = (x + y)·z)")
+    args = parser.parse_args(argv)
+    build, title = EXAMPLES[args.example]
+    try:
+        path = export_html(args.path, build(), title=f"Backprop step by step: {title}",
+                           hide_constants=args.example == "worked")
+    except (OSError, ValueError, RuntimeError) as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 1
+    print(f"Walk-through written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

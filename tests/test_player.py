@@ -1,0 +1,360 @@
+"""export_html: the backprop walk-through and the recorded training run as one self-contained
+HTML page — its content checked against the stepper, then played in headless Chromium with
+the network cut off."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from microgrid import Value, backward_steps, export_html, forward_steps
+from microgrid.data import make_moons
+from microgrid.nn import MLP
+from microgrid.optim import Adam
+from microgrid.train import fit
+from microgrid.viz import DiagramTooLargeError, LiveView
+from microgrid.viz.player import (
+    EXAMPLES,
+    main,
+    neuron_example,
+    slide_example,
+    walkthrough_frames,
+)
+from microgrid.viz.render import find_renderer
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SVG = "{http://www.w3.org/2000/svg}"
+
+needs_renderer = pytest.mark.skipif(
+    find_renderer("svg") is None and not os.environ.get("CI"),
+    reason="no Graphviz renderer installed (CI installs one)")
+
+
+def highlighted_names(svg: str) -> list[str]:
+    """The first text (the name) of every node drawn with draw_dot's red highlight border."""
+    root = ET.fromstring(svg)
+    names = []
+    for g in root.iter(f"{SVG}g"):
+        if g.get("class") != "node":
+            continue
+        shapes = [e for e in g if e.tag in (f"{SVG}polygon", f"{SVG}path", f"{SVG}ellipse")]
+        if any(s.get("stroke") == "red" for s in shapes):
+            texts = [t.text or "" for t in g.iter(f"{SVG}text")]
+            names.append(texts[0])
+    return names
+
+
+def step_text(step: Any) -> str:
+    """The stepper's text of a step, without its index in its pass: the walk-through, like
+    the notebook explorer, numbers the steps once across both passes."""
+    return re.sub(r"^\[\d+\] ", "", str(step))
+
+
+def stepper_script(f: Value, fmt: str = ".4g") -> list[tuple[str, str]]:
+    """(the step's text, the highlighted node's name) for every step, from the stepper."""
+    return ([(step_text(s), s.name) for s in forward_steps(f, fmt)]
+            + [(step_text(s), s.name) for s in backward_steps(f, fmt=fmt)])
+
+
+# -- the page's content, without a browser --------------------------------------------
+
+@needs_renderer
+@pytest.mark.parametrize("example", ["slide", "neuron", "worked"])
+def test_every_frame_has_the_steppers_text_and_highlights_its_node(example: str) -> None:
+    f = EXAMPLES[example][0]()
+    fmt = ".9g" if example == "worked" else ".4g"  # the lecture notes' precision
+    frames, parts = walkthrough_frames(f, fmt=fmt, hide_constants=example == "worked")
+    expected = stepper_script(f, fmt)
+    assert [fr["text"] for fr in frames] == [text for text, _ in expected]
+    assert all(str(step).endswith(fr["text"]) for fr, step in zip(
+        frames, [*forward_steps(f, fmt), *backward_steps(f, fmt=fmt)]))
+    for fr, (_, name) in zip(frames, expected):
+        (k,) = fr["parts"]
+        assert highlighted_names(parts[k]) == [name]
+        assert fr["node"] == name
+    n_forward = len(forward_steps(f))
+    assert frames[0]["caption"] == f"step 1 of {len(frames)} · forward"
+    assert frames[n_forward]["caption"] == f"step {n_forward + 1} of {len(frames)} · backward"
+    assert [fr["phase"] for fr in frames] == (["forward"] * n_forward
+                                              + ["backward"] * (len(frames) - n_forward))
+    if example == "worked":  # Matt Mazur's published numbers come out of the steps
+        texts = "\n".join(fr["text"] for fr in frames)
+        assert "E_total = E_o1 + E_o2 = 0.274811083 + 0.0235600256 = 0.298371109" in texts
+        assert ("w5: local ∂net_o1/∂w5 = 0.593269992   contribution 0.138498562 × "
+                "0.593269992 = 0.0821670406") in texts  # δ_o1 · out_h1 = ∂E/∂w5
+
+
+@needs_renderer
+def test_the_diagrams_show_the_numbers_of_each_step() -> None:
+    f = slide_example()
+    frames, parts = walkthrough_frames(f)
+    last = parts[frames[-1]["parts"][0]]  # after backprop: every gradient known
+    texts = [t.text for t in ET.fromstring(last).iter(f"{SVG}text")]
+    for value in (x for x in (f, *f.parents, *f.parents[0].parents)):
+        assert value.label in texts
+    f.backward()  # the engine as the oracle of the last picture
+    (q, z), (x, y) = f.parents, f.parents[0].parents
+    for node in (f, q, z, x, y):
+        assert f"grad {node.grad:g}" in texts
+    first_backward = parts[frames[len(forward_steps(f))]["parts"][0]]
+    assert "grad ?" in [t.text for t in ET.fromstring(first_backward).iter(f"{SVG}text")]
+
+
+@needs_renderer
+def test_the_page_is_one_file_that_fetches_nothing(tmp_path: Path) -> None:
+    path = export_html(tmp_path / "slide.html", slide_example())
+    page = path.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert re.findall(r"<(?:link|iframe|img|object|embed)\b", page) == []
+    assert re.findall(r'\b(?:src|href)\s*=\s*\\?["\']?(?!#)', page) == []
+    assert "@import" not in page and "url(http" not in page
+    urls = set(re.findall(r"https?://[^\s\\\"'<>)]+", page))
+    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}, urls
+    found = re.search(r'<script type="application/json" id="mg-data">(.*?)</script>', page,
+                      re.S)
+    assert found is not None
+    data = json.loads(found.group(1))
+    assert [fr["text"] for fr in data["frames"]] == [t for t, _ in stepper_script(
+        slide_example())]
+    assert len(data["parts"]) == len(data["frames"]) == 7
+
+
+# -- bad input ----------------------------------------------------------------------
+
+@needs_renderer
+def test_an_unwritable_path_is_a_clear_error_naming_path(tmp_path: Path) -> None:
+    f = slide_example()
+    with pytest.raises(FileNotFoundError, match=r"export_html: cannot write path .*does "
+                                                r"not exist"):
+        export_html(tmp_path / "missing" / "slide.html", f)
+    (tmp_path / "dir.html").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"export_html: path .* is a folder"):
+        export_html(tmp_path / "dir.html", f)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OSError, match="export_html: cannot write path"):
+        export_html(tmp_path / "file" / "slide.html", f)
+    with pytest.raises(ValueError, match=r"path must end in \.html"):
+        export_html(tmp_path / "slide.svg", f)
+    with pytest.raises(TypeError, match="path must be a file name"):
+        export_html(3, f)  # type: ignore[arg-type]
+    if os.geteuid() != 0:  # root may write anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        try:
+            with pytest.raises(PermissionError, match="export_html: cannot write path"):
+                export_html(locked / "slide.html", f)
+        finally:
+            locked.chmod(0o700)
+        assert list(locked.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "locked") == [
+        "dir.html", "file"]  # nothing half-written left behind
+
+
+@needs_renderer
+def test_a_failed_export_keeps_the_old_file_whole(tmp_path: Path) -> None:
+    path = tmp_path / "slide.html"
+    export_html(path, slide_example())
+    before = path.read_bytes()
+    x = Value(1.0, "x")
+    big = x
+    for _ in range(40):
+        big = big * x + 1.0
+    with pytest.raises(DiagramTooLargeError, match="export_html: source: this graph has"):
+        export_html(path, big, max_nodes=30)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["slide.html"]
+
+
+def test_a_source_that_is_not_a_graph_or_a_run_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="source must be a Value, a LiveView"):
+        export_html(tmp_path / "x.html", [1, 2])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="LiveView that recorded no frames"):
+        export_html(tmp_path / "x.html", LiveView())
+    with pytest.raises(TypeError, match="apply to a graph"):
+        export_html(tmp_path / "x.html", LiveView(), hide_constants=True)
+
+
+# -- the command line ------------------------------------------------------------------
+
+@needs_renderer
+def test_the_command_line_writes_the_slide(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(tmp_path / "slide.html")]) == 0
+    assert "Walk-through written to" in capsys.readouterr().out
+    page = (tmp_path / "slide.html").read_text(encoding="utf-8")
+    assert json.dumps(step_text(backward_steps(slide_example())[1]),
+                      ensure_ascii=False)[1:-1] in page
+    assert main([str(tmp_path / "no" / "slide.html")], prog="python -m microgrid export") == 1
+    assert capsys.readouterr().err.startswith("python -m microgrid export: error: "
+                                              "export_html: cannot write path")
+    with pytest.raises(SystemExit) as stop:
+        main([str(tmp_path / "x.html"), "--example", "nope"])
+    assert stop.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+@needs_renderer
+def test_the_command_line_runs_as_a_module(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "microgrid.viz.player",
+                           str(tmp_path / "neuron.html"), "--example", "neuron"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "neuron.html").read_text(encoding="utf-8")
+    o = neuron_example()
+    assert abs(o.data - 2 ** -0.5) < 1e-12
+    assert json.dumps(step_text(forward_steps(o)[-1]), ensure_ascii=False)[1:-1] in page
+
+
+# -- in a browser ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    missing = []
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing.append("playwright (pip install playwright)")
+    if not Path(CHROMIUM).exists():
+        missing.append(f"chromium at {CHROMIUM} (apt-get install chromium)")
+    if find_renderer("svg") is None:
+        missing.append("a Graphviz renderer")
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail("the browser tests need " + ", ".join(missing))
+        pytest.skip("needs " + ", ".join(missing))
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Page:
+    """A page opened from disk with every request but file:// refused and recorded."""
+
+    def __init__(self, browser: Any, path: Path) -> None:
+        self.context = browser.new_context(viewport={"width": 1000, "height": 800})
+        self.refused: list[str] = []
+        self.requested: list[str] = []
+        self.errors: list[str] = []
+
+        def route(r: Any) -> None:
+            url = r.request.url
+            if url.startswith("file://"):
+                r.continue_()
+            else:
+                self.refused.append(url)
+                r.abort()
+
+        self.context.route("**/*", route)
+        self.page = self.context.new_page()
+        self.page.on("request", lambda req: self.requested.append(req.url))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("console", lambda m: self.errors.append(m.text)
+                     if m.type == "error" else None)
+        self.page.goto(path.as_uri())
+
+    def state(self) -> tuple[str, str, list[str]]:
+        """(caption, step text, names of the highlighted nodes) as the page shows them."""
+        names = self.page.eval_on_selector_all(
+            "#picture g.node",
+            """gs => gs.filter(g => [...g.children].some(s => s.getAttribute('stroke') === 'red'
+                                                             && s.tagName !== 'text'))
+                       .map(g => g.querySelector('text').textContent)""")
+        return self.page.inner_text("#caption"), self.page.text_content("#text") or "", names
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+@pytest.mark.parametrize("example", ["slide", "neuron"])
+def test_the_browser_plays_the_walk_through_offline(browser: Any, tmp_path: Path,
+                                                    example: str) -> None:
+    f = EXAMPLES[example][0]()
+    path = export_html(tmp_path / f"{example}.html", f)
+    expected = stepper_script(f)
+    n_forward = len(forward_steps(f))
+    page = Page(browser, path)
+    try:
+        seen = []
+        for k, (text, name) in enumerate(expected):
+            if k:
+                page.page.click("#next")
+            caption, shown, highlighted = page.state()
+            assert shown == text
+            assert highlighted == [name]
+            phase = "forward" if k < n_forward else "backward"
+            assert caption == f"step {k + 1} of {len(expected)} · {phase}"
+            assert page.page.inner_text("#counter") == f"{k + 1} / {len(expected)}"
+            seen.append((shown, tuple(highlighted)))
+        assert page.page.is_disabled("#next") and page.page.is_disabled("#last")
+        assert len(set(seen)) == len(expected)  # every step shows something new
+        assert len({h for _, h in seen}) >= 2  # and the highlight moves
+        page.page.click("#prev")
+        assert page.state()[1] == expected[-2][0]
+        page.page.click("#first")
+        assert page.state()[1] == expected[0][0] and page.page.is_disabled("#prev")
+        page.page.keyboard.press("End")
+        assert page.state()[1] == expected[-1][0]
+        page.page.fill("#slider", str(n_forward))  # the slider: the seed step of backprop
+        assert page.state()[1] == expected[n_forward][0]
+        page.page.click("#outline li:nth-child(2)")
+        assert page.state()[1] == expected[1][0]
+        shot = page.page.screenshot(path=str(tmp_path / "shot.png"))
+        assert png_size(shot) == (1000, 800)
+        assert len(shot) > 10_000  # a drawn page, not a blank one
+        assert page.errors == []
+        assert page.refused == []
+        assert all(u.startswith("file://") for u in page.requested), page.requested
+    finally:
+        page.close()
+
+
+def test_the_browser_plays_a_recorded_training_run(browser: Any, tmp_path: Path) -> None:
+    X, y = make_moons(40, noise=0.1, seed=0)
+    model = MLP(2, [3, 1], activation="tanh", init="xavier", seed=0, fused=True)
+    view = LiveView(record=True, every=5, overhead=None, resolution=8)
+    fit(model, X, y, loss="bce", optimizer=Adam(model.parameters(), lr=0.1), epochs=20,
+        progress=False, callbacks=[view])
+    assert [fr.step for fr in view.frames] == [0, 5, 10, 15, 20, 20]
+    path = view.export_html(tmp_path / "run.html")
+    page = Page(browser, path)
+    try:
+        for k, frame in enumerate(view.frames):
+            if k:
+                page.page.keyboard.press("ArrowRight")
+            assert page.page.inner_text("#picture .mg-head") == frame.head
+            assert page.page.inner_text("#outline li.current") == frame.head
+            numbers = json.loads(page.page.text_content("#picture .mg-numbers") or "")
+            assert numbers == json.loads(json.dumps(frame.numbers))
+        assert numbers["parameters"] == [[n, p.data, p.grad]
+                                         for n, p in model.named_parameters()]
+        assert page.page.locator("#picture .mg-graph svg").count() == 1
+        page.page.click("#picture .mg-graph")  # the graph zooms to its natural size
+        assert page.page.locator("#picture .mg-graph.mg-zoom").count() == 1
+        shot = page.page.screenshot(full_page=True)
+        width, height = png_size(shot)
+        assert width == 1000 and height > 800
+        assert page.errors == [] and page.refused == []
+    finally:
+        page.close()
