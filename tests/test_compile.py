@@ -267,7 +267,7 @@ def test_outputs_come_back_with_their_nesting() -> None:
 
 
 def test_numpy_backend_fuses_a_layer_into_a_matmul() -> None:
-    from microgrid.replay_numpy import NumpyReplay, _Contraction
+    from microgrid.compile.numpy_backend import NumpyReplay, _Contraction
 
     layers = mlp(3, [4, 5, 2])
     xs, ts = data(2, 6, 4, 2)

@@ -19,7 +19,7 @@ A training step's tape is wide: the same op applied to thousands of independent 
    else, Σₖ aₖ·bₖ, runs as one ``matmul`` over the views of a and b (products never stored).
 
 Forward, per group: evaluate the op's ``forward`` rule on the operand arrays. The rule is
-the one recorded from the op table on symbols (:func:`microgrid.compile.forward_rule`), so
+the one recorded from the op table on symbols (:func:`microgrid.compile.rules.forward_rule`), so
 relu's ``a if a > 0 else 0`` runs as ``where(a > 0, a, 0)``. A rule that needs real numbers
 runs as numpy's twin of the same math function (``exp``, ``log``; a value outside
 the op's domain comes out as inf or nan, and the compiled step then re-runs eagerly to
@@ -48,8 +48,9 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import as_strided
 
-from . import ops
-from .compile import Dialect, Sym, Tape, _GuardFailed, forward_rule, local_rule, render
+from .. import ops
+from .rules import Dialect, Sym, forward_rule, local_rule, render
+from .tape import GuardFailed, Tape
 
 __all__ = ["NumpyReplay"]
 
@@ -598,7 +599,7 @@ class NumpyReplay:
                     g.out[...] = g.forward(*[p.value(V) for p in g.operands])  # type: ignore[misc]
             for k, (a, cmp, b, expected) in enumerate(self.guards):
                 if _COMPARE[cmp](V[a], V[b] if isinstance(b, int) else b) != expected:
-                    raise _GuardFailed(k)
+                    raise GuardFailed(k)
             G.fill(0.0)
             G[self.root] = 1.0
             for g in reversed(self.groups):

@@ -1,0 +1,30 @@
+"""The backends by name: a :class:`~.tape.Tape` in, a replay function out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from .python_backend import PythonReplay
+from .tape import Tape
+
+__all__ = ["BACKENDS", "Replay", "replayer"]
+
+Replay = Callable[[Sequence[float], Sequence[float]], tuple[list[float], list[float]]]
+"""``(wrt_values, input_values) -> (output values, gradients of wrt)``."""
+
+BACKENDS = ("python", "numpy")
+
+
+def replayer(tape: Tape, backend: str = "python") -> Replay:
+    """A function ``(wrt_values, input_values) -> (output values, gradients of wrt)``.
+
+    Raises :class:`~.tape.GuardFailed` when a guard comes out differently; use
+    :class:`~.step.CompiledStep` for the handling of changed graphs.
+    """
+    if backend == "python":
+        return PythonReplay(tape)
+    if backend == "numpy":
+        from .numpy_backend import NumpyReplay  # numpy is imported only here
+
+        return NumpyReplay(tape)
+    raise ValueError(f"compile: unknown backend {backend!r}; choose 'python' or 'numpy'")
