@@ -300,6 +300,29 @@ class _Contraction:
             self.gb += np.matmul(gm.transpose(0, 2, 1), am).reshape(self.gb.shape)
 
 
+@dataclass
+class _Products:
+    """A block Σₖ aₖ·bₖ whose operands fit no matmul: elementwise products, then a sum."""
+
+    V: Array
+    a: _Operand                   # both laid out as (rows…, k)
+    b: _Operand
+    want_a: bool
+    want_b: bool
+
+    def sum_value(self, V: Array) -> Array:
+        total: Array = (self.a.value(V) * self.b.value(V)).sum(axis=-1)
+        return total
+
+    def sum_backward(self, G: Array, grad: Array) -> None:
+        g = grad[..., None]
+        av, bv = self.a.value(self.V), self.b.value(self.V)
+        if self.want_a:          # ∂(a·b)/∂a = b
+            self.a.add(G, g * bv)
+        if self.want_b:          # ∂(a·b)/∂b = a
+            self.b.add(G, g * av)
+
+
 def _plan_contraction(acols: Index, bcols: Index, rows: list[int], k: int, V: Array,
                       G: Array, want_a: bool, want_b: bool) -> _Contraction | None:
     lengths = [*rows, k]
@@ -530,6 +553,8 @@ class NumpyReplay:
                 or part.unique is not None)]
             return g
         op = self.tape.ops[members[0]]
+        if op is ops.WSUM:
+            return self._plan_wsum(members, cols, start, stop, need)
         rows = _row_shape([cols[:, p] for p in range(width)], len(members))
         wanted = [need and self._wants(cols[:, p]) for p in range(width)]
         parts = [_plan_operand(cols[:, p], rows, V, G, wanted[p]) for p in range(width)]
@@ -558,6 +583,29 @@ class NumpyReplay:
                              else float(d) for d in lrule]
                 g.positions = [p for p in range(width) if wanted[p] and (
                     isinstance(lrule[p], Sym) or float(lrule[p]) != 0.0)]
+        return g
+
+    def _plan_wsum(self, members: list[int], cols: Index, start: int, stop: int,
+                   need: bool) -> _Group:
+        """A layer of fused neurons Σₖ wₖ·xₖ + b: one matmul (or products and a sum) + b."""
+        n = (cols.shape[1] - 1) // 2
+        wcols, xcols, bias = cols[:, :n], cols[:, n:2 * n], cols[:, 2 * n]
+        V, G = self.V, self.G
+        rows = _row_shape([wcols[:, 0], xcols[:, 0], bias], len(members))
+        want_w = need and self._wants(wcols)
+        want_x = need and self._wants(xcols)
+        wflat, xflat = wcols.ravel(), xcols.ravel()
+        products: Any = _plan_contraction(wflat, xflat, rows, n, V, G, want_w, want_x)
+        if products is None:
+            products = _Products(V, _plan_operand(wflat, [*rows, n], V, G, want_w),
+                                 _plan_operand(xflat, [*rows, n], V, G, want_x),
+                                 want_w, want_x)
+        b = _plan_operand(bias, [*rows, 1], V, G, need and self._wants(bias))
+        g = _Group(start, stop, tuple(rows), [products, b], V[start:stop].reshape(rows),
+                   G[start:stop].reshape(rows), is_sum=True)
+        g.positions = [p for p, part in enumerate(g.operands) if need and (
+            not isinstance(part, _Operand) or part.gview is not None
+            or part.unique is not None)]
         return g
 
     def _contraction(self, flat: Index, rows: list[int], k: int,
