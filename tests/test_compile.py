@@ -316,6 +316,25 @@ def test_a_changed_branch_is_retraced(backend: str) -> None:
         step([1.0])
 
 
+def test_graph_changed_suggests_settings_that_exist() -> None:
+    w = Value(1.0)
+    step = compile_step(branchy(w), [w], max_retraces=1)
+    step([1.0])
+    step([-1.0])
+    with pytest.raises(GraphChanged, match=r"max_retraces=1\).*max_retraces=2, or None"):
+        step([1.0])
+    forever = compile_step(branchy(w), [w], max_retraces=None)
+    for k in range(12):
+        assert forever([(-1.0) ** k]) == (2.0 if k % 2 == 0 else 3.0)
+    assert forever.traces == 12
+    strict = compile_step(branchy(w), [w], on_change="error")
+    strict([1.0])
+    with pytest.raises(GraphChanged, match="on_change='retrace'"):
+        strict([-1.0])
+    with pytest.raises(ValueError, match="max_retraces"):
+        compile_step(branchy(w), [w], max_retraces=-1)
+
+
 def test_max_of_values_is_guarded() -> None:
     a, b = Value(1.0), Value(2.0)
     step = compile_step(lambda x: max(a * x[0], b * x[1]) * 1.0, [a, b], on_change="error")
@@ -378,11 +397,36 @@ def test_a_value_used_as_an_index_names_static() -> None:
     w = Value(1.0)
     step = compile_step(lambda x, k: [w * 1.0, w * x[0]][k], [w])
     with pytest.raises(TypeError, match="static="):
-        step([1.0], 1)
+        step([1.0], 1.0)          # a float becomes a Value, which cannot index
     ok = compile_step(lambda x, k: [w * 1.0, w * x[0]][k], [w], static=[1])
     assert ok([3.0], 1) == 3.0
     assert ok([3.0], 0) == 1.0
     assert ok.traces == 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_int_arguments_stay_ints_so_a_loss_can_branch_on_a_label(backend: str) -> None:
+    w = Value(0.5)
+
+    def loss(x: list[Value], c: int) -> Value:
+        assert type(c) is int
+        y = w * x[0]
+        return (y - 1.0) ** 2 if c == 1 else y ** 2   # eager and compiled: the same branch
+
+    step = compile_step(loss, [w], backend=backend)
+    for x, c in [(2.0, 1), (2.0, 0), (3.0, 1), (3.0, 0), (4.0, 1)]:
+        w.grad = 0.0
+        got = step([x], c)
+        v = Value(0.5)
+        want = (v * x - 1.0) ** 2 if c == 1 else (v * x) ** 2
+        want.backward()
+        assert (got, w.grad) == (want.data, v.grad)
+    assert step.traces == 2        # one per label value: ints are part of the cache key
+    labels = compile_step(lambda x, cs: sum((w * xi * c for xi, c in zip(x, cs)), w * 0.0),
+                          [w], backend=backend)
+    assert labels([1.0, 2.0], [3, 4]) == 0.5 * 1.0 * 3 + 0.5 * 2.0 * 4
+    assert labels([1.0, 2.0], [1, 0]) == 0.5
+    assert labels.traces == 2
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -392,6 +436,17 @@ def test_an_overflow_during_replay_names_the_op(backend: str) -> None:
     step([1.0])
     with pytest.raises(OverflowError, match="exp"):
         step([1000.0])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_out_of_domain_value_hidden_by_relu_raises_like_eager(backend: str) -> None:
+    q = Value(2.0)
+    step = compile_step(lambda x: q * (x[0] - 1.0).log().relu(), [q], backend=backend)
+    assert step([3.0]) == 2.0 * math.log(2.0)
+    with pytest.raises(ValueError, match="log"):
+        q * (Value(0.5) - 1.0).log().relu()      # eager
+    with pytest.raises(ValueError, match="log"):
+        step([0.5])                               # compiled: the same error
 
 
 def test_trace_refuses_interior_and_doubled_leaves() -> None:

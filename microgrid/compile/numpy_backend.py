@@ -50,7 +50,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .. import ops
 from .rules import Dialect, Sym, forward_rule, local_rule, render
-from .tape import GuardFailed, Tape
+from .tape import GuardFailed, NotFinite, Tape
 
 __all__ = ["NumpyReplay"]
 
@@ -645,6 +645,8 @@ class NumpyReplay:
                     g.out[...] = total
                 else:
                     g.out[...] = g.forward(*[p.value(V) for p in g.operands])  # type: ignore[misc]
+            if not np.isfinite(V).all():
+                raise NotFinite("a value of the replay is not finite")
             for k, (a, cmp, b, expected) in enumerate(self.guards):
                 if _COMPARE[cmp](V[a], V[b] if isinstance(b, int) else b) != expected:
                     raise GuardFailed(k)
@@ -673,6 +675,8 @@ class NumpyReplay:
                         g.operands[p].add(G, grad)
                     else:
                         g.operands[p].add(G, grad * rule)
+            if not np.isfinite(G).all():
+                raise NotFinite("a gradient of the replay is not finite")
             return V[self.out_slots].tolist(), self.wrt.take(G)
 
 

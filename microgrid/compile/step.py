@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import numbers
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,28 +39,89 @@ from .tape import Guard, GuardFailed, trace
 __all__ = ["CompiledStep", "GraphChanged", "compile_step"]
 
 
+MAX_SHAPES = 256
+"""Traced shapes kept per compiled step (each int argument value is its own shape)."""
+
+
 class GraphChanged(RuntimeError):
     """A compiled step's graph depends on the data and no longer matches its tape."""
 
 
-_NUMBERS = {float, int}
+@dataclass(frozen=True)
+class _Static:
+    """An int of the arguments, or an argument at a ``static`` position: passed to ``fn``
+    as it is, and part of the cache key."""
+
+    value: Any
 
 
-def _flatten(x: Any, flat: list[Any], path: str) -> Any:
-    """Append the numbers of a nested list to ``flat``; return the nesting's shape key.
+_FLOAT = {float}
 
-    A list whose first item is a number counts as a row of numbers (checked later, all at
-    once, by :func:`_check_inputs`)."""
+
+def _fast_key(x: Any, flat: list[Any]) -> Any:
+    """The shape key of an argument, assuming rows whose first item is a float hold floats."""
     if isinstance(x, (list, tuple)):
-        if not x or type(x[0]) in _NUMBERS:
+        if x and type(x[0]) is float:
             flat.extend(x)
             return len(x)
-        return tuple(_flatten(v, flat, f"{path}[{i}]") for i, v in enumerate(x))
-    if type(x) in _NUMBERS:
+        return tuple(_fast_key(v, flat) for v in x)
+    if type(x) is float:
         flat.append(x)
         return None
-    raise TypeError(f"compiled step: argument {path} must be a number or a (nested) list of "
-                    f"numbers, got {type(x).__name__}: {x!r} (pass it through static=)")
+    return _exact_key(x, flat, "")
+
+
+def _exact_key(x: Any, flat: list[Any], path: str) -> Any:
+    """The shape key of an argument, item by item: floats are inputs, ints are static."""
+    if isinstance(x, (list, tuple)):
+        return tuple(_exact_key(v, flat, f"{path}[{i}]") for i, v in enumerate(x))
+    if isinstance(x, numbers.Integral) and not isinstance(x, bool):
+        return _Static(int(x))
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        flat.append(float(x))
+        return None
+    if not path:
+        raise TypeError(f"compiled step: argument {x!r} must be a number or a (nested) list of "
+                        f"numbers, got {type(x).__name__} (pass it through static=)")
+    raise TypeError(f"compiled step: inputs must be real numbers (int or float), "
+                    f"got {type(x).__name__}: {x!r} at {path}")
+
+
+def _signature(args: tuple[Any, ...], static: frozenset[int]) -> tuple[Any, list[float]]:
+    """``(cache key, input numbers)`` of a call: floats are inputs; ints and the
+    arguments at positions in ``static`` are part of the key."""
+    flat: list[Any] = []
+    key = tuple(_Static(a) if i in static else _fast_key(a, flat)
+                for i, a in enumerate(args))
+    if set(map(type, flat)) - _FLOAT:   # ints or other numbers among the rows: item by item
+        flat = []
+        key = tuple(_Static(a) if i in static else _exact_key(a, flat, f"#{i}")
+                    for i, a in enumerate(args))
+    total = builtins.sum(flat, 0.0)
+    if total - total != 0.0:
+        for v in flat:
+            if not math.isfinite(v):
+                raise ValueError(f"compiled step: inputs must be finite, got {v!r}")
+    return key, flat
+
+
+def _arguments(key: Any, args: tuple[Any, ...], inputs: list[Value]) -> list[Any]:
+    """The arguments ``fn`` is traced with: a new input ``Value`` for every float."""
+
+    def build(shape: Any, x: Any) -> Any:
+        if shape is None:
+            v = Value(x)
+            inputs.append(v)
+            return v
+        if type(shape) is int:
+            row = [Value(v) for v in x]
+            inputs.extend(row)
+            return row
+        if type(shape) is _Static:
+            return shape.value
+        return [build(s, v) for s, v in zip(shape, x)]
+
+    return [build(s, a) for s, a in zip(key, args)]
 
 
 def _rebuild(shape: Any, values: Iterator[Any]) -> Any:
@@ -68,21 +130,6 @@ def _rebuild(shape: Any, values: Iterator[Any]) -> Any:
     if type(shape) is int:
         return [next(values) for _ in range(shape)]
     return [_rebuild(s, values) for s in shape]
-
-
-def _check_inputs(flat: list[Any]) -> None:
-    """Refuse what ``Value(...)`` would refuse: non-numbers, bools, nan and ±inf."""
-    types = set(map(type, flat))
-    if not types <= {float, int}:
-        for v in flat:
-            if type(v) not in (float, int):
-                raise TypeError(f"compiled step: inputs must be real numbers (int or float), "
-                                f"got {type(v).__name__}: {v!r}")
-    total = builtins.sum(flat, 0.0)
-    if total - total != 0.0:
-        for v in flat:
-            if not math.isfinite(v):
-                raise ValueError(f"compiled step: inputs must be finite, got {v!r}")
 
 
 @dataclass
@@ -104,7 +151,7 @@ class CompiledStep:
 
     def __init__(self, fn: Callable[..., Any], params: Sequence[Value], *,
                  backend: str = "python", static: Sequence[int] = (),
-                 on_change: str = "retrace", max_retraces: int = 8) -> None:
+                 on_change: str = "retrace", max_retraces: int | None = 8) -> None:
         if not callable(fn):
             raise TypeError(f"compile_step: fn must be callable, got {type(fn).__name__}")
         if isinstance(params, Value):
@@ -127,6 +174,10 @@ class CompiledStep:
         if on_change not in ("retrace", "error"):
             raise ValueError(f"compile_step: on_change must be 'retrace' or 'error', "
                              f"got {on_change!r}")
+        if max_retraces is not None and (isinstance(max_retraces, bool) or not isinstance(
+                max_retraces, int) or max_retraces < 0):
+            raise ValueError(f"compile_step: max_retraces must be an int >= 0 or None (no "
+                             f"limit), got {max_retraces!r}")
         self.fn = fn
         self.params = ps
         self.backend = backend
@@ -137,33 +188,21 @@ class CompiledStep:
         self._cache: dict[Any, _Entry] = {}
 
     def __call__(self, *args: Any) -> Any:
-        flat: list[Any] = []
-        shape = []
-        for i, a in enumerate(args):
-            if i in self.static:
-                shape.append(("static", a))
-            else:
-                shape.append(_flatten(a, flat, f"#{i}"))
-        key = tuple(shape)
+        key, flat = _signature(args, self.static)
         try:
             entry = self._cache.get(key)
         except TypeError:
             raise TypeError("compiled step: static arguments must be hashable") from None
-        _check_inputs(flat)
         if entry is None:
             return self._trace(key, args, None)
         try:
             outs, grads = entry.replay([p.data for p in self.params], flat)
         except GuardFailed as e:
             guard = entry.guards[e.k]
-            if self.on_change == "error" or entry.retraces >= self.max_retraces:
-                why = ("" if self.on_change == "error" else
-                       f" (re-traced {entry.retraces} times already)")
-                raise GraphChanged(
-                    f"compiled step: the traced step compared {guard.text} and got "
-                    f"{guard.expected}; with these numbers it is {not guard.expected}, so the "
-                    f"graph would change{why}. Branch with ops (relu, …) instead of Python "
-                    "comparisons, or use on_change='retrace'.") from None
+            limit = self.max_retraces
+            if self.on_change == "error" or (limit is not None and entry.retraces >= limit):
+                raise GraphChanged(_changed_message(guard, self.on_change, entry.retraces,
+                                                    limit)) from None
             return self._trace(key, args, entry)
         except (ArithmeticError, ValueError):
             return self._trace(key, args, entry)  # eager names the op that failed
@@ -177,17 +216,7 @@ class CompiledStep:
     def _trace(self, key: Any, args: tuple[Any, ...], old: _Entry | None) -> Any:
         """Run ``fn`` eagerly on fresh input Values, backward, and record its tape."""
         inputs: list[Value] = []
-
-        def wrap(x: Any, i: int) -> Any:
-            if i in self.static:
-                return x
-            if isinstance(x, (list, tuple)):
-                return [wrap(v, -1) for v in x]
-            v = Value(x)
-            inputs.append(v)
-            return v
-
-        wrapped = [wrap(a, i) for i, a in enumerate(args)]
+        wrapped = _arguments(key, args, inputs)
         guards: list[tuple[Value, str, Value | float, bool]] = []
 
         def record(value: Value, cmp: str, other: Any, result: bool) -> None:
@@ -213,8 +242,25 @@ class CompiledStep:
         entry = _Entry(replayer(tape, self.backend), tape.guards, out_shape)
         if old is not None:
             entry.retraces = old.retraces + 1
+        self._cache.pop(key, None)
         self._cache[key] = entry
+        while len(self._cache) > MAX_SHAPES:  # the oldest first: dicts keep insertion order
+            del self._cache[next(iter(self._cache))]
         return _rebuild(out_shape, iter([v.data for v in flat_out]))
+
+
+def _changed_message(guard: Guard, on_change: str, retraces: int,
+                     limit: int | None) -> str:
+    """Why a replay stopped, and the settings that would let it go on."""
+    head = (f"compiled step: the traced step compared {guard.text} and got {guard.expected}; "
+            f"with these numbers it is {not guard.expected}, so the graph would change")
+    if on_change == "error":
+        return (f"{head}. Branch with ops (relu, max via relu, …) instead of Python "
+                "comparisons, or pass on_change='retrace' to re-trace when it happens.")
+    return (f"{head}, and it has been re-traced {retraces} times already (max_retraces="
+            f"{limit}). A step whose comparisons flip often gains nothing from compiling: "
+            f"raise the limit (max_retraces={2 * max(limit or 1, 1)}, or None for no limit), "
+            "branch with ops (relu, …) instead, or run it eagerly.")
 
 
 def _out_shape(result: Any, flat: list[Value]) -> Any:
@@ -232,17 +278,26 @@ def _out_shape(result: Any, flat: list[Value]) -> Any:
 
 def compile_step(fn: Callable[..., Any], params: Sequence[Value], *,
                  backend: str = "python", static: Sequence[int] = (),
-                 on_change: str = "retrace", max_retraces: int = 8) -> CompiledStep:
+                 on_change: str = "retrace", max_retraces: int | None = 8) -> CompiledStep:
     """Compile ``fn(*args) -> loss`` (or ``(loss, *more)``) for replay.
 
     Calling the result with numbers (nested lists) returns ``fn``'s result as floats and
     adds ∂loss/∂θ to ``θ.grad`` for each parameter θ of ``params`` — what
     ``fn(*values).backward()`` does, without building the graph. The first call for each
     argument shape runs ``fn`` eagerly and records its tape; later calls replay it.
-    Arguments at positions in ``static`` are passed through unchanged (labels used as
-    indices, say) and are part of the cache key. ``on_change`` decides what happens when
-    a recorded comparison comes out differently: ``"retrace"`` (at most ``max_retraces``
-    times per shape) or ``"error"`` (:class:`GraphChanged`).
+
+    * **floats** in the arguments become the step's inputs (a ``Value`` each while tracing);
+    * **ints** stay Python ints (class labels: ``if c == 1`` behaves as in eager mode) and
+      are part of the cache key, so each new combination of ints is traced once: pass data
+      as floats. Arguments at positions in ``static`` are passed through unchanged and are
+      part of the key too.
+    * **Retrace policy.** ``on_change`` decides what happens when a recorded comparison
+      (``<``, ``max``, ``bool(v)``) comes out differently: ``"retrace"`` (at most
+      ``max_retraces`` times per shape; ``None``: no limit) or ``"error"``
+      (:class:`GraphChanged`).
+    * **Errors.** A replay that meets a number eager mode would refuse (a log of a
+      negative, an overflow — also where relu would hide it) runs the step eagerly, so the
+      op raises its own error, of the same type as eager mode's.
     """
     return CompiledStep(fn, params, backend=backend, static=static, on_change=on_change,
                         max_retraces=max_retraces)

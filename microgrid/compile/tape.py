@@ -17,7 +17,7 @@ from ..engine import Value
 from ..graph import topological_order
 from ..ops import Op
 
-__all__ = ["Guard", "GuardFailed", "Tape", "trace"]
+__all__ = ["Guard", "GuardFailed", "NotFinite", "Tape", "trace"]
 
 
 class GuardFailed(Exception):
@@ -26,6 +26,13 @@ class GuardFailed(Exception):
     def __init__(self, k: int) -> None:
         super().__init__(k)
         self.k = k
+
+
+class NotFinite(ArithmeticError):
+    """Raised by a replay that met a number eager mode refuses (inf or nan, anywhere).
+
+    The compiled step then runs the step eagerly, so the op raises its own error.
+    """
 
 
 @dataclass(frozen=True)
