@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, overload
 
+from .chain import contributions
 from .engine import VALUE_FNS, Number, Value
 from .graph import operands, topological_order
+from .ops import FLOAT_FNS
 
 __all__ = ["GradcheckError", "grad", "gradcheck", "hessian"]
 
@@ -57,30 +59,20 @@ def grad(output: Value, inputs: Value | Sequence[Value],
     grads: dict[Value, Any] = {}
     if output in needed:
         grads[output] = Value(1.0) if create_graph else 1.0
+    F = VALUE_FNS if create_graph else FLOAT_FNS
     for node in reversed(order):
         g = grads.get(node)
-        if g is None or node.is_leaf:
+        if g is None:
             continue
-        parents = operands(node)
-        op = node._op
-        if create_graph:
-            args: list[Any] = list(parents)
-            if op.const_operand:
-                args[1] = parents[1].data
-            local = op.local(VALUE_FNS, *args, node)  # type: ignore[misc]
-        else:
-            local = node.local_grads()
-        for p, d in zip(parents, local):
-            if p not in needed:
-                continue
-            if create_graph and not isinstance(d, Value):
-                if d == 0.0:
-                    continue
-                contribution = g if d == 1.0 else g * d
-            else:
-                contribution = g * d
+        for _, p, _, c in contributions(node, g, F, needed):
             prev = grads.get(p)
-            grads[p] = contribution if prev is None else prev + contribution
+            grads[p] = c if prev is None else prev + c
+    if not create_graph:
+        for node, g in grads.items():
+            if g - g != 0.0:
+                raise OverflowError(
+                    f"grad: the gradient of a {node.op.name} node (data={node.data!r}) is "
+                    f"{g!r}: a product of local derivatives overflowed a float")
 
     zero: Any = Value(0.0) if create_graph else 0.0
     return tuple(grads.get(x, zero) for x in xs)

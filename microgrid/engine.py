@@ -25,26 +25,47 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from operator import attrgetter
 from typing import Any, TypeAlias
 
 from . import ops
-from .graph import operands, topological_order
+from .chain import contributions
+from .graph import operands, topological_order, traversal_lock
 from .ops import Op
 
-__all__ = ["Number", "Value", "wsum", "zero_grad"]
+__all__ = ["Number", "Value", "observing_comparisons", "wsum", "zero_grad"]
 
 Number: TypeAlias = "int | float"
 Operand: TypeAlias = "Value | int | float"
+ComparisonObserver: TypeAlias = "Callable[[Value, str, Any, bool], None]"
 
 _new = object.__new__
 _isfinite = math.isfinite
-_ADD, _MUL, _NEG, _POW, _POWC = ops.ADD, ops.MUL, ops.NEG, ops.POW, ops.POWC
-_CONST, _WSUM = ops.CONST, ops.WSUM
+_ADD, _MUL, _NEG, _DIV, _POW, _POWC = ops.ADD, ops.MUL, ops.NEG, ops.DIV, ops.POW, ops.POWC
+_CONST, _WSUM, _RELU, _TANH = ops.CONST, ops.WSUM, ops.RELU, ops.TANH
+_dtanh = ops.FLOAT_FNS.dtanh
 
-_compare_hook: Callable[[Value, str, Any, bool], None] | None = None
-"""Set by :mod:`microgrid.compile` while it traces a step: each comparison of a ``Value``
-(``value <cmp> other`` gave ``result``) is reported, so a replay can re-check it."""
+_observer: ContextVar[ComparisonObserver | None] = ContextVar("microgrid_comparisons",
+                                                              default=None)
+
+
+@contextmanager
+def observing_comparisons(callback: ComparisonObserver) -> Iterator[None]:
+    """Report every comparison of a ``Value`` made inside the block to ``callback``.
+
+    ``callback(value, symbol, other, result)`` is called for ``<``, ``<=``, ``>``, ``>=``
+    (``symbol`` is the operator) and for ``bool(value)`` (``symbol`` ``"bool"``, ``other``
+    None). The observer belongs to the current thread (a context variable), so tracing in
+    two threads at once keeps their comparisons apart; blocks nest, the inner one wins.
+    """
+    token = _observer.set(callback)
+    try:
+        yield
+    finally:
+        _observer.reset(token)
 
 
 def _check_number(x: Any, what: str) -> float:
@@ -55,19 +76,22 @@ def _check_number(x: Any, what: str) -> float:
     elif isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise TypeError(
             f"{what} must be a real number (int or float), got {type(x).__name__}: {x!r}")
-    value = float(x)
+    try:
+        value = float(x)
+    except OverflowError:
+        raise OverflowError(f"{what} is too large for a float: {x!r}") from None
     if not _isfinite(value):
         raise ValueError(f"{what} must be finite, got {value!r}")
     return value
 
 
-def _node(op: Op, data: float, a: Any, b: Any) -> Value:
-    """A new interior node (no validation: callers pass finite floats)."""
-    v = _new(Value)
+def _node(op: Op, data: float, a: Any, b: Any, cls: type[Value] | None = None) -> Value:
+    """A new interior node of class ``cls`` (no validation: callers pass finite floats)."""
+    v = _new(cls or Value)
     v.data = data
     v.grad = 0.0
     v.label = ""
-    v._op = op
+    v._fn = op
     v._a = a
     v._b = b
     v._mark = None
@@ -75,12 +99,12 @@ def _node(op: Op, data: float, a: Any, b: Any) -> Value:
 
 
 def _const(x: Any, opname: str) -> Value:
-    """A constant leaf for a plain-number operand of ``opname``."""
+    """A constant leaf for a plain-number operand of ``opname`` (a ``Value`` is returned as is)."""
     if type(x) is not float or x - x != 0.0:  # anything but a finite float: check it
         if isinstance(x, Value):
             return x
         x = _check_number(x, f"{opname}: operand")
-    return _node(_CONST, x, None, None)
+    return _node(_CONST, x, None, None, _Constant)
 
 
 def _not_finite(op: Op, *args: float) -> OverflowError:
@@ -88,22 +112,36 @@ def _not_finite(op: Op, *args: float) -> OverflowError:
     return OverflowError(f"{op.name}: the result of {op.name}({inputs}) is not a finite float")
 
 
-def _apply(op: Op, a: Value, b: Value | None = None) -> Value:
-    """Apply a unary or binary op to Values: forward from the op table, then a new node."""
+def _apply(op: Op, a: Value, b: Value | None, cls: type[Value]) -> Value:
+    """Apply a unary or binary op to Values: forward from the op table, then a new node
+    of class ``cls`` (the class of the ``Value`` the op was called on)."""
     forward: Callable[..., float] = op.forward  # type: ignore[assignment]
     out = forward(a.data) if b is None else forward(a.data, b.data)
     if out - out != 0.0:
         raise _not_finite(op, a.data) if b is None else _not_finite(op, a.data, b.data)
-    return _node(op, out, a, b)
+    return _node(op, out, a, b, cls)
+
+
+def _compared(other: Any, symbol: str) -> float:
+    """The number a ``Value`` is compared with: a Value's data or a real number."""
+    if type(other) is float:
+        return other  # type: ignore[no-any-return]
+    if isinstance(other, Value):
+        return other.data
+    if isinstance(other, bool) or not isinstance(other, numbers.Real):
+        raise TypeError(f"'{symbol}' compares a Value with a number or a Value, "
+                        f"not {type(other).__name__}: {other!r}")
+    return float(other)
 
 
 class Value:
     """A scalar node of a computation graph: ``data``, ``grad`` and how it was made.
 
     ``Value(data, label="")`` makes a leaf. ``grad`` is ∂L/∂self after ``L.backward()``.
+    An op on instances of a subclass of ``Value`` returns an instance of that subclass.
     """
 
-    __slots__ = ("_a", "_b", "_mark", "_op", "data", "grad", "label")
+    __slots__ = ("_a", "_b", "_fn", "_mark", "data", "grad", "label")
 
     data: float
     grad: float
@@ -115,7 +153,7 @@ class Value:
         self.data = _check_number(data, "Value data")
         self.grad = 0.0
         self.label = label
-        self._op: Op = ops.LEAF
+        self._fn: Op = ops.LEAF
         self._a: Any = None
         self._b: Any = None
         self._mark: object = None
@@ -124,7 +162,7 @@ class Value:
     @property
     def op(self) -> Op:
         """The op table entry that made this node (``ops.LEAF`` for a leaf)."""
-        return self._op
+        return self._fn
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -136,20 +174,54 @@ class Value:
         """True for a node made by ``Value(...)`` or for a constant operand."""
         return self._a is None
 
-    def local_grads(self) -> tuple[float, ...]:
-        """∂self/∂operand for each operand, from the op table at the operands' current data.
-
-        ``()`` for a leaf. The slot of a ``const_operand`` op's fixed operand is 0.0.
-        """
-        if self._a is None:
-            return ()
-        return tuple(self._op.local(  # type: ignore[misc]
-            ops.FLOAT_FNS, *[p.data for p in operands(self)], self.data))
-
     @property
     def is_constant(self) -> bool:
         """True for a constant made from a plain number operand (``2`` in ``2 * x``)."""
-        return self._op is ops.CONST
+        return self._fn is _CONST
+
+    def local_grads(self) -> tuple[float, ...]:
+        """∂self/∂operand for each operand, from the op table at the operands' current data.
+
+        ``()`` for a leaf. The slot of a constant operand is 0.0 (its rule is not evaluated).
+        """
+        parents = operands(self)
+        if not parents:
+            return ()
+        local = [0.0] * len(parents)
+        for i, _, d, _ in contributions(self, 1.0):
+            local[i] = d
+        return tuple(local)
+
+    # -- micrograd's names, so lecture-style code runs as it is written ---------------
+    @property
+    def _prev(self) -> set[Value]:
+        """The set of operands (micrograd's name; :attr:`parents` keeps order and repeats)."""
+        return set(operands(self))
+
+    @property
+    def _op(self) -> str:
+        """The op's symbol as a string (``'+'``, ``'*'``, ``'tanh'``; ``''`` for a leaf)."""
+        fn = self._fn
+        if fn is _POWC:
+            return f"**{self._b.data:g}"
+        return fn.symbol
+
+    def _backward(self) -> None:
+        """Push this node's ``grad`` into its operands' ``grad`` once (one chain-rule step).
+
+        The manual step done node by node in reverse topological order: each operand's
+        ``grad`` += ``self.grad`` × ∂self/∂operand. ``backward()`` does all of them.
+        """
+        for _, p, _, c in contributions(self, self.grad):
+            p.grad += c
+
+    def item(self) -> float:
+        """``data`` as a Python float (as ``tensor.item()``)."""
+        return self.data
+
+    def __format__(self, spec: str) -> str:
+        """``f"{v:.4f}"`` formats ``data``; an empty spec gives ``repr``."""
+        return format(self.data, spec) if spec else repr(self)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -157,6 +229,14 @@ class Value:
 
     def __float__(self) -> float:
         return self.data
+
+    def __bool__(self) -> bool:
+        """``data != 0``, like a number (reported to a tracing compiler as a comparison)."""
+        result = self.data != 0.0
+        observer = _observer.get()
+        if observer is not None:
+            observer(self, "bool", None, result)
+        return result
 
     # -- arithmetic ------------------------------------------------------------------
     def __add__(self, other: Operand) -> Value:
@@ -168,18 +248,18 @@ class Value:
         data = self.data + other.data
         if data - data != 0.0:
             raise _not_finite(_ADD, self.data, other.data)
-        v = _new(Value)
+        v = _new(type(self))
         v.data = data
         v.grad = 0.0
         v.label = ""
-        v._op = _ADD
+        v._fn = _ADD
         v._a = self
         v._b = other
         v._mark = None
         return v
 
     def __radd__(self, other: Number) -> Value:
-        return _const(other, "add") + self
+        return _apply(_ADD, _const(other, "add"), self, type(self))
 
     def __mul__(self, other: Operand) -> Value:
         if type(other) is not Value:
@@ -187,24 +267,28 @@ class Value:
         data = self.data * other.data  # ops.MUL.forward and _node, inlined (see __add__)
         if data - data != 0.0:
             raise _not_finite(_MUL, self.data, other.data)
-        v = _new(Value)
+        v = _new(type(self))
         v.data = data
         v.grad = 0.0
         v.label = ""
-        v._op = _MUL
+        v._fn = _MUL
         v._a = self
         v._b = other
         v._mark = None
         return v
 
     def __rmul__(self, other: Number) -> Value:
-        return _const(other, "mul") * self
+        return _apply(_MUL, _const(other, "mul"), self, type(self))
 
     def __neg__(self) -> Value:
-        return _node(_NEG, -self.data, self, None)
+        return _node(_NEG, -self.data, self, None, type(self))
 
     def __pos__(self) -> Value:
         return self
+
+    def __abs__(self) -> Value:
+        """|x|; abs'(x) = sign x (0 at x = 0, as PyTorch)."""
+        return _apply(ops.ABS, self, None, type(self))
 
     def __sub__(self, other: Operand) -> Value:
         """a − b = a + (−b)."""
@@ -213,58 +297,55 @@ class Value:
         return self + -_check_number(other, "sub: operand")
 
     def __rsub__(self, other: Number) -> Value:
-        return _const(other, "sub") + (-self)
+        return _apply(_ADD, _const(other, "sub"), -self, type(self))
 
     def __truediv__(self, other: Operand) -> Value:
-        """a / b = a · b⁻¹."""
-        if isinstance(other, Value):
-            if other.data == 0.0:
-                raise ZeroDivisionError(f"div: division by zero ({self.data!r} / 0.0)")
-            return self * other ** -1
-        d = _check_number(other, "div: operand")
-        if d == 0.0:
-            raise ZeroDivisionError(f"div: division by zero ({self.data!r} / {other!r})")
-        return self * (1.0 / d)
+        """a / b, its own op: correctly rounded, ∂/∂a = 1/b, ∂/∂b = −(a/b)/b."""
+        return _apply(_DIV, self, _const(other, "div"), type(self))
 
     def __rtruediv__(self, other: Number) -> Value:
         if self.data == 0.0:
             raise ZeroDivisionError(f"div: division by zero ({other!r} / 0.0)")
-        return _const(other, "div") * self ** -1
+        return _apply(_DIV, _const(other, "div"), self, type(self))
 
     def __pow__(self, other: Operand) -> Value:
         """aᵇ. A number exponent is a constant (``x ** 2``); a ``Value`` exponent is
         differentiated too (∂/∂b = aᵇ·ln a, defined for a > 0)."""
         if isinstance(other, Value):
-            return _apply(_POW, self, other)
-        return _apply(_POWC, self, _const(other, "pow"))
+            return _apply(_POW, self, other, type(self))
+        return _apply(_POWC, self, _const(other, "pow"), type(self))
 
     def __rpow__(self, other: Number) -> Value:
         """``2 ** x``: a constant base, a ``Value`` exponent."""
-        return _apply(_POW, _const(other, "pow"), self)
+        return _apply(_POW, _const(other, "pow"), self, type(self))
 
     # -- comparisons (on data; not in the graph, but reported to a tracing compiler) -------
     def __lt__(self, other: Operand) -> bool:
-        result = self.data < float(other)
-        if _compare_hook is not None:
-            _compare_hook(self, "<", other, result)
+        result = self.data < _compared(other, "<")
+        observer = _observer.get()
+        if observer is not None:
+            observer(self, "<", other, result)
         return result
 
     def __le__(self, other: Operand) -> bool:
-        result = self.data <= float(other)
-        if _compare_hook is not None:
-            _compare_hook(self, "<=", other, result)
+        result = self.data <= _compared(other, "<=")
+        observer = _observer.get()
+        if observer is not None:
+            observer(self, "<=", other, result)
         return result
 
     def __gt__(self, other: Operand) -> bool:
-        result = self.data > float(other)
-        if _compare_hook is not None:
-            _compare_hook(self, ">", other, result)
+        result = self.data > _compared(other, ">")
+        observer = _observer.get()
+        if observer is not None:
+            observer(self, ">", other, result)
         return result
 
     def __ge__(self, other: Operand) -> bool:
-        result = self.data >= float(other)
-        if _compare_hook is not None:
-            _compare_hook(self, ">=", other, result)
+        result = self.data >= _compared(other, ">=")
+        observer = _observer.get()
+        if observer is not None:
+            observer(self, ">=", other, result)
         return result
 
     __hash__ = object.__hash__
@@ -272,32 +353,33 @@ class Value:
     # -- functions -------------------------------------------------------------------
     def exp(self) -> Value:
         """eˣ; exp'(x) = eˣ. Raises ``OverflowError`` past x ≈ 709.78."""
-        return _apply(ops.EXP, self)
+        return _apply(ops.EXP, self, None, type(self))
 
     def log(self) -> Value:
         """ln x for x > 0; log'(x) = 1/x."""
-        return _apply(ops.LOG, self)
+        return _apply(ops.LOG, self, None, type(self))
 
     def tanh(self) -> Value:
-        """tanh x; tanh'(x) = 1 − tanh²x."""
-        return _apply(ops.TANH, self)
+        """tanh x; tanh'(x) = 1 − tanh²x (evaluated without cancellation for large |x|)."""
+        return _apply(_TANH, self, None, type(self))
 
     def sigmoid(self) -> Value:
-        """σ(x) = 1/(1 + e⁻ˣ), stable for any finite x; σ'(x) = σ(x)(1 − σ(x))."""
-        return _apply(ops.SIGMOID, self)
+        """σ(x) = 1/(1 + e⁻ˣ), stable for any finite x; σ'(x) = σ(x)σ(−x)."""
+        return _apply(ops.SIGMOID, self, None, type(self))
 
     def relu(self) -> Value:
         """max(0, x); relu'(x) = 1 if x > 0 else 0 (0 at x = 0, as in PyTorch)."""
-        return _apply(ops.RELU, self)
+        return _apply(_RELU, self, None, type(self))
 
     def softplus(self) -> Value:
         """log(1 + eˣ), stable for any finite x (softplus(1000) = 1000); softplus' = σ."""
-        return _apply(ops.SOFTPLUS, self)
+        return _apply(ops.SOFTPLUS, self, None, type(self))
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """x if x > 0 else slope·x; derivative 1 or slope (slope at x = 0, as in PyTorch)."""
         s = _check_number(slope, "leaky_relu: slope")  # a number, never a Value
-        return _apply(ops.LEAKY_RELU, self, _node(ops.CONST, s, None, None))
+        return _apply(ops.LEAKY_RELU, self, _node(_CONST, s, None, None, _Constant),
+                      type(self))
 
     # -- gradients -------------------------------------------------------------------
     def backward(self, gradient: float = 1.0) -> None:
@@ -308,24 +390,75 @@ class Value:
         Interior nodes are reset first and hold the gradient of the latest call only.
         ``gradient`` seeds ∂L/∂self (1.0 by default).
 
+        A gradient that is not a finite float (a local derivative that is infinite, as
+        ∂√a/∂a at a = 0, or a product that overflows) raises ``OverflowError`` naming the
+        op; the ``grad`` values are then incomplete. Calls in several threads on graphs
+        that share nodes are run one after the other (a process-wide lock).
+
         Local derivatives are read from the operands' current ``data``: change a
         parameter's ``data`` only after ``backward()`` (as an optimizer step does), then
         run the forward pass again; changing it in between mixes two states.
         """
-        order = topological_order(self)
-        for node in order:
-            if node._a is not None:
-                node.grad = 0.0
-        self.grad += _check_number(gradient, "backward: gradient")
-        _propagate_into_grad(reversed(order))
+        seed = _check_number(gradient, "backward: gradient")
+        with traversal_lock:
+            order = topological_order(self)
+            for node in order:
+                if node._a is not None:
+                    node.grad = 0.0
+            self.grad += seed
+            _propagate_into_grad(reversed(order))
+            total = sum(map(_grad_of, order))
+            if total - total != 0.0:
+                raise _gradient_overflow(order)
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0.0 on this node and every node it depends on."""
         zero_grad(self)
 
 
-class _ValueFns:
-    """The functions derivative rules need, on Values (for ``create_graph=True``)."""
+class _Constant(Value):
+    """A constant operand (``2`` in ``2 * x``): it receives no gradient, so its ``grad``
+    stays 0.0 whatever is written to it (the chain rule's fast path writes without asking)."""
+
+    __slots__ = ()
+
+    @property  # type: ignore[override]
+    def grad(self) -> float:
+        return 0.0
+
+    @grad.setter
+    def grad(self, value: float) -> None:
+        pass
+
+
+_grad_of = attrgetter("grad")
+
+
+def _gradient_overflow(order: list[Value]) -> OverflowError:
+    """The error for a non-finite gradient, naming the first node (from the output) that has one."""
+    for node in reversed(order):
+        g = node.grad
+        if g - g != 0.0:
+            what = f"a {node._fn.name} node" if node._a is not None else "a leaf"
+            label = f" {node.label!r}" if node.label else ""
+            return OverflowError(
+                f"backward: the gradient of {what}{label} (data={node.data!r}) is {g!r}: "
+                "a product of local derivatives overflowed a float")
+    return OverflowError("backward: a gradient is not finite")  # pragma: no cover
+
+
+class ValueFns:
+    """The functions derivative rules need, on Values (for ``create_graph=True``).
+
+    Each mirrors :class:`microgrid.ops.FloatFns`, building graph instead of numbers, so
+    the derivative of a derivative comes from the same op table.
+    """
+
+    graph = True
+
+    @staticmethod
+    def where(cond: Any, x: Any, y: Any) -> Any:
+        return x if cond else y
 
     @staticmethod
     def log(x: Value) -> Value:
@@ -335,31 +468,69 @@ class _ValueFns:
     def sigmoid(x: Value) -> Value:
         return x.sigmoid()
 
+    @staticmethod
+    def dtanh(a: Value, out: Value) -> Value:
+        if -0.5 < a.data < 0.5:
+            return (1.0 - out) * (1.0 + out)
+        return 4.0 * (2.0 * a).sigmoid() * (-2.0 * a).sigmoid()  # = 1 − tanh²a
 
-VALUE_FNS = _ValueFns()
+    @staticmethod
+    def dsigmoid(a: Value, out: Value) -> Value:
+        return out * (-a).sigmoid()
+
+    @staticmethod
+    def dpowc(a: Value, c: float) -> Any:
+        if c == 0.0:
+            return 0.0
+        if c == 1.0:
+            return 1.0
+        return c * a ** (c - 1.0)
+
+    @staticmethod
+    def dpow_base(a: Value, b: Value) -> Value:
+        return b * a ** (b - 1.0)
+
+    @staticmethod
+    def dpow_exponent(a: Value, b: Value, out: Value) -> Any:
+        if a.data > 0.0:
+            return out * a.log()
+        if a.data == 0.0 and b.data > 0.0 and a.is_constant:
+            return 0.0
+        raise ValueError(
+            f"pow: ∂(a ** b)/∂b = a ** b · ln(a) has no derivative graph at a = {a.data!r}")
+
+    @staticmethod
+    def recip(b: Value, op: str = "div") -> Value:
+        return 1.0 / b
+
+
+VALUE_FNS = ValueFns()
 
 
 def _propagate_into_grad(reverse_order: Iterable[Value]) -> None:
-    """The chain rule on floats: push each node's ``grad`` into its operands' ``grad``."""
-    F = ops.FLOAT_FNS
+    """The chain rule on floats: push each node's ``grad`` into its operands' ``grad``.
+
+    :func:`microgrid.chain.contributions` for every node, with the commonest ops written out
+    (reading the table for add and mul made backward() 7–14 % slower on the benchmark's
+    training steps, for wsum 20 %); tests/test_chain.py proves the two equal on random graphs.
+    """
     for node in reverse_order:
         a = node._a
         if a is None:
             continue
         g = node.grad
-        op = node._op
-        b = node._b
-        # add and mul written out (their op-table rules are (1, 1) and (b, a)): reading the
-        # table for them made backward() 7–14 % slower on the benchmark's training steps.
+        if g == 0.0:  # nothing flows back: no rule is evaluated
+            continue
+        op = node._fn
         if op is _ADD:
             a.grad += g
-            b.grad += g
+            node._b.grad += g
         elif op is _MUL:
+            b = node._b
             a.grad += g * b.data
             b.grad += g * a.data
         elif op is _WSUM:
-            # ops.WSUM.local written out, in its order (all wᵢ, then all xᵢ, then b):
-            # backward() on the fused demo network is 20 % faster than reading the table.
+            # ops.WSUM's rule written out, in its order (all wᵢ, then all xᵢ, then b)
             n = len(a) >> 1
             ws, xs = a[:n], a[n:-1]
             for w, x in zip(ws, xs):
@@ -367,23 +538,35 @@ def _propagate_into_grad(reverse_order: Iterable[Value]) -> None:
             for w, x in zip(ws, xs):
                 x.grad += g * w.data
             a[-1].grad += g
-        elif b is None:
-            if type(a) is tuple:
-                locals_ = op.local(F, *[p.data for p in a], node.data)  # type: ignore[misc]
-                for p, d in zip(a, locals_):
-                    p.grad += g * d
-            else:
-                a.grad += g * op.local(F, a.data, node.data)[0]  # type: ignore[misc]
+        elif op is _RELU:
+            if a.data > 0.0:
+                a.grad += g
+        elif op is _TANH:
+            a.grad += g * _dtanh(a.data, node.data)
         else:
-            da, db = op.local(F, a.data, b.data, node.data)  # type: ignore[misc]
-            a.grad += g * da
-            b.grad += g * db
+            for _, p, _, c in contributions(node, g):
+                p.grad += c
+
+
+def _roots(roots: Any, who: str) -> Value | list[Value]:
+    """``roots`` checked: one Value or an iterable of Values."""
+    if isinstance(roots, Value):
+        return roots
+    if isinstance(roots, (str, bytes)) or not isinstance(roots, Iterable):
+        raise TypeError(f"{who}: roots must be a Value or an iterable of Values, "
+                        f"got {type(roots).__name__}")
+    nodes = list(roots)
+    for i, r in enumerate(nodes):
+        if not isinstance(r, Value):
+            raise TypeError(f"{who}: roots[{i}] must be a Value, got {type(r).__name__}")
+    return nodes
 
 
 def zero_grad(roots: Value | Iterable[Value]) -> None:
     """Set ``grad`` to 0.0 on every node of the graph(s) below ``roots``."""
-    for node in topological_order(roots):
-        node.grad = 0.0
+    with traversal_lock:
+        for node in topological_order(_roots(roots, "zero_grad")):
+            node.grad = 0.0
 
 
 _ONLY_VALUES = {Value}
@@ -404,4 +587,5 @@ def wsum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Operand) -> 
     data = ops.WSUM.forward(*datas)  # type: ignore[misc]
     if data - data != 0.0:
         raise _not_finite(ops.WSUM, *datas)
-    return _node(ops.WSUM, data, args, None)
+    cls = Value if isinstance(args[0], _Constant) else type(args[0])
+    return _node(ops.WSUM, data, args, None, cls)

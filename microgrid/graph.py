@@ -9,17 +9,22 @@ million nodes deep needs no recursion.
 
 Visited nodes are marked in their ``_mark`` slot with a token unique to one traversal
 instead of being kept in a set: this keeps the memory of a traversal to one list entry
-per node. Two threads must not traverse the same graph at the same moment.
+per node. Traversals hold :data:`traversal_lock` (a process-wide re-entrant lock), so two
+threads never mark the same nodes at once; ``backward()`` holds it for its whole run.
 
 This module is on the ground floor: it imports nothing of microgrid.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-__all__ = ["operands", "topological_order"]
+__all__ = ["operands", "topological_order", "traversal_lock"]
+
+traversal_lock = threading.RLock()
+"""Held while a graph's nodes are marked (and by ``backward()`` while it writes ``grad``)."""
 
 N = TypeVar("N")
 
@@ -46,6 +51,12 @@ def topological_order(roots: N | Iterable[N]) -> list[N]:
     else:
         stack = list(roots)  # type: ignore[arg-type]
         stack.reverse()
+    with traversal_lock:
+        return _post_order(stack)
+
+
+def _post_order(stack: list[Any]) -> list[Any]:
+    """Iterative depth-first post-order from the nodes on ``stack`` (last is visited first)."""
     entered = object()
     done = object()
     order: list[Any] = []

@@ -3,18 +3,27 @@
 Each :class:`Op` holds, side by side,
 
 * ``forward(*xs) -> float``: the value on plain floats (validating its input), and
-* ``local(F, *xs, out) -> tuple``: the local derivatives ∂out/∂xᵢ, one per operand.
+* ``partials``: one rule per operand, ``rule(F, *xs, out) -> ∂out/∂xᵢ`` (variadic ops give
+  one ``vector_rule`` that returns them all).
 
-Local derivatives are written with ordinary arithmetic plus the few functions of the
-namespace ``F`` (``F.log``, ``F.sigmoid``). Called with floats and :data:`FLOAT_FNS` they
-give numbers (the fast first-order path of ``backward()``); called with ``Value`` nodes and
-the engine's namespace they build graph (``grad(..., create_graph=True)``), so higher-order
-derivatives come from the same rule. Everything that needs to know about an op — backward,
-higher-order gradients, the stepper, diagram labels, compiled replay — reads this table.
+Rules are written with ordinary arithmetic plus the functions of a namespace ``F``
+(:class:`Fns`). Called with floats and :data:`FLOAT_FNS` they give numbers (the fast
+first-order path of ``backward()``); called with ``Value`` nodes and the engine's namespace
+they build graph (``grad(..., create_graph=True)``), so higher-order derivatives come from
+the same rule; a numpy namespace evaluates them on arrays (compiled replay). Rules contain no
+Python branches on their operands: choices go through ``F.where``.
 
-Ops marked ``const_operand`` take their second operand as a fixed number (the exponent of
-``x ** 3``, the slope of a leaky ReLU): it is stored as a constant input node, ``local``
-receives it as a float, and its derivative slot is ``0.0``.
+What consumers need is *declared*, never guessed from names:
+
+* ``const_operands``: operands that are always fixed numbers (the exponent of ``x ** 3``,
+  the slope of a leaky ReLU). Their rule slot is ``0.0`` and is never evaluated.
+* ``kind``: the structure of the forward function — ``"sum"`` (add: out = a + b),
+  ``"product"`` (mul), ``"dot"`` (wsum: Σ wᵢxᵢ + b), ``"elementwise"`` (a function of its
+  operands, value by value) or ``"leaf"``.
+
+A rule is evaluated only for an operand that needs it: not for constant operands, not when
+the upstream gradient is zero (see :mod:`microgrid.chain`). Where a derivative is infinite
+(√a at a = 0) the float rule raises ``OverflowError`` naming the op.
 
 This module is the ground floor: it imports nothing of microgrid.
 """
@@ -23,13 +32,15 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "ABS",
     "ADD",
     "CONST",
+    "DIV",
     "EXP",
     "FLOAT_FNS",
     "LEAF",
@@ -45,10 +56,15 @@ __all__ = [
     "SOFTPLUS",
     "TANH",
     "WSUM",
+    "FloatFns",
     "Op",
+    "Rule",
     "stable_sigmoid",
     "stable_softplus",
 ]
+
+Rule = Callable[..., Any]
+"""A local-derivative rule: ``rule(F, *operands, out)``."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,7 +73,7 @@ class Op:
 
     ``name`` is the method-style name (``"mul"``), ``symbol`` the short label drawn in
     diagrams (``"*"``), ``formula`` shows the forward math with ``{0}``, ``{1}`` for the
-    operands, and ``derivative`` states the local derivative in one line. ``arity`` is the
+    operands, and ``derivative`` states the local derivatives in one line. ``arity`` is the
     number of operands (0 for leaves and constants, -1 for a variable number).
     """
 
@@ -67,26 +83,29 @@ class Op:
     formula: str
     derivative: str
     forward: Callable[..., float] | None = None
-    local: Callable[..., tuple[Any, ...]] | None = None
-    const_operand: bool = False
+    partials: tuple[Rule, ...] = ()
+    vector_rule: Rule | None = None
+    const_operands: tuple[int, ...] = ()
+    kind: str = "elementwise"
+
+    @property
+    def const_operand(self) -> bool:
+        """True when the second operand is always a fixed number (``x ** 3``, the slope)."""
+        return 1 in self.const_operands
+
+    def local(self, F: Any, *args: Any) -> tuple[Any, ...]:
+        """Every local derivative ∂out/∂xᵢ: ``args`` are the operands then ``out``.
+
+        A ``const_operands`` slot is 0.0 (its rule is not evaluated).
+        """
+        if self.vector_rule is not None:
+            return tuple(self.vector_rule(F, *args))
+        const = self.const_operands
+        return tuple(0.0 if i in const else rule(F, *args)
+                     for i, rule in enumerate(self.partials))
 
     def __repr__(self) -> str:
         return f"Op({self.name})"
-
-
-class _FloatFns:
-    """The functions derivative rules need, on floats."""
-
-    @staticmethod
-    def log(x: float) -> float:
-        return math.log(x)
-
-    @staticmethod
-    def sigmoid(x: float) -> float:
-        return stable_sigmoid(x)
-
-
-FLOAT_FNS = _FloatFns()
 
 
 def stable_sigmoid(x: float) -> float:
@@ -100,6 +119,92 @@ def stable_sigmoid(x: float) -> float:
 def stable_softplus(x: float) -> float:
     """softplus(x) = log(1 + eˣ) = max(x, 0) + log1p(e^(−|x|)), finite for any finite x."""
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _infinite(what: str) -> OverflowError:
+    return OverflowError(f"{what} is infinite there, so the gradient cannot be computed")
+
+
+class FloatFns:
+    """The functions derivative rules call, on floats (the namespace ``F`` of a rule).
+
+    Another namespace (the engine's, on ``Value`` nodes; compiled replay's, on arrays)
+    provides the same names with the same meaning. ``graph`` tells the chain rule whether
+    the namespace builds graph (then operands are passed as nodes, not numbers).
+    """
+
+    graph = False
+
+    @staticmethod
+    def where(cond: Any, x: Any, y: Any) -> Any:
+        """x where cond holds, else y."""
+        return x if cond else y
+
+    @staticmethod
+    def log(x: float) -> float:
+        return math.log(x)
+
+    @staticmethod
+    def sigmoid(x: float) -> float:
+        return stable_sigmoid(x)
+
+    @staticmethod
+    def dtanh(a: float, out: float) -> float:
+        """tanh'(a) = 1 − tanh²a = 4e^(−2|a|) / (1 + e^(−2|a|))², the second form for |a| ≥ ½
+        (where 1 − tanh²a would cancel)."""
+        if -0.5 < a < 0.5:
+            return (1.0 - out) * (1.0 + out)
+        e = math.exp(-2.0 * abs(a))
+        return 4.0 * e / ((1.0 + e) * (1.0 + e))
+
+    @staticmethod
+    def dsigmoid(a: float, out: float) -> float:
+        """σ'(a) = σ(a)·σ(−a), accurate for large |a| (σ(a)(1 − σ(a)) cancels)."""
+        return out * stable_sigmoid(-a)
+
+    @staticmethod
+    def dpowc(a: float, c: float) -> float:
+        """∂(aᶜ)/∂a = c·a^(c−1) for a fixed exponent c, exact where it is 0 or c."""
+        if c == 0.0:
+            return 0.0
+        if c == 1.0:
+            return 1.0
+        if a == 0.0:
+            if c > 1.0:
+                return 0.0
+            raise _infinite(f"pow: ∂(a ** {c!r})/∂a = {c!r}·a^{c - 1.0!r} at a = 0")
+        try:
+            return c * float(a ** (c - 1.0))
+        except OverflowError:
+            raise _infinite(f"pow: ∂(a ** {c!r})/∂a at a = {a!r}") from None
+
+    @staticmethod
+    def dpow_base(a: float, b: float) -> float:
+        """∂(aᵇ)/∂a = b·a^(b−1) with a ``Value`` exponent b."""
+        return FloatFns.dpowc(a, b)
+
+    @staticmethod
+    def dpow_exponent(a: float, b: float, out: float) -> float:
+        """∂(aᵇ)/∂b = aᵇ·ln a: defined for a > 0; 0 at a = 0 with b > 0 (the limit)."""
+        if a > 0.0:
+            return out * math.log(a)
+        if a == 0.0 and b > 0.0:
+            return 0.0
+        raise ValueError(
+            f"pow: ∂(a ** b)/∂b = a ** b · ln(a) is undefined for a = {a!r}; "
+            "use a number exponent (x ** 3) when the exponent is a constant")
+
+    @staticmethod
+    def recip(b: float, op: str = "div") -> float:
+        """1/b: ∂(a/b)/∂a, and log'(b)."""
+        r = 1.0 / b
+        if r - r != 0.0:
+            raise _infinite(f"{op}: the local derivative 1/x at x = {b!r}")
+        return r
+
+
+FLOAT_FNS = FloatFns()
+"""The float namespace of the rules."""
 
 
 # ----------------------------------------------------------------------------------
@@ -116,6 +221,12 @@ def _mul(a: float, b: float) -> float:
 
 def _neg(a: float) -> float:
     return -a
+
+
+def _div(a: float, b: float) -> float:
+    if b == 0.0:
+        raise ZeroDivisionError(f"div: division by zero ({a!r} / {b!r})")
+    return a / b
 
 
 def _pow(a: float, b: float) -> float:
@@ -159,64 +270,54 @@ def _wsum(*xs: float) -> float:
     return sum(map(operator.mul, xs[:n], xs[n:2 * n]), xs[-1])
 
 
-# ----------------------------------------------------------------------------------
-# Local derivatives: (F, *operands, out) -> one ∂out/∂operand per operand.
-# Written with arithmetic (and F.*), so they evaluate on floats and on Values alike.
-# ----------------------------------------------------------------------------------
-
-def _pow_local(F: Any, a: Any, b: Any, out: Any) -> tuple[Any, Any]:
-    da = b * a ** (b - 1.0)
-    av = float(a)
-    if av > 0.0:
-        db = out * F.log(a)
-    elif av == 0.0 and float(b) > 0.0:
-        db = 0.0  # lim a→0⁺ of aᵇ·ln a = 0
-    else:
-        raise ValueError(
-            f"pow: ∂(a ** b)/∂b = a ** b · ln(a) is undefined for a = {av!r}; "
-            "use a number exponent (x ** 3) when the exponent is a constant")
-    return da, db
-
-
-def _wsum_local(F: Any, *xs: Any) -> tuple[Any, ...]:
+def _wsum_rule(F: Any, *xs: Any) -> Sequence[Any]:
     # xs = w₁..wₙ, x₁..xₙ, b, out:  ∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1
     n = (len(xs) - 2) // 2
     return (*xs[n:2 * n], *xs[:n], 1.0)
 
 
-LEAF = Op("leaf", "", 0, "{label}", "a leaf: its gradient accumulates")
-CONST = Op("const", "", 0, "{label}", "a constant operand")
+def _one(F: Any, *args: Any) -> float:
+    return 1.0
 
-ADD = Op("add", "+", 2, "{0} + {1}", "∂/∂a = 1, ∂/∂b = 1",
-         _add, lambda F, a, b, out: (1.0, 1.0))
-MUL = Op("mul", "*", 2, "{0} · {1}", "∂/∂a = b, ∂/∂b = a",
-         _mul, lambda F, a, b, out: (b, a))
-NEG = Op("neg", "−", 1, "−{0}", "∂/∂a = −1",
-         _neg, lambda F, a, out: (-1.0,))
-POW = Op("pow", "**", 2, "{0} ** {1}", "∂/∂a = b·a^(b−1), ∂/∂b = a^b·ln a",
-         _pow, _pow_local)
-POWC = Op("powc", "**", 2, "{0} ** {1}", "∂/∂a = c·a^(c−1) for a constant exponent c",
-          _pow, lambda F, a, c, out: (c * a ** (c - 1.0), 0.0), const_operand=True)
-EXP = Op("exp", "exp", 1, "exp({0})", "exp'(a) = exp(a)",
-         _exp, lambda F, a, out: (out,))
-LOG = Op("log", "log", 1, "log({0})", "log'(a) = 1/a",
-         _log, lambda F, a, out: (1.0 / a,))
-TANH = Op("tanh", "tanh", 1, "tanh({0})", "tanh'(a) = 1 − tanh(a)²",
-          math.tanh, lambda F, a, out: (1.0 - out * out,))
-SIGMOID = Op("sigmoid", "σ", 1, "σ({0})", "σ'(a) = σ(a)(1 − σ(a))",
-             stable_sigmoid, lambda F, a, out: (out * (1.0 - out),))
-RELU = Op("relu", "ReLU", 1, "max(0, {0})", "relu'(a) = 1 if a > 0 else 0",
-          _relu, lambda F, a, out: (1.0 if a > 0.0 else 0.0,))
+
+# ----------------------------------------------------------------------------------
+# The table. Each rule: (F, *operands, out) -> ∂out/∂operand, arithmetic and F only.
+# ----------------------------------------------------------------------------------
+
+LEAF = Op("leaf", "", 0, "{label}", "a leaf: its gradient accumulates", kind="leaf")
+CONST = Op("const", "", 0, "{label}", "a constant operand", kind="leaf")
+
+ADD = Op("add", "+", 2, "{0} + {1}", "∂/∂a = 1, ∂/∂b = 1", _add, (_one, _one), kind="sum")
+MUL = Op("mul", "*", 2, "{0} · {1}", "∂/∂a = b, ∂/∂b = a", _mul,
+         (lambda F, a, b, out: b, lambda F, a, b, out: a), kind="product")
+NEG = Op("neg", "−", 1, "−{0}", "∂/∂a = −1", _neg, (lambda F, a, out: -1.0,))
+DIV = Op("div", "/", 2, "{0} / {1}", "∂/∂a = 1/b, ∂/∂b = −(a/b)/b", _div,
+         (lambda F, a, b, out: F.recip(b), lambda F, a, b, out: -out / b))
+POW = Op("pow", "**", 2, "{0} ** {1}", "∂/∂a = b·a^(b−1), ∂/∂b = a^b·ln a", _pow,
+         (lambda F, a, b, out: F.dpow_base(a, b),
+          lambda F, a, b, out: F.dpow_exponent(a, b, out)))
+POWC = Op("powc", "**", 2, "{0} ** {1}", "∂/∂a = c·a^(c−1) for a constant exponent c", _pow,
+          (lambda F, a, c, out: F.dpowc(a, c), _one), const_operands=(1,))
+EXP = Op("exp", "exp", 1, "exp({0})", "exp'(a) = exp(a)", _exp, (lambda F, a, out: out,))
+LOG = Op("log", "log", 1, "log({0})", "log'(a) = 1/a", _log,
+         (lambda F, a, out: F.recip(a, "log"),))
+TANH = Op("tanh", "tanh", 1, "tanh({0})", "tanh'(a) = 1 − tanh(a)²", math.tanh,
+          (lambda F, a, out: F.dtanh(a, out),))
+SIGMOID = Op("sigmoid", "σ", 1, "σ({0})", "σ'(a) = σ(a)(1 − σ(a)) = σ(a)σ(−a)",
+             stable_sigmoid, (lambda F, a, out: F.dsigmoid(a, out),))
+RELU = Op("relu", "ReLU", 1, "max(0, {0})", "relu'(a) = 1 if a > 0 else 0", _relu,
+          (lambda F, a, out: F.where(a > 0.0, 1.0, 0.0),))
 SOFTPLUS = Op("softplus", "softplus", 1, "log(1 + exp({0}))", "softplus'(a) = σ(a)",
-              stable_softplus, lambda F, a, out: (F.sigmoid(a),))
+              stable_softplus, (lambda F, a, out: F.sigmoid(a),))
 LEAKY_RELU = Op("leaky_relu", "LReLU", 2, "leaky_relu({0}, slope={1})",
-                "∂/∂a = 1 if a > 0 else slope",
-                _leaky_relu, lambda F, a, s, out: (1.0 if a > 0.0 else s, 0.0),
-                const_operand=True)
+                "∂/∂a = 1 if a > 0 else slope", _leaky_relu,
+                (lambda F, a, s, out: F.where(a > 0.0, 1.0, s), _one), const_operands=(1,))
+ABS = Op("abs", "abs", 1, "|{0}|", "abs'(a) = sign(a) (0 at a = 0, as PyTorch)", abs,
+         (lambda F, a, out: F.where(a > 0.0, 1.0, F.where(a < 0.0, -1.0, 0.0)),))
 WSUM = Op("wsum", "Σw·x+b", -1, "Σ wᵢ·xᵢ + b", "∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1",
-          _wsum, _wsum_local)
+          _wsum, vector_rule=_wsum_rule, kind="dot")
 
 OPS: dict[str, Op] = {op.name: op for op in (
-    LEAF, CONST, ADD, MUL, NEG, POW, POWC, EXP, LOG, TANH, SIGMOID, RELU, SOFTPLUS,
-    LEAKY_RELU, WSUM)}
+    LEAF, CONST, ADD, MUL, NEG, DIV, POW, POWC, EXP, LOG, TANH, SIGMOID, RELU, SOFTPLUS,
+    LEAKY_RELU, ABS, WSUM)}
 """Every op by name."""

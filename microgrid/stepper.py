@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from . import chain
 from .engine import Value
 from .graph import topological_order
 
@@ -210,16 +211,33 @@ def backward_steps(root: Value, gradient: float = 1.0,
         upstream = grads.get(node, 0.0)
         contributions = []
         if parents:
-            for i, (p, d) in enumerate(zip(parents, node.local_grads())):
+            received = {i: (d, c) for i, _, d, c in chain.contributions(node, upstream)}
+            if not received and upstream == 0.0:  # nothing flows: show the local rules
+                received = {i: (d, 0.0) for i, _, d, _ in _quietly(node)}
+            const = node.op.const_operands
+            for i, p in enumerate(parents):
                 before = grads.get(p, 0.0)
-                c = upstream * d
-                grads[p] = after = before + c
-                constant = node.op.const_operand and i == 1
-                contributions.append(Contribution(p, names[p], d, c, before, after, constant))
+                if i in received:
+                    d, c = received[i]
+                    grads[p] = after = before + c
+                    contributions.append(Contribution(p, names[p], d, c, before, after))
+                else:
+                    grads[p] = before
+                    if p.is_constant or i in const:
+                        contributions.append(
+                            Contribution(p, names[p], 0.0, 0.0, before, before, True))
         formula = fill_formula(node, [names[p] for p in parents]) if parents else ""
         steps.append(BackwardStep(len(steps), node, names[node], names[root], formula,
                                   upstream, tuple(contributions), fmt))
     return steps
+
+
+def _quietly(node: Value) -> list[chain.Contribution]:
+    """The local derivatives of ``node`` for display (none where a rule cannot be evaluated)."""
+    try:
+        return chain.contributions(node, 1.0)
+    except (ArithmeticError, ValueError):
+        return []
 
 
 def grads_after(steps: Sequence[BackwardStep], upto: int | None = None) -> dict[Value, float]:

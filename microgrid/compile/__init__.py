@@ -12,11 +12,11 @@ backward over flat arrays of numbers, making no ``Value`` at all::
 The wing's rooms, each with one job; backends see only the tape:
 
 * :mod:`.tape` — tracing a graph to a :class:`Tape` (with its comparison guards);
-* :mod:`.rules` — the op table's rules read as expressions, for code generation;
 * :mod:`.python_backend` — ``backend="python"``: one straight-line Python function per
   tape, the same float operations in the same order as ``backward()`` (bit-identical);
 * :mod:`.numpy_backend` — ``backend="numpy"`` (needs numpy): nodes of one op at one depth
-  as one array operation, layers of products and sums as matrix products;
+  as one array operation, layers of products and sums (or of ``wsum`` nodes) as matrix
+  products; :mod:`.numpy_fns` holds the op table on arrays (the rules' ``F`` namespace);
 * :mod:`.backends` — the backends by name (:func:`replayer`);
 * :mod:`.step` — :func:`compile_step`: trace per argument shape, replay, re-trace or refuse
   when the graph changes.
@@ -26,11 +26,10 @@ from __future__ import annotations
 
 from ..collector import gc_paused
 from .backends import BACKENDS, replayer
-from .python_backend import PythonReplay
-from .rules import Sym, forward_rule, local_rule
+from .python_backend import PythonReplay, python_source
 from .step import CompiledStep, GraphChanged, compile_step
-from .tape import Guard, GuardFailed, Tape, trace
+from .tape import Guard, GuardFailed, NotFinite, Tape, trace
 
-__all__ = ["BACKENDS", "CompiledStep", "GraphChanged", "Guard", "GuardFailed",
-           "PythonReplay", "Sym", "Tape", "compile_step", "forward_rule", "gc_paused",
-           "local_rule", "replayer", "trace"]
+__all__ = ["BACKENDS", "CompiledStep", "GraphChanged", "Guard", "GuardFailed", "NotFinite",
+           "PythonReplay", "Tape", "compile_step", "gc_paused", "python_source", "replayer",
+           "trace"]

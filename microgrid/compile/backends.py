@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from .python_backend import PythonReplay
 from .tape import Tape
 
 __all__ = ["BACKENDS", "Replay", "replayer"]
 
-Replay = Callable[[Sequence[float], Sequence[float]], tuple[list[float], list[float]]]
-"""``(wrt_values, input_values) -> (output values, gradients of wrt)``."""
+Replay = Callable[..., tuple[list[float], list[float]]]
+"""``(wrt_values, input_values, wrt_grads) -> (output values, wrt_grads + ∂loss/∂wrt)``;
+``wrt_grads`` may be omitted (zeros)."""
 
 BACKENDS = ("python", "numpy")
 
 
 def replayer(tape: Tape, backend: str = "python") -> Replay:
-    """A function ``(wrt_values, input_values) -> (output values, gradients of wrt)``.
+    """A function ``(wrt_values, input_values[, wrt_grads]) -> (output values, gradients)``.
 
     Raises :class:`~.tape.GuardFailed` when a guard comes out differently; use
     :class:`~.step.CompiledStep` for the handling of changed graphs.

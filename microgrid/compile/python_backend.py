@@ -1,129 +1,315 @@
-"""The python backend: one straight-line Python function per tape.
+"""The python backend: a tape as straight-line Python code, compiled chunk by chunk.
 
-``v7 = (v3 * v5)`` … ``g3 += g7 * v5``, built with ``compile()``: the op's rule as an
-expression where it could be read on symbols (:mod:`.rules`), else a call of the op
-table's ``forward``/``local``. It performs the same float operations in the same order as
-``backward()``, so its losses and gradients are bit-identical to eager mode.
+Each node becomes one line forward and one line per operand backward, derived from the op
+table's declarations (never from names):
+
+* ``kind="sum"``: ``v7 = v3 + v5`` and ``g3 += g7``; ``kind="product"``: ``v7 = v3 * v5``
+  and ``g3 += g7 * v5``; ``kind="dot"`` (``wsum``): its ``forward`` called, then
+  ``gw += g7 * vx`` for every weight, ``gx += g7 * vw`` for every input, ``gb += g7``;
+* any other op: its ``forward`` called (with the same checks as eager mode, and refusing a
+  non-finite operand that the op could hide, as relu hides −inf), and for each operand that
+  is not in ``const_operands`` its rule from ``partials``: ``if g7: g3 += g7 * r(F, v3, v7)``
+  — not evaluated when the upstream gradient is zero, as in ``backward()``.
+
+The operations and their order are those of ``backward()``'s chain rule (leaves receive
+their contributions from the last use to the first), so losses and gradients are
+bit-identical to eager mode, the parameters' earlier ``grad`` included.
+
+**Size.** The code is cut into chunks of a few thousand lines, each compiled on its own
+into a generator: it runs its forward part, pauses, and runs its backward part when
+resumed, so values stay in fast local variables; only numbers crossing a chunk boundary go
+through two shared lists. Compile time and memory grow linearly with the tape.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .. import ops
-from .rules import PY, Sym, forward_rule, local_rule, render
-from .tape import GuardFailed, Tape
+from ..ops import Op
+from .tape import GuardFailed, NotFinite, Tape
 
-__all__ = ["PythonReplay"]
+__all__ = ["PythonReplay", "python_source"]
+
+CHUNK = 1500
+"""Nodes per compiled chunk."""
 
 
-def const_operand(tape: Tape, i: int, variable: set[int]) -> float | None:
-    """The fixed operand of a ``const_operand`` op at node i, if it is a constant."""
-    op = tape.ops[i]
-    if op.const_operand:
-        c = tape.args[i][1]
-        if tape.ops[c].arity == 0 and c not in variable:
-            return tape.data[c]
-    return None
+def _literal(x: float) -> str:
+    text = repr(float(x))
+    return f"({text})" if text.startswith("-") else text
+
+
+def _checked(op: Op) -> Callable[..., float]:
+    """``op.forward`` refusing non-finite operands and results (``Value`` never holds one:
+    eager mode would have raised where the number was made)."""
+    fwd = op.forward
+    assert fwd is not None
+
+    def one(a: float) -> float:
+        if a - a != 0.0:
+            raise NotFinite(f"{op.name}: operand {a!r}")
+        out = fwd(a)
+        if out - out != 0.0:
+            raise NotFinite(f"{op.name}({a!r}) = {out!r}")
+        return out
+
+    def many(*xs: float) -> float:
+        for x in xs:
+            if x - x != 0.0:
+                raise NotFinite(f"{op.name}: operand {x!r}")
+        out = fwd(*xs)
+        if out - out != 0.0:
+            raise NotFinite(f"{op.name}{xs!r} = {out!r}")
+        return out
+
+    return one if op.arity == 1 else many
+
+
+def _chunks(n: int, size: int) -> list[tuple[int, int]]:
+    return [(s, min(s + size, n)) for s in range(0, n, size)]
+
+
+class _Program:
+    """The generated chunks of one tape, and what the driver needs to run them."""
+
+    def __init__(self, tape: Tape, size: int = CHUNK) -> None:
+        self.tape = tape
+        n = len(tape)
+        variable = tape.variables()
+        self.constant = [op.arity == 0 and i not in variable for i, op in enumerate(tape.ops)]
+        self.names = [_literal(tape.data[i]) if self.constant[i] else f"v{i}"
+                      for i in range(n)]
+        self.needs = tape.needs_grad()
+        self.ops: dict[str, Any] = {}   # name in the code -> function
+        self.op_names: dict[tuple[int, str, int], str] = {}
+        self.spans = _chunks(n, size)
+        self.chunk_of = [0] * n
+        for c, (s, e) in enumerate(self.spans):
+            for i in range(s, e):
+                self.chunk_of[i] = c
+        constant = self.constant
+        # values read by a later chunk (or returned) are written to V; gradients that
+        # cross a chunk boundary go through G
+        self.export_v = [False] * n
+        self.export_g = [False] * n
+        for i in range(n):
+            for j in tape.args[i]:
+                if not constant[j] and self.chunk_of[j] != self.chunk_of[i]:
+                    self.export_v[j] = True
+                    if self.needs[j] and self.needs[i]:
+                        self.export_g[j] = True
+        for o in tape.outputs:
+            self.export_v[o] = True
+        self.guards_after: dict[int, list[int]] = {}
+        for k, gd in enumerate(tape.guards):
+            nodes = [gd.node, *([gd.other] if isinstance(gd.other, int) else [])]
+            last = max(nodes)
+            self.guards_after.setdefault(last, []).append(k)
+            for j in nodes:
+                if self.chunk_of[j] != self.chunk_of[last]:
+                    self.export_v[j] = True
+        self.wrt_pos = {w: k for k, w in enumerate(tape.wrt) if w >= 0}
+
+    def fn(self, kind: str, op: Op, k: int = 0) -> str:
+        """The name under which the code calls ``op``'s forward or rule number k."""
+        key = (id(op), kind, k)
+        name = self.op_names.get(key)
+        if name is None:
+            name = f"_{kind}{len(self.op_names)}"
+            self.op_names[key] = name
+            if kind == "f":
+                self.ops[name] = _checked(op) if op.kind == "elementwise" else op.forward
+            elif kind == "v":
+                self.ops[name] = op.vector_rule
+            else:
+                self.ops[name] = op.partials[k]
+        return name
+
+    # -- one chunk --------------------------------------------------------------------
+    def source(self, c: int) -> str:
+        tape, v, needs = self.tape, self.names, self.needs
+        s, e = self.spans[c]
+        lines = [f"def chunk{c}(V, G):"]
+        loaded: set[int] = set()
+        for i in range(s, e):
+            for j in tape.args[i]:
+                if j < s and not self.constant[j] and j not in loaded:
+                    loaded.add(j)
+            if i in self.wrt_pos or (tape.ops[i].arity == 0 and not self.constant[i]):
+                loaded.add(i)  # variable leaves of this chunk come in through V as well
+            for k in self.guards_after.get(i, ()):
+                gd = tape.guards[k]
+                for j in [gd.node, *([gd.other] if isinstance(gd.other, int) else [])]:
+                    if j < s and not self.constant[j]:
+                        loaded.add(j)
+        for j in sorted(loaded):
+            lines.append(f"    {v[j]} = V[{j}]")
+        for i in range(s, e):
+            op = tape.ops[i]
+            if op.arity != 0:
+                lines.append(f"    {v[i]} = {self._forward(i, op)}")
+                if self.export_v[i]:
+                    lines.append(f"    V[{i}] = {v[i]}")
+            for k in self.guards_after.get(i, ()):
+                lines.extend(self._guard(k))
+        lines.append("    yield")
+        if any(needs[i] for i in range(s, e)):
+            lines.extend(self._backward(c))
+        return "\n".join(lines) + "\n"
+
+    def _forward(self, i: int, op: Op) -> str:
+        args = [self.names[j] for j in self.tape.args[i]]
+        if op.kind == "sum":
+            return f"{args[0]} + {args[1]}"
+        if op.kind == "product":
+            return f"{args[0]} * {args[1]}"
+        return f"{self.fn('f', op)}({', '.join(args)})"
+
+    def _guard(self, k: int) -> list[str]:
+        gd = self.tape.guards[k]
+        a = self.names[gd.node]
+        b = self.names[gd.other] if isinstance(gd.other, int) else _literal(gd.other)
+        neg = "not " if gd.expected else ""
+        return [f"    if {a} - {a} != 0.0: raise NotFinite('guard')",
+                f"    if {neg}({a} {gd.cmp} {b}): raise GuardFailed({k})"]
+
+    def _backward(self, c: int) -> list[str]:
+        tape, v, needs = self.tape, self.names, self.needs
+        s, e = self.spans[c]
+        lines: list[str] = []
+        has: set[int] = set()
+        root = tape.outputs[0]
+        outside: set[int] = set()   # gradients of earlier chunks' nodes, accumulated here
+
+        def start(j: int) -> None:
+            """First touch of g_j: later chunks' contributions (and a parameter's earlier
+            grad) come first, as backward() adds them first."""
+            if j < s:
+                outside.add(j)
+            if j < s or self.export_g[j] or j in self.wrt_pos:
+                lines.append(f"    g{j} = G[{j}]")
+                has.add(j)
+
+        def target(j: int, term: str, cond: str = "") -> None:
+            if j not in has:
+                start(j)
+            if j in has:
+                lines.append(f"    {cond}g{j} += {term}")
+            elif cond:
+                lines.append(f"    g{j} = 0.0")
+                lines.append(f"    {cond}g{j} += {term}")
+                has.add(j)
+            else:
+                lines.append(f"    g{j} = {term}")
+                has.add(j)
+
+        for i in range(e - 1, s - 1, -1):
+            if not needs[i]:
+                continue
+            if i not in has:
+                start(i)
+            if i == root:
+                lines.append(f"    g{i} += 1.0" if i in has else f"    g{i} = 1.0")
+                has.add(i)
+            op = tape.ops[i]
+            if op.arity == 0:
+                continue
+            if i not in has:
+                continue  # nothing reached this node
+            js = tape.args[i]
+            wanted = [p for p, j in enumerate(js) if needs[j] and p not in op.const_operands]
+            if not wanted:
+                continue
+            g = f"g{i}"
+            if op.kind == "sum":
+                for p in wanted:
+                    target(js[p], g)
+            elif op.kind == "product":
+                for p in wanted:
+                    target(js[p], f"{g} * {v[js[1 - p]]}")
+            elif op.kind == "dot":
+                n = (len(js) - 1) // 2
+                for p in wanted:
+                    if p == 2 * n:
+                        target(js[p], g)
+                    else:
+                        other = js[p + n] if p < n else js[p - n]
+                        target(js[p], f"{g} * {v[other]}")
+            else:
+                args = ", ".join([v[j] for j in js] + [v[i]])
+                if op.vector_rule is not None:
+                    lines.append(f"    if {g}: _d = {self.fn('v', op)}(_F, {args})")
+                    for p in wanted:
+                        target(js[p], f"{g} * _d[{p}]", f"if {g}: ")
+                else:
+                    for p in wanted:
+                        target(js[p], f"{g} * {self.fn('r', op, p)}(_F, {args})", f"if {g}: ")
+        for j in sorted(outside):
+            lines.append(f"    G[{j}] = g{j}")
+        for i in range(s, e):
+            if i in self.wrt_pos and i in has:
+                lines.append(f"    G[{i}] = g{i}")
+        return lines
+
+
+def python_source(tape: Tape, chunk: int = CHUNK) -> str:
+    """The generated code for ``tape`` (every chunk), for reading."""
+    program = _Program(tape, chunk)
+    return "".join(program.source(c) for c in range(len(program.spans)))
 
 
 class PythonReplay:
-    """The python backend: ``replay(wrt_values, input_values) -> (outputs, grads)``.
+    """The python backend: ``replay(wrt_values, input_values, wrt_grads=None)`` returns
+    ``(outputs, gradients)``; ``wrt_grads`` are the parameters' current ``grad``, which the
+    gradients are added to (as ``backward()`` adds into leaves), zeros when omitted."""
 
-    The function is generated from the tape: one assignment per node forward (the op's
-    rule as an expression, or a call of ``op.forward``), one accumulation per operand
-    backward (``g_a += g_out * ∂out/∂a`` from ``op.local``), in ``backward()``'s order.
-    """
-
-    def __init__(self, tape: Tape) -> None:
+    def __init__(self, tape: Tape, chunk: int = CHUNK) -> None:
+        program = _Program(tape, chunk)
+        namespace: dict[str, Any] = {"GuardFailed": GuardFailed, "NotFinite": NotFinite,
+                                     "_F": ops.FLOAT_FNS}
+        self._chunks: list[Callable[[list[float], list[float]], Iterator[None]]] = []
+        for c in range(len(program.spans)):
+            source = program.source(c)  # one chunk at a time: memory stays small
+            namespace.update(program.ops)
+            code = builtins.compile(source, f"<microgrid replay, chunk {c}>", "exec")
+            exec(code, namespace)
+            self._chunks.append(namespace.pop(f"chunk{c}"))
         self.nodes = len(tape)
-        self.source = self._generate(tape)  # the tape itself is not kept: see CompiledStep
-        namespace: dict[str, Any] = {"GuardFailed": GuardFailed, "_F": ops.FLOAT_FNS}
-        for name in dir(ops.FLOAT_FNS):
-            if not name.startswith("_"):
-                namespace[f"_F_{name}"] = getattr(ops.FLOAT_FNS, name)
-        for op in ops.OPS.values():
-            namespace[f"_f_{op.name}"] = op.forward
-            namespace[f"_l_{op.name}"] = op.local
-        code = builtins.compile(self.source, f"<microgrid replay of {self.nodes} nodes>", "exec")
-        exec(code, namespace)
-        self._run: Callable[[Sequence[float], Sequence[float]],
-                            tuple[tuple[float, ...], tuple[float, ...]]] = namespace["replay"]
+        self._values = list(tape.data)
+        self._zeros = [0.0] * len(tape)
+        self._wrt = [(k, w) for k, w in enumerate(tape.wrt) if w >= 0]
+        self._inputs = [(k, x) for k, x in enumerate(tape.inputs) if x >= 0]
+        self._outputs = list(tape.outputs)
+        self._backward = program.needs[tape.outputs[0]]
+        self._nwrt = len(tape.wrt)
+        self._ninputs = len(tape.inputs)
 
-    def __call__(self, wrt_values: Sequence[float],
-                 input_values: Sequence[float]) -> tuple[list[float], list[float]]:
-        outs, grads = self._run(wrt_values, input_values)
-        return list(outs), list(grads)
-
-    def _generate(self, tape: Tape) -> str:
-        n = len(tape)
-        variable = tape.variables()
-        names = [f"v{i}" for i in range(n)]
-        for i in range(n):
-            if tape.ops[i].arity == 0 and i not in variable:
-                names[i] = render(tape.data[i], (), PY)
-        lines = ["def replay(P, X):"]
-
-        def unpack(slots: list[int], src: str) -> None:
-            if slots:
-                targets = ", ".join(names[i] if i >= 0 else "_" for i in slots)
-                lines.append(f"    {targets}, = {src}")
-
-        unpack(tape.wrt, "P")
-        unpack(tape.inputs, "X")
-        guards_after: dict[int, list[int]] = {}
-        for k, gd in enumerate(tape.guards):
-            last = max(gd.node, gd.other if isinstance(gd.other, int) else -1)
-            guards_after.setdefault(last, []).append(k)
-        for i in range(n):
-            op = tape.ops[i]
-            if op.arity != 0:
-                args = [names[j] for j in tape.args[i]]
-                rule = forward_rule(op, len(args), const_operand(tape, i, variable))
-                if rule is None:
-                    lines.append(f"    v{i} = _f_{op.name}({', '.join(args)})")
-                else:
-                    lines.append(f"    v{i} = {render(rule, args, PY)}")
-            for k in guards_after.get(i, ()):
-                gd = tape.guards[k]
-                other = names[gd.other] if isinstance(gd.other, int) else render(gd.other, (),
-                                                                                  PY)
-                test = f"{names[gd.node]} {gd.cmp} {other}"
-                lines.append(f"    if {'not ' if gd.expected else ''}({test}): "
-                             f"raise GuardFailed({k})")
-        needs = tape.needs_grad()
-        has = [False] * n
-        root = tape.outputs[0]
-        if needs[root]:
-            lines.append(f"    g{root} = 1.0")
-            has[root] = True
-        for i in range(n - 1, -1, -1):
-            op = tape.ops[i]
-            if op.arity == 0 or not has[i]:
-                continue
-            js = tape.args[i]
-            args = [names[j] for j in js]
-            local = local_rule(op, len(args), const_operand(tape, i, variable))
-            if local is None:
-                lines.append(f"    _d = _l_{op.name}(_F, {', '.join(args)}, v{i})")
-            for pos, j in enumerate(js):
-                if not needs[j]:
-                    continue
-                if local is None:
-                    term = f"g{i} * _d[{pos}]"
-                else:
-                    d = local[pos]
-                    if not isinstance(d, Sym) and d == 1.0:
-                        term = f"g{i}"
-                    elif not isinstance(d, Sym) and d == 0.0:
-                        continue
-                    else:
-                        term = f"g{i} * {render(d, [*args, f'v{i}'], PY)}"
-                lines.append(f"    g{j} {'+=' if has[j] else '='} {term}")
-                has[j] = True
-        outs = "".join(f"{names[o]}, " for o in tape.outputs)
-        grads = "".join(f"g{w}, " if w >= 0 and has[w] else "0.0, " for w in tape.wrt)
-        lines.append(f"    return ({outs}), ({grads})")
-        return "\n".join(lines) + "\n"
+    def __call__(self, wrt_values: Sequence[float], input_values: Sequence[float],
+                 wrt_grads: Sequence[float] | None = None) -> tuple[list[float], list[float]]:
+        if len(wrt_values) != self._nwrt or len(input_values) != self._ninputs:
+            raise ValueError(f"replay: expected {self._nwrt} parameters and "
+                             f"{self._ninputs} inputs, got {len(wrt_values)} and "
+                             f"{len(input_values)}")
+        grads_in = [0.0] * self._nwrt if wrt_grads is None else list(wrt_grads)
+        V = self._values[:]
+        G = self._zeros[:]
+        for k, i in self._wrt:
+            V[i] = wrt_values[k]
+            G[i] = grads_in[k]
+        for k, i in self._inputs:
+            V[i] = input_values[k]
+        runs = [chunk(V, G) for chunk in self._chunks]
+        for run in runs:
+            next(run)
+        outs = [V[o] for o in self._outputs]
+        if self._backward:
+            for run in reversed(runs):
+                next(run, None)
+        grads = [G[i] for _, i in self._wrt]
+        if len(grads) != self._nwrt:
+            present = dict(zip((k for k, _ in self._wrt), grads))
+            grads = [present.get(k, grads_in[k]) for k in range(self._nwrt)]
+        return outs, grads

@@ -30,9 +30,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .. import engine
 from ..collector import gc_paused
-from ..engine import Value
+from ..engine import Value, observing_comparisons
 from .backends import BACKENDS, Replay, replayer
 from .tape import Guard, GuardFailed, trace
 
@@ -196,7 +195,9 @@ class CompiledStep:
         if entry is None:
             return self._trace(key, args, None)
         try:
-            outs, grads = entry.replay([p.data for p in self.params], flat)
+            params = self.params
+            outs, grads = entry.replay([p.data for p in params], flat,
+                                       [p.grad for p in params])
         except GuardFailed as e:
             guard = entry.guards[e.k]
             limit = self.max_retraces
@@ -209,8 +210,8 @@ class CompiledStep:
         total = builtins.sum(grads, builtins.sum(outs))
         if total - total != 0.0:
             return self._trace(key, args, entry)  # eager raises with the op's name
-        for p, g in zip(self.params, grads):
-            p.grad += g
+        for p, g in zip(params, grads):
+            p.grad = g
         return _rebuild(entry.out_shape, iter(outs))
 
     def _trace(self, key: Any, args: tuple[Any, ...], old: _Entry | None) -> Any:
@@ -220,19 +221,20 @@ class CompiledStep:
         guards: list[tuple[Value, str, Value | float, bool]] = []
 
         def record(value: Value, cmp: str, other: Any, result: bool) -> None:
-            guards.append((value, cmp, other, result))
+            if cmp == "bool":  # bool(v) is v != 0
+                guards.append((value, "!=", 0.0, result))
+            else:
+                guards.append((value, cmp, other, result))
 
         with gc_paused():
-            outer, engine._compare_hook = engine._compare_hook, record
             try:
-                result = self.fn(*wrapped)
+                with observing_comparisons(record):
+                    result = self.fn(*wrapped)
             except TypeError as e:
                 if "Value" in str(e) and ("indices" in str(e) or "integer" in str(e)):
                     raise TypeError(f"compiled step: {e}; an argument used as an index or "
                                     "count must be passed through static=") from e
                 raise
-            finally:
-                engine._compare_hook = outer
             flat_out: list[Value] = []
             out_shape = _out_shape(result, flat_out)
             loss = flat_out[0]

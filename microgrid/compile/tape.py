@@ -135,7 +135,7 @@ def trace(outputs: Value | Sequence[Value], wrt: Sequence[Value] = (),
         return tape.ops[i].arity == 0 and i not in variable
 
     for value, cmp, other, expected in guards:
-        if cmp not in ("<", "<=", ">", ">="):
+        if cmp not in ("<", "<=", ">", ">=", "!="):
             raise ValueError(f"trace: unknown comparison {cmp!r}")
         a = index[value]
         b: int | float = index[other] if isinstance(other, Value) else float(other)

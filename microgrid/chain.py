@@ -1,0 +1,86 @@
+"""The chain rule, once: what one node passes back to each of its operands.
+
+For a node ``out = f(x₁, …, xₙ)`` that has received the upstream gradient ḡ = ∂L/∂out,
+
+    contribution to xᵢ = ḡ · ∂out/∂xᵢ      (upstream × local),
+
+and ∂L/∂xᵢ is the sum of the contributions xᵢ receives from all its uses.
+:func:`contributions` lists them for one node. It is the one implementation of that rule:
+``Value._backward()``, :func:`microgrid.grad` (floats, or graph with ``create_graph=True``),
+the stepper and compiled replay all call it; ``Value.backward()`` keeps a hand-written fast
+path for the commonest ops that a test proves equal to it.
+
+It evaluates only what can matter:
+
+* no rule for a constant operand (``2`` in ``2 * x``, the exponent of ``x ** 3``);
+* on floats, nothing at all when ḡ = 0: a zero upstream gradient contributes exactly zero,
+  even where a local derivative is huge or infinite (``relu(log(1e-310))``);
+* a local derivative that is exactly 0 contributes exactly 0 (never 0 × ∞ = nan).
+
+This module is on the ground floor: it imports only the op table and the traversal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from typing import Any
+
+from . import ops
+from .graph import operands
+
+__all__ = ["contributions"]
+
+Contribution = tuple[int, Any, Any, Any]
+"""(operand index, operand node, local derivative, upstream × local)."""
+
+_CONST = ops.CONST
+
+
+def contributions(node: Any, upstream: Any, F: Any = ops.FLOAT_FNS,
+                  needed: Container[Any] | None = None) -> list[Contribution]:
+    """What ``node`` passes back to each operand, given ∂L/∂node = ``upstream``.
+
+    ``F`` is the namespace the rules are evaluated with: :data:`microgrid.ops.FLOAT_FNS`
+    (numbers; ``upstream`` a float) or a graph-building one (``F.graph`` true; ``upstream``
+    a node; the result's locals and contributions are nodes or plain numbers).
+    ``needed``, when given, holds the operands worth a contribution; others are skipped.
+    Constant operands never get one, and on floats a zero ``upstream`` gives ``[]``.
+    """
+    parents = operands(node)
+    if not parents:
+        return []
+    op = node._fn
+    const = op.const_operands
+    wanted = [i for i, p in enumerate(parents)
+              if p._fn is not _CONST and i not in const
+              and (needed is None or p in needed)]
+    if not wanted:
+        return []
+    graph = F.graph
+    if not graph and upstream == 0.0:
+        return []
+    if graph:
+        args = [p.data if i in const else p for i, p in enumerate(parents)]
+        args.append(node)
+    else:
+        args = [p.data for p in parents]
+        args.append(node.data)
+    if op.vector_rule is not None:
+        every = op.vector_rule(F, *args)
+        locals_ = [every[i] for i in wanted]
+    else:
+        rules = op.partials
+        locals_ = [rules[i](F, *args) for i in wanted]
+    out: list[Contribution] = []
+    for i, d in zip(wanted, locals_):
+        if graph:
+            if isinstance(d, (int, float)):
+                if d == 0.0:
+                    continue
+                c = upstream if d == 1.0 else upstream * d
+            else:
+                c = upstream * d
+        else:
+            c = upstream * d if d != 0.0 else 0.0
+        out.append((i, parents[i], d, c))
+    return out
