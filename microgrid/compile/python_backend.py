@@ -33,8 +33,8 @@ from .tape import GuardFailed, NotFinite, Tape
 
 __all__ = ["PythonReplay", "python_source"]
 
-CHUNK = 1500
-"""Nodes per compiled chunk."""
+CHUNK = 10_000
+"""Operands (about lines of code) per compiled chunk."""
 
 
 def _literal(x: float) -> str:
@@ -68,8 +68,18 @@ def _checked(op: Op) -> Callable[..., float]:
     return one if op.arity == 1 else many
 
 
-def _chunks(n: int, size: int) -> list[tuple[int, int]]:
-    return [(s, min(s + size, n)) for s in range(0, n, size)]
+def _chunks(tape: Tape, size: int) -> list[tuple[int, int]]:
+    """Consecutive node ranges of about ``size`` operands each (lines grow with operands)."""
+    spans = []
+    start, weight = 0, 0
+    for i, args in enumerate(tape.args):
+        weight += 1 + len(args)
+        if weight >= size:
+            spans.append((start, i + 1))
+            start, weight = i + 1, 0
+    if start < len(tape) or not spans:
+        spans.append((start, len(tape)))
+    return spans
 
 
 class _Program:
@@ -85,7 +95,7 @@ class _Program:
         self.needs = tape.needs_grad()
         self.ops: dict[str, Any] = {}   # name in the code -> function
         self.op_names: dict[tuple[int, str, int], str] = {}
-        self.spans = _chunks(n, size)
+        self.spans = _chunks(tape, size)
         self.chunk_of = [0] * n
         for c, (s, e) in enumerate(self.spans):
             for i in range(s, e):
@@ -193,14 +203,29 @@ class _Program:
                 lines.append(f"    g{j} = G[{j}]")
                 has.add(j)
 
+        alias: dict[int, str] = {}  # g_j that is just another node's gradient: no copy
+
+        def name(j: int) -> str:
+            return alias.get(j, f"g{j}")
+
         def target(j: int, term: str, cond: str = "") -> None:
             if j not in has:
                 start(j)
-            if j in has:
+            if j in alias:      # a second contribution: the copy is made now
+                first = alias.pop(j)
+                if cond:
+                    lines.append(f"    g{j} = {first}")
+                    lines.append(f"    {cond}g{j} += {term}")
+                else:
+                    lines.append(f"    g{j} = {first} + {term}")
+            elif j in has:
                 lines.append(f"    {cond}g{j} += {term}")
             elif cond:
                 lines.append(f"    g{j} = 0.0")
                 lines.append(f"    {cond}g{j} += {term}")
+                has.add(j)
+            elif term.isidentifier():   # 0.0 + g is g: an alias, no line
+                alias[j] = term
                 has.add(j)
             else:
                 lines.append(f"    g{j} = {term}")
@@ -223,7 +248,7 @@ class _Program:
             wanted = [p for p, j in enumerate(js) if needs[j] and p not in op.const_operands]
             if not wanted:
                 continue
-            g = f"g{i}"
+            g = name(i)
             if op.kind == "sum":
                 for p in wanted:
                     target(js[p], g)
@@ -248,10 +273,10 @@ class _Program:
                     for p in wanted:
                         target(js[p], f"{g} * {self.fn('r', op, p)}(_F, {args})", f"if {g}: ")
         for j in sorted(outside):
-            lines.append(f"    G[{j}] = g{j}")
+            lines.append(f"    G[{j}] = {name(j)}")
         for i in range(s, e):
             if i in self.wrt_pos and i in has:
-                lines.append(f"    G[{i}] = g{i}")
+                lines.append(f"    G[{i}] = {name(i)}")
         return lines
 
 
