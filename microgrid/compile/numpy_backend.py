@@ -52,7 +52,7 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import as_strided
 
-from ..ops import Op
+from ..ops import CONST, Op
 from .numpy_fns import NUMPY_FNS, forward
 from .tape import GuardFailed, NotFinite, Tape
 
@@ -451,10 +451,7 @@ class NumpyReplay:
         self.V = np.array([tape.data[i] for i in order], dtype=np.float64)
         self.G = np.zeros(len(order))
         # which nodes carry gradient (on the merged graph)
-        leads = [False] * n
-        for i in tape.wrt:
-            if i >= 0:
-                leads[i] = True
+        leads = [op.arity == 0 and op is not CONST for op in tape.ops]  # as tape.needs_grad
         for i in nodes:
             leads[i] = leads[i] or any(leads[j] for j in operands[i])
         live = [False] * n

@@ -19,6 +19,10 @@ bit-identical to eager mode, the parameters' earlier ``grad`` included.
 into a generator: it runs its forward part, pauses, and runs its backward part when
 resumed, so values stay in fast local variables; only numbers crossing a chunk boundary go
 through two shared lists. Compile time and memory grow linearly with the tape.
+
+**Errors.** As in ``backward()``, every gradient is computed — of inputs and other leaves
+too, which are then dropped — and their sum, in the tape's order, must be finite; any
+non-finite number makes the compiled step run eagerly, so the op raises its own error.
 """
 
 from __future__ import annotations
@@ -142,7 +146,7 @@ class _Program:
     def source(self, c: int) -> str:
         tape, v, needs = self.tape, self.names, self.needs
         s, e = self.spans[c]
-        lines = [f"def chunk{c}(V, G):"]
+        lines = [f"def chunk{c}(V, G, S):"]
         loaded: set[int] = set()
         for i in range(s, e):
             for j in tape.args[i]:
@@ -277,6 +281,12 @@ class _Program:
         for i in range(s, e):
             if i in self.wrt_pos and i in has:
                 lines.append(f"    G[{i}] = {name(i)}")
+        # then, resumed once more (chunks in order): the sum of every gradient in the
+        # tape's order, which backward() checks for a non-finite number
+        lines.append("    yield")
+        mine = [name(i) for i in range(s, e) if needs[i] and i in has]
+        for k in range(0, len(mine), 100):
+            lines.append(f"    S[0] = S[0] + {' + '.join(mine[k:k + 100])}")
         return lines
 
 
@@ -295,7 +305,8 @@ class PythonReplay:
         program = _Program(tape, chunk)
         namespace: dict[str, Any] = {"GuardFailed": GuardFailed, "NotFinite": NotFinite,
                                      "_F": ops.FLOAT_FNS}
-        self._chunks: list[Callable[[list[float], list[float]], Iterator[None]]] = []
+        self._chunks: list[Callable[[list[float], list[float], list[Any]],
+                                    Iterator[None]]] = []
         for c in range(len(program.spans)):
             source = program.source(c)  # one chunk at a time: memory stays small
             namespace.update(program.ops)
@@ -326,13 +337,19 @@ class PythonReplay:
             G[i] = grads_in[k]
         for k, i in self._inputs:
             V[i] = input_values[k]
-        runs = [chunk(V, G) for chunk in self._chunks]
+        S = [0]
+        runs = [chunk(V, G, S) for chunk in self._chunks]
         for run in runs:
             next(run)
         outs = [V[o] for o in self._outputs]
         if self._backward:
             for run in reversed(runs):
                 next(run, None)
+            for run in runs:
+                next(run, None)
+            total = S[0]
+            if total - total != 0:
+                raise NotFinite("a gradient of the replay is not finite")
         grads = [G[i] for _, i in self._wrt]
         if len(grads) != self._nwrt:
             present = dict(zip((k for k, _ in self._wrt), grads))

@@ -15,7 +15,7 @@ from itertools import chain
 
 from ..engine import Value
 from ..graph import topological_order
-from ..ops import Op
+from ..ops import CONST, Op
 
 __all__ = ["Guard", "GuardFailed", "NotFinite", "Tape", "trace"]
 
@@ -75,12 +75,12 @@ class Tape:
         return {i for i in chain(self.wrt, self.inputs) if i >= 0}
 
     def needs_grad(self) -> list[bool]:
-        """Per node: on a path from a ``wrt`` leaf to the loss (so it carries gradient)."""
+        """Per node: on a path from a leaf to the loss, so ``backward()`` computes its
+        gradient — not only for ``wrt``: eager mode also differentiates inputs and frozen
+        leaves, and raises when one of those gradients is not finite, so a replay must too.
+        Constants (``ops.CONST``) get none."""
         n = len(self.ops)
-        leads = [False] * n
-        for i in self.wrt:
-            if i >= 0:
-                leads[i] = True
+        leads = [op.arity == 0 and op is not CONST for op in self.ops]
         for i in range(n):
             if not leads[i] and any(leads[j] for j in self.args[i]):
                 leads[i] = True
