@@ -687,9 +687,9 @@ def report(runs: dict[str, dict[str, Any]], quick: bool) -> str:
         tb = runs.get("torch", {}).get("b", {})
         if TORCHV in tb:
             for name in (NP, NP_FUSED):
-                r = _ratio(tb[name], tb[TORCHV])  # torch time / numpy time; invert
-                slow = 1.0 / r[0]
-                out.append(f"{name} takes {slow:.2f}× [{1 / r[2]:.2f}–{1 / r[1]:.2f}] the "
+                r = _ratio(tb[name], tb[TORCHV])  # numpy time / torch time, per round
+                slow = r[0]
+                out.append(f"{name} takes {slow:.2f}× [{r[1]:.2f}–{r[2]:.2f}] the "
                            f"time of PyTorch vectorized (float64, 1 thread) on (b).")
                 if name == NP_FUSED:
                     verdicts.append(("compiled numpy, fused (README's model) within 3× of "

@@ -613,10 +613,7 @@ class NumpyReplay:
                     g.operands[p].add(G, np.where(zero, 0.0, grad * d))
             if not np.isfinite(G).all():
                 raise NotFinite("a gradient of the replay is not finite")
-            grads = self.wrt.take(G)
-            if wrt_grads is not None:
-                grads = [g0 + g for g0, g in zip(wrt_grads, grads)]
-            return V[self.out_slots].tolist(), grads
+            return V[self.out_slots].tolist(), self.wrt.take(G, wrt_grads)
 
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
@@ -646,11 +643,15 @@ class _Args:
         elif self.slots.size:
             V[self.slots] = np.asarray(values, dtype=np.float64)[self.present]
 
-    def take(self, G: Array) -> list[float]:
+    def take(self, G: Array, start: Sequence[float] | None = None) -> list[float]:
+        """The arguments' gradients, added to ``start`` (their earlier ``grad``) if given."""
         if self.whole is not None:
-            grads: list[float] = G[self.whole].tolist()
+            got = G[self.whole]
+            if start is not None:
+                got = np.asarray(start, dtype=np.float64) + got
+            grads: list[float] = got.tolist()
             return grads
-        out = np.zeros(self.n)
-        out[self.present] = G[self.slots]
+        out = np.zeros(self.n) if start is None else np.array(start, dtype=np.float64)
+        out[self.present] += G[self.slots]
         grads = out.tolist()
         return grads

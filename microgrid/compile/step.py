@@ -26,8 +26,11 @@ from __future__ import annotations
 import builtins
 import math
 import numbers
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import attrgetter
 from typing import Any
 
 from ..collector import gc_paused
@@ -37,6 +40,8 @@ from .tape import Guard, GuardFailed, trace
 
 __all__ = ["CompiledStep", "GraphChanged", "compile_step"]
 
+
+_DATA, _GRAD = attrgetter("data"), attrgetter("grad")
 
 MAX_SHAPES = 256
 """Traced shapes kept per compiled step (each int argument value is its own shape)."""
@@ -196,8 +201,9 @@ class CompiledStep:
             return self._trace(key, args, None)
         try:
             params = self.params
-            outs, grads = entry.replay([p.data for p in params], flat,
-                                       [p.grad for p in params])
+            before = list(map(_GRAD, params))
+            outs, grads = entry.replay(list(map(_DATA, params)), flat,
+                                       before if any(before) else None)
         except GuardFailed as e:
             guard = entry.guards[e.k]
             limit = self.max_retraces
@@ -210,8 +216,7 @@ class CompiledStep:
         total = builtins.sum(grads, builtins.sum(outs))
         if total - total != 0.0:
             return self._trace(key, args, entry)  # eager raises with the op's name
-        for p, g in zip(params, grads):
-            p.grad = g
+        deque(map(setattr, params, repeat("grad"), grads), maxlen=0)  # p.grad = g, each
         return _rebuild(entry.out_shape, iter(outs))
 
     def _trace(self, key: Any, args: tuple[Any, ...], old: _Entry | None) -> Any:
