@@ -372,6 +372,43 @@ def test_graph_changed_suggests_settings_that_exist() -> None:
         compile_step(branchy(w), [w], max_retraces=-1)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_replaced_weight_or_a_changed_activation_traces_again(backend: str) -> None:
+    weights = [Value(0.5), Value(-0.25)]
+    config = {"activation": "tanh"}
+
+    def loss(x: list[Value]) -> Value:
+        z = weights[0] * x[0] + weights[1] * x[1]
+        return getattr(z, config["activation"])() ** 2
+
+    step = compile_step(loss, lambda: list(weights), backend=backend,
+                        key=lambda: config["activation"])
+
+    def check(x: list[float]) -> None:
+        for p in weights:
+            p.grad = 0.0
+        got = step(x)
+        grads = [p.grad for p in weights]
+        for p in weights:
+            p.grad = 0.0
+        want = loss([Value(v) for v in x])
+        want.backward()
+        assert got == pytest.approx(want.data, rel=1e-12)
+        assert grads == pytest.approx([p.grad for p in weights], rel=1e-12)
+
+    check([0.5, -1.0])
+    check([0.25, 2.0])
+    assert step.traces == 1
+    weights[0] = Value(3.0)            # a new parameter object: traced again
+    check([0.5, -1.0])
+    assert step.traces == 2
+    config["activation"] = "sigmoid"   # what the parameter list cannot show: the key
+    check([0.5, -1.0])
+    assert step.traces == 3
+    check([0.75, 1.0])
+    assert step.traces == 3
+
+
 def test_max_of_values_is_guarded() -> None:
     a, b = Value(1.0), Value(2.0)
     step = compile_step(lambda x: max(a * x[0], b * x[1]) * 1.0, [a, b], on_change="error")

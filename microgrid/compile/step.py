@@ -27,7 +27,7 @@ import builtins
 import math
 import numbers
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from operator import attrgetter
@@ -153,25 +153,21 @@ class _Entry:
 class CompiledStep:
     """``fn`` traced once per argument shape, then replayed; see :func:`compile_step`."""
 
-    def __init__(self, fn: Callable[..., Any], params: Sequence[Value], *,
+    def __init__(self, fn: Callable[..., Any],
+                 params: Sequence[Value] | Callable[[], Sequence[Value]], *,
                  backend: str = "python", static: Sequence[int] = (),
-                 on_change: str = "retrace", max_retraces: int | None = 8) -> None:
+                 on_change: str = "retrace", max_retraces: int | None = 8,
+                 key: Callable[[], Hashable] | None = None) -> None:
         if not callable(fn):
             raise TypeError(f"compile_step: fn must be callable, got {type(fn).__name__}")
-        if isinstance(params, Value):
-            raise TypeError("compile_step: params must be a list of Values "
-                            "(model.parameters()), got a single Value")
-        ps: list[Value] = []
-        seen: set[Value] = set()
-        for i, p in enumerate(params):
-            if not isinstance(p, Value):
-                raise TypeError(f"compile_step: params[{i}] must be a Value, "
-                                f"got {type(p).__name__}")
-            if not p.is_leaf:
-                raise ValueError(f"compile_step: params[{i}] must be a leaf Value")
-            if p not in seen:
-                seen.add(p)
-                ps.append(p)
+        if key is not None and not callable(key):
+            raise TypeError(f"compile_step: key must be callable, got {type(key).__name__}")
+        self._source: Callable[[], Sequence[Value]] | None = None
+        if callable(params) and not isinstance(params, Value):
+            self._source = params
+            params = params()
+        self._given: list[Value] = list(_checked_params(params))
+        ps = list(dict.fromkeys(self._given))  # a shared parameter once
         if backend not in BACKENDS:
             raise ValueError(f"compile_step: unknown backend {backend!r}; "
                              f"choose one of {', '.join(map(repr, BACKENDS))}")
@@ -188,17 +184,31 @@ class CompiledStep:
         self.static = frozenset(static)
         self.on_change = on_change
         self.max_retraces = max_retraces
+        self.key = key
         self.traces = 0  # how many times fn has been run eagerly
         self._cache: dict[Any, _Entry] = {}
 
+    def _refresh(self) -> None:
+        """Adopt the current parameter list (new objects: every shape is traced again)."""
+        assert self._source is not None
+        given = self._source()
+        if given is not self._given and list(given) != self._given:
+            self._given = list(_checked_params(given))
+            self.params = list(dict.fromkeys(self._given))
+            self._cache.clear()
+
     def __call__(self, *args: Any) -> Any:
-        key, flat = _signature(args, self.static)
+        if self._source is not None:
+            self._refresh()
+        shape, flat = _signature(args, self.static)
+        key = shape if self.key is None else (shape, self.key())
         try:
             entry = self._cache.get(key)
         except TypeError:
-            raise TypeError("compiled step: static arguments must be hashable") from None
+            raise TypeError("compiled step: static arguments (and what key() returns) must be "
+                            "hashable") from None
         if entry is None:
-            return self._trace(key, args, None)
+            return self._trace(key, shape, args, None)
         try:
             params = self.params
             before = list(map(_GRAD, params))
@@ -210,19 +220,19 @@ class CompiledStep:
             if self.on_change == "error" or (limit is not None and entry.retraces >= limit):
                 raise GraphChanged(_changed_message(guard, self.on_change, entry.retraces,
                                                     limit)) from None
-            return self._trace(key, args, entry)
+            return self._trace(key, shape, args, entry)
         except (ArithmeticError, ValueError):
-            return self._trace(key, args, entry)  # eager names the op that failed
+            return self._trace(key, shape, args, entry)  # eager names the op that failed
         total = builtins.sum(grads, builtins.sum(outs))
         if total - total != 0.0:
-            return self._trace(key, args, entry)  # eager raises with the op's name
+            return self._trace(key, shape, args, entry)  # eager raises with the op's name
         deque(map(setattr, params, repeat("grad"), grads), maxlen=0)  # p.grad = g, each
         return _rebuild(entry.out_shape, iter(outs))
 
-    def _trace(self, key: Any, args: tuple[Any, ...], old: _Entry | None) -> Any:
+    def _trace(self, key: Any, shape: Any, args: tuple[Any, ...], old: _Entry | None) -> Any:
         """Run ``fn`` eagerly on fresh input Values, backward, and record its tape."""
         inputs: list[Value] = []
-        wrapped = _arguments(key, args, inputs)
+        wrapped = _arguments(shape, args, inputs)
         guards: list[tuple[Value, str, Value | float, bool]] = []
 
         def record(value: Value, cmp: str, other: Any, result: bool) -> None:
@@ -256,6 +266,20 @@ class CompiledStep:
         return _rebuild(out_shape, iter([v.data for v in flat_out]))
 
 
+def _checked_params(params: Any) -> list[Value]:
+    if isinstance(params, (Value, str, bytes)) or not isinstance(params, Iterable):
+        raise TypeError("compile_step: params must be a list of Values "
+                        f"(model.parameters()), got {type(params).__name__}")
+    checked: list[Value] = list(params)
+    for i, p in enumerate(checked):
+        if not isinstance(p, Value):
+            raise TypeError(f"compile_step: params[{i}] must be a Value, "
+                            f"got {type(p).__name__}")
+        if not p.is_leaf:
+            raise ValueError(f"compile_step: params[{i}] must be a leaf Value")
+    return checked
+
+
 def _changed_message(guard: Guard, on_change: str, retraces: int,
                      limit: int | None) -> str:
     """Why a replay stopped, and the settings that would let it go on."""
@@ -283,9 +307,11 @@ def _out_shape(result: Any, flat: list[Value]) -> Any:
                     f"first item is the loss, got {type(result).__name__}")
 
 
-def compile_step(fn: Callable[..., Any], params: Sequence[Value], *,
+def compile_step(fn: Callable[..., Any],
+                 params: Sequence[Value] | Callable[[], Sequence[Value]], *,
                  backend: str = "python", static: Sequence[int] = (),
-                 on_change: str = "retrace", max_retraces: int | None = 8) -> CompiledStep:
+                 on_change: str = "retrace", max_retraces: int | None = 8,
+                 key: Callable[[], Hashable] | None = None) -> CompiledStep:
     """Compile ``fn(*args) -> loss`` (or ``(loss, *more)``) for replay.
 
     Calling the result with numbers (nested lists) returns ``fn``'s result as floats and
@@ -302,9 +328,14 @@ def compile_step(fn: Callable[..., Any], params: Sequence[Value], *,
       (``<``, ``max``, ``bool(v)``) comes out differently: ``"retrace"`` (at most
       ``max_retraces`` times per shape; ``None``: no limit) or ``"error"``
       (:class:`GraphChanged`).
+    * **Model edits.** Pass ``params`` as a function (``model.parameters``) and it is
+      called on every step: when it lists other ``Value`` objects (a weight replaced, a
+      layer added) the step traces again. What the parameter list cannot show (an
+      activation switched) goes into ``key``: a function whose result is part of the
+      cache key (``key=lambda: model.activation``).
     * **Errors.** A replay that meets a number eager mode would refuse (a log of a
       negative, an overflow — also where relu would hide it) runs the step eagerly, so the
       op raises its own error, of the same type as eager mode's.
     """
     return CompiledStep(fn, params, backend=backend, static=static, on_change=on_change,
-                        max_retraces=max_retraces)
+                        max_retraces=max_retraces, key=key)
