@@ -15,10 +15,12 @@ The operations and their order are those of ``backward()``'s chain rule (leaves 
 their contributions from the last use to the first), so losses and gradients are
 bit-identical to eager mode, the parameters' earlier ``grad`` included.
 
-**Size.** The code is cut into chunks of a few thousand lines, each compiled on its own
-into a generator: it runs its forward part, pauses, and runs its backward part when
-resumed, so values stay in fast local variables; only numbers crossing a chunk boundary go
-through two shared lists. Compile time and memory grow linearly with the tape.
+**Size.** A sum's terms that are used nowhere else are written inside its expression,
+``v9 = ((v1 * v2) + (v3 * v4)) + v5``. The code is cut into chunks of about ten thousand
+operands, each compiled on its own into a generator: it runs its forward part, pauses, and
+runs its backward part when resumed, so values stay in fast local variables; only numbers
+crossing a chunk boundary go through two shared lists. Compile time and memory grow
+linearly with the tape.
 
 **Errors.** As in ``backward()``, every gradient is computed — of inputs and other leaves
 too, which are then dropped — and their sum, in the tape's order, must be finite; any
@@ -126,6 +128,37 @@ class _Program:
                 if self.chunk_of[j] != self.chunk_of[last]:
                     self.export_v[j] = True
         self.wrt_pos = {w: k for k, w in enumerate(tape.wrt) if w >= 0}
+        self.inline = self._inlined()
+        self.exprs: dict[int, str] = {}
+
+    def _inlined(self) -> list[bool]:
+        """Sums and products whose only use is a sum in the same chunk are written inside
+        that sum's expression (``v9 = ((v1 * v2) + (v3 * v4))``): neither backward rule
+        reads its own value, nor does a sum read its operands' values."""
+        tape = self.tape
+        n = len(tape)
+        uses = [0] * n
+        user = [-1] * n
+        for i, args in enumerate(tape.args):
+            for j in args:
+                uses[j] += 1
+                user[j] = i
+        for o in tape.outputs:
+            uses[o] += 2
+        for gd in tape.guards:
+            uses[gd.node] += 2
+            if isinstance(gd.other, int):
+                uses[gd.other] += 2
+        inline = [False] * n
+        depth = [0] * n
+        for i in range(n):
+            if tape.ops[i].kind in ("sum", "product"):
+                depth[i] = 1 + max([depth[j] for j in tape.args[i] if inline[j]], default=0)
+            c = user[i]
+            inline[i] = (uses[i] == 1 and tape.ops[i].kind in ("sum", "product")
+                         and tape.ops[c].kind == "sum" and not self.export_v[i]
+                         and self.chunk_of[c] == self.chunk_of[i] and depth[i] < 100)
+        return inline
 
     def fn(self, kind: str, op: Op, k: int = 0) -> str:
         """The name under which the code calls ``op``'s forward or rule number k."""
@@ -163,7 +196,9 @@ class _Program:
             lines.append(f"    {v[j]} = V[{j}]")
         for i in range(s, e):
             op = tape.ops[i]
-            if op.arity != 0:
+            if self.inline[i]:
+                self.exprs[i] = f"({self._forward(i, op)})"
+            elif op.arity != 0:
                 lines.append(f"    {v[i]} = {self._forward(i, op)}")
                 if self.export_v[i]:
                     lines.append(f"    V[{i}] = {v[i]}")
@@ -175,7 +210,8 @@ class _Program:
         return "\n".join(lines) + "\n"
 
     def _forward(self, i: int, op: Op) -> str:
-        args = [self.names[j] for j in self.tape.args[i]]
+        args = [self.exprs.pop(j) if self.inline[j] else self.names[j]
+                for j in self.tape.args[i]]
         if op.kind == "sum":
             return f"{args[0]} + {args[1]}"
         if op.kind == "product":
