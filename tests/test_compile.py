@@ -618,6 +618,23 @@ def test_backends_read_the_op_tables_declarations() -> None:
     assert "g_" not in source
 
 
+def test_numpy_forward_of_every_op_matches_the_op_tables_forward() -> None:
+    np = pytest.importorskip("numpy")
+    from microgrid.compile.numpy_fns import forward
+
+    r = random.Random(7)
+    for op in ops.OPS.values():
+        if op.arity <= 0:
+            continue   # leaves; wsum (variadic) runs as a matmul, tested with fused networks
+        signs = [1] if op.name in ("log", "pow", "powc") else [1, -1]
+        cols = [[r.uniform(0.1, 3.0) * r.choice(signs if k == 0 else [1]) for _ in range(50)]
+                for k in range(op.arity)]
+        assert op.forward is not None
+        want = [op.forward(*xs) for xs in zip(*cols)]
+        got = forward(op, op.arity)(*[np.array(c) for c in cols])
+        assert list(got) == pytest.approx(want, rel=1e-14), op.name
+
+
 def test_numpy_namespace_has_every_rule_function_of_the_float_one() -> None:
     np = pytest.importorskip("numpy")
     from microgrid.compile.numpy_fns import NUMPY_FNS
