@@ -4,18 +4,25 @@
                         model.parameters())
     loss = step(X, T)   # the loss as a float; every parameter's grad += ∂loss/∂parameter
 
-Numbers in the arguments (nested lists of floats) become the step's inputs; the parameters'
-current ``data`` is read on every call and ``∂loss/∂θ`` is added to each ``θ.grad``, as
-``loss.backward()`` would (zero them between steps, as usual). Interior nodes are not
-materialized, so they have no ``grad`` to show.
+Floats in the arguments (nested lists) become the step's inputs; ints stay Python ints
+(class labels: ``if c == 1`` behaves as in eager mode) and are part of the cache key. The
+parameters' current ``data`` is read on every call and ``∂loss/∂θ`` is added to each
+``θ.grad``, as ``loss.backward()`` would (zero them between steps, as usual). Interior nodes
+are not materialized, so they have no ``grad`` to show.
 
 **What the tape freezes.** Leaves that are neither parameters nor inputs are constants;
 so is any number the step reads out of a ``Value`` (``v.data``, ``float(v)``) to build
-another. Comparisons of ``Value``s (``<``, ``<=``, ``>``, ``>=``; ``max`` uses them) are
-recorded as *guards* and re-checked on every replay: when one comes out differently the
-step's graph would change, and the step is re-traced (``on_change="retrace"``) or refused
-with :class:`GraphChanged` (``on_change="error"``). Use ``relu`` and friends for choices
-inside the math; branch in Python only through comparisons.
+another. Comparisons of ``Value``s (``<``, ``<=``, ``>``, ``>=``; ``max`` uses them) and
+``bool(v)`` are recorded as *guards* and re-checked on every replay: when one comes out
+differently the step's graph would change, and the step is re-traced
+(``on_change="retrace"``, at most ``max_retraces`` times) or refused with
+:class:`GraphChanged` (``on_change="error"``). Use ``relu`` and friends for choices inside
+the math; branch in Python only through comparisons. Tracing is safe in several threads
+at once: each trace observes only its own thread's comparisons.
+
+**Same errors as eager mode.** A replay that meets a number eager mode would refuse — an
+out-of-domain or overflowing value anywhere (even one a later relu would hide), or a
+non-finite gradient — runs the step eagerly instead, so the op raises its own error.
 
 **Garbage collector.** Tracing runs the step eagerly with the cyclic collector paused
 (:func:`~microgrid.collector.gc_paused`); replays allocate no graph at all.
