@@ -599,7 +599,10 @@ def machine() -> str:
                     break
     except OSError:
         pass
-    parts = [f"{cpu}, {os.cpu_count()} cores", f"{platform.system()} {platform.release()}",
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") \
+        else ""
+    parts = [f"{cpu}, {os.cpu_count()} cores{load}",
+             f"{platform.system()} {platform.release()}",
              f"Python {platform.python_version()}", f"microgrid {microgrid.__version__}",
              f"micrograd {getattr(micrograd, '__version__', '0.1.0')}"]
     try:
