@@ -19,7 +19,8 @@ BACKENDS = ("python", "numpy")
 def replayer(tape: Tape, backend: str = "python") -> Replay:
     """A function ``(wrt_values, input_values[, wrt_grads]) -> (output values, gradients)``.
 
-    Raises :class:`~.tape.GuardFailed` when a guard comes out differently; use
+    Raises :class:`~.tape.NotFinite` when any value or gradient is not finite (eager mode
+    would raise there), :class:`~.tape.GuardFailed` when a guard comes out differently; use
     :class:`~.step.CompiledStep` for the handling of changed graphs.
     """
     if backend == "python":

@@ -378,6 +378,9 @@ class PythonReplay:
         for run in runs:
             next(run)
         outs = [V[o] for o in self._outputs]
+        for out in outs:
+            if out - out != 0.0:   # an overflow in a sum or product reached an output
+                raise NotFinite("an output of the replay is not finite")
         if self._backward:
             for run in reversed(runs):
                 next(run, None)

@@ -230,9 +230,6 @@ class CompiledStep:
             return self._trace(key, shape, args, entry)
         except (ArithmeticError, ValueError):
             return self._trace(key, shape, args, entry)  # eager names the op that failed
-        total = builtins.sum(grads, builtins.sum(outs))
-        if total - total != 0.0:
-            return self._trace(key, shape, args, entry)  # eager raises with the op's name
         deque(map(setattr, params, repeat("grad"), grads), maxlen=0)  # p.grad = g, each
         return _rebuild(entry.out_shape, iter(outs))
 
