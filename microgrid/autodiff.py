@@ -14,9 +14,11 @@ from typing import Any, Literal, overload
 from .chain import contributions
 from .engine import VALUE_FNS, Number, Value
 from .graph import operands, topological_order
-from .ops import FLOAT_FNS
+from .ops import FLOAT_FNS, POW, POWC
 
 __all__ = ["GradcheckError", "grad", "gradcheck", "hessian"]
+
+_POWERS = (POW, POWC)
 
 
 def _as_inputs(inputs: Value | Sequence[Value]) -> list[Value]:
@@ -63,6 +65,10 @@ def grad(output: Value, inputs: Value | Sequence[Value],
     for node in reversed(order):
         g = grads.get(node)
         if g is None:
+            if node.op in _POWERS and node in needed:
+                # no gradient reached it (a zero upstream, maybe an underflowed one), but a
+                # power rule with no value still has none: the kernel raises (see chain)
+                contributions(node, 0.0, FLOAT_FNS, needed)
             continue
         for _, p, _, c in contributions(node, g, F, needed):
             prev = grads.get(p)

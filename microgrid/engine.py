@@ -33,7 +33,7 @@ from typing import Any, TypeAlias
 
 from . import ops
 from .chain import contributions
-from .graph import operands, topological_order, traversal_lock
+from .graph import _post_order, operands, topological_order, traversal_lock
 from .ops import Op
 
 __all__ = ["Number", "Value", "observing_comparisons", "wsum", "zero_grad"]
@@ -47,6 +47,8 @@ _isfinite = math.isfinite
 _ADD, _MUL, _NEG, _DIV, _POW, _POWC = ops.ADD, ops.MUL, ops.NEG, ops.DIV, ops.POW, ops.POWC
 _CONST, _WSUM, _RELU, _TANH = ops.CONST, ops.WSUM, ops.RELU, ops.TANH
 _dtanh = ops.FLOAT_FNS.dtanh
+_POWERS = (ops.POW, ops.POWC)
+_TINY_NORMAL = 2.2250738585072014e-308  # the smallest normal float, 2⁻¹⁰²²
 
 _observer: ContextVar[ComparisonObserver | None] = ContextVar("microgrid_comparisons",
                                                               default=None)
@@ -79,7 +81,9 @@ def _check_number(x: Any, what: str) -> float:
     try:
         value = float(x)
     except OverflowError:
-        raise OverflowError(f"{what} is too large for a float: {x!r}") from None
+        digits = len(str(abs(int(x)))) if isinstance(x, numbers.Integral) else None
+        size = f"an integer of {digits} digits" if digits else repr(x)
+        raise OverflowError(f"{what} is too large for a float: {size}") from None
     if not _isfinite(value):
         raise ValueError(f"{what} must be finite, got {value!r}")
     return value
@@ -195,15 +199,21 @@ class Value:
     # -- micrograd's names, so lecture-style code runs as it is written ---------------
     @property
     def _prev(self) -> set[Value]:
-        """The set of operands (micrograd's name; :attr:`parents` keeps order and repeats)."""
-        return set(operands(self))
+        """The set of operands (micrograd's name; :attr:`parents` keeps order and repeats).
+
+        As in micrograd, the fixed number of ``x ** 3`` or of a leaky ReLU's slope is not
+        an operand here (it is part of the op, as ``_op`` shows)."""
+        const = self._fn.const_operands
+        return {p for i, p in enumerate(operands(self)) if i not in const}
 
     @property
     def _op(self) -> str:
-        """The op's symbol as a string (``'+'``, ``'*'``, ``'tanh'``; ``''`` for a leaf)."""
+        """The op's symbol as a string (``'+'``, ``'*'``, ``'tanh'``, ``'**2'``; ``''`` for a
+        leaf)."""
         fn = self._fn
         if fn is _POWC:
-            return f"**{self._b.data:g}"
+            c = self._b.data
+            return f"**{int(c)}" if c.is_integer() and abs(c) < 1e15 else f"**{c!r}"
         return fn.symbol
 
     def _backward(self) -> None:
@@ -240,7 +250,8 @@ class Value:
 
     # -- arithmetic ------------------------------------------------------------------
     def __add__(self, other: Operand) -> Value:
-        if type(other) is not Value:
+        cls = type(self)
+        if type(other) is not cls:
             other = _const(other, "add")
         # ops.ADD.forward and _node, inlined: + and * make almost every node of a network,
         # and inlining them made the benchmark's training steps 5–15 % faster than calling
@@ -248,7 +259,7 @@ class Value:
         data = self.data + other.data
         if data - data != 0.0:
             raise _not_finite(_ADD, self.data, other.data)
-        v = _new(type(self))
+        v = _new(cls)
         v.data = data
         v.grad = 0.0
         v.label = ""
@@ -262,12 +273,13 @@ class Value:
         return _apply(_ADD, _const(other, "add"), self, type(self))
 
     def __mul__(self, other: Operand) -> Value:
-        if type(other) is not Value:
+        cls = type(self)
+        if type(other) is not cls:
             other = _const(other, "mul")
         data = self.data * other.data  # ops.MUL.forward and _node, inlined (see __add__)
         if data - data != 0.0:
             raise _not_finite(_MUL, self.data, other.data)
-        v = _new(type(self))
+        v = _new(cls)
         v.data = data
         v.grad = 0.0
         v.label = ""
@@ -401,15 +413,15 @@ class Value:
         """
         seed = _check_number(gradient, "backward: gradient")
         with traversal_lock:
-            order = topological_order(self)
-            for node in order:
-                if node._a is not None:
-                    node.grad = 0.0
+            leaves: list[Value] = []
+            order = _post_order([self], leaves)  # interior grads reset on the way
             self.grad += seed
-            _propagate_into_grad(reversed(order))
-            total = sum(map(_grad_of, order))
+            _propagate_into_grad(reversed(order))  # checks each interior node's grad
+            total = sum(map(_grad_of, leaves))
             if total - total != 0.0:
-                raise _gradient_overflow(order)
+                bad = next((n for n in leaves if n.grad - n.grad != 0.0), None)
+                if bad is not None:  # (finite grads whose sum overflows are fine)
+                    raise _gradient_overflow(bad)
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0.0 on this node and every node it depends on."""
@@ -434,17 +446,13 @@ class _Constant(Value):
 _grad_of = attrgetter("grad")
 
 
-def _gradient_overflow(order: list[Value]) -> OverflowError:
-    """The error for a non-finite gradient, naming the first node (from the output) that has one."""
-    for node in reversed(order):
-        g = node.grad
-        if g - g != 0.0:
-            what = f"a {node._fn.name} node" if node._a is not None else "a leaf"
-            label = f" {node.label!r}" if node.label else ""
-            return OverflowError(
-                f"backward: the gradient of {what}{label} (data={node.data!r}) is {g!r}: "
-                "a product of local derivatives overflowed a float")
-    return OverflowError("backward: a gradient is not finite")  # pragma: no cover
+def _gradient_overflow(node: Value) -> OverflowError:
+    """The error for a node whose gradient is not a finite float."""
+    what = f"a {node._fn.name} node" if node._a is not None else "a leaf"
+    label = f" {node.label!r}" if node.label else ""
+    return OverflowError(
+        f"backward: the gradient of {what}{label} (data={node.data!r}) is {node.grad!r}: "
+        "a product of local derivatives overflowed a float")
 
 
 class ValueFns:
@@ -471,12 +479,36 @@ class ValueFns:
     @staticmethod
     def dtanh(a: Value, out: Value) -> Value:
         if -0.5 < a.data < 0.5:
-            return (1.0 - out) * (1.0 + out)
+            # 1 − out·out, not (1 − out)(1 + out): its derivative −2·out·out' has one term,
+            # the other form's (1 − out)·out' − (1 + out)·out' cancels to nothing near 0
+            # (tanh''(1e-20) came out 0.0; found by tests/test_fuzz_exact.py)
+            return 1.0 - out * out
         return 4.0 * (2.0 * a).sigmoid() * (-2.0 * a).sigmoid()  # = 1 − tanh²a
 
     @staticmethod
     def dsigmoid(a: Value, out: Value) -> Value:
-        return out * (-a).sigmoid()
+        if -1.0 < a.data < 1.0:
+            # σ'(a) = ¼·(1 − tanh²(a/2)): its derivative −¼·tanh(a/2)·sech²(a/2) has one
+            # term; out·σ(−a) differentiates to σ'σ(−a) − σσ'(−a), which cancels near 0
+            t = (0.5 * a).tanh()
+            return 0.25 * (1.0 - t * t)
+        return out * (-a).sigmoid()  # no cancellation for |a| ≥ 1: |σ(−a) − σ(a)| ≥ 0.46
+
+    @staticmethod
+    def _times_power(c: Any, a: Value, e: Any, lo: float) -> Value:
+        """c · a^(e + lo), with e the rounded exponent c − 1 (a number or node) and lo the
+        rest, accurate where a^e underflows (see ops.FloatFns.dpowc)."""
+        p: Value = a ** e
+        if -_TINY_NORMAL < p.data < _TINY_NORMAL and a.data != 0.0:
+            q = abs(a) ** (0.5 * e)  # normal: multiply by c before squaring
+            e_ = e.data if isinstance(e, Value) else e
+            odd = a.data < 0.0 and e_ % 2.0 == 1.0
+            d: Value = ((-c if odd else c) * q) * q
+        else:
+            d = c * p
+        if lo != 0.0 and a.data > 0.0:
+            d = d * (lo * a.log()).exp()
+        return d
 
     @staticmethod
     def dpowc(a: Value, c: float) -> Any:
@@ -484,20 +516,32 @@ class ValueFns:
             return 0.0
         if c == 1.0:
             return 1.0
-        return c * a ** (c - 1.0)
+        h, lo = ops.exponent_minus_one(c)
+        return ValueFns._times_power(c, a, h, lo)
 
     @staticmethod
     def dpow_base(a: Value, b: Value) -> Value:
-        return b * a ** (b - 1.0)
+        _, lo = ops.exponent_minus_one(b.data)
+        return ValueFns._times_power(b, a, b - 1.0, lo)
 
     @staticmethod
     def dpow_exponent(a: Value, b: Value, out: Value) -> Any:
         if a.data > 0.0:
+            if out.data < _TINY_NORMAL:  # see ops.FloatFns.dpow_exponent
+                h = a ** (0.5 * b)
+                return h * a.log() * h
             return out * a.log()
         if a.data == 0.0 and b.data > 0.0 and a.is_constant:
             return 0.0
         raise ValueError(
             f"pow: ∂(a ** b)/∂b = a ** b · ln(a) has no derivative graph at a = {a.data!r}")
+
+    @staticmethod
+    def dquotient(a: Value, b: Value, out: Value) -> Value:
+        if a.data != 0.0 and -_TINY_NORMAL <= out.data <= _TINY_NORMAL:
+            s = 2.0 ** 600  # a/b underflowed: scale as ops.FloatFns.dquotient does
+            return -((a * s) / b / b) * (1.0 / s)
+        return -out / b
 
     @staticmethod
     def recip(b: Value, op: str = "div") -> Value:
@@ -519,8 +563,12 @@ def _propagate_into_grad(reverse_order: Iterable[Value]) -> None:
         if a is None:
             continue
         g = node.grad
-        if g == 0.0:  # nothing flows back: no rule is evaluated
+        if g == 0.0:  # nothing flows back: no rule is evaluated ...
+            if node._fn in _POWERS and a.data <= 0.0:
+                contributions(node, g)  # ... but 0·∞ from a power at 0 raises (see chain)
             continue
+        if g - g != 0.0:  # inf or nan
+            raise _gradient_overflow(node)
         op = node._fn
         if op is _ADD:
             a.grad += g

@@ -55,14 +55,20 @@ def topological_order(roots: N | Iterable[N]) -> list[N]:
         return _post_order(stack)
 
 
-def _post_order(stack: list[Any]) -> list[Any]:
-    """Iterative depth-first post-order from the nodes on ``stack`` (last is visited first)."""
+def _post_order(stack: list[Any], leaves: list[Any] | None = None) -> list[Any]:
+    """Iterative depth-first post-order from the nodes on ``stack`` (last is visited first).
+
+    With a ``leaves`` list (``backward()``'s traversal), each interior node's ``grad`` is
+    reset to 0.0 as it is listed and the leaves are also collected into ``leaves``: one
+    pass over the graph instead of three.
+    """
     entered = object()
     done = object()
     order: list[Any] = []
     append = order.append
     push = stack.append
     pop = stack.pop
+    reset = leaves is not None
     while stack:
         node = stack[-1]
         mark = node._mark
@@ -73,11 +79,18 @@ def _post_order(stack: list[Any]) -> list[Any]:
             pop()
             node._mark = done
             append(node)
+            if reset:
+                node.grad = 0.0
+            continue
+        a = node._a
+        if a is None:  # a leaf: listed at once
+            pop()
+            node._mark = done
+            append(node)
+            if reset:
+                leaves.append(node)  # type: ignore[union-attr]
             continue
         node._mark = entered
-        a = node._a
-        if a is None:
-            continue
         b = node._b
         if b is not None:
             if b._mark is not done:

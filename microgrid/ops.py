@@ -59,6 +59,7 @@ __all__ = [
     "FloatFns",
     "Op",
     "Rule",
+    "exponent_minus_one",
     "stable_sigmoid",
     "stable_softplus",
 ]
@@ -87,6 +88,8 @@ class Op:
     vector_rule: Rule | None = None
     const_operands: tuple[int, ...] = ()
     kind: str = "elementwise"
+    spelling: str = ""
+    """How Python code writes it (``a / b``, ``a.exp()``), for the documentation."""
 
     @property
     def const_operand(self) -> bool:
@@ -119,6 +122,17 @@ def stable_sigmoid(x: float) -> float:
 def stable_softplus(x: float) -> float:
     """softplus(x) = log(1 + eˣ) = max(x, 0) + log1p(e^(−|x|)), finite for any finite x."""
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+_TINY_NORMAL = 2.2250738585072014e-308  # the smallest normal float, 2⁻¹⁰²²
+
+
+def exponent_minus_one(c: float) -> tuple[float, float]:
+    """c − 1 exactly, as ``h + lo`` with ``h`` the rounded float (Knuth's TwoSum)."""
+    h = c - 1.0
+    cc = h + 1.0
+    lo = (c - cc) + (-1.0 - (h - cc))
+    return h, lo
 
 
 def _infinite(what: str) -> OverflowError:
@@ -173,10 +187,27 @@ class FloatFns:
             if c > 1.0:
                 return 0.0
             raise _infinite(f"pow: ∂(a ** {c!r})/∂a = {c!r}·a^{c - 1.0!r} at a = 0")
+        h, lo = exponent_minus_one(c)
         try:
-            return c * float(a ** (c - 1.0))
+            p = float(a ** h)
+            if -_TINY_NORMAL < p < _TINY_NORMAL:
+                # a^(c−1) underflowed, but c·a^(c−1) may not: its rounding error times c
+                # would show. |a|^((c−1)/2) is normal; square it after multiplying by c.
+                q = float(abs(a) ** (0.5 * h))
+                odd = a < 0.0 and h % 2.0 == 1.0
+                d = ((-c if odd else c) * q) * q
+            else:
+                d = c * p
+            if lo != 0.0:
+                # a^(c−1) = a^h · a^lo: the rounding of c − 1 (c = 1/3, 0.3) would cost up
+                # to |ln a^(c−1)| ≈ 700 ulps at a = 1e-300 (found by tests/test_fuzz_exact.py)
+                d *= math.exp(lo * math.log(a)) if a > 0.0 else float(a ** lo)
         except OverflowError:
-            raise _infinite(f"pow: ∂(a ** {c!r})/∂a at a = {a!r}") from None
+            d = math.inf
+        if d - d != 0.0:
+            raise OverflowError(f"pow: ∂(a ** {c!r})/∂a = {c!r}·a^{c - 1.0!r} at a = {a!r} "
+                                "overflows a float")
+        return d
 
     @staticmethod
     def dpow_base(a: float, b: float) -> float:
@@ -187,7 +218,12 @@ class FloatFns:
     def dpow_exponent(a: float, b: float, out: float) -> float:
         """∂(aᵇ)/∂b = aᵇ·ln a: defined for a > 0; 0 at a = 0 with b > 0 (the limit)."""
         if a > 0.0:
-            return out * math.log(a)
+            if out >= _TINY_NORMAL:
+                return out * math.log(a)
+            # aᵇ underflowed: its rounding error (up to 2⁻¹⁰⁷⁵) times |ln a| ≤ 745 would
+            # be 240 ulps of a normal result (a = 1e-320, b = 0.9695); a^(b/2) is normal
+            h = float(a ** (0.5 * b))
+            return (h * math.log(a)) * h
         if a == 0.0 and b > 0.0:
             return 0.0
         raise ValueError(
@@ -195,11 +231,22 @@ class FloatFns:
             "use a number exponent (x ** 3) when the exponent is a constant")
 
     @staticmethod
+    def dquotient(a: float, b: float, out: float) -> float:
+        """∂(a/b)/∂b = −(a/b)/b. Where a/b underflowed (|a/b| below 2⁻¹⁰²²) its rounding
+        error, up to 2⁻¹⁰⁷⁵, would be divided by b: 10⁴ ulps off for a = 3e-320,
+        b = 3e-5 (found by tests/test_fuzz_exact.py). There a is scaled by 2⁶⁰⁰ (exactly)
+        before dividing and the result scaled back."""
+        if a != 0.0 and -_TINY_NORMAL <= out <= _TINY_NORMAL:
+            return -math.ldexp(math.ldexp(a, 600) / b / b, -600)
+        return -out / b
+
+    @staticmethod
     def recip(b: float, op: str = "div") -> float:
         """1/b: ∂(a/b)/∂a, and log'(b)."""
         r = 1.0 / b
-        if r - r != 0.0:
-            raise _infinite(f"{op}: the local derivative 1/x at x = {b!r}")
+        if r - r != 0.0:  # b is subnormal: 1/b is finite but past the largest float
+            raise OverflowError(f"{op}: the local derivative 1/x at x = {b!r} overflows a "
+                                "float, so the gradient cannot be computed")
         return r
 
 
@@ -287,37 +334,66 @@ def _one(F: Any, *args: Any) -> float:
 LEAF = Op("leaf", "", 0, "{label}", "a leaf: its gradient accumulates", kind="leaf")
 CONST = Op("const", "", 0, "{label}", "a constant operand", kind="leaf")
 
-ADD = Op("add", "+", 2, "{0} + {1}", "∂/∂a = 1, ∂/∂b = 1", _add, (_one, _one), kind="sum")
+ADD = Op("add", "+", 2, "{0} + {1}", "∂/∂a = 1, ∂/∂b = 1", _add, (_one, _one), kind="sum",
+         spelling='`a + b`')
 MUL = Op("mul", "*", 2, "{0} · {1}", "∂/∂a = b, ∂/∂b = a", _mul,
-         (lambda F, a, b, out: b, lambda F, a, b, out: a), kind="product")
-NEG = Op("neg", "−", 1, "−{0}", "∂/∂a = −1", _neg, (lambda F, a, out: -1.0,))
+         (lambda F, a, b, out: b, lambda F, a, b, out: a), kind="product",
+         spelling='`a * b`')
+NEG = Op("neg", "−", 1, "−{0}", "∂/∂a = −1", _neg, (lambda F, a, out: -1.0,),
+         spelling='`-a`')
 DIV = Op("div", "/", 2, "{0} / {1}", "∂/∂a = 1/b, ∂/∂b = −(a/b)/b", _div,
-         (lambda F, a, b, out: F.recip(b), lambda F, a, b, out: -out / b))
+         (lambda F, a, b, out: F.recip(b), lambda F, a, b, out: F.dquotient(a, b, out)),
+         spelling='`a / b`, `2 / x`')
 POW = Op("pow", "**", 2, "{0} ** {1}", "∂/∂a = b·a^(b−1), ∂/∂b = a^b·ln a", _pow,
          (lambda F, a, b, out: F.dpow_base(a, b),
-          lambda F, a, b, out: F.dpow_exponent(a, b, out)))
+          lambda F, a, b, out: F.dpow_exponent(a, b, out)),
+         spelling='`a ** b` (a `Value` exponent), `2 ** x`')
 POWC = Op("powc", "**", 2, "{0} ** {1}", "∂/∂a = c·a^(c−1) for a constant exponent c", _pow,
-          (lambda F, a, c, out: F.dpowc(a, c), _one), const_operands=(1,))
-EXP = Op("exp", "exp", 1, "exp({0})", "exp'(a) = exp(a)", _exp, (lambda F, a, out: out,))
+          (lambda F, a, c, out: F.dpowc(a, c), _one), const_operands=(1,),
+         spelling='`a ** 3` (a number exponent)')
+EXP = Op("exp", "exp", 1, "exp({0})", "exp'(a) = exp(a)", _exp, (lambda F, a, out: out,),
+         spelling='`a.exp()`')
 LOG = Op("log", "log", 1, "log({0})", "log'(a) = 1/a", _log,
-         (lambda F, a, out: F.recip(a, "log"),))
+         (lambda F, a, out: F.recip(a, "log"),),
+         spelling='`a.log()`')
 TANH = Op("tanh", "tanh", 1, "tanh({0})", "tanh'(a) = 1 − tanh(a)²", math.tanh,
-          (lambda F, a, out: F.dtanh(a, out),))
+          (lambda F, a, out: F.dtanh(a, out),),
+         spelling='`a.tanh()`')
 SIGMOID = Op("sigmoid", "σ", 1, "σ({0})", "σ'(a) = σ(a)(1 − σ(a)) = σ(a)σ(−a)",
-             stable_sigmoid, (lambda F, a, out: F.dsigmoid(a, out),))
+             stable_sigmoid, (lambda F, a, out: F.dsigmoid(a, out),),
+         spelling='`a.sigmoid()`')
 RELU = Op("relu", "ReLU", 1, "max(0, {0})", "relu'(a) = 1 if a > 0 else 0", _relu,
-          (lambda F, a, out: F.where(a > 0.0, 1.0, 0.0),))
+          (lambda F, a, out: F.where(a > 0.0, 1.0, 0.0),),
+         spelling='`a.relu()`')
 SOFTPLUS = Op("softplus", "softplus", 1, "log(1 + exp({0}))", "softplus'(a) = σ(a)",
-              stable_softplus, (lambda F, a, out: F.sigmoid(a),))
+              stable_softplus, (lambda F, a, out: F.sigmoid(a),),
+         spelling='`a.softplus()`')
 LEAKY_RELU = Op("leaky_relu", "LReLU", 2, "leaky_relu({0}, slope={1})",
                 "∂/∂a = 1 if a > 0 else slope", _leaky_relu,
-                (lambda F, a, s, out: F.where(a > 0.0, 1.0, s), _one), const_operands=(1,))
+                (lambda F, a, s, out: F.where(a > 0.0, 1.0, s), _one), const_operands=(1,),
+         spelling='`a.leaky_relu(slope=0.01)`')
 ABS = Op("abs", "abs", 1, "|{0}|", "abs'(a) = sign(a) (0 at a = 0, as PyTorch)", abs,
-         (lambda F, a, out: F.where(a > 0.0, 1.0, F.where(a < 0.0, -1.0, 0.0)),))
+         (lambda F, a, out: F.where(a > 0.0, 1.0, F.where(a < 0.0, -1.0, 0.0)),),
+         spelling='`abs(a)`')
 WSUM = Op("wsum", "Σw·x+b", -1, "Σ wᵢ·xᵢ + b", "∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1",
-          _wsum, vector_rule=_wsum_rule, kind="dot")
+          _wsum, vector_rule=_wsum_rule, kind="dot",
+         spelling='`wsum(ws, xs, b)`')
 
 OPS: dict[str, Op] = {op.name: op for op in (
     LEAF, CONST, ADD, MUL, NEG, DIV, POW, POWC, EXP, LOG, TANH, SIGMOID, RELU, SOFTPLUS,
     LEAKY_RELU, ABS, WSUM)}
 """Every op by name."""
+
+
+def markdown_table() -> str:
+    """The op table as the README shows it: how each op is written, its forward formula and
+    its local derivatives (generated here so the documentation cannot drift from the table)."""
+    rows = ["| op | forward | local derivative |", "|---|---|---|"]
+    for op in OPS.values():
+        if op.spelling:
+            forward = op.formula.format("a", "b" if op is not POWC else "c")
+            if op is LEAKY_RELU:
+                forward = "a if a > 0 else slope·a"
+            cells = (op.spelling, forward, op.derivative)
+            rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows)
