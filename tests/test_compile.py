@@ -649,7 +649,7 @@ def test_numpy_namespace_has_every_rule_function_of_the_float_one() -> None:
             args = {"where": (a > 1.0, a, b), "log": (a,), "sigmoid": (b * 20,),
                     "dtanh": (b * 3, math.tanh(b * 3)), "dsigmoid": (b, ops.stable_sigmoid(b)),
                     "dpowc": (a, b), "dpow_base": (a, b), "dpow_exponent": (a, b, a ** b),
-                    "recip": (a,)}[name]
+                    "recip": (a,), "dquotient": (b, a, b / a)}[name]
             want = fn(*args)
             got = float(twin(*[np.float64(v) if isinstance(v, float) else v for v in args]))
             assert got == pytest.approx(want, rel=1e-14, abs=1e-300), name

@@ -609,8 +609,12 @@ class NumpyReplay:
                 zero = grad == 0.0
                 for p in g.positions:
                     d = every[p] if every is not None else op.partials[p](NUMPY_FNS, *xs)
-                    # a zero upstream gradient contributes exactly zero (never 0 × ∞)
+                    # a zero upstream gradient contributes exactly zero (never 0 × ∞) ...
                     g.operands[p].add(G, np.where(zero, 0.0, grad * d))
+                    # ... but a rule with no value there may still be an error in eager
+                    # mode (a power at a base ≤ 0): let eager mode decide
+                    if not np.isfinite(np.where(zero, d, 0.0)).all():
+                        raise NotFinite("a local derivative behind a zero gradient")
             if not np.isfinite(G).all():
                 raise NotFinite("a gradient of the replay is not finite")
             return V[self.out_slots].tolist(), self.wrt.take(G, wrt_grads)

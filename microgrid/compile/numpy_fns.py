@@ -26,6 +26,7 @@ from ..ops import Op
 __all__ = ["NUMPY_FNS", "NumpyFns", "forward"]
 
 Array = npt.NDArray[np.float64]
+_TINY_NORMAL = 2.2250738585072014e-308  # the smallest normal float
 
 
 def _sigmoid(x: Any) -> Any:
@@ -81,6 +82,13 @@ class NumpyFns:
         safe = np.where(a > 0.0, a, 1.0)
         return np.where(a > 0.0, out * np.log(safe),
                         np.where((a == 0.0) & (b > 0.0), 0.0, np.nan))
+
+    @staticmethod
+    def dquotient(a: Any, b: Any, out: Any) -> Any:
+        """−(a/b)/b; where a/b is below the normal range, from 2⁶⁰⁰·a (exact) instead."""
+        tiny = np.abs(out) <= _TINY_NORMAL
+        scaled = -np.ldexp(np.ldexp(a, 600) / b / b, -600)
+        return np.where((a != 0.0) & tiny, scaled, -out / b)
 
     @staticmethod
     def recip(b: Any, op: str = "div") -> Any:

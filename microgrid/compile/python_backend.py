@@ -43,6 +43,20 @@ CHUNK = 10_000
 """Operands (about lines of code) per compiled chunk."""
 
 
+_POWERS = (ops.POW, ops.POWC)
+
+
+def _refuse_power(F: Any, a: float, b: float, out: float, base: bool,
+                  exponent: bool) -> None:
+    """The named error of a power rule with no value at a ≤ 0 (``backward()`` raises it
+    even where the upstream gradient is zero): b·0^(b−1) for 0 < b < 1, aᵇ·ln a."""
+    if a <= 0.0:
+        if base and a == 0.0:
+            F.dpowc(0.0, b)
+        if exponent:
+            F.dpow_exponent(a, b, out)
+
+
 def _literal(x: float) -> str:
     text = repr(float(x))
     return f"({text})" if text.startswith("-") else text
@@ -312,6 +326,12 @@ class _Program:
                 else:
                     for p in wanted:
                         target(js[p], f"{g} * {self.fn('r', op, p)}(_F, {args})", f"if {g}: ")
+                if op in _POWERS:
+                    # as backward(): a power rule with no value at a base a ≤ 0 is refused
+                    # even behind a zero upstream gradient
+                    first, exponent = 0 in wanted, 1 in wanted
+                    lines.append(f"    if not {g}: _refuse_power(_F, {args}, {first}, "
+                                 f"{exponent})")
         for j in sorted(outside):
             lines.append(f"    G[{j}] = {name(j)}")
         for i in range(s, e):
@@ -340,7 +360,7 @@ class PythonReplay:
     def __init__(self, tape: Tape, chunk: int = CHUNK) -> None:
         program = _Program(tape, chunk)
         namespace: dict[str, Any] = {"GuardFailed": GuardFailed, "NotFinite": NotFinite,
-                                     "_F": ops.FLOAT_FNS}
+                                     "_F": ops.FLOAT_FNS, "_refuse_power": _refuse_power}
         self._chunks: list[Callable[[list[float], list[float], list[Any]],
                                     Iterator[None]]] = []
         for c in range(len(program.spans)):
