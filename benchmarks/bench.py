@@ -1,28 +1,35 @@
 """Side-by-side benchmarks: microgrid against micrograd 0.1.0 and, when installed, PyTorch.
 
-    pip install -e '.[bench]'          # micrograd 0.1.0 and numpy; PyTorch is optional
-    python benchmarks/bench.py         # all three workloads, 5 paired runs (about 40 min)
-    python benchmarks/bench.py --only a --runs 7
-    python benchmarks/bench.py --quick # smaller sizes, for a first look (not the figures)
+    pip install -e '.[bench]'            # micrograd 0.1.0 and numpy; PyTorch is optional
+    python benchmarks/bench.py --quick   # the headline table in a few minutes
+    python benchmarks/bench.py           # the full run (about an hour; most of it micrograd)
+    python benchmarks/bench.py --only ab --runs 7
 
-Workloads (the same workload code runs on every scalar engine; only how a scalar is made,
-and exp/log for micrograd, differ):
+Results, with the machine's details, are written to ``benchmarks/results.md``
+(``--results PATH`` elsewhere, ``--results -`` nowhere).
+
+**Workloads** (the same workload code runs on every scalar engine; only how a scalar is
+made, and exp/log for micrograd, differ):
 
 (a) the classic demo step: MLP 2-16-16-1 (ReLU hidden, linear output) over 100 two-moons
     points, mean squared error, zero grads, backward, SGD update — seconds per step;
-(b) a digits-sized step: MLP 64-32-10, softmax cross-entropy, batch 32, over 1,000
-    generated 64-dimensional samples — seconds per epoch;
-(c) a chain one million nodes deep (alternating ``v + a`` and ``v * b``): forward and
-    backward time, and peak traced memory (tracemalloc) per node.
+(b) a digits-sized epoch: MLP 64-32-10, softmax cross-entropy, batches of 32 over 1,000
+    generated 64-pixel samples (64 with ``--quick``) — seconds per epoch;
+(c) a chain of a million nodes (alternating ``v + a`` and ``v * b``; 100,000 with
+    ``--quick``): forward and backward time, and peak traced memory per node;
+(n) per-node cost of forward + backward on chains of 10³ … 10⁶ nodes;
+(t) compile time and peak memory of each compiled step.
 
-Each run times every engine once, in rotating order, in this one process, so a busy
-machine slows all of them alike; medians, min–max and the per-run ratios (micrograd time /
-engine time) are printed. micrograd runs with its default settings (the cyclic garbage
-collector on); so does microgrid's eager engine, and a second eager row pauses the collector
-during each step (microgrid.compile.gc_paused). What is alive before timing starts is
-frozen (gc.freeze, see settle(); --no-freeze to skip), so that importing PyTorch does not
-slow the pure-Python engines' collections. PyTorch runs on one thread (its fastest setting
-for these sizes here), as 0-dim tensors per scalar and as the vectorized MLP.
+**How it is measured: as a user runs it.** Every headline figure comes from a process
+where Python's garbage collector runs as usual (enabled, default thresholds, nothing
+frozen), timed in process CPU time, in paired rounds: each round times every contender
+once, in rotating order, so a busy machine slows all of them alike; medians, min–max and
+the per-round ratios (micrograd time / engine time) are reported. Each workload runs in
+two fresh processes: a clean one, and one that has imported PyTorch first (its ~140,000
+objects make every full collection slower for every pure-Python engine). Rows with the
+collector paused (``microgrid.gc_paused``) or with the set-up frozen (``gc.freeze()``) are
+reported below the headline, labelled. PyTorch runs on one thread (its fastest setting for
+these sizes here), as 0-dim tensors per scalar and as the vectorized MLP, in float64.
 """
 
 from __future__ import annotations
@@ -30,16 +37,18 @@ from __future__ import annotations
 import argparse
 import gc
 import itertools
+import json
 import math
 import os
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import micrograd
@@ -49,7 +58,7 @@ import microgrid
 from microgrid import nn as mnn
 from microgrid.compile import compile_step, gc_paused
 
-torch: Any = None  # imported in main() unless --no-torch: PyTorch is optional
+torch: Any = None  # imported by the "torch" child process only
 
 # ----------------------------------------------------------------------------------
 # Engines: how each one makes a scalar, and the few operations micrograd lacks.
@@ -224,6 +233,16 @@ def digits(n: int, seed: int = 0) -> tuple[list[list[float]], list[list[float]]]
 
 Runner = Callable[[], float]
 
+MICROGRAD_NAME = MICROGRAD.name
+EAGER = "microgrid eager"
+FUSED = "microgrid fused (wsum)"
+PY, PY_FUSED = "compiled python", "compiled python, fused"
+NP, NP_FUSED = "compiled numpy", "compiled numpy, fused"
+TORCH0, TORCHV = "PyTorch 0-dim tensors", "PyTorch vectorized"
+PAUSED = "microgrid eager, gc_paused()"
+FROZEN = "microgrid eager, gc.freeze()"
+HEADLINE = [MICROGRAD_NAME, EAGER, FUSED, PY, PY_FUSED, NP, NP_FUSED, TORCH0, TORCHV]
+
 
 def scalar_step(engine: Scalars, forward: Callable[[Sequence[Any]], list[Any]],
                 params: list[Any], loss_of: Callable[..., Any], X: Sequence[Sequence[float]],
@@ -239,110 +258,80 @@ def scalar_step(engine: Scalars, forward: Callable[[Sequence[Any]], list[Any]],
 
 
 def compiled_step(step: Any, params: list[Any], X: Any, Y: Any, lr: float) -> float:
-    """One compiled training step: zero grads, replay forward and backward, SGD."""
-    for p in params:
-        p.grad = 0.0
+    """One compiled training step: replay forward and backward, then SGD and zero grads in
+    one loop (the grads are zero before every step: they start at zero)."""
     loss = float(step(X, Y))
     for p in params:
         p.data -= lr * p.grad
+        p.grad = 0.0
     return loss
-
-
-PAUSED = "microgrid eager, GC paused"
-
-
-def paused(fn: Callable[[], float]) -> float:
-    """One step with the cyclic collector paused (microgrid.compile.gc_paused)."""
-    with gc_paused():
-        return fn()
 
 
 def batches(n: int, size: int) -> list[tuple[int, int]]:
     return [(i, min(i + size, n)) for i in range(0, n, size)]
 
 
-def contenders_a(weights: Weights, X: list[list[float]], Y: list[float], lr: float,
-                 with_torch: bool) -> dict[str, Runner]:
-    """Workload (a): each contender runs one full-batch training step per call."""
-    run: dict[str, Runner] = {}
-    loss_of = squared_error
-    for engine in (MICROGRAD, MICROGRID):
-        layers = build_mlp(engine, weights)
-        run[engine.name] = (lambda e=engine, L=layers: scalar_step(
-            e, lambda x: mlp_forward(L, x), mlp_params(L), loss_of, X, Y, lr))
-    layers_p = build_mlp(MICROGRID, weights)
-    run[PAUSED] = lambda: paused(lambda: scalar_step(
-        MICROGRID, lambda x: mlp_forward(layers_p, x), mlp_params(layers_p), loss_of, X, Y, lr))
-    model = mnn.MLP.from_weights([[w for w, _ in layer] for layer in weights],
-                                 [[b for _, b in layer] for layer in weights],
-                                 activation="relu", output_activation="linear", fused=True)
-    run["microgrid fused (wsum)"] = lambda: scalar_step(  # one output: a bare Value
-        MICROGRID, lambda x: [model(x)], model.parameters(), loss_of, X, Y, lr)
-    for backend in ("python", "numpy"):
-        layers = build_mlp(MICROGRID, weights)
-        params = mlp_params(layers)
-        step = compile_step(
-            lambda xs, ys, L=layers: loss_of(lambda x: mlp_forward(L, x), xs, ys),
-            params, backend=backend)
-        run[f"compiled ({backend})"] = (lambda s=step, P=params: compiled_step(
-            s, P, X, Y, lr))
-    if with_torch:
-        engine = TorchScalars()
-        layers = build_mlp(engine, weights)
-        run[engine.name] = lambda: scalar_step(
-            engine, lambda x: mlp_forward(layers, x), mlp_params(layers), loss_of, X, Y, lr)
-        run["PyTorch vectorized"] = torch_vectorized(weights, X, Y, lr, "mse", len(X))
-    return run
+def fused_model(weights: Weights) -> mnn.MLP:
+    """The README's recommended form: microgrid's MLP with fused neurons."""
+    return mnn.MLP.from_weights([[w for w, _ in layer] for layer in weights],
+                                [[b for _, b in layer] for layer in weights],
+                                activation="relu", output_activation="linear", fused=True)
 
 
-def contenders_b(weights: Weights, X: list[list[float]], T: list[list[float]], lr: float,
-                 batch: int, with_torch: bool) -> dict[str, Runner]:
-    """Workload (b): each contender runs one epoch (every batch once, in order) per call."""
-    run: dict[str, Runner] = {}
+def contenders(workload: str, weights: Weights, X: Any, Y: Any, lr: float, batch: int,
+               with_torch: bool, quick: bool) -> dict[str, Runner]:
+    """Every contender of workload (a) (one step per call) or (b) (one epoch per call)."""
     spans = batches(len(X), batch)
 
-    def epoch(one: Callable[[Any, Any], float]) -> Runner:
-        return lambda: statistics.fmean(one(X[a:b], T[a:b]) for a, b in spans)
+    def unit(one: Callable[[Any, Any], float]) -> Runner:
+        return lambda: statistics.fmean(one(X[a:b], Y[a:b]) for a, b in spans)
 
-    for engine in (MICROGRAD, MICROGRID):
+    def loss_for(engine: Scalars) -> Callable[..., Any]:
+        if workload == "a":
+            return squared_error
+        return lambda f, xs, ts: cross_entropy(f, xs, ts, engine.exp, engine.log)
+
+    run: dict[str, Runner] = {}
+    for name, engine in ((MICROGRAD_NAME, MICROGRAD), (EAGER, MICROGRID)):
         layers = build_mlp(engine, weights)
-
-        def loss_of(f: Any, xs: Any, ts: Any, e: Scalars = engine) -> Any:
-            return cross_entropy(f, xs, ts, e.exp, e.log)
-        run[engine.name] = epoch(lambda xb, tb, e=engine, L=layers, lo=loss_of: scalar_step(
-            e, lambda x: mlp_forward(L, x), mlp_params(L), lo, xb, tb, lr))
-    layers_p = build_mlp(MICROGRID, weights)
-
-    def ce_p(f: Any, xs: Any, ts: Any) -> Any:
-        return cross_entropy(f, xs, ts, microgrid.Value.exp, microgrid.Value.log)
-    run[PAUSED] = epoch(lambda xb, tb: paused(lambda: scalar_step(
-        MICROGRID, lambda x: mlp_forward(layers_p, x), mlp_params(layers_p), ce_p, xb, tb,
-        lr)))
-    model = mnn.MLP.from_weights([[w for w, _ in layer] for layer in weights],
-                                 [[b for _, b in layer] for layer in weights],
-                                 activation="relu", output_activation="linear", fused=True)
-
-    def ce(f: Any, xs: Any, ts: Any) -> Any:
-        return cross_entropy(f, xs, ts, microgrid.Value.exp, microgrid.Value.log)
-    run["microgrid fused (wsum)"] = epoch(lambda xb, tb: scalar_step(
-        MICROGRID, model, model.parameters(), ce, xb, tb, lr))
-    for backend in ("python", "numpy"):
+        run[name] = unit(lambda xb, yb, e=engine, L=layers: scalar_step(
+            e, lambda x: mlp_forward(L, x), mlp_params(L), loss_for(e), xb, yb, lr))
+    model = fused_model(weights)
+    mparams = model.parameters()
+    # a one-output model returns a bare Value; the losses here take a list of outputs
+    forward = (lambda x: [model(x)]) if workload == "a" else model
+    run[FUSED] = unit(lambda xb, yb: scalar_step(MICROGRID, forward, mparams,
+                                                  loss_for(MICROGRID), xb, yb, lr))
+    for backend, plain, fused in (("python", PY, PY_FUSED), ("numpy", NP, NP_FUSED)):
         layers = build_mlp(MICROGRID, weights)
         params = mlp_params(layers)
-        step = compile_step(lambda xs, ts, L=layers: ce(lambda x: mlp_forward(L, x), xs, ts),
-                            params, backend=backend)
-        run[f"compiled ({backend})"] = epoch(lambda xb, tb, s=step, P=params: compiled_step(
-            s, P, xb, tb, lr))
+        step = compile_step(lambda xs, ys, L=layers: loss_for(MICROGRID)(
+            lambda x: mlp_forward(L, x), xs, ys), params, backend=backend)
+        run[plain] = unit(lambda xb, yb, s=step, P=params: compiled_step(s, P, xb, yb, lr))
+        fmodel = fused_model(weights)
+        fparams = fmodel.parameters()
+        fstep = compile_step(lambda xs, ys, m=fmodel: loss_for(MICROGRID)(m, xs, ys),
+                             fparams, backend=backend)
+        run[fused] = unit(lambda xb, yb, s=fstep, P=fparams: compiled_step(s, P, xb, yb, lr))
     if with_torch:
-        engine = TorchScalars()
-        layers = build_mlp(engine, weights)
-
-        def tce(f: Any, xs: Any, ts: Any) -> Any:
-            return cross_entropy(f, xs, ts, engine.exp, engine.log)
-        run[engine.name] = epoch(lambda xb, tb: scalar_step(
-            engine, lambda x: mlp_forward(layers, x), mlp_params(layers), tce, xb, tb, lr))
-        run["PyTorch vectorized"] = torch_vectorized(weights, X, T, lr, "ce", batch)
+        if not quick:
+            engine = TorchScalars()
+            layers_t = build_mlp(engine, weights)
+            run[TORCH0] = unit(lambda xb, yb: scalar_step(
+                engine, lambda x: mlp_forward(layers_t, x), mlp_params(layers_t),
+                loss_for(engine), xb, yb, lr))
+        run[TORCHV] = torch_vectorized(weights, X, Y, lr, "mse" if workload == "a" else "ce",
+                                       batch)
+    layers_p = build_mlp(MICROGRID, weights)
+    run[PAUSED] = unit(lambda xb, yb: paused(lambda: scalar_step(
+        MICROGRID, lambda x: mlp_forward(layers_p, x), mlp_params(layers_p),
+        loss_for(MICROGRID), xb, yb, lr)))
     return run
+
+
+def paused(fn: Callable[[], float]) -> float:
+    with gc_paused():
+        return fn()
 
 
 def torch_vectorized(weights: Weights, X: Any, Y: Any, lr: float, loss: str,
@@ -385,84 +374,40 @@ def torch_vectorized(weights: Weights, X: Any, Y: Any, lr: float, loss: str,
 
 
 # ----------------------------------------------------------------------------------
-# Timing.
+# Timing: CPU time, paired rounds, the collector as a user has it.
 # ----------------------------------------------------------------------------------
-
-@dataclass
-class Timings:
-    name: str
-    seconds: list[float] = field(default_factory=list)
-
 
 def _timed(fn: Runner, reps: int) -> float:
-    gc.collect()          # untimed: do not charge one contender for another's garbage
-    fn()                  # untimed warm-up: steady state (its garbage is still pending)
-    t0 = time.perf_counter()
+    gc.collect()  # untimed: one contender's garbage (micrograd's cycles) is not another's
+    t0 = time.process_time()
     for _ in range(reps):
         fn()
-    return (time.perf_counter() - t0) / reps
+    return (time.process_time() - t0) / reps
 
 
-FREEZE = True
+def _reps(fn: Runner, budget: float) -> int:
+    """Repetitions so that one timing lasts about ``budget`` seconds (at least one)."""
+    t0 = time.process_time()
+    fn()
+    once = max(time.process_time() - t0, 1e-6)
+    return max(1, min(1000, round(budget / once)))
 
 
-def settle() -> None:
-    """Collect, then freeze what is alive (the imports, the models, traced steps).
-
-    The cyclic collector's full passes traverse every live object, and importing PyTorch
-    (with what its first calls import lazily) adds about 140,000 of them: in this process
-    they would make each full collection ~130 ms slower for micrograd and microgrid alike —
-    a cost of the benchmark's own imports, not of either engine. gc.freeze() moves what is
-    alive now out of the collector's sight; the collector stays enabled, with its default
-    thresholds, for everything the workloads allocate from then on.
-    """
-    gc.collect()
-    if FREEZE:
-        gc.freeze()
-
-
-def paired_runs(contenders: dict[str, Runner], runs: int, reps: dict[str, int],
-                log: Callable[[str], None]) -> list[Timings]:
-    names = list(contenders)
-    for name in names:  # first calls: lazy imports, traces; then settle before timing
-        contenders[name]()
-    settle()
-    out = {n: Timings(n) for n in names}
-    for r in range(runs):
+def paired_rounds(run: dict[str, Runner], rounds: int, budget: float,
+                  log: Callable[[str], None]) -> dict[str, list[float]]:
+    names = list(run)
+    reps = {n: _reps(run[n], budget) for n in names}  # first calls: lazy imports, traces
+    out: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(rounds):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
-            out[name].seconds.append(_timed(contenders[name], reps.get(name, 1)))
-        log(f"  run {r + 1}/{runs}: " + ", ".join(
-            f"{n.split(' ')[0]} {out[n].seconds[-1]:.4g}s" for n in names))
-    return [out[n] for n in names]
-
-
-def _fmt(s: float) -> str:
-    if s >= 1.0:
-        return f"{s:.2f} s"
-    if s >= 1e-3:
-        return f"{s * 1e3:.3g} ms"
-    return f"{s * 1e6:.3g} µs"
-
-
-def report(title: str, unit: str, results: list[Timings], base: str) -> dict[str, float]:
-    """Print medians, min–max and per-run ratios against ``base``; return median ratios."""
-    ref = next(t for t in results if t.name == base).seconds
-    print(f"\n{title}  ({unit}; median [min–max] of {len(ref)} paired runs)")
-    print(f"  {'engine':28s} {'time':>24s}   {'× faster than micrograd':>26s}")
-    ratios = {}
-    for t in results:
-        rs = [b / s for b, s in zip(ref, t.seconds)]
-        ratios[t.name] = statistics.median(rs)
-        span = f"{_fmt(statistics.median(t.seconds))} [{_fmt(min(t.seconds))}–" \
-               f"{_fmt(max(t.seconds))}]"
-        rtxt = f"{statistics.median(rs):.1f}× [{min(rs):.1f}–{max(rs):.1f}]"
-        print(f"  {t.name:28s} {span:>24s}   {rtxt:>26s}")
-    return ratios
+            out[name].append(_timed(run[name], reps[name]))
+        log(f"    round {r + 1}/{rounds}")
+    return out
 
 
 # ----------------------------------------------------------------------------------
-# (c) the chain.
+# (c) the chain, (n) per-node cost, (t) compile time and memory.
 # ----------------------------------------------------------------------------------
 
 def chain(engine: Scalars, n: int) -> Any:
@@ -476,7 +421,6 @@ def chain_memory(engine: Scalars, n: int, backward: bool) -> float:
     """Peak traced bytes per node while building (and back-propagating) the chain."""
     gc.collect()
     tracemalloc.start()
-    tracemalloc.reset_peak()
     base = tracemalloc.get_traced_memory()[0]
     v = chain(engine, n)
     if backward:
@@ -484,59 +428,167 @@ def chain_memory(engine: Scalars, n: int, backward: bool) -> float:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     del v
-    gc.collect()
     return (peak - base) / n
 
 
-def run_chain(n: int, runs: int, with_torch: bool,
-              log: Callable[[str], None]) -> tuple[dict[str, float], dict[str, Any]]:
+def run_chain(n: int, rounds: int, with_torch: bool) -> dict[str, Any]:
     engines: list[Scalars] = [MICROGRID, MICROGRAD]
     if with_torch:
         engines.append(TorchScalars())
-    fwd = {e.name: Timings(e.name) for e in engines}
-    bwd = {e.name: Timings(e.name) for e in engines}
-    notes: dict[str, str] = {}
-    for e in engines:  # warm up (lazy imports), then settle before timing
+    res: dict[str, Any] = {}
+    for e in engines:
         if e is not MICROGRAD:
-            chain(e, 100).backward()
-    settle()
-    for r in range(runs):
+            chain(e, 100).backward()   # lazy imports
+    times: dict[str, dict[str, list[float]]] = {e.name: {"forward": [], "backward": []}
+                                                for e in engines}
+    notes: dict[str, str] = {}
+    for r in range(rounds):
         for e in engines[r % len(engines):] + engines[:r % len(engines)]:
-            gc.collect()
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             v = chain(e, n)
-            t1 = time.perf_counter()
-            fwd[e.name].seconds.append(t1 - t0)
+            t1 = time.process_time()
+            times[e.name]["forward"].append(t1 - t0)
             try:
                 v.backward()
-                bwd[e.name].seconds.append(time.perf_counter() - t1)
+                times[e.name]["backward"].append(time.process_time() - t1)
             except RecursionError:
                 notes[e.name] = "backward: RecursionError (recursive topological sort)"
             del v
-            gc.collect()
-        log(f"  run {r + 1}/{runs} done")
-    print(f"\n(c) chain of {n:,} nodes  (median [min–max] of {runs} runs)")
-    print(f"  {'engine':28s} {'forward':>26s} {'backward':>26s} {'peak bytes/node':>16s}")
-    memory = {}
     for e in engines:
-        f, b = fwd[e.name].seconds, bwd[e.name].seconds
-
-        def span(xs: list[float]) -> str:
-            if not xs:
-                return "—"
-            return f"{_fmt(statistics.median(xs))} [{_fmt(min(xs))}–{_fmt(max(xs))}]"
-        if isinstance(e, TorchScalars):
-            mem = "n/a (C++ heap)"
-        else:
-            per = chain_memory(e, n, backward=e is MICROGRID)
-            memory[e.name] = per
-            mem = f"{per:.0f}" + ("" if e is MICROGRID else " (fwd)")
-        print(f"  {e.name:28s} {span(f):>26s} {span(b):>26s} {mem:>16s}")
-        if e.name in notes:
-            print(f"  {'':28s} {notes[e.name]}")
-    return memory, {"forward": fwd, "backward": bwd}
+        mem = None if isinstance(e, TorchScalars) else chain_memory(e, n, e is MICROGRID)
+        res[e.name] = {**times[e.name], "bytes_per_node": mem, "note": notes.get(e.name)}
+    return res
 
 
+def per_node(sizes: Sequence[int], rounds: int) -> dict[str, list[float]]:
+    """Seconds per node of forward + backward on microgrid chains of each size (each timing
+    repeats small chains to at least a million nodes, so the clock's resolution is moot)."""
+    out: dict[str, list[float]] = {}
+    for n in sizes:
+        reps = max(1, 1_000_000 // n)
+        chain(MICROGRID, min(n, 1000)).backward()  # warm
+        ts = []
+        for _ in range(rounds):
+            gc.collect()
+            t0 = time.process_time()
+            for _ in range(reps):
+                v = chain(MICROGRID, n)
+                v.backward()
+                del v
+            ts.append((time.process_time() - t0) / (n * reps))
+        out[str(n)] = ts
+    return out
+
+
+def _compiled_maker(weights: Weights, loss_of: Callable[..., Any], backend: str,
+                    fused: bool) -> Callable[[], tuple[Any, Any]]:
+    """A function making a fresh compiled step (and the model it keeps alive)."""
+    def make() -> tuple[Any, Any]:
+        if fused:
+            m = fused_model(weights)
+            return compile_step(lambda xs, ys: loss_of(m, xs, ys), m.parameters(),
+                                backend=backend), m
+        L = build_mlp(MICROGRID, weights)
+        return compile_step(lambda xs, ys: loss_of(lambda x: mlp_forward(L, x), xs, ys),
+                            mlp_params(L), backend=backend), L
+    return make
+
+
+def compile_costs(weights_a: Weights, Xa: Any, Ya: Any, weights_b: Weights, Xb: Any,
+                  Tb: Any, only_a: bool = False) -> dict[str, dict[str, float]]:
+    """Compile time (CPU, the first call: eager trace + code generation) and peak traced
+    memory of each compiled step: (a) the whole demo batch, (b) one batch of 32."""
+    out: dict[str, dict[str, float]] = {}
+    cases = (("a", weights_a, Xa, Ya, squared_error),
+             ("b", weights_b, Xb[:32], Tb[:32],
+              lambda f, xs, ts: cross_entropy(f, xs, ts, microgrid.Value.exp,
+                                              microgrid.Value.log)))
+    for workload, weights, X, Y, loss_of in cases[:1] if only_a else cases:
+        for backend in ("python", "numpy"):
+            for fused in (False, True):
+                make = _compiled_maker(weights, loss_of, backend, fused)
+                step, keep = make()
+                t0 = time.process_time()
+                step(X, Y)
+                seconds = time.process_time() - t0
+                del step, keep
+                gc.collect()
+                step, keep = make()
+                tracemalloc.start()
+                step(X, Y)
+                peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
+                del step, keep
+                gc.collect()
+                name = f"({workload}) {backend}{', fused' if fused else ''}"
+                out[name] = {"seconds": seconds, "peak_bytes": float(peak)}
+    return out
+
+
+# ----------------------------------------------------------------------------------
+# One child process: run the workloads, print JSON.
+# ----------------------------------------------------------------------------------
+
+def child(args: argparse.Namespace) -> int:
+    global torch
+    with_torch = args.child == "torch"
+    if with_torch:
+        import torch as _torch
+        torch = _torch
+        torch.set_num_threads(1)
+    frozen = args.child == "frozen"
+
+    def log(msg: str) -> None:
+        print(f"[{args.child}] {msg}", file=sys.stderr, flush=True)
+
+    result: dict[str, Any] = {"machine": machine(), "mode": args.child}
+    rounds = args.runs
+    budget = 0.2 if args.quick else 1.0
+    if "a" in args.only:
+        X, Y = two_moons(100)
+        weights = init_weights([2, 16, 16, 1], seed=1)
+        run = contenders("a", weights, X, Y, 0.05, len(X), with_torch, args.quick)
+        if frozen:
+            run = {k: v for k, v in run.items() if k in (MICROGRAD_NAME, EAGER)}
+            gc.collect()
+            gc.freeze()
+        log("(a) ...")
+        result["a"] = paired_rounds(run, rounds, budget, log)
+    if "b" in args.only:
+        n = 64 if args.quick else 1000
+        X, T = digits(n)
+        weights = init_weights([64, 32, 10], seed=2)
+        run = contenders("b", weights, X, T, 0.1, 32, with_torch, args.quick)
+        if frozen:
+            run = {k: v for k, v in run.items() if k in (MICROGRAD_NAME, EAGER)}
+            gc.collect()
+            gc.freeze()
+        log("(b) ...")
+        result["b"] = paired_rounds(run, rounds, budget, log)
+        result["b_samples"] = n
+    if frozen:
+        print(json.dumps(result))
+        return 0
+    if "c" in args.only and not (with_torch and args.quick):
+        log("(c) ...")
+        result["c_nodes"] = 100_000 if args.quick else 1_000_000
+        result["c"] = run_chain(result["c_nodes"], rounds, with_torch)
+    if "n" in args.only and not with_torch:
+        log("(n) ...")
+        result["n"] = per_node([1_000, 10_000, 100_000, 1_000_000], 2 if args.quick else 3)
+    if "t" in args.only and not with_torch:
+        log("(t) ...")
+        Xa, Ya = two_moons(100)
+        Xb, Tb = digits(32)
+        result["t"] = compile_costs(init_weights([2, 16, 16, 1], seed=1), Xa, Ya,
+                                    init_weights([64, 32, 10], seed=2), Xb, Tb,
+                                    only_a=args.quick)
+    print(json.dumps(result))
+    return 0
+
+
+# ----------------------------------------------------------------------------------
+# The parent: run the children, print the tables, write results.md.
 # ----------------------------------------------------------------------------------
 
 def machine() -> str:
@@ -549,8 +601,11 @@ def machine() -> str:
                     break
     except OSError:
         pass
-    parts = [f"{cpu}, {os.cpu_count()} cores", f"Python {platform.python_version()}",
-             f"microgrid {microgrid.__version__}",
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") \
+        else ""
+    parts = [f"{cpu}, {os.cpu_count()} cores{load}",
+             f"{platform.system()} {platform.release()}",
+             f"Python {platform.python_version()}", f"microgrid {microgrid.__version__}",
              f"micrograd {getattr(micrograd, '__version__', '0.1.0')}"]
     try:
         import numpy
@@ -562,118 +617,198 @@ def machine() -> str:
     return "; ".join(parts)
 
 
-def agreement(weights: Weights, X: Any, Y: Any) -> None:
-    """One step from the same weights: every microgrid path gives the same loss and grads."""
-    layers = build_mlp(MICROGRID, weights)
-    params = mlp_params(layers)
-    xs = [[microgrid.Value(v) for v in x] for x in X]
-    ys = [microgrid.Value(y) for y in Y]
-    loss = squared_error(lambda x: mlp_forward(layers, x), xs, ys)
-    loss.backward()
-    ref = [p.grad for p in params]
-    for backend in ("python", "numpy"):
-        for p in params:
-            p.grad = 0.0
-        step = compile_step(lambda a, b: squared_error(lambda x: mlp_forward(layers, x), a, b),
-                            params, backend=backend)
-        step(X, Y)
-        for p in params:
-            p.grad = 0.0
-        lv = step(X, Y)
-        err = max(abs(p.grad - g) / max(abs(g), 1e-300) for p, g in zip(params, ref) if g)
-        print(f"  compiled ({backend}) vs eager on (a): loss {lv!r} vs {loss.data!r}, "
-              f"largest relative gradient difference {err:.1e}")
+def _fmt(s: float) -> str:
+    if s >= 1.0:
+        return f"{s:.2f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.3g} ms"
+    return f"{s * 1e6:.3g} µs"
+
+
+def _span(xs: Sequence[float]) -> str:
+    return f"{_fmt(statistics.median(xs))} [{_fmt(min(xs))}–{_fmt(max(xs))}]"
+
+
+def _ratio(base: Sequence[float], xs: Sequence[float]) -> tuple[float, float, float]:
+    rs = [b / s for b, s in zip(base, xs)]
+    return statistics.median(rs), min(rs), max(rs)
+
+
+def _rtxt(r: tuple[float, float, float]) -> str:
+    def f(x: float) -> str:
+        return f"{x:,.0f}" if x >= 100 else f"{x:.1f}"
+    return f"{f(r[0])}× [{f(r[1])}–{f(r[2])}]"
+
+
+def table(workload: str, runs: dict[str, dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
+    """Markdown rows for one workload, a column pair per process; and the median ratios."""
+    modes = [m for m in ("clean", "torch") if workload in runs.get(m, {})]
+    head = "| engine | " + " | ".join(
+        f"{'clean process' if m == 'clean' else 'PyTorch imported'} | × micrograd"
+        for m in modes) + " |"
+    lines = [head, "|---" * (1 + 2 * len(modes)) + "|"]
+    ratios: dict[str, Any] = {m: {} for m in modes}
+    names = [n for n in HEADLINE if any(n in runs[m][workload] for m in modes)]
+    extra = [n for n in (PAUSED,) if any(n in runs[m][workload] for m in modes)]
+    for name in names + extra:
+        cells = []
+        for m in modes:
+            res = runs[m][workload]
+            if name not in res:
+                cells += ["—", "—"]
+                continue
+            r = _ratio(res[MICROGRAD_NAME], res[name])
+            ratios[m][name] = r[0]
+            cells += [_span(res[name]), "1" if name == MICROGRAD_NAME else _rtxt(r)]
+        label = name if name not in extra else f"*{name}* (below the headline)"
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    frozen = runs.get("frozen", {}).get(workload)
+    if frozen:
+        r = _ratio(frozen[MICROGRAD_NAME], frozen[EAGER])
+        lines.append(f"| *{FROZEN}* (separate process, set-up frozen; below the headline) | "
+                     f"{_span(frozen[EAGER])} | {_rtxt(r)} |" + " — | — |" * (len(modes) - 1))
+    return lines, ratios
+
+
+def report(runs: dict[str, dict[str, Any]], quick: bool) -> str:
+    clean = runs["clean"]
+    out = [f"machine: {clean['machine']}",
+           f"mode: {'--quick (smaller (b) and (c), fewer rounds)' if quick else 'full run'}; "
+           "collector enabled with default thresholds, nothing frozen (unless labelled); "
+           "process CPU time; paired rounds", ""]
+    verdicts: list[tuple[str, float, str, bool]] = []
+    if "a" in clean:
+        rows, ra = table("a", runs)
+        out += ["## (a) demo step: MLP 2-16-16-1, 100 two-moons points (seconds per step; "
+                "median [min–max] of paired rounds)", "", *rows, ""]
+        for m, r in ra.items():
+            verdicts.append((f"eager ≥ 12× micrograd on (a), {m}", r[EAGER], "×",
+                             r[EAGER] >= 12))
+        verdicts += combos("a", ra)
+    if "b" in clean:
+        rows, rb = table("b", runs)
+        n = clean.get("b_samples", 1000)
+        out += [f"## (b) digits-sized epoch: MLP 64-32-10, softmax cross-entropy, batch 32, "
+                f"{n:,} samples (seconds per epoch)", "", *rows, ""]
+        for m, r in rb.items():
+            verdicts.append((f"eager ≥ 15× micrograd on (b), {m}", r[EAGER], "×",
+                             r[EAGER] >= 15))
+        verdicts += combos("b", rb)
+        tb = runs.get("torch", {}).get("b", {})
+        if TORCHV in tb:
+            for name in (NP, NP_FUSED):
+                r = _ratio(tb[name], tb[TORCHV])  # numpy time / torch time, per round
+                slow = r[0]
+                out.append(f"{name} takes {slow:.2f}× [{r[1]:.2f}–{r[2]:.2f}] the "
+                           f"time of PyTorch vectorized (float64, 1 thread) on (b).")
+                if name == NP_FUSED:
+                    verdicts.append(("compiled numpy, fused (README's model) within 3× of "
+                                     "PyTorch vectorized on (b)", slow, "× the time",
+                                     slow <= 3.0))
+            out.append("")
+    if "c" in clean:
+        n = clean["c_nodes"]
+        out += [f"## (c) a chain of {n:,} nodes (median [min–max])", "",
+                "| engine | forward | backward | peak bytes per node |", "|---|---|---|---|"]
+        chains = dict(clean["c"])
+        chains.update({k: v for k, v in runs.get("torch", {}).get("c", {}).items()
+                       if k.startswith("PyTorch")})
+        for name, c in chains.items():
+            mem = c["bytes_per_node"]
+            memtxt = "n/a (C++ heap)" if mem is None else (
+                f"{mem:.0f}" + ("" if name == EAGER else " (forward only)"))
+            back = _span(c["backward"]) if c["backward"] else (c.get("note") or "—")
+            out.append(f"| {name} | {_span(c['forward'])} | {back} | {memtxt} |")
+            if name == EAGER and mem is not None:
+                verdicts.append(("≤ 150 bytes per node on (c)", mem, "B", mem <= 150))
+        out.append("")
+    if "n" in clean:
+        out += ["## (n) microgrid eager, forward + backward per node on a chain "
+                "(collector on, median)", "", "| nodes | per node | vs 10³ |", "|---|---|---|"]
+        meds = {size: statistics.median(ts) for size, ts in clean["n"].items()}
+        first = next(iter(meds.values()))
+        for size, med in meds.items():
+            out.append(f"| {int(size):,} | {med * 1e9:.0f} ns | {med / first:.2f}× |")
+        spread = max(meds.values()) / min(meds.values())
+        verdicts.append(("per-node cost flat from 10³ to 10⁶ (largest / smallest ≤ 1.25)",
+                         spread, "×", spread <= 1.25))
+        out.append("")
+    if "t" in clean:
+        out += ["## (t) compile time and memory (first call: eager trace + code generation; "
+                "(a) the 100-point batch, (b) one batch of 32)", "",
+                "| step | compile CPU time | peak traced memory |", "|---|---|---|"]
+        for name, t in clean["t"].items():
+            out.append(f"| {name} | {_fmt(t['seconds'])} | {t['peak_bytes'] / 2**20:.1f} MiB |")
+        out.append("")
+    out += ["## targets", "", "| target | measured | verdict |", "|---|---|---|"]
+    for what, got, unit, ok in verdicts:
+        out.append(f"| {what} | {got:.2f} {unit} | {'met' if ok else 'NOT met'} |")
+    return "\n".join(out) + "\n"
+
+
+def combos(workload: str, ratios: dict[str, Any]) -> list[tuple[str, float, str, bool]]:
+    """Each fused/backend combination at least as fast as the best of its parts."""
+    out = []
+    r = ratios.get("clean", {})
+    parts = {PY_FUSED: (FUSED, PY), NP_FUSED: (FUSED, NP)}
+    for combo, (a, b) in parts.items():
+        if combo in r and a in r and b in r:
+            best = max(r[a], r[b])
+            out.append((f"{combo} ≥ best of {a} and {b} on ({workload})", r[combo] / best,
+                        "× the best", r[combo] >= 0.95 * best))
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs", type=int, default=5, help="paired runs (default 5)")
-    ap.add_argument("--only", default="abc", help="workloads to run, e.g. 'ab' (default abc)")
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--quick", action="store_true",
-                    help="smaller (b) and (c), 3 runs: a first look, not the figures")
+                    help="smaller (b) and (c), 3 rounds, no PyTorch 0-dim tensors: "
+                         "the headline table in a few minutes")
+    ap.add_argument("--runs", type=int, default=0, help="paired rounds (default 5; quick 3)")
+    ap.add_argument("--only", default="abcnt",
+                    help="workloads, e.g. 'ab' (default abcnt: a, b, chain, per-node, "
+                         "compile costs)")
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
-    ap.add_argument("--no-freeze", action="store_true",
-                    help="do not gc.freeze() the objects made by the imports")
+    ap.add_argument("--results", default=os.path.join(os.path.dirname(__file__),
+                                                      "results.md"),
+                    help="where to write the results ('-': nowhere)")
+    ap.add_argument("--child", choices=("clean", "torch", "frozen"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    runs = 3 if args.quick and args.runs == 5 else args.runs
-    global torch
+    if not args.runs:
+        args.runs = 3 if args.quick else 5
+    if args.child:
+        return child(args)
+    modes = ["clean"]
     if not args.no_torch:
         try:
-            import torch as _torch
-            torch = _torch
-            torch.set_num_threads(1)
+            import importlib.util
+            if importlib.util.find_spec("torch") is not None:
+                modes.append("torch")
         except ImportError:
             pass
-    with_torch = torch is not None
-    global FREEZE
-    FREEZE = not args.no_freeze
-    settle()
-
-    def log(msg: str) -> None:
-        print(msg, file=sys.stderr, flush=True)
-
-    print("machine:", machine())
-    print("collector: enabled, default thresholds" + ("" if args.no_freeze else
-          "; objects alive before timing (imports, models, traced steps) frozen "
-          "with gc.freeze()"))
-    ratios: dict[str, dict[str, float]] = {}
-    if "a" in args.only:
-        X, Y = two_moons(100)
-        weights = init_weights([2, 16, 16, 1], seed=1)
-        agreement(weights, X, Y)
-        contenders = contenders_a(weights, X, Y, 0.05, with_torch)
-        reps = {n: 3 for n in contenders}
-        reps.update({MICROGRAD.name: 2, "PyTorch 0-dim tensors": 2})
-        reps.update({"compiled (python)": 20, "compiled (numpy)": 50, "PyTorch vectorized": 200})
-        log("(a) ...")
-        res = paired_runs(contenders, runs, reps, log)
-        ratios["a"] = report("(a) demo step: MLP 2-16-16-1, 100 two-moons points",
-                             "seconds per step", res, MICROGRAD.name)
-    if "b" in args.only:
-        n = 256 if args.quick else 1000
-        X, T = digits(n)
-        weights = init_weights([64, 32, 10], seed=2)
-        contenders = contenders_b(weights, X, T, 0.1, 32, with_torch)
-        reps = {"compiled (numpy)": 5, "PyTorch vectorized": 20}
-        log("(b) ...")
-        res = paired_runs(contenders, runs, reps, log)
-        ratios["b"] = report(f"(b) digits-sized: MLP 64-32-10, softmax cross-entropy, "
-                             f"batch 32, {n:,} samples", "seconds per epoch", res,
-                             MICROGRAD.name)
-        tv = next((t for t in res if t.name == "PyTorch vectorized"), None)
-        nv = next(t for t in res if t.name == "compiled (numpy)")
-        if tv is not None:
-            rs = [a / b for a, b in zip(nv.seconds, tv.seconds)]
-            ratios["b"]["numpy/torch"] = statistics.median(rs)
-            print(f"  compiled (numpy) / PyTorch vectorized: {statistics.median(rs):.2f}× "
-                  f"[{min(rs):.2f}–{max(rs):.2f}] the time")
-    memory: dict[str, float] = {}
-    if "c" in args.only:
-        log("(c) ...")
-        memory, _ = run_chain(100_000 if args.quick else 1_000_000, runs, with_torch, log)
-    print("\ntargets")
-
-    def verdict(ok: bool) -> str:
-        return "met" if ok else "NOT met"
-    a, b = ratios.get("a", {}), ratios.get("b", {})
-    rows = []
-    if a:
-        rows += [("eager ≥ 10× micrograd on (a)", a[MICROGRID.name], 10.0),
-                 ("fused wsum ≥ 30× on (a)", a["microgrid fused (wsum)"], 30.0),
-                 ("compiled (python) ≥ 50× on (a)", a["compiled (python)"], 50.0)]
-    if b:
-        rows += [("eager ≥ 10× micrograd on (b)", b[MICROGRID.name], 10.0),
-                 ("compiled (python) ≥ 50× on (b)", b["compiled (python)"], 50.0),
-                 ("compiled (numpy) ≥ 300× on (b)", b["compiled (numpy)"], 300.0)]
-    for what, got, need in rows:
-        print(f"  {what:36s} {got:8.1f}×   {verdict(got >= need)}")
-    if "numpy/torch" in b:
-        got = b["numpy/torch"]
-        print(f"  {'compiled (numpy) within 3× of torch':36s} {got:8.2f}×   "
-              f"{verdict(got <= 3.0)}")
-    if MICROGRID.name in memory:
-        got = memory[MICROGRID.name]
-        print(f"  {'≤ 150 bytes per node on (c)':36s} {got:8.0f} B  {verdict(got <= 150)}")
+    if not args.quick:
+        modes.append("frozen")
+    runs: dict[str, dict[str, Any]] = {}
+    for mode in modes:
+        only = args.only if mode != "frozen" else "".join(c for c in args.only if c in "ab")
+        if not only:
+            continue
+        cmd = [sys.executable, os.path.abspath(__file__), "--child", mode, "--only", only,
+               "--runs", str(args.runs)] + (["--quick"] if args.quick else [])
+        print(f"running the {mode} process ...", file=sys.stderr, flush=True)
+        done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
+        runs[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+    if "torch" in runs:
+        runs["clean"]["machine"] = runs["torch"]["machine"]  # it names PyTorch's version
+    text = report(runs, args.quick)
+    print(text)
+    if args.results != "-":
+        with open(args.results, "w", encoding="utf-8") as f:
+            f.write("# Benchmark results\n\nWritten by `python benchmarks/bench.py"
+                    f"{' --quick' if args.quick else ''}` on "
+                    f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
+                    "See the docstring of `benchmarks/bench.py` for how it measures.\n\n"
+                    + text)
     return 0
 
 

@@ -26,13 +26,10 @@ from microgrid import Value, ops, wsum
 from microgrid.compile import (
     CompiledStep,
     GraphChanged,
-    PythonReplay,
-    Sym,
     Tape,
     compile_step,
-    forward_rule,
     gc_paused,
-    local_rule,
+    python_source,
     replayer,
     trace,
 )
@@ -266,8 +263,48 @@ def test_outputs_come_back_with_their_nesting() -> None:
     assert step.traces == 1
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_fused_network_replays_like_eager(backend: str) -> None:
+    from microgrid.nn import MLP
+
+    X, T = data(4, 10, 3, 2)
+    models = [MLP(3, [5, 4, 2], activation="tanh", seed=2, fused=True) for _ in range(2)]
+
+    def loss(model: MLP, xs: Any, ts: Any) -> Value:
+        terms = [sum(((o - t) ** 2 for o, t in zip(model(x), tt)), Value(0.0))
+                 for x, tt in zip(xs, ts)]
+        return sum(terms[1:], terms[0]) * (1.0 / len(terms))
+
+    step = compile_step(lambda xs, ts: loss(models[1], xs, ts), models[1].parameters(),
+                        backend=backend)
+    for _ in range(3):
+        eager_loss = loss(models[0], [[Value(v) for v in x] for x in X], T)
+        eager_loss.backward()
+        got = step(X, T)
+        for m in models:
+            for p in m.parameters():
+                p.data -= 0.1 * p.grad
+                p.grad = 0.0
+        if backend == "python":
+            assert got == eager_loss.data
+        else:
+            assert got == pytest.approx(eager_loss.data, rel=1e-12)
+    p0 = [p.data for p in models[0].parameters()]
+    p1 = [p.data for p in models[1].parameters()]
+    if backend == "python":
+        assert p0 == p1
+    else:
+        assert max(abs(a - b) for a, b in zip(p0, p1)) <= 1e-12 * max(map(abs, p0))
+    if backend == "numpy":
+        from microgrid.compile.numpy_backend import _Contraction
+
+        replay = next(iter(step._cache.values())).replay
+        parts = [p for g in replay.groups if g.is_sum for p in g.operands]  # type: ignore
+        assert sum(isinstance(p, _Contraction) for p in parts) == 3   # one matmul a layer
+
+
 def test_numpy_backend_fuses_a_layer_into_a_matmul() -> None:
-    from microgrid.replay_numpy import NumpyReplay, _Contraction
+    from microgrid.compile.numpy_backend import NumpyReplay, _Contraction
 
     layers = mlp(3, [4, 5, 2])
     xs, ts = data(2, 6, 4, 2)
@@ -316,6 +353,62 @@ def test_a_changed_branch_is_retraced(backend: str) -> None:
         step([1.0])
 
 
+def test_graph_changed_suggests_settings_that_exist() -> None:
+    w = Value(1.0)
+    step = compile_step(branchy(w), [w], max_retraces=1)
+    step([1.0])
+    step([-1.0])
+    with pytest.raises(GraphChanged, match=r"max_retraces=1\).*max_retraces=2, or None"):
+        step([1.0])
+    forever = compile_step(branchy(w), [w], max_retraces=None)
+    for k in range(12):
+        assert forever([(-1.0) ** k]) == (2.0 if k % 2 == 0 else 3.0)
+    assert forever.traces == 12
+    strict = compile_step(branchy(w), [w], on_change="error")
+    strict([1.0])
+    with pytest.raises(GraphChanged, match="on_change='retrace'"):
+        strict([-1.0])
+    with pytest.raises(ValueError, match="max_retraces"):
+        compile_step(branchy(w), [w], max_retraces=-1)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_replaced_weight_or_a_changed_activation_traces_again(backend: str) -> None:
+    weights = [Value(0.5), Value(-0.25)]
+    config = {"activation": "tanh"}
+
+    def loss(x: list[Value]) -> Value:
+        z = weights[0] * x[0] + weights[1] * x[1]
+        return getattr(z, config["activation"])() ** 2
+
+    step = compile_step(loss, lambda: list(weights), backend=backend,
+                        key=lambda: config["activation"])
+
+    def check(x: list[float]) -> None:
+        for p in weights:
+            p.grad = 0.0
+        got = step(x)
+        grads = [p.grad for p in weights]
+        for p in weights:
+            p.grad = 0.0
+        want = loss([Value(v) for v in x])
+        want.backward()
+        assert got == pytest.approx(want.data, rel=1e-12)
+        assert grads == pytest.approx([p.grad for p in weights], rel=1e-12)
+
+    check([0.5, -1.0])
+    check([0.25, 2.0])
+    assert step.traces == 1
+    weights[0] = Value(3.0)            # a new parameter object: traced again
+    check([0.5, -1.0])
+    assert step.traces == 2
+    config["activation"] = "sigmoid"   # what the parameter list cannot show: the key
+    check([0.5, -1.0])
+    assert step.traces == 3
+    check([0.75, 1.0])
+    assert step.traces == 3
+
+
 def test_max_of_values_is_guarded() -> None:
     a, b = Value(1.0), Value(2.0)
     step = compile_step(lambda x: max(a * x[0], b * x[1]) * 1.0, [a, b], on_change="error")
@@ -326,10 +419,62 @@ def test_max_of_values_is_guarded() -> None:
 
 
 def test_comparisons_outside_tracing_are_not_recorded() -> None:
-    from microgrid import engine
+    from microgrid.engine import observing_comparisons
 
-    assert engine._compare_hook is None
-    assert (Value(1.0) < 2) and (Value(3.0) >= Value(3.0))
+    w = Value(1.0)
+    step = compile_step(branchy(w), [w], on_change="error")
+    seen: list[str] = []
+    with observing_comparisons(lambda v, cmp, other, result: seen.append(cmp)):
+        assert step([2.0]) == 4.0          # traced: its comparison goes to the step only
+        assert (Value(1.0) < 2) and (Value(3.0) >= Value(3.0))
+    assert seen == ["<", ">="]
+    assert (Value(1.0) < 2) and seen == ["<", ">="]   # after the block: nobody listens
+    with pytest.raises(GraphChanged):
+        step([-2.0])                       # the traced comparison was recorded
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bool_of_a_value_is_a_guard(backend: str) -> None:
+    w = Value(1.0)
+    step = compile_step(lambda x: w * x[0] if w * x[0] else w * 2.0, [w], backend=backend,
+                        on_change="error")
+    assert step([3.0]) == 3.0
+    assert step([-1.0]) == -1.0
+    with pytest.raises(GraphChanged, match="!= 0"):
+        step([0.0])
+
+
+def test_tracing_in_two_threads_at_once_keeps_their_guards_apart() -> None:
+    import threading
+
+    barrier = threading.Barrier(2)
+    results: dict[int, Any] = {}
+
+    def worker(k: int) -> None:
+        w = Value(1.0)
+
+        def fn(x: list[Value]) -> Value:
+            y = w * x[0]
+            barrier.wait()                 # both traces are inside fn at the same moment
+            flag = y > 0                   # one comparison per thread
+            barrier.wait()
+            return y * 2.0 if flag else y * -3.0
+
+        step = compile_step(fn, [w], on_change="error")
+        first = step([float(k + 1)])
+        results[k] = (first, step([5.0]), len(step._cache))
+        try:
+            step([-1.0])
+            results[k] += ("no error",)
+        except GraphChanged as e:
+            results[k] += (str(e).count("compared"),)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {0: (2.0, 10.0, 1, 1), 1: (4.0, 10.0, 1, 1)}
 
 
 # ----------------------------------------------------------------------------------
@@ -378,11 +523,36 @@ def test_a_value_used_as_an_index_names_static() -> None:
     w = Value(1.0)
     step = compile_step(lambda x, k: [w * 1.0, w * x[0]][k], [w])
     with pytest.raises(TypeError, match="static="):
-        step([1.0], 1)
+        step([1.0], 1.0)          # a float becomes a Value, which cannot index
     ok = compile_step(lambda x, k: [w * 1.0, w * x[0]][k], [w], static=[1])
     assert ok([3.0], 1) == 3.0
     assert ok([3.0], 0) == 1.0
     assert ok.traces == 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_int_arguments_stay_ints_so_a_loss_can_branch_on_a_label(backend: str) -> None:
+    w = Value(0.5)
+
+    def loss(x: list[Value], c: int) -> Value:
+        assert type(c) is int
+        y = w * x[0]
+        return (y - 1.0) ** 2 if c == 1 else y ** 2   # eager and compiled: the same branch
+
+    step = compile_step(loss, [w], backend=backend)
+    for x, c in [(2.0, 1), (2.0, 0), (3.0, 1), (3.0, 0), (4.0, 1)]:
+        w.grad = 0.0
+        got = step([x], c)
+        v = Value(0.5)
+        want = (v * x - 1.0) ** 2 if c == 1 else (v * x) ** 2
+        want.backward()
+        assert (got, w.grad) == (want.data, v.grad)
+    assert step.traces == 2        # one per label value: ints are part of the cache key
+    labels = compile_step(lambda x, cs: sum((w * xi * c for xi, c in zip(x, cs)), w * 0.0),
+                          [w], backend=backend)
+    assert labels([1.0, 2.0], [3, 4]) == 0.5 * 1.0 * 3 + 0.5 * 2.0 * 4
+    assert labels([1.0, 2.0], [1, 0]) == 0.5
+    assert labels.traces == 2
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -392,6 +562,26 @@ def test_an_overflow_during_replay_names_the_op(backend: str) -> None:
     step([1.0])
     with pytest.raises(OverflowError, match="exp"):
         step([1000.0])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_out_of_domain_value_hidden_by_relu_raises_like_eager(backend: str) -> None:
+    q = Value(2.0)
+    step = compile_step(lambda x: q * (x[0] - 1.0).log().relu(), [q], backend=backend)
+    assert step([3.0]) == 2.0 * math.log(2.0)
+    with pytest.raises(ValueError, match="log"):
+        q * (Value(0.5) - 1.0).log().relu()      # eager
+    with pytest.raises(ValueError, match="log"):
+        step([0.5])                               # compiled: the same error
+    big = compile_step(lambda x: q * (x[0] * 1e300 * x[0]).tanh(), [q], backend=backend)
+    big([1.0])
+    with pytest.raises(OverflowError):
+        big([1e10])                               # tanh would hide the overflow
+    tiny = compile_step(lambda x: q * (x[0] * 1e-200).log().relu(), [q], backend=backend)
+    assert tiny([2e200]) == 2.0 * math.log(2.0)
+    q.grad = 0.0
+    assert tiny([1e-120]) == 0.0    # log(1e-320) < 0: relu gives 0, and its zero upstream
+    assert q.grad == 0.0            # gradient never meets log's huge local derivative
 
 
 def test_trace_refuses_interior_and_doubled_leaves() -> None:
@@ -416,23 +606,53 @@ def test_unused_parameters_get_zero_gradient() -> None:
 # The rules come from the op table.
 # ----------------------------------------------------------------------------------
 
-def test_rules_are_read_from_the_op_table_on_symbols() -> None:
-    relu = forward_rule(ops.RELU, 1)
-    assert isinstance(relu, Sym) and relu.kind == "where"   # both branches kept
-    assert repr(relu) == "(x0 if (x0 > 0.0) else 0.0)"
-    assert repr(local_rule(ops.TANH, 1)) == "((1.0 - (x1 * x1)),)"
-    assert local_rule(ops.ADD, 2) == (1.0, 1.0)
-    assert repr(local_rule(ops.MUL, 2)) == "(x1, x0)"
-    assert forward_rule(ops.EXP, 1) is None       # math.exp needs a float: called as is
-    assert local_rule(ops.POW, 2) is None          # float(a) in the rule: called as is
-
-
-def test_python_replay_source_is_straight_line_code() -> None:
+def test_backends_read_the_op_tables_declarations() -> None:
     x, w = Value(2.0), Value(3.0)
-    source = PythonReplay(trace((w * x).relu() + w.exp(), [w], [x])).source
-    assert "(v2 if (v2 > 0.0) else 0.0)" in source      # relu, evaluated per replay
-    assert "_f_exp(" in source                           # exp's forward, called
-    assert "for " not in source and "while " not in source
+    source = python_source(trace((w * x).relu() + (w / x).exp() + 2.0 ** w, [w], [x]))
+    assert "v0 * v1" in source or "v1 * v0" in source      # kind="product": inline
+    assert " + " in source                                  # kind="sum": inline
+    assert "for " not in source and "while " not in source  # straight-line code
+    # relu's rule is called when its upstream gradient is not zero
+    assert any(line.strip().startswith("if g") for line in source.splitlines())
+    # the constant base 2.0 of 2.0 ** w gets no gradient line
+    assert "g_" not in source
+
+
+def test_numpy_forward_of_every_op_matches_the_op_tables_forward() -> None:
+    np = pytest.importorskip("numpy")
+    from microgrid.compile.numpy_fns import forward
+
+    r = random.Random(7)
+    for op in ops.OPS.values():
+        if op.arity <= 0:
+            continue   # leaves; wsum (variadic) runs as a matmul, tested with fused networks
+        signs = [1] if op.name in ("log", "pow", "powc") else [1, -1]
+        cols = [[r.uniform(0.1, 3.0) * r.choice(signs if k == 0 else [1]) for _ in range(50)]
+                for k in range(op.arity)]
+        assert op.forward is not None
+        want = [op.forward(*xs) for xs in zip(*cols)]
+        got = forward(op, op.arity)(*[np.array(c) for c in cols])
+        assert list(got) == pytest.approx(want, rel=1e-14), op.name
+
+
+def test_numpy_namespace_has_every_rule_function_of_the_float_one() -> None:
+    np = pytest.importorskip("numpy")
+    from microgrid.compile.numpy_fns import NUMPY_FNS
+
+    names = [n for n in dir(ops.FLOAT_FNS) if not n.startswith("_") and n != "graph"]
+    r = random.Random(5)
+    for name in names:
+        fn = getattr(ops.FLOAT_FNS, name)
+        twin = getattr(NUMPY_FNS, name)
+        for _ in range(30):
+            a, b = r.uniform(0.01, 3.0), r.choice([0.0, 1.0, 2.0, 0.5, r.uniform(-2, 2)])
+            args = {"where": (a > 1.0, a, b), "log": (a,), "sigmoid": (b * 20,),
+                    "dtanh": (b * 3, math.tanh(b * 3)), "dsigmoid": (b, ops.stable_sigmoid(b)),
+                    "dpowc": (a, b), "dpow_base": (a, b), "dpow_exponent": (a, b, a ** b),
+                    "recip": (a,), "dquotient": (b, a, b / a)}[name]
+            want = fn(*args)
+            got = float(twin(*[np.float64(v) if isinstance(v, float) else v for v in args]))
+            assert got == pytest.approx(want, rel=1e-14, abs=1e-300), name
 
 
 # ----------------------------------------------------------------------------------

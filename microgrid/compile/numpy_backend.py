@@ -18,18 +18,22 @@ A training step's tape is wide: the same op applied to thousands of independent 
 4. **Contractions.** A group of products whose outputs feed one block of a sum and nothing
    else, Σₖ aₖ·bₖ, runs as one ``matmul`` over the views of a and b (products never stored).
 
-Forward, per group: evaluate the op's ``forward`` rule on the operand arrays. The rule is
-the one recorded from the op table on symbols (:func:`microgrid.compile.forward_rule`), so
-relu's ``a if a > 0 else 0`` runs as ``where(a > 0, a, 0)``. A rule that needs real numbers
-runs as numpy's twin of the same math function (``exp``, ``log``; a value outside
-the op's domain comes out as inf or nan, and the compiled step then re-runs eagerly to
-raise the op's own error), or else as ``op.forward`` called element by element.
+Every op is read from its op-table declarations, never from its name: ``kind`` says which
+nodes are sums (merged into chains), products (fused into matmuls) and dot products
+(``wsum``: a layer of them is one matmul plus the bias); ``const_operands`` which operands
+never receive a gradient.
 
-Backward, per group in reverse: multiply the group's gradient by each ``op.local`` rule and
-add it into the operands' gradients: through the operand's view of ``G`` (summing first
-over the axes along which the view repeats one slot), or with ``bincount`` when the
-targets have no regular pattern. A product's local derivatives (b, a) are what the
-contraction's two matmuls apply.
+Forward, per group: the op's forward on the operand arrays (:func:`.numpy_fns.forward`).
+A value outside the op's domain comes out as inf or nan; the replay refuses any non-finite
+value or gradient, even one a later relu would hide, and the compiled step then re-runs
+eagerly so the op raises its own error.
+
+Backward, per group in reverse: each of the op's ``partials`` rules, called on the arrays
+with the numpy namespace ``F`` (:data:`.numpy_fns.NUMPY_FNS`), times the group's gradient
+(exactly 0 where that gradient is 0, as in eager mode), added into the operands'
+gradients: through the operand's view of ``G`` (summing first over the axes along which
+the view repeats one slot), or with ``bincount`` when the targets have no regular pattern.
+A product's local derivatives (b, a) are what the contraction's two matmuls apply.
 
 The results agree with eager mode to rounding: sums are reassociated (pairwise, by BLAS,
 grouped by level) where ``backward()`` adds one term at a time. A replay object reuses its
@@ -48,50 +52,15 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import as_strided
 
-from . import ops
-from .compile import Dialect, Sym, Tape, _GuardFailed, forward_rule, local_rule, render
+from ..ops import CONST, Op
+from .numpy_fns import NUMPY_FNS, forward
+from .tape import GuardFailed, NotFinite, Tape
 
 __all__ = ["NumpyReplay"]
 
 Array = npt.NDArray[np.float64]
 Index = npt.NDArray[np.intp]
 Dims = list[tuple[int, int]]  # (length, stride) per axis, outermost first
-
-_NP = Dialect("_where({c}, {t}, {f})", "_N_{name}({x})")
-_TWINS: dict[str, Callable[..., Any]] = {"log": np.log, "exp": np.exp}
-"""numpy's versions of math functions that op rules call (by FLOAT_FNS or op name). Only
-ones whose derivative rules are well conditioned: a last-bit difference in exp or log
-stays a last-bit difference in the gradient (tanh's 1 − out² would magnify it)."""
-
-
-def _elementwise(fn: Callable[..., Any], nin: int, nout: int) -> Callable[..., Any]:
-    """``fn`` on floats, applied element by element (for rules that need real numbers)."""
-    ufunc = np.frompyfunc(fn, nin, nout)
-
-    def run(*xs: Any) -> Any:
-        out = ufunc(*xs)
-        if nout == 1:
-            return np.asarray(out, dtype=np.float64)
-        return tuple(np.asarray(o, dtype=np.float64) for o in out)
-
-    return run
-
-
-def _namespace() -> dict[str, Any]:
-    ns: dict[str, Any] = {"_where": np.where}
-    for name in dir(ops.FLOAT_FNS):
-        if not name.startswith("_"):
-            ns[f"_N_{name}"] = _TWINS.get(name) or _elementwise(
-                getattr(ops.FLOAT_FNS, name), 1, 1)
-    return ns
-
-
-def _lambda(expr: Any, nvars: int, ns: dict[str, Any]) -> Callable[..., Any]:
-    names = [f"x{i}" for i in range(nvars)]
-    source = f"lambda {', '.join(names)}: {render(expr, names, _NP)}"
-    fn: Callable[..., Any] = eval(source, ns)
-    return fn
-
 
 # ----------------------------------------------------------------------------------
 # Regular index patterns as strided views.
@@ -299,6 +268,29 @@ class _Contraction:
             self.gb += np.matmul(gm.transpose(0, 2, 1), am).reshape(self.gb.shape)
 
 
+@dataclass
+class _Products:
+    """A block Σₖ aₖ·bₖ whose operands fit no matmul: elementwise products, then a sum."""
+
+    V: Array
+    a: _Operand                   # both laid out as (rows…, k)
+    b: _Operand
+    want_a: bool
+    want_b: bool
+
+    def sum_value(self, V: Array) -> Array:
+        total: Array = (self.a.value(V) * self.b.value(V)).sum(axis=-1)
+        return total
+
+    def sum_backward(self, G: Array, grad: Array) -> None:
+        g = grad[..., None]
+        av, bv = self.a.value(self.V), self.b.value(self.V)
+        if self.want_a:          # ∂(a·b)/∂a = b
+            self.a.add(G, g * bv)
+        if self.want_b:          # ∂(a·b)/∂b = a
+            self.b.add(G, g * av)
+
+
 def _plan_contraction(acols: Index, bcols: Index, rows: list[int], k: int, V: Array,
                       G: Array, want_a: bool, want_b: bool) -> _Contraction | None:
     lengths = [*rows, k]
@@ -352,9 +344,8 @@ class _Group:
     out: Array
     grad: Array
     is_sum: bool = False
+    op: Op | None = None                      # the op of an elementwise group
     forward: Callable[..., Any] | None = None
-    locals_: list[Callable[..., Any] | float] = field(default_factory=list)
-    local_all: Callable[..., Any] | None = None   # an op.local called per element
     positions: list[int] = field(default_factory=list)  # operands that receive gradient
 
 
@@ -364,10 +355,8 @@ def _merge_sums(tape: Tape) -> tuple[dict[int, list[int]], list[bool]]:
     uses = _uses(tape, {i: list(a) for i, a in enumerate(tape.args)})
     terms: dict[int, list[int]] = {}
     absorbed = [False] * n
-    if local_rule(ops.ADD, 2) != (1.0, 1.0):
-        return terms, absorbed
     for i in range(n):
-        if tape.ops[i] is ops.ADD:
+        if tape.ops[i].kind == "sum":   # out = a + b: every term gets the sum's gradient
             merged: list[int] = []
             for j in tape.args[i]:
                 if j in terms and uses[j] == 1:
@@ -435,7 +424,6 @@ class NumpyReplay:
     def __init__(self, tape: Tape) -> None:
         self.tape = tape
         self._lock = threading.Lock()
-        self._ns = _namespace()
         n = len(tape)
         terms, absorbed = _merge_sums(tape)
         nodes = [i for i in range(n) if not absorbed[i]]
@@ -446,7 +434,7 @@ class NumpyReplay:
         for i in nodes:
             if tape.ops[i].arity != 0:
                 depth[i] = 1 + max(depth[j] for j in operands[i])
-                kind = "+" if i in terms else tape.ops[i].name
+                kind: Any = "+" if i in terms else tape.ops[i]
                 groups.setdefault((depth[i], kind, len(operands[i])), []).append(i)
         # slots: wrt, inputs, constants, then each group contiguously
         slot = [-1] * n
@@ -463,10 +451,7 @@ class NumpyReplay:
         self.V = np.array([tape.data[i] for i in order], dtype=np.float64)
         self.G = np.zeros(len(order))
         # which nodes carry gradient (on the merged graph)
-        leads = [False] * n
-        for i in tape.wrt:
-            if i >= 0:
-                leads[i] = True
+        leads = [op.arity == 0 and op is not CONST for op in tape.ops]  # as tape.needs_grad
         for i in nodes:
             leads[i] = leads[i] or any(leads[j] for j in operands[i])
         live = [False] * n
@@ -478,7 +463,8 @@ class NumpyReplay:
         self._slot, self._order, self._operands = slot, order, operands
         self._leads = [leads[i] and live[i] for i in range(n)]
         self._uses = _uses(tape, operands)
-        self._products = {slot[groups[k][0]]: k for k in keys if k[1] == "mul" and k[2] == 2}
+        self._products = {slot[groups[k][0]]: k for k in keys
+                          if isinstance(k[1], Op) and k[1].kind == "product" and k[2] == 2}
         self._groups = groups
         planned: dict[tuple[Any, ...], _Group] = {}
         self._fused: set[tuple[Any, ...]] = set()
@@ -529,34 +515,38 @@ class NumpyReplay:
                 or part.unique is not None)]
             return g
         op = self.tape.ops[members[0]]
+        if op.kind == "dot":
+            return self._plan_wsum(members, cols, start, stop, need)
         rows = _row_shape([cols[:, p] for p in range(width)], len(members))
-        wanted = [need and self._wants(cols[:, p]) for p in range(width)]
+        wanted = [need and p not in op.const_operands and self._wants(cols[:, p])
+                  for p in range(width)]
         parts = [_plan_operand(cols[:, p], rows, V, G, wanted[p]) for p in range(width)]
         g = _Group(start, stop, tuple(rows), parts, V[start:stop].reshape(rows),
-                   G[start:stop].reshape(rows))
-        rule = forward_rule(op, width)
-        assert op.forward is not None
-        if rule is not None:
-            g.forward = _lambda(rule, width, self._ns)
-        elif op.name in _TWINS and width == 1:
-            g.forward = _TWINS[op.name]
-        else:
-            g.forward = _elementwise(op.forward, width, 1)
-        if need:
-            lrule = local_rule(op, width)
-            if lrule is None:
-                assert op.local is not None
-                local = op.local
-                g.local_all = _elementwise(
-                    (lambda *xs: local(ops.FLOAT_FNS, *xs)) if width > 1 else
-                    (lambda *xs: local(ops.FLOAT_FNS, *xs)[0]), width + 1, width)
-                g.locals_ = [0.0] * width
-                g.positions = [p for p in range(width) if wanted[p]]
-            else:
-                g.locals_ = [_lambda(d, width + 1, self._ns) if isinstance(d, Sym)
-                             else float(d) for d in lrule]
-                g.positions = [p for p in range(width) if wanted[p] and (
-                    isinstance(lrule[p], Sym) or float(lrule[p]) != 0.0)]
+                   G[start:stop].reshape(rows), op=op, forward=forward(op, width))
+        g.positions = [p for p in range(width) if wanted[p]]
+        return g
+
+    def _plan_wsum(self, members: list[int], cols: Index, start: int, stop: int,
+                   need: bool) -> _Group:
+        """A layer of fused neurons Σₖ wₖ·xₖ + b: one matmul (or products and a sum) + b."""
+        n = (cols.shape[1] - 1) // 2
+        wcols, xcols, bias = cols[:, :n], cols[:, n:2 * n], cols[:, 2 * n]
+        V, G = self.V, self.G
+        rows = _row_shape([wcols[:, 0], xcols[:, 0], bias], len(members))
+        want_w = need and self._wants(wcols)
+        want_x = need and self._wants(xcols)
+        wflat, xflat = wcols.ravel(), xcols.ravel()
+        products: Any = _plan_contraction(wflat, xflat, rows, n, V, G, want_w, want_x)
+        if products is None:
+            products = _Products(V, _plan_operand(wflat, [*rows, n], V, G, want_w),
+                                 _plan_operand(xflat, [*rows, n], V, G, want_x),
+                                 want_w, want_x)
+        b = _plan_operand(bias, [*rows, 1], V, G, need and self._wants(bias))
+        g = _Group(start, stop, tuple(rows), [products, b], V[start:stop].reshape(rows),
+                   G[start:stop].reshape(rows), is_sum=True)
+        g.positions = [p for p, part in enumerate(g.operands) if need and (
+            not isinstance(part, _Operand) or part.gview is not None
+            or part.unique is not None)]
         return g
 
     def _contraction(self, flat: Index, rows: list[int], k: int,
@@ -581,8 +571,8 @@ class NumpyReplay:
             self._fused.add(key)
         return c
 
-    def __call__(self, wrt_values: Sequence[float],
-                 input_values: Sequence[float]) -> tuple[list[float], list[float]]:
+    def __call__(self, wrt_values: Sequence[float], input_values: Sequence[float],
+                 wrt_grads: Sequence[float] | None = None) -> tuple[list[float], list[float]]:
         with self._lock, np.errstate(all="ignore"):
             V, G = self.V, self.G
             self.wrt.put(V, wrt_values)
@@ -596,9 +586,11 @@ class NumpyReplay:
                     g.out[...] = total
                 else:
                     g.out[...] = g.forward(*[p.value(V) for p in g.operands])  # type: ignore[misc]
+            if not np.isfinite(V).all():
+                raise NotFinite("a value of the replay is not finite")
             for k, (a, cmp, b, expected) in enumerate(self.guards):
                 if _COMPARE[cmp](V[a], V[b] if isinstance(b, int) else b) != expected:
-                    raise _GuardFailed(k)
+                    raise GuardFailed(k)
             G.fill(0.0)
             G[self.root] = 1.0
             for g in reversed(self.groups):
@@ -609,27 +601,29 @@ class NumpyReplay:
                     for p in g.positions:
                         g.operands[p].sum_backward(G, grad)
                     continue
+                op = g.op
+                assert op is not None
                 xs = [p.value(V) for p in g.operands]
                 xs.append(g.out)
-                computed = g.local_all(*xs) if g.local_all is not None else None
+                every = op.vector_rule(NUMPY_FNS, *xs) if op.vector_rule is not None else None
+                zero = grad == 0.0
                 for p in g.positions:
-                    if computed is not None:
-                        d = computed[p] if isinstance(computed, tuple) else computed
-                        g.operands[p].add(G, grad * d)
-                        continue
-                    rule = g.locals_[p]
-                    if callable(rule):
-                        g.operands[p].add(G, grad * rule(*xs))
-                    elif rule == 1.0:
-                        g.operands[p].add(G, grad)
-                    else:
-                        g.operands[p].add(G, grad * rule)
-            return V[self.out_slots].tolist(), self.wrt.take(G)
+                    d = every[p] if every is not None else op.partials[p](NUMPY_FNS, *xs)
+                    # a zero upstream gradient contributes exactly zero (never 0 × ∞) ...
+                    g.operands[p].add(G, np.where(zero, 0.0, grad * d))
+                    # ... but a rule with no value there may still be an error in eager
+                    # mode (a power at a base ≤ 0): let eager mode decide
+                    if not np.isfinite(np.where(zero, d, 0.0)).all():
+                        raise NotFinite("a local derivative behind a zero gradient")
+            if not np.isfinite(G).all():
+                raise NotFinite("a gradient of the replay is not finite")
+            return V[self.out_slots].tolist(), self.wrt.take(G, wrt_grads)
 
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "<": lambda a, b: bool(a < b), "<=": lambda a, b: bool(a <= b),
-    ">": lambda a, b: bool(a > b), ">=": lambda a, b: bool(a >= b)}
+    ">": lambda a, b: bool(a > b), ">=": lambda a, b: bool(a >= b),
+    "!=": lambda a, b: bool(a != b)}
 
 
 class _Args:
@@ -653,11 +647,15 @@ class _Args:
         elif self.slots.size:
             V[self.slots] = np.asarray(values, dtype=np.float64)[self.present]
 
-    def take(self, G: Array) -> list[float]:
+    def take(self, G: Array, start: Sequence[float] | None = None) -> list[float]:
+        """The arguments' gradients, added to ``start`` (their earlier ``grad``) if given."""
         if self.whole is not None:
-            grads: list[float] = G[self.whole].tolist()
+            got = G[self.whole]
+            if start is not None:
+                got = np.asarray(start, dtype=np.float64) + got
+            grads: list[float] = got.tolist()
             return grads
-        out = np.zeros(self.n)
-        out[self.present] = G[self.slots]
+        out = np.zeros(self.n) if start is None else np.array(start, dtype=np.float64)
+        out[self.present] += G[self.slots]
         grads = out.tolist()
         return grads

@@ -1,0 +1,345 @@
+"""A compiled training step: trace ``fn`` once per argument shape, then replay its tape.
+
+    step = compile_step(lambda xs, ts: mse([model(x) for x in xs], ts),
+                        model.parameters())
+    loss = step(X, T)   # the loss as a float; every parameter's grad += ∂loss/∂parameter
+
+Floats in the arguments (nested lists) become the step's inputs; ints stay Python ints
+(class labels: ``if c == 1`` behaves as in eager mode) and are part of the cache key. The
+parameters' current ``data`` is read on every call and ``∂loss/∂θ`` is added to each
+``θ.grad``, as ``loss.backward()`` would (zero them between steps, as usual). Interior nodes
+are not materialized, so they have no ``grad`` to show.
+
+**What the tape freezes.** Leaves that are neither parameters nor inputs are constants;
+so is any number the step reads out of a ``Value`` (``v.data``, ``float(v)``) to build
+another. Comparisons of ``Value``s (``<``, ``<=``, ``>``, ``>=``; ``max`` uses them) and
+``bool(v)`` are recorded as *guards* and re-checked on every replay: when one comes out
+differently the step's graph would change, and the step is re-traced
+(``on_change="retrace"``, at most ``max_retraces`` times) or refused with
+:class:`GraphChanged` (``on_change="error"``). Use ``relu`` and friends for choices inside
+the math; branch in Python only through comparisons. Tracing is safe in several threads
+at once: each trace observes only its own thread's comparisons.
+
+**Same errors as eager mode.** A replay that meets a number eager mode would refuse — an
+out-of-domain or overflowing value anywhere (even one a later relu would hide), or a
+non-finite gradient — runs the step eagerly instead, so the op raises its own error.
+
+**Garbage collector.** Tracing runs the step eagerly with the cyclic collector paused
+(:func:`~microgrid.collector.gc_paused`); replays allocate no graph at all.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import numbers
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+from operator import attrgetter
+from typing import Any
+
+from ..collector import gc_paused
+from ..engine import Value, observing_comparisons
+from .backends import BACKENDS, Replay, replayer
+from .tape import Guard, GuardFailed, trace
+
+__all__ = ["CompiledStep", "GraphChanged", "compile_step"]
+
+
+_DATA, _GRAD = attrgetter("data"), attrgetter("grad")
+
+MAX_SHAPES = 256
+"""Traced shapes kept per compiled step (each int argument value is its own shape)."""
+
+
+class GraphChanged(RuntimeError):
+    """A compiled step's graph depends on the data and no longer matches its tape."""
+
+
+@dataclass(frozen=True)
+class _Static:
+    """An int of the arguments, or an argument at a ``static`` position: passed to ``fn``
+    as it is, and part of the cache key."""
+
+    value: Any
+
+
+_FLOAT = {float}
+
+
+def _fast_key(x: Any, flat: list[Any]) -> Any:
+    """The shape key of an argument, assuming rows whose first item is a float hold floats."""
+    if isinstance(x, (list, tuple)):
+        if x and type(x[0]) is float:
+            flat.extend(x)
+            return len(x)
+        return tuple(_fast_key(v, flat) for v in x)
+    if type(x) is float:
+        flat.append(x)
+        return None
+    return _exact_key(x, flat, "")
+
+
+def _exact_key(x: Any, flat: list[Any], path: str) -> Any:
+    """The shape key of an argument, item by item: floats are inputs, ints are static."""
+    if isinstance(x, (list, tuple)):
+        return tuple(_exact_key(v, flat, f"{path}[{i}]") for i, v in enumerate(x))
+    if isinstance(x, numbers.Integral) and not isinstance(x, bool):
+        return _Static(int(x))
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        flat.append(float(x))
+        return None
+    if not path:
+        raise TypeError(f"compiled step: argument {x!r} must be a number or a (nested) list of "
+                        f"numbers, got {type(x).__name__} (pass it through static=)")
+    raise TypeError(f"compiled step: inputs must be real numbers (int or float), "
+                    f"got {type(x).__name__}: {x!r} at {path}")
+
+
+def _signature(args: tuple[Any, ...], static: frozenset[int]) -> tuple[Any, list[float]]:
+    """``(cache key, input numbers)`` of a call: floats are inputs; ints and the
+    arguments at positions in ``static`` are part of the key."""
+    flat: list[Any] = []
+    key = tuple(_Static(a) if i in static else _fast_key(a, flat)
+                for i, a in enumerate(args))
+    if set(map(type, flat)) - _FLOAT:   # ints or other numbers among the rows: item by item
+        flat = []
+        key = tuple(_Static(a) if i in static else _exact_key(a, flat, f"#{i}")
+                    for i, a in enumerate(args))
+    total = builtins.sum(flat, 0.0)
+    if total - total != 0.0:
+        for v in flat:
+            if not math.isfinite(v):
+                raise ValueError(f"compiled step: inputs must be finite, got {v!r}")
+    return key, flat
+
+
+def _arguments(key: Any, args: tuple[Any, ...], inputs: list[Value]) -> list[Any]:
+    """The arguments ``fn`` is traced with: a new input ``Value`` for every float."""
+
+    def build(shape: Any, x: Any) -> Any:
+        if shape is None:
+            v = Value(x)
+            inputs.append(v)
+            return v
+        if type(shape) is int:
+            row = [Value(v) for v in x]
+            inputs.extend(row)
+            return row
+        if type(shape) is _Static:
+            return shape.value
+        return [build(s, v) for s, v in zip(shape, x)]
+
+    return [build(s, a) for s, a in zip(key, args)]
+
+
+def _rebuild(shape: Any, values: Iterator[Any]) -> Any:
+    if shape is None:
+        return next(values)
+    if type(shape) is int:
+        return [next(values) for _ in range(shape)]
+    return [_rebuild(s, values) for s in shape]
+
+
+@dataclass
+class _Entry:
+    """A traced shape: its replay, its guards, the shape of its outputs.
+
+    The tape is not kept: long-lived per-node lists would make every full pass of the
+    cyclic collector longer for the whole process.
+    """
+
+    replay: Replay
+    guards: list[Guard]
+    out_shape: Any
+    retraces: int = 0
+
+
+class CompiledStep:
+    """``fn`` traced once per argument shape, then replayed; see :func:`compile_step`."""
+
+    def __init__(self, fn: Callable[..., Any],
+                 params: Sequence[Value] | Callable[[], Sequence[Value]], *,
+                 backend: str = "python", static: Sequence[int] = (),
+                 on_change: str = "retrace", max_retraces: int | None = 8,
+                 key: Callable[[], Hashable] | None = None) -> None:
+        if not callable(fn):
+            raise TypeError(f"compile_step: fn must be callable, got {type(fn).__name__}")
+        if key is not None and not callable(key):
+            raise TypeError(f"compile_step: key must be callable, got {type(key).__name__}")
+        self._source: Callable[[], Sequence[Value]] | None = None
+        if callable(params) and not isinstance(params, Value):
+            self._source = params
+            params = params()
+        self._given: list[Value] = list(_checked_params(params))
+        ps = list(dict.fromkeys(self._given))  # a shared parameter once
+        if backend not in BACKENDS:
+            raise ValueError(f"compile_step: unknown backend {backend!r}; "
+                             f"choose one of {', '.join(map(repr, BACKENDS))}")
+        if on_change not in ("retrace", "error"):
+            raise ValueError(f"compile_step: on_change must be 'retrace' or 'error', "
+                             f"got {on_change!r}")
+        if max_retraces is not None and (isinstance(max_retraces, bool) or not isinstance(
+                max_retraces, int) or max_retraces < 0):
+            raise ValueError(f"compile_step: max_retraces must be an int >= 0 or None (no "
+                             f"limit), got {max_retraces!r}")
+        self.fn = fn
+        self.params = ps
+        self.backend = backend
+        self.static = frozenset(static)
+        self.on_change = on_change
+        self.max_retraces = max_retraces
+        self.key = key
+        self.traces = 0  # how many times fn has been run eagerly
+        self._cache: dict[Any, _Entry] = {}
+
+    def _refresh(self) -> None:
+        """Adopt the current parameter list (new objects: every shape is traced again)."""
+        assert self._source is not None
+        given = self._source()
+        if given is not self._given and list(given) != self._given:
+            self._given = list(_checked_params(given))
+            self.params = list(dict.fromkeys(self._given))
+            self._cache.clear()
+
+    def __call__(self, *args: Any) -> Any:
+        if self._source is not None:
+            self._refresh()
+        shape, flat = _signature(args, self.static)
+        key = shape if self.key is None else (shape, self.key())
+        try:
+            entry = self._cache.get(key)
+        except TypeError:
+            raise TypeError("compiled step: static arguments (and what key() returns) must be "
+                            "hashable") from None
+        if entry is None:
+            return self._trace(key, shape, args, None)
+        try:
+            params = self.params
+            before = list(map(_GRAD, params))
+            outs, grads = entry.replay(list(map(_DATA, params)), flat,
+                                       before if any(before) else None)
+        except GuardFailed as e:
+            guard = entry.guards[e.k]
+            limit = self.max_retraces
+            if self.on_change == "error" or (limit is not None and entry.retraces >= limit):
+                raise GraphChanged(_changed_message(guard, self.on_change, entry.retraces,
+                                                    limit)) from None
+            return self._trace(key, shape, args, entry)
+        except (ArithmeticError, ValueError):
+            return self._trace(key, shape, args, entry)  # eager names the op that failed
+        deque(map(setattr, params, repeat("grad"), grads), maxlen=0)  # p.grad = g, each
+        return _rebuild(entry.out_shape, iter(outs))
+
+    def _trace(self, key: Any, shape: Any, args: tuple[Any, ...], old: _Entry | None) -> Any:
+        """Run ``fn`` eagerly on fresh input Values, backward, and record its tape."""
+        inputs: list[Value] = []
+        wrapped = _arguments(shape, args, inputs)
+        guards: list[tuple[Value, str, Value | float, bool]] = []
+
+        def record(value: Value, cmp: str, other: Any, result: bool) -> None:
+            if cmp == "bool":  # bool(v) is v != 0
+                guards.append((value, "!=", 0.0, result))
+            else:
+                guards.append((value, cmp, other, result))
+
+        with gc_paused():
+            try:
+                with observing_comparisons(record):
+                    result = self.fn(*wrapped)
+            except TypeError as e:
+                if "Value" in str(e) and ("indices" in str(e) or "integer" in str(e)):
+                    raise TypeError(f"compiled step: {e}; an argument used as an index or "
+                                    "count must be passed through static=") from e
+                raise
+            flat_out: list[Value] = []
+            out_shape = _out_shape(result, flat_out)
+            loss = flat_out[0]
+            self.traces += 1
+            tape = trace(flat_out, self.params, inputs, guards)
+            loss.backward()
+        entry = _Entry(replayer(tape, self.backend), tape.guards, out_shape)
+        if old is not None:
+            entry.retraces = old.retraces + 1
+        self._cache.pop(key, None)
+        self._cache[key] = entry
+        while len(self._cache) > MAX_SHAPES:  # the oldest first: dicts keep insertion order
+            del self._cache[next(iter(self._cache))]
+        return _rebuild(out_shape, iter([v.data for v in flat_out]))
+
+
+def _checked_params(params: Any) -> list[Value]:
+    if isinstance(params, (Value, str, bytes)) or not isinstance(params, Iterable):
+        raise TypeError("compile_step: params must be a list of Values "
+                        f"(model.parameters()), got {type(params).__name__}")
+    checked: list[Value] = list(params)
+    for i, p in enumerate(checked):
+        if not isinstance(p, Value):
+            raise TypeError(f"compile_step: params[{i}] must be a Value, "
+                            f"got {type(p).__name__}")
+        if not p.is_leaf:
+            raise ValueError(f"compile_step: params[{i}] must be a leaf Value")
+    return checked
+
+
+def _changed_message(guard: Guard, on_change: str, retraces: int,
+                     limit: int | None) -> str:
+    """Why a replay stopped, and the settings that would let it go on."""
+    head = (f"compiled step: the traced step compared {guard.text} and got {guard.expected}; "
+            f"with these numbers it is {not guard.expected}, so the graph would change")
+    if on_change == "error":
+        return (f"{head}. Branch with ops (relu, max via relu, …) instead of Python "
+                "comparisons, or pass on_change='retrace' to re-trace when it happens.")
+    return (f"{head}, and it has been re-traced {retraces} times already (max_retraces="
+            f"{limit}). A step whose comparisons flip often gains nothing from compiling: "
+            f"raise the limit (max_retraces={2 * max(limit or 1, 1)}, or None for no limit), "
+            "branch with ops (relu, …) instead, or run it eagerly.")
+
+
+def _out_shape(result: Any, flat: list[Value]) -> Any:
+    if isinstance(result, Value):
+        flat.append(result)
+        return None
+    if isinstance(result, (list, tuple)) and result:
+        if all(type(v) is Value for v in result):
+            flat.extend(result)
+            return len(result)
+        return tuple(_out_shape(v, flat) for v in result)
+    raise TypeError("compiled step: fn must return a Value (the loss) or a list/tuple whose "
+                    f"first item is the loss, got {type(result).__name__}")
+
+
+def compile_step(fn: Callable[..., Any],
+                 params: Sequence[Value] | Callable[[], Sequence[Value]], *,
+                 backend: str = "python", static: Sequence[int] = (),
+                 on_change: str = "retrace", max_retraces: int | None = 8,
+                 key: Callable[[], Hashable] | None = None) -> CompiledStep:
+    """Compile ``fn(*args) -> loss`` (or ``(loss, *more)``) for replay.
+
+    Calling the result with numbers (nested lists) returns ``fn``'s result as floats and
+    adds ∂loss/∂θ to ``θ.grad`` for each parameter θ of ``params`` — what
+    ``fn(*values).backward()`` does, without building the graph. The first call for each
+    argument shape runs ``fn`` eagerly and records its tape; later calls replay it.
+
+    * **floats** in the arguments become the step's inputs (a ``Value`` each while tracing);
+    * **ints** stay Python ints (class labels: ``if c == 1`` behaves as in eager mode) and
+      are part of the cache key, so each new combination of ints is traced once: pass data
+      as floats. Arguments at positions in ``static`` are passed through unchanged and are
+      part of the key too.
+    * **Retrace policy.** ``on_change`` decides what happens when a recorded comparison
+      (``<``, ``max``, ``bool(v)``) comes out differently: ``"retrace"`` (at most
+      ``max_retraces`` times per shape; ``None``: no limit) or ``"error"``
+      (:class:`GraphChanged`).
+    * **Model edits.** Pass ``params`` as a function (``model.parameters``) and it is
+      called on every step: when it lists other ``Value`` objects (a weight replaced, a
+      layer added) the step traces again. What the parameter list cannot show (an
+      activation switched) goes into ``key``: a function whose result is part of the
+      cache key (``key=lambda: model.activation``).
+    * **Errors.** A replay that meets a number eager mode would refuse (a log of a
+      negative, an overflow — also where relu would hide it) runs the step eagerly, so the
+      op raises its own error, of the same type as eager mode's.
+    """
+    return CompiledStep(fn, params, backend=backend, static=static, on_change=on_change,
+                        max_retraces=max_retraces, key=key)

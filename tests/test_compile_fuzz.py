@@ -1,0 +1,182 @@
+"""Random programs replayed compiled and run eagerly: same numbers, or the same error.
+
+Each program is a list of instructions over every op of the table, with no domain
+protection and operands from 1e-300 to 1e300, so many programs raise somewhere (a log of a
+negative number, an overflow, a division by zero, an infinite local derivative) — often
+where a later relu, tanh or sigmoid would hide it. A compiled step is traced at one point
+(where eager mode succeeds) and called at a second point; eager mode runs the same program
+there. Either both give the loss and gradients — bit-identical on the python backend, to
+rounding on numpy — or both raise, with the same exception type.
+
+The budget is small by default (fixed examples); ``pytest --fuzz N`` runs N random ones.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from test_compile import error_scales
+
+from microgrid import Value, compile_step, wsum
+from microgrid.compile import trace
+
+BACKENDS = ["python", "numpy"]
+
+OPS: dict[str, Callable[[Value, Value], Value]] = {
+    "neg": lambda a, b: -a,
+    "exp": lambda a, b: a.exp(),
+    "log": lambda a, b: a.log(),
+    "tanh": lambda a, b: a.tanh(),
+    "sigmoid": lambda a, b: a.sigmoid(),
+    "relu": lambda a, b: a.relu(),
+    "softplus": lambda a, b: a.softplus(),
+    "leaky_relu": lambda a, b: a.leaky_relu(0.1),
+    "abs": lambda a, b: abs(a),
+    "square": lambda a, b: a ** 2,
+    "sqrt": lambda a, b: a ** 0.5,
+    "inverse": lambda a, b: a ** -1,
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "pow": lambda a, b: a ** b,
+    "rdiv": lambda a, b: 1.0 / a,
+    "rpow": lambda a, b: 2.0 ** a,
+    "huge": lambda a, b: a * 1e200,
+    "tiny": lambda a, b: a * 1e-200,
+    "wsum": lambda a, b: wsum([a, b], [b, a], a),
+}
+
+instruction = st.tuples(st.sampled_from(sorted(OPS)), st.integers(0, 10**6),
+                        st.integers(0, 10**6))
+magnitude = st.one_of(
+    st.floats(-3.0, 3.0),
+    st.sampled_from([0.0, 1.0, -1.0, 0.5, 1e-300, -1e-300, 1e-160, 1e160, -1e160, 1e300,
+                     700.0, 710.0, -745.0, 40.0]))
+point = st.lists(magnitude, min_size=4, max_size=4)
+
+
+def build(program: Sequence[tuple[str, int, int]], leaves: Sequence[Value]) -> Value:
+    """Run the instructions (each reads two earlier nodes), then add up every node made."""
+    nodes = list(leaves)
+    for name, i, j in program:
+        nodes.append(OPS[name](nodes[i % len(nodes)], nodes[j % len(nodes)]))
+    out = nodes[len(leaves)]
+    for n in nodes[len(leaves) + 1:]:
+        out = out + n
+    return out
+
+
+def eager(program: Sequence[tuple[str, int, int]], at: Sequence[float]) -> Any:
+    """(loss, gradients of the two parameters), or the type of the error raised."""
+    ps = [Value(v) for v in at[:2]]
+    try:
+        loss = build(program, [*ps, *(Value(x) for x in at[2:])])
+        loss.backward()
+    except Exception as e:
+        return type(e)
+    return loss.data, [p.grad for p in ps]
+
+
+def compiled(program: Sequence[tuple[str, int, int]], backend: str,
+             traced_at: Sequence[float], at: Sequence[float]) -> Any:
+    ps = [Value(v) for v in traced_at[:2]]
+    step = compile_step(lambda xs: build(program, [*ps, *xs]), ps, backend=backend)
+    step(list(traced_at[2:]))
+    for p, v in zip(ps, at[:2]):
+        p.data, p.grad = v, 0.0
+    try:
+        loss = step(list(at[2:]))
+    except Exception as e:
+        return type(e)
+    return loss, [p.grad for p in ps]
+
+
+def scales(program: Sequence[tuple[str, int, int]], at: Sequence[float]
+           ) -> tuple[float, list[float]] | None:
+    """First-order rounding-error scales of the loss and gradients (see test_compile), or
+    None where they cannot be computed (a rule raises at a node eager mode skipped)."""
+    ps = [Value(v) for v in at[:2]]
+    xs = [Value(x) for x in at[2:]]
+    tape = trace(build(program, [*ps, *xs]), ps, xs)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loss, grads = error_scales(tape, at[:2], at[2:])
+    except (ArithmeticError, ValueError):
+        return None
+
+    def sane(x: float) -> float:  # a scale that overflowed bounds nothing
+        return x if math.isfinite(x) else math.inf
+
+    return sane(loss), [sane(g) for g in grads]
+
+
+def check(backend: str, program: list[tuple[str, int, int]], first: list[float],
+          second: list[float]) -> bool:
+    """Whether the case counted (the program runs eagerly at the traced point)."""
+    if isinstance(eager(program, first), type):
+        return False
+    want = eager(program, second)
+    got = compiled(program, backend, first, second)
+    if isinstance(want, type) or isinstance(got, type):
+        assert got == want, (program, second, got, want)
+    elif backend == "python":
+        assert got == want, (program, second)
+    else:
+        (loss, grads), (loss0, grads0) = got, want
+        found = scales(program, second)
+        if found is not None:   # sums are reassociated: agreement to the error scale
+            lscale, gscales = found
+            assert abs(loss - loss0) <= 1e-12 * max(lscale, abs(loss0)), (program, second)
+            for g, g0, sc in zip(grads, grads0, gscales):
+                assert abs(g - g0) <= 1e-12 * max(sc, abs(g0)) + 1e-300, (program, second)
+    return True
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_random_programs_compiled_equal_eager_errors_included(
+        backend: str, fuzz_examples: Callable[[int], tuple[int, bool]]) -> None:
+    if backend == "numpy":
+        pytest.importorskip("numpy")
+    examples, randomized = fuzz_examples(150)
+    counted = [0, 0]
+
+    @settings(max_examples=examples, deadline=None, derandomize=not randomized,
+              database=None, phases=[Phase.explicit, Phase.generate, Phase.shrink],
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @given(program=st.lists(instruction, min_size=1, max_size=10), first=point, second=point)
+    def run(program: list[tuple[str, int, int]], first: list[float],
+            second: list[float]) -> None:
+        counted[0] += 1
+        counted[1] += check(backend, program, first, second)
+
+    run()
+    print(f"{backend}: {counted[0]} programs, {counted[1]} run where traced")
+    assert counted[1] >= counted[0] // 4   # most programs run where they were traced
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("program, first, second, error", [
+    ([("log", 2, 0), ("relu", 4, 0), ("mul", 5, 0)], [1.0, 1.0, 2.0, 0.0],
+     [1.0, 1.0, -0.5, 0.0], ValueError),            # relu hides a log of a negative
+    ([("huge", 2, 0), ("tanh", 4, 0)], [1.0, 1.0, 1e-250, 0.0],
+     [1.0, 1.0, 1e150, 0.0], OverflowError),         # an overflow before a tanh
+    ([("div", 0, 2)], [1.0, 1.0, 2.0, 0.0], [1.0, 1.0, 0.0, 0.0], ZeroDivisionError),
+    ([("sqrt", 2, 0), ("mul", 4, 0)], [1.0, 1.0, 4.0, 0.0], [1.0, 1.0, 0.0, 0.0],
+     OverflowError),                                 # ∂√x/∂x is infinite at 0
+])
+def test_known_errors_are_the_same_compiled(backend: str, program: list[tuple[str, int, int]],
+                                            first: list[float], second: list[float],
+                                            error: type[Exception]) -> None:
+    if backend == "numpy":
+        pytest.importorskip("numpy")
+    assert eager(program, second) is error
+    assert compiled(program, backend, first, second) is error
+    assert not math.isnan(eager(program, first)[0])
