@@ -107,7 +107,7 @@ def test_the_sdist_runs_its_own_tests(dists: tuple[Path, Path], tmp_path: Path) 
                    "docs/worked-example.md", "tests/test_engine.py", "tests/test_notebooks.py",
                    "benchmarks/bench.py", "microgrid/py.typed"):
         assert (tree / needed).is_file(), needed
-    assert len(list((tree / "notebooks").glob("*.ipynb"))) == 6
+    assert len(list((tree / "notebooks").glob("*.ipynb"))) == 7
     assert not list(tree.rglob("__pycache__"))
 
     env = {**os.environ, "PYTHONPATH": str(tree)}
