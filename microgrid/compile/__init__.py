@@ -9,11 +9,15 @@ backward over flat arrays of numbers, making no ``Value`` at all::
                         model.parameters())
     loss = step(X, T)   # the loss as a float; every parameter's grad += ∂loss/∂parameter
 
+Both backends read the op table's declarations (``kind``, ``const_operands``, the rules
+through ``F``), never op names, and give the same exception type as eager mode.
+
 The wing's rooms, each with one job; backends see only the tape:
 
 * :mod:`.tape` — tracing a graph to a :class:`Tape` (with its comparison guards);
-* :mod:`.python_backend` — ``backend="python"``: one straight-line Python function per
-  tape, the same float operations in the same order as ``backward()`` (bit-identical);
+* :mod:`.python_backend` — ``backend="python"``: straight-line Python code per tape
+  (compiled in chunks), the same float operations in the same order as ``backward()``
+  (bit-identical);
 * :mod:`.numpy_backend` — ``backend="numpy"`` (needs numpy): nodes of one op at one depth
   as one array operation, layers of products and sums (or of ``wsum`` nodes) as matrix
   products; :mod:`.numpy_fns` holds the op table on arrays (the rules' ``F`` namespace);

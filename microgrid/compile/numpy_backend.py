@@ -613,7 +613,8 @@ class NumpyReplay:
                     g.operands[p].add(G, np.where(zero, 0.0, grad * d))
                     # ... but a rule with no value there may still be an error in eager
                     # mode (a power at a base ≤ 0): let eager mode decide
-                    if not np.isfinite(np.where(zero, d, 0.0)).all():
+                    if not np.isfinite(d).all() and not np.isfinite(
+                            np.where(zero, d, 0.0)).all():
                         raise NotFinite("a local derivative behind a zero gradient")
             if not np.isfinite(G).all():
                 raise NotFinite("a gradient of the replay is not finite")
