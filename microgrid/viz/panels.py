@@ -66,7 +66,7 @@ def line_chart(series: Sequence[tuple[Sequence[float], str, str]], *, title: str
     The y axis spans the values' range (or ``y_range``); the last value of each curve is
     written at the right. ``x_max`` fixes the x extent (e.g. the number of epochs).
     """
-    left, right, top, bottom = 44, 56, 20, 28
+    left, right, top, bottom = 54, 56, 20, 28
     pw, ph = width - left - right, height - top - bottom
     out = _open(width, height, title)
     values = [v for vals, _, _ in series for v in vals if math.isfinite(v)]
