@@ -173,11 +173,16 @@ def mlp_forward(layers: list[list[tuple[list[Any], Any]]], x: Sequence[Any]) -> 
     return list(x)
 
 
+def _only(out: Any) -> Any:
+    """The one output: microgrid models with one output return it bare, the others a list."""
+    return out[0] if isinstance(out, (list, tuple)) else out
+
+
 def squared_error(forward: Callable[[Sequence[Any]], list[Any]], xs: Sequence[Any],
                   ys: Sequence[Any]) -> Any:
     """(a): (1/m) Σ (f(x) − y)²."""
-    total = sum(((forward(x)[0] - y) ** 2 for x, y in zip(xs[1:], ys[1:])),
-                (forward(xs[0])[0] - ys[0]) ** 2)
+    total = sum(((_only(forward(x)) - y) ** 2 for x, y in zip(xs[1:], ys[1:])),
+                (_only(forward(xs[0])) - ys[0]) ** 2)
     return total * (1.0 / len(xs))
 
 
@@ -298,9 +303,7 @@ def contenders(workload: str, weights: Weights, X: Any, Y: Any, lr: float, batch
             e, lambda x: mlp_forward(L, x), mlp_params(L), loss_for(e), xb, yb, lr))
     model = fused_model(weights)
     mparams = model.parameters()
-    # a one-output model returns a bare Value; the losses here take a list of outputs
-    forward = (lambda x: [model(x)]) if workload == "a" else model
-    run[FUSED] = unit(lambda xb, yb: scalar_step(MICROGRID, forward, mparams,
+    run[FUSED] = unit(lambda xb, yb: scalar_step(MICROGRID, model, mparams,
                                                   loss_for(MICROGRID), xb, yb, lr))
     for backend, plain, fused in (("python", PY, PY_FUSED), ("numpy", NP, NP_FUSED)):
         layers = build_mlp(MICROGRID, weights)
