@@ -21,8 +21,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .engine import Value
 from .stepper import backward_steps, forward_steps
+from .viz.player import slide_example
 
 DISTRIBUTION = "microgrid-autodiff"
 DEFAULT_NAME = "microgrid-slide.svg"
@@ -34,16 +34,6 @@ ASCII = str.maketrans({"∂": "d", "·": "*", "×": "*", "→": "->", "−": "-"
 
 class UsageError(Exception):
     """A bad command-line argument, reported as one line on stderr with exit status 2."""
-
-
-def slide_example() -> Value:
-    """f = (x + y)·z with x = −2, y = 5, z = −4 (q = x + y)."""
-    x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
-    q = x + y
-    q.label = "q"
-    f = q * z
-    f.label = "f"
-    return f
 
 
 def version() -> str:
@@ -63,7 +53,9 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Backprop on the f = (x + y)*z slide (x = -2, y = 5, z = -4), node by "
-                    "node; its diagram as SVG; then a small MLP trained on two moons.")
+                    "node; its diagram as SVG; then a small MLP trained on two moons.",
+        epilog=f"'{prog} export slide.html' writes the slide's backprop walk-through as one "
+               "HTML file that opens in any browser (--example neuron|worked for the others).")
     parser.add_argument("--out", default=None, metavar="PATH",
                         help=f"where to write the diagram: a file ending in {', '.join(SUFFIXES)}"
                              f" or an existing directory (default: {DEFAULT_NAME} in the "
@@ -182,7 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo; returns the exit status (0 done, 1 the diagram could not be written,
     2 a bad argument)."""
     prog = _prog()
-    args = _parser(prog).parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["export"]:  # the backprop walk-through as one HTML file
+        from .viz.player import main as export_main
+        return export_main(words[1:], prog=f"{prog} export")
+    args = _parser(prog).parse_args(words)
     try:
         if args.epochs < 1:
             raise UsageError(f"--epochs must be at least 1, got {args.epochs}")

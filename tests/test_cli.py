@@ -136,3 +136,18 @@ def test_the_console_script_runs_the_same_demo(tmp_path: Path) -> None:
                           text=True, timeout=120, check=False, encoding="utf-8")
     assert done.returncode == 0, done.stderr
     assert "So f = -12, ∂f/∂x = -4, ∂f/∂y = -4, ∂f/∂z = 3." in done.stdout
+
+
+def test_export_writes_the_slide_walk_through_as_one_html_file(tmp_path: Path) -> None:
+    from microgrid.__main__ import main
+    from microgrid.stepper import backward_steps
+    from microgrid.viz.player import slide_example
+
+    target = tmp_path / "slide.html"
+    assert main(["export", str(target)]) == 0
+    html = target.read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html")
+    assert "<script src=" not in html and "http://" not in html.replace("http://www.w3.org", "")
+    # the stepper's numbers for the slide are in the page: ∂f/∂x = -4, ∂f/∂z = 3
+    assert len(backward_steps(slide_example())) == 2 and "-12" in html
+    assert main(["export", str(tmp_path / "missing" / "x.html")]) == 1
