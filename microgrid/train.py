@@ -328,6 +328,16 @@ def _compiled(model: Model, params: list[Value], key: Any, make: Callable[[], An
     return steps[key]
 
 
+def _floats(data: Any) -> Any:
+    """``data`` with every int made a float (nested lists kept), for a compiled step, which
+    treats ints as static values (class labels) and would trace once per distinct int."""
+    if isinstance(data, (list, tuple)):
+        return [_floats(v) for v in data]
+    if isinstance(data, int) and not isinstance(data, bool):
+        return float(data)
+    return data
+
+
 class _Runner:
     """One training step on a batch: the loss as a float and each example's output numbers;
     the gradients are filled (eagerly, or by compiled replay) and the optimizer stepped."""
@@ -388,7 +398,8 @@ class _Runner:
                 lambda bx, bt: _batch_loss(self.model, bx, bt, self.loss_fn),
                 self.params, backend=self.backend, on_change=self.on_change,
                 max_retraces=self.max_retraces))
-            value, outs = step(xs, encoded)
+            # numbers as floats: a compiled step keeps ints static (one trace per value)
+            value, outs = step(_floats(xs), _floats(encoded))
             return value, [_numbers(o) for o in outs]
         # a callable loss: one example at a time, the target static (a plain Python value)
         step = _compiled(self.model, self.params, self.key, lambda: compile_step(
@@ -400,7 +411,7 @@ class _Runner:
         for x, t in zip(xs, ts):
             key = _freeze(t)
             self.targets.setdefault(key, t)
-            _, term, out = step(x, weight if len(xs) > 1 else 1.0, key)
+            _, term, out = step(_floats(x), weight if len(xs) > 1 else 1.0, key)
             total = term if total is None else total + term
             outs.append(_numbers(out))
         assert total is not None

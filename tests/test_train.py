@@ -428,3 +428,17 @@ def test_compiled_steps_kept_on_a_model_are_bounded() -> None:
     for k in range(9):  # a new setting each call: a new compiled step each time
         fit(model, X, y, epochs=1, progress=False, compiled=True, max_retraces=k)
     assert len(model.__dict__["_mg_compiled"]["steps"]) == 8
+
+
+def test_compiled_fit_on_int_data_traces_each_batch_shape_once() -> None:
+    """Ints in a compiled step's arguments are static (labels); fit passes data as floats,
+    so integer inputs such as XOR's do not make a trace per batch."""
+    X, y = [[0, 0], [0, 1], [1, 0], [1, 1]], [0, 1, 1, 0]
+    model = MLP(2, [4, 1], activation="tanh", seed=1)
+    compiled = fit(model, X, y, loss="mse", epochs=20, batch_size=2, compiled=True,
+                   progress=False)
+    (step,) = model.__dict__["_mg_compiled"]["steps"].values()
+    assert step.traces == 1
+    eager_model = MLP(2, [4, 1], activation="tanh", seed=1)
+    eager = fit(eager_model, X, y, loss="mse", epochs=20, batch_size=2, progress=False)
+    assert compiled.loss == eager.loss  # bit-identical on the python backend
