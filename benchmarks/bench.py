@@ -381,10 +381,15 @@ def torch_vectorized(weights: Weights, X: Any, Y: Any, lr: float, loss: str,
 # ----------------------------------------------------------------------------------
 
 def _timed(fn: Runner, reps: int) -> float:
-    gc.collect()  # untimed: one contender's garbage (micrograd's cycles) is not another's
+    """CPU seconds per call. Each contender pays for collecting its own garbage: the
+    collection after its last call is timed (micrograd's graphs are reference cycles, freed
+    only by the collector; left untimed, the last graph's would be free), and nobody else's
+    garbage is left over when its timing starts."""
+    gc.collect()  # untimed: the previous contender's garbage is not this one's
     t0 = time.process_time()
     for _ in range(reps):
         fn()
+    gc.collect()  # timed: this contender's own garbage, as its user pays for it
     return (time.process_time() - t0) / reps
 
 
