@@ -381,16 +381,22 @@ def torch_vectorized(weights: Weights, X: Any, Y: Any, lr: float, loss: str,
 # ----------------------------------------------------------------------------------
 
 def _timed(fn: Runner, reps: int) -> float:
-    """CPU seconds per call. Each contender pays for collecting its own garbage: the
-    collection after its last call is timed (micrograd's graphs are reference cycles, freed
-    only by the collector; left untimed, the last graph's would be free), and nobody else's
-    garbage is left over when its timing starts."""
+    """CPU seconds per call. Each contender pays for collecting its own garbage and for
+    nothing else: micrograd's graphs are reference cycles, freed only by the collector, so
+    the collection after its last call is charged to it (left untimed, its last graph would
+    be freed for free), less what a collection with no garbage costs (the scan of everything
+    alive in the process, which is not the contender's)."""
     gc.collect()  # untimed: the previous contender's garbage is not this one's
     t0 = time.process_time()
     for _ in range(reps):
         fn()
-    gc.collect()  # timed: this contender's own garbage, as its user pays for it
-    return (time.process_time() - t0) / reps
+    t1 = time.process_time()
+    gc.collect()  # this contender's own garbage
+    t2 = time.process_time()
+    gc.collect()  # nothing left to free: a collection's cost by itself
+    t3 = time.process_time()
+    own = max(0.0, (t2 - t1) - (t3 - t2))
+    return (t1 - t0 + own) / reps
 
 
 def _reps(fn: Runner, budget: float) -> int:
