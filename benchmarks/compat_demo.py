@@ -45,27 +45,7 @@ except ImportError:
 
 import microgrid.micrograd.engine as compat_engine
 import microgrid.micrograd.nn as compat_nn
-
-
-def moons(n: int = 100, noise: float = 0.1, seed: int = 1337) -> tuple[np.ndarray, np.ndarray]:
-    """micrograd's demo data: ``np.random.seed(1337); make_moons(n_samples=100, noise=0.1)``.
-
-    scikit-learn's two-moons recipe written out with numpy's legacy generator (outer half
-    circle, then inner one, shuffled, then Gaussian noise), so no scikit-learn is needed; it
-    gives scikit-learn 1.9's arrays bit for bit. Labels are ±1 numpy ints, as the demo makes
-    them (``y*2 - 1``).
-    """
-    rs = np.random.RandomState(seed)
-    n_out, n_in = n // 2, n - n // 2
-    t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)
-    X = np.vstack([np.append(np.cos(t_out), 1 - np.cos(t_in)),
-                   np.append(np.sin(t_out), 1 - np.sin(t_in) - 0.5)]).T
-    y = np.hstack([np.zeros(n_out, dtype=np.intp), np.ones(n_in, dtype=np.intp)])
-    order = np.arange(n)
-    rs.shuffle(order)
-    X, y = X[order], y[order]
-    X += rs.normal(scale=noise, size=X.shape)
-    return X, y * 2 - 1
+from microgrid.micrograd.demo import moons
 
 
 class Demo:
