@@ -23,11 +23,12 @@ view, in alternating order. Printed, per pair and as medians:
   differences include the machine's noise: on a loaded machine they scatter by ±20 % per
   pair, so read their medians over several runs.
 
-Measured on the development machine (2 CPUs, shared; 5 pairs, medians): eager, 2.2 s of
-training: 1.5–1.9 % in the callbacks, wall +1.9 % (kernel) / +5.5 % (in process).
-Compiled, 0.66 s of training: 4–5 % in the callbacks, wall +8 % (kernel) / +12.5 % (in
-process), CPU +14–16 %: the fixed cost of one graph layout (Graphviz, ~40 ms of CPU in
-parallel) and of the final frame weighs on a run that short.
+Measured on the development machine (2 CPUs, shared, load ≈ 1; 5 pairs, medians; default
+LiveView(): overhead=0.03): eager, 1.9 s of training: 1.8–3.0 % in the callbacks, wall
++1.6 % (in process) / +3.9 % (kernel, 5 frames shown). Compiled, 0.6 s of training: 4–6 %
+in the callbacks, wall +12 % (in process) / +10 % (kernel): the fixed costs (one graph
+layout, ~40 ms of Graphviz CPU in parallel; the first and the final frame) weigh on a run
+that short; from about a second of training on they stay under 10 %.
 """
 
 from __future__ import annotations

@@ -209,7 +209,7 @@ def test_the_command_line_writes_the_slide(tmp_path: Path,
 
 @needs_renderer
 def test_the_command_line_runs_as_a_module(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "microgrid.viz.player",
+    done = subprocess.run([sys.executable, "-W", "error", "-m", "microgrid.viz",
                            str(tmp_path / "neuron.html"), "--example", "neuron"],
                           capture_output=True, text=True, cwd=ROOT, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)

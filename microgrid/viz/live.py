@@ -13,7 +13,7 @@ In Jupyter the view shows one dashboard under the cell and updates it while trai
 
 **Throttling.** Drawing costs time the training could use. A refresh is considered every
 ``every`` steps. While training runs, the time spent drawing is kept within ``overhead``
-(default 5 %) of the time since it began, less the expected cost of the final frame (kept
+(default 3 %) of the time since it began, less the expected cost of the final frame (kept
 in reserve): a *full* refresh (the graph and the decision field too) when that budget
 allows one, else a *light* one (numbers, curves, weights) at most every ``min_interval``
 seconds, light ones taking at most half of the budget. Each kind's cost is measured as it
@@ -187,7 +187,7 @@ class LiveView:
     """
 
     def __init__(self, *, sample: int | Sequence[float] | Any = 0, target: Any = None,
-                 every: int = 1, overhead: float | None = 0.05, min_interval: float = 0.25,
+                 every: int = 1, overhead: float | None = 0.03, min_interval: float = 0.5,
                  max_nodes: int = 200, resolution: int = 20, record: bool = False,
                  display: bool | None = None, fmt: NumberFormat = ".4g") -> None:
         for name, n in (("every", every), ("max_nodes", max_nodes),

@@ -14,7 +14,7 @@ nothing is fetched from the network, so it opens from disk in any modern browser
 course page or a slide). Controls: first / back / play / next / last buttons, a slider, the
 list of steps, and the keys ← → Home End and space.
 
-From the command line: ``python -m microgrid.viz.player slide.html`` (``--example slide``,
+From the command line: ``python -m microgrid.viz slide.html`` (``--example slide``,
 ``neuron`` or ``worked``) writes one of the three examples of the lecture notes.
 """
 
@@ -352,11 +352,11 @@ EXAMPLES: dict[str, tuple[Callable[[], Value], str]] = {
     "neuron": (neuron_example, "one tanh neuron"),
     "worked": (worked_example, "Matt Mazur's step-by-step example (2-2-2 network)"),
 }
-"""The walk-throughs ``python -m microgrid.viz.player`` can write: name → (builder, title)."""
+"""The walk-throughs ``python -m microgrid.viz`` can write: name → (builder, title)."""
 
 
-def main(argv: Sequence[str] | None = None, prog: str = "python -m microgrid.viz.player") -> int:
-    """``python -m microgrid.viz.player PATH [--example NAME]``: write a walk-through.
+def main(argv: Sequence[str] | None = None, prog: str = "python -m microgrid.viz") -> int:
+    """``python -m microgrid.viz PATH [--example NAME]``: write a walk-through.
 
     Returns the exit status: 0 written, 1 the page could not be written (the path, no
     Graphviz renderer); a bad argument exits with status 2 (argparse).
@@ -379,6 +379,3 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m microgrid.viz
     print(f"Walk-through written to {path}")
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())
