@@ -45,7 +45,7 @@ except ImportError:
 
 import microgrid.micrograd.engine as compat_engine
 import microgrid.micrograd.nn as compat_nn
-from microgrid.micrograd.demo import moons
+from microgrid.micrograd.demo import demo_step, moons
 
 
 class Demo:
@@ -59,20 +59,7 @@ class Demo:
         self.history: list[tuple[float, float]] = []
 
     def step(self) -> None:
-        V, model, X, y = self.Value, self.model, self.X, self.y
-        inputs = [list(map(V, row)) for row in X]
-        scores = list(map(model, inputs))
-        losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
-        data_loss = sum(losses) * (1.0 / len(losses))
-        reg_loss = 1e-4 * sum(p * p for p in model.parameters())
-        total = data_loss + reg_loss
-        hits = [(yi > 0) == (si.data > 0) for yi, si in zip(y, scores)]
-        model.zero_grad()
-        total.backward()
-        lr = 1.0 - 0.9 * self.k / 100
-        for p in model.parameters():
-            p.data -= lr * p.grad
-        self.history.append((float(total.data), float(sum(hits) / len(hits))))
+        self.history.append(demo_step(self.Value, self.model, self.X, self.y, self.k))
         self.k += 1
 
 

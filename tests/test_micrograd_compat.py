@@ -23,7 +23,7 @@ import pytest
 
 from microgrid.micrograd import MLP, Layer, Module, Neuron, Value
 from microgrid.micrograd import engine as compat_engine
-from microgrid.micrograd.demo import moons
+from microgrid.micrograd.demo import demo_step, moons
 
 try:
     import micrograd.engine as mg_engine
@@ -229,26 +229,6 @@ def test_neuron_and_layer_reprs_signatures_and_defaults() -> None:
     assert [w.data for w in n_ours.w] == [w.data for w in n_theirs.w]
     assert Module().parameters() == []
     assert isinstance(Layer(2, 1)([1.0, 2.0]), Value)  # one neuron: a bare Value
-
-
-
-
-def demo_step(V: Any, model: Any, X: np.ndarray, y: np.ndarray, k: int) -> tuple[float, float]:
-    """One step of micrograd's demo.ipynb: SVM max-margin loss with L2 (α = 1e-4), zero_grad,
-    backward, SGD with learning rate 1 − 0.9·k/100. Returns (loss, accuracy)."""
-    inputs = [list(map(V, row)) for row in X]
-    scores = list(map(model, inputs))
-    losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
-    data_loss = sum(losses) * (1.0 / len(losses))
-    reg_loss = 1e-4 * sum(p * p for p in model.parameters())
-    total = data_loss + reg_loss
-    hits = [(yi > 0) == (si.data > 0) for yi, si in zip(y, scores)]
-    model.zero_grad()
-    total.backward()
-    lr = 1.0 - 0.9 * k / 100
-    for p in model.parameters():
-        p.data -= lr * p.grad
-    return float(total.data), float(sum(hits) / len(hits))
 
 
 @needs_micrograd

@@ -1,13 +1,14 @@
-"""The data of micrograd's ``demo.ipynb``, for running that notebook (and its benchmark) here.
+"""micrograd's ``demo.ipynb``: its data and its training step, for running the notebook (and
+its benchmark) here.
 
-numpy is imported when the function is called (it is not a dependency of microgrid).
+numpy is imported only when ``moons`` is called (it is not a dependency of microgrid).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["moons"]
+__all__ = ["demo_step", "moons"]
 
 
 def moons(n: int = 100, noise: float = 0.1, seed: int = 1337) -> tuple[Any, Any]:
@@ -31,3 +32,21 @@ def moons(n: int = 100, noise: float = 0.1, seed: int = 1337) -> tuple[Any, Any]
     X, y = X[order], y[order]
     X += rs.normal(scale=noise, size=X.shape)
     return X, y * 2 - 1
+
+
+def demo_step(V: Any, model: Any, X: Any, y: Any, k: int) -> tuple[float, float]:
+    """One step of micrograd's demo.ipynb: SVM max-margin loss with L2 (α = 1e-4), zero_grad,
+    backward, SGD with learning rate 1 − 0.9·k/100. Returns (loss, accuracy)."""
+    inputs = [list(map(V, row)) for row in X]
+    scores = list(map(model, inputs))
+    losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = 1e-4 * sum(p * p for p in model.parameters())
+    total = data_loss + reg_loss
+    hits = [(yi > 0) == (si.data > 0) for yi, si in zip(y, scores)]
+    model.zero_grad()
+    total.backward()
+    lr = 1.0 - 0.9 * k / 100
+    for p in model.parameters():
+        p.data -= lr * p.grad
+    return float(total.data), float(sum(hits) / len(hits))
