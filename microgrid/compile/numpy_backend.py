@@ -352,7 +352,7 @@ class _Group:
 def _merge_sums(tape: Tape) -> tuple[dict[int, list[int]], list[bool]]:
     """Chains of ``+`` whose inner links are used once, as sums: (terms, absorbed)."""
     n = len(tape)
-    uses = _uses(tape, {i: list(a) for i, a in enumerate(tape.args)})
+    uses = tape.read_counts()
     terms: dict[int, list[int]] = {}
     absorbed = [False] * n
     for i in range(n):
@@ -370,21 +370,6 @@ def _merge_sums(tape: Tape) -> tuple[dict[int, list[int]], list[bool]]:
                     merged.append(j)
             terms[i] = merged
     return terms, absorbed
-
-
-def _uses(tape: Tape, operands: dict[int, list[int]]) -> list[int]:
-    """How often each node is read (outputs and guarded nodes count as two reads)."""
-    uses = [0] * len(tape)
-    for args in operands.values():
-        for j in args:
-            uses[j] += 1
-    for i in tape.outputs:
-        uses[i] += 2
-    for gd in tape.guards:
-        uses[gd.node] += 2
-        if isinstance(gd.other, int):
-            uses[gd.other] += 2
-    return uses
 
 
 def _row_shape(idxs: list[Index], n: int) -> list[int]:
@@ -462,7 +447,7 @@ class NumpyReplay:
                     live[j] = True
         self._slot, self._order, self._operands = slot, order, operands
         self._leads = [leads[i] and live[i] for i in range(n)]
-        self._uses = _uses(tape, operands)
+        self._uses = tape.read_counts(operands)
         self._products = {slot[groups[k][0]]: k for k in keys
                           if isinstance(k[1], Op) and k[1].kind == "product" and k[2] == 2}
         self._groups = groups

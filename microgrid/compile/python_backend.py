@@ -151,18 +151,11 @@ class _Program:
         reads its own value, nor does a sum read its operands' values."""
         tape = self.tape
         n = len(tape)
-        uses = [0] * n
-        user = [-1] * n
+        uses = tape.read_counts()
+        user = [-1] * n  # the (last) node that reads each node
         for i, args in enumerate(tape.args):
             for j in args:
-                uses[j] += 1
                 user[j] = i
-        for o in tape.outputs:
-            uses[o] += 2
-        for gd in tape.guards:
-            uses[gd.node] += 2
-            if isinstance(gd.other, int):
-                uses[gd.other] += 2
         inline = [False] * n
         depth = [0] * n
         for i in range(n):

@@ -9,7 +9,7 @@ on every replay; a replay whose guard comes out differently raises :class:`Guard
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -73,6 +73,22 @@ class Tape:
     def variables(self) -> set[int]:
         """Indices of the leaves that take new values on every replay."""
         return {i for i in chain(self.wrt, self.inputs) if i >= 0}
+
+    def read_counts(self, operands: Mapping[int, Sequence[int]] | None = None) -> list[int]:
+        """How often each node is read: by the nodes' operands (``args``, or the given
+        ``operands`` of some nodes), and twice for an output or a guarded node (read after
+        the replay), so a backend never folds away a value that is read again."""
+        uses = [0] * len(self.ops)
+        for reads in (operands.values() if operands is not None else self.args):
+            for j in reads:
+                uses[j] += 1
+        for i in self.outputs:
+            uses[i] += 2
+        for gd in self.guards:
+            uses[gd.node] += 2
+            if isinstance(gd.other, int):
+                uses[gd.other] += 2
+        return uses
 
     def needs_grad(self) -> list[bool]:
         """Per node: on a path from a leaf to the loss, so ``backward()`` computes its
