@@ -148,6 +148,17 @@ def _decode(text: str) -> Any:
         raise _fail("JSON nested too deeply (a model file is at most 4 levels deep)") from None
 
 
+def _finite(v: int | float, where: str) -> float:
+    """A number read from the file as a finite float (an int too large for a float is not)."""
+    try:
+        f = float(v)
+    except OverflowError:
+        f = math.inf
+    if not math.isfinite(f):
+        raise _fail(f"{where} is not a finite float")
+    return f
+
+
 def _parse_state(doc: Any) -> tuple[str, dict[str, float]]:
     """(module class name, name -> number) from a state document."""
     if _get(doc, "version", int, "the file") != VERSION:
@@ -158,13 +169,7 @@ def _parse_state(doc: Any) -> tuple[str, dict[str, float]]:
     for key, v in raw.items():
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise _fail(f"parameters[{key!r}] is not a number")
-        try:
-            f = float(v)
-        except OverflowError:
-            f = math.inf
-        if not math.isfinite(f):
-            raise _fail(f"parameters[{key!r}] is not a finite float")
-        values[key] = f
+        values[key] = _finite(v, f"parameters[{key!r}]")
     return name, values
 
 
@@ -182,13 +187,8 @@ def _parse(doc: Any) -> tuple[int, bool, Layers, list[tuple[str, float]]]:
     params = []
     for i, p in enumerate(_get(doc, "parameters", list, "the file")):
         label = _get(p, "label", str, f"parameters[{i}]")
-        data = _get(p, "data", (int, float), f"parameters[{i}]")
-        try:
-            data = float(data)
-        except OverflowError:
-            data = math.inf
-        if not math.isfinite(data):
-            raise _fail(f"parameters[{i}].data is not a finite float")
+        data = _finite(_get(p, "data", (int, float), f"parameters[{i}]"),
+                       f"parameters[{i}].data")
         params.append((label, data))
     raw_layers = _get(doc, "layers", list, "the file")
     if not raw_layers:
