@@ -14,11 +14,11 @@ from typing import Any, Literal, overload
 from .chain import contributions
 from .engine import VALUE_FNS, Number, Value
 from .graph import operands, topological_order
-from .ops import FLOAT_FNS, POW, POWC
+from .ops import FLOAT_FNS, POWERS
 
 __all__ = ["GradcheckError", "grad", "gradcheck", "hessian"]
 
-_POWERS = (POW, POWC)
+_POWERS = POWERS
 
 
 def _as_inputs(inputs: Value | Sequence[Value]) -> list[Value]:

@@ -39,7 +39,7 @@ Contribution = tuple[int, Any, Any, Any]
 """(operand index, operand node, local derivative, upstream × local)."""
 
 _CONST = ops.CONST
-_POWERS = (ops.POW, ops.POWC)
+_POWERS = ops.POWERS
 
 
 def contributions(node: Any, upstream: Any, F: Any = ops.FLOAT_FNS,

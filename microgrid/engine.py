@@ -47,7 +47,7 @@ _isfinite = math.isfinite
 _ADD, _MUL, _NEG, _DIV, _POW, _POWC = ops.ADD, ops.MUL, ops.NEG, ops.DIV, ops.POW, ops.POWC
 _CONST, _WSUM, _RELU, _TANH = ops.CONST, ops.WSUM, ops.RELU, ops.TANH
 _dtanh = ops.FLOAT_FNS.dtanh
-_POWERS = (ops.POW, ops.POWC)
+_POWERS = ops.POWERS
 _TINY_NORMAL = 2.2250738585072014e-308  # the smallest normal float, 2⁻¹⁰²²
 
 _observer: ContextVar[ComparisonObserver | None] = ContextVar("microgrid_comparisons",

@@ -51,6 +51,7 @@ __all__ = [
     "OPS",
     "POW",
     "POWC",
+    "POWERS",
     "RELU",
     "SIGMOID",
     "SOFTPLUS",
@@ -378,6 +379,10 @@ ABS = Op("abs", "abs", 1, "|{0}|", "abs'(a) = sign(a) (0 at a = 0, as PyTorch)",
 WSUM = Op("wsum", "Σw·x+b", -1, "Σ wᵢ·xᵢ + b", "∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1",
           _wsum, vector_rule=_wsum_rule, kind="dot",
          spelling='`wsum(ws, xs, b)`')
+
+POWERS = (POW, POWC)
+"""The ops whose rule can have no value (0·∞ at base 0, ln of a base < 0): evaluated even
+behind a zero upstream gradient, so such a point is refused rather than given 0."""
 
 OPS: dict[str, Op] = {op.name: op for op in (
     LEAF, CONST, ADD, MUL, NEG, DIV, POW, POWC, EXP, LOG, TANH, SIGMOID, RELU, SOFTPLUS,

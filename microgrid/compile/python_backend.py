@@ -43,7 +43,7 @@ CHUNK = 10_000
 """Operands (about lines of code) per compiled chunk."""
 
 
-_POWERS = (ops.POW, ops.POWC)
+_POWERS = ops.POWERS
 
 
 def _refuse_power(F: Any, a: float, b: float, out: float, base: bool,
