@@ -22,13 +22,14 @@ if one would be infinite or nan it raises ``OverflowError`` and changes no param
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from . import _validate as check
 from .autodiff import grad, hessian
 from .engine import Value
 
-__all__ = ["SGD", "Adagrad", "Adam", "Newton", "Optimizer", "RMSprop"]
+__all__ = ["SGD", "Adagrad", "Adam", "FloatMath", "Newton", "Optimizer", "RMSprop", "Rule"]
 
 
 def _number(x: object, what: str, *, low: float = 0.0, low_ok: bool = True,
@@ -37,8 +38,31 @@ def _number(x: object, what: str, *, low: float = 0.0, low_ok: bool = True,
     return check.real(x, what, low=low, low_ok=low_ok, high=high, high_ok=high_ok)
 
 
+class FloatMath:
+    """The functions an update rule calls, on floats. numpy's functions of the same names
+    (``numpy.sqrt``, ``numpy.maximum``) give the same values on whole arrays, so a rule runs
+    unchanged on every parameter at once (:mod:`microgrid.compile` does that)."""
+
+    sqrt = staticmethod(math.sqrt)
+    maximum = staticmethod(max)
+
+
+Rule = Callable[..., tuple[Any, ...]]
+"""One step's update of one parameter: ``(g, *state) -> (δ, *new state)``, θ ← θ − δ."""
+
+
 class Optimizer:
-    """Holds the parameters (each once, in order) and the learning rate γ > 0."""
+    """Holds the parameters (each once, in order) and the learning rate γ > 0.
+
+    An optimizer states its update once, per parameter, in :meth:`rule`; :meth:`step`
+    applies it to every parameter. ``state`` names the per-parameter lists it keeps
+    (``("ms", "vs")`` for Adam), passed to the rule after g in that order. A step is all
+    or nothing: if a gradient or a new value is not finite it raises ``OverflowError`` and
+    changes no parameter, no state and not ``t``.
+    """
+
+    state: tuple[str, ...] = ()
+    weight_decay = 0.0
 
     def __init__(self, params: Iterable[Value], lr: float) -> None:
         name = type(self).__name__
@@ -70,14 +94,47 @@ class Optimizer:
         self.lr = _number(lr, f"{name}: lr", low_ok=False)
         self.t = 0  # steps taken
 
-    def step(self) -> None:
-        """One update of every parameter (each optimizer defines its rule)."""
+    def rule(self, F: Any, t: int) -> Rule:
+        """The update of step ``t`` for one parameter, ``(g, *state) -> (δ, *new state)``,
+        written with arithmetic and ``F.sqrt`` / ``F.maximum`` only (floats or arrays)."""
         raise NotImplementedError(f"{type(self).__name__} does not define step()")
+
+    @property
+    def vectorizable(self) -> bool:
+        """Whether :meth:`step` is the rule applied to each parameter (so the rule may be
+        applied to all of them at once instead); False for an overridden ``step``."""
+        return type(self).step is Optimizer.step and type(self).rule is not Optimizer.rule
+
+    def step(self) -> None:
+        """One update of every parameter from its ``grad``: g (+ λθ), then the rule."""
+        update = self.rule(FloatMath, self.t + 1)
+        gs = self._gradients(self.weight_decay)
+        states = [getattr(self, name) for name in self.state]
+        deltas, *news = zip(*map(update, gs, *states))
+        self._apply(deltas)
+        self.commit([list(new) for new in news])
+
+    def commit(self, states: Sequence[list[float]]) -> None:
+        """Count the step and keep its new per-parameter state (lists named by ``state``)."""
+        self.t += 1
+        for name, new in zip(self.state, states):
+            setattr(self, name, new)
 
     def zero_grad(self) -> None:
         """Set every parameter's ``grad`` to 0.0 (call it before each ``backward()``)."""
         for p in self.params:
             p.grad = 0.0
+
+    def bad_gradient(self, i: int, g: float) -> OverflowError:
+        """The error for parameter ``i``'s gradient ``g`` that is not finite."""
+        p = self.params[i]
+        return OverflowError(f"{type(self).__name__}: gradient of {p.label or p!r} is {g!r}")
+
+    def bad_update(self, i: int, new: float) -> OverflowError:
+        """The error for an update that would make parameter ``i`` ``new`` (not finite)."""
+        p = self.params[i]
+        return OverflowError(f"{type(self).__name__}: the update made {p.label or p!r} "
+                             f"{new!r} (diverging: try a smaller lr)")
 
     def _gradients(self, weight_decay: float) -> list[float]:
         """g (+ λ·θ) for every parameter, checked to be finite."""
@@ -87,10 +144,9 @@ class Optimizer:
             gs = [p.grad for p in self.params]
         total = sum(gs)
         if total - total != 0.0:  # one check for all; find the culprit only when needed
-            for p, g in zip(self.params, gs):
+            for i, g in enumerate(gs):
                 if not math.isfinite(g):
-                    raise OverflowError(f"{type(self).__name__}: gradient of "
-                                        f"{p.label or p!r} is {g!r}")
+                    raise self.bad_gradient(i, g)
         return gs
 
     def _apply(self, deltas: Sequence[float]) -> None:
@@ -99,11 +155,9 @@ class Optimizer:
         news = [p.data - d for p, d in zip(self.params, deltas)]
         total = sum(news)
         if total - total != 0.0:
-            for p, new in zip(self.params, news):
+            for i, new in enumerate(news):
                 if new - new != 0.0:
-                    raise OverflowError(f"{type(self).__name__}: the update made "
-                                        f"{p.label or p!r} {new!r} (diverging: try a "
-                                        "smaller lr)")
+                    raise self.bad_update(i, new)
         for p, new in zip(self.params, news):
             p.data = new
 
@@ -127,30 +181,24 @@ class SGD(Optimizer):
         self.nesterov = check.flag(nesterov, "SGD: nesterov")
         if self.nesterov and (self.momentum == 0.0 or self.dampening != 0.0):
             raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
+        self.state = ("buffers",) if self.momentum else ()
         self.buffers = [0.0] * len(self.params)
 
-    def step(self) -> None:
-        """One update of every parameter from its ``grad``."""
-        gs = self._gradients(self.weight_decay)
-        self.t += 1
-        mu, lr = self.momentum, self.lr
+    def rule(self, F: Any, t: int) -> Rule:
+        mu, lr, damp, nesterov = self.momentum, self.lr, 1.0 - self.dampening, self.nesterov
         if not mu:
-            self._apply([lr * g for g in gs])
-            return
-        if self.t == 1:
-            bs = gs
-        else:
-            damp = 1.0 - self.dampening
-            bs = [mu * b + damp * g for b, g in zip(self.buffers, gs)]
-        self.buffers = bs
-        if self.nesterov:
-            self._apply([lr * (g + mu * b) for g, b in zip(gs, bs)])
-        else:
-            self._apply([lr * b for b in bs])
+            return lambda g: (lr * g,)
+
+        def update(g: Any, b: Any) -> tuple[Any, Any]:
+            b = g if t == 1 else mu * b + damp * g
+            return lr * (g + mu * b) if nesterov else lr * b, b
+        return update
 
 
 class Adagrad(Optimizer):
     """s ← s + g²,  θ ← θ − γ̃·g / (√s + ε) with γ̃ = γ / (1 + (t − 1)·η)."""
+
+    state = ("sums",)
 
     def __init__(self, params: Iterable[Value], lr: float = 0.01, lr_decay: float = 0.0,
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
@@ -162,15 +210,14 @@ class Adagrad(Optimizer):
         self.sums = [_number(initial_accumulator_value, "Adagrad: initial_accumulator_value")
                      ] * len(self.params)
 
-    def step(self) -> None:
-        """One update of every parameter from its ``grad``."""
-        gs = self._gradients(self.weight_decay)
-        self.t += 1
-        lr = self.lr / (1.0 + (self.t - 1) * self.lr_decay)
-        sums = [s + g * g for s, g in zip(self.sums, gs)]
-        self.sums = sums
-        sqrt, eps = math.sqrt, self.eps
-        self._apply([lr * (g / (sqrt(s) + eps)) for g, s in zip(gs, sums)])
+    def rule(self, F: Any, t: int) -> Rule:
+        lr = self.lr / (1.0 + (t - 1) * self.lr_decay)
+        sqrt, eps = F.sqrt, self.eps
+
+        def update(g: Any, s: Any) -> tuple[Any, Any]:
+            s = s + g * g
+            return lr * (g / (sqrt(s) + eps)), s
+        return update
 
 
 class RMSprop(Optimizer):
@@ -179,6 +226,8 @@ class RMSprop(Optimizer):
     ``centered=True`` divides by √(v − ḡ²) with ḡ ← α·ḡ + (1 − α)·g; ``momentum`` μ > 0
     steps along b ← μ·b + g / (√v + ε).
     """
+
+    state = ("square_avgs", "grad_avgs", "buffers")
 
     def __init__(self, params: Iterable[Value], lr: float = 0.01, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
@@ -194,29 +243,28 @@ class RMSprop(Optimizer):
         self.grad_avgs = [0.0] * n
         self.buffers = [0.0] * n
 
-    def step(self) -> None:
-        """One update of every parameter from its ``grad``."""
-        gs = self._gradients(self.weight_decay)
-        self.t += 1
-        a = self.alpha
-        deltas = []
-        for i, g in enumerate(gs):
-            v = a * self.square_avgs[i] + (1.0 - a) * g * g
-            self.square_avgs[i] = v
-            if self.centered:
-                ga = a * self.grad_avgs[i] + (1.0 - a) * g
-                self.grad_avgs[i] = ga
-                v = max(v - ga * ga, 0.0)  # a variance: rounding must not make it < 0
-            step = g / (math.sqrt(v) + self.eps)
-            if self.momentum > 0.0:
-                step = self.momentum * self.buffers[i] + step
-                self.buffers[i] = step
-            deltas.append(self.lr * step)
-        self._apply(deltas)
+    def rule(self, F: Any, t: int) -> Rule:
+        a, lr, eps, mu, centered = self.alpha, self.lr, self.eps, self.momentum, self.centered
+        sqrt, maximum = F.sqrt, F.maximum
+
+        def update(g: Any, v: Any, ga: Any, b: Any) -> tuple[Any, Any, Any, Any]:
+            v = a * v + (1.0 - a) * g * g
+            var = v
+            if centered:
+                ga = a * ga + (1.0 - a) * g
+                var = maximum(v - ga * ga, 0.0)  # a variance: rounding must not make it < 0
+            step = g / (sqrt(var) + eps)
+            if mu > 0.0:
+                b = mu * b + step
+                step = b
+            return lr * step, v, ga, b
+        return update
 
 
 class Adam(Optimizer):
     """m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², θ ← θ − γ·m̂/(√v̂ + ε) (bias-corrected)."""
+
+    state = ("ms", "vs")
 
     def __init__(self, params: Iterable[Value], lr: float = 0.001,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
@@ -232,18 +280,17 @@ class Adam(Optimizer):
         self.ms = [0.0] * len(self.params)
         self.vs = [0.0] * len(self.params)
 
-    def step(self) -> None:
-        """One update of every parameter from its ``grad``."""
-        gs = self._gradients(self.weight_decay)
-        self.t += 1
+    def rule(self, F: Any, t: int) -> Rule:
         b1, b2 = self.betas
-        step_size = self.lr / (1.0 - b1 ** self.t)  # γ / (1 − β₁ᵗ)
-        root_c2 = math.sqrt(1.0 - b2 ** self.t)     # √(1 − β₂ᵗ)
-        c1, c2, eps, sqrt = 1.0 - b1, 1.0 - b2, self.eps, math.sqrt
-        ms = [b1 * m + c1 * g for m, g in zip(self.ms, gs)]
-        vs = [b2 * v + c2 * g * g for v, g in zip(self.vs, gs)]
-        self.ms, self.vs = ms, vs
-        self._apply([step_size * (m / (sqrt(v) / root_c2 + eps)) for m, v in zip(ms, vs)])
+        step_size = self.lr / (1.0 - b1 ** t)  # γ / (1 − β₁ᵗ)
+        root_c2 = math.sqrt(1.0 - b2 ** t)     # √(1 − β₂ᵗ)
+        c1, c2, eps, sqrt = 1.0 - b1, 1.0 - b2, self.eps, F.sqrt
+
+        def update(g: Any, m: Any, v: Any) -> tuple[Any, Any, Any]:
+            m = b1 * m + c1 * g
+            v = b2 * v + c2 * g * g
+            return step_size * (m / (sqrt(v) / root_c2 + eps)), m, v
+        return update
 
 
 def solve(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float]:
@@ -303,5 +350,5 @@ class Newton(Optimizer):
             d = solve(h, g)
         except ValueError:
             raise ValueError("Newton: the Hessian is singular; pass damping > 0") from None
-        self.t += 1
         self._apply([self.lr * di for di in d])
+        self.t += 1

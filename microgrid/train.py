@@ -346,8 +346,9 @@ class _Runner:
                  table: tuple[Encode, LossFn] | None, loss: LossFn | str,
                  backend: str | None, on_change: str, max_retraces: int) -> None:
         self.model, self.params, self.opt = model, params, opt
-        mine = {id(p) for p in params}
+        mine, held = {id(p) for p in params}, {id(p) for p in opt.params}
         self.zeroed = params + [p for p in opt.params if id(p) not in mine]
+        self.unheld = [p for p in params if id(p) not in held]  # zeroed by fit, not opt
         self.backend = backend or "python"
         self.eager = backend is None
         self.encode: Encode = table[0] if table else (lambda t: t)
@@ -367,9 +368,8 @@ class _Runner:
                                      backend, on_change, max_retraces)
 
     def __call__(self, xs: list[Any], ts: list[Any]) -> tuple[float, list[list[float]]]:
-        for p in self.zeroed:  # the model's parameters and any other the optimizer holds
-            p.grad = 0.0
         if self.eager:
+            self._zero_grads()
             with gc_paused():  # acyclic graphs: refcounting frees them, see gc_paused
                 loss, outs = _batch_loss(self.model, xs, [self.encode(t) for t in ts],
                                          self.loss_fn)
@@ -388,8 +388,11 @@ class _Runner:
                     f"{self.max_retraces})")
             raise GraphChanged(f"fit: {e} In fit: {hint}; compiled=False trains "
                                "eagerly.") from None
-        self.opt.step()
         return value, outs
+
+    def _zero_grads(self) -> None:
+        for p in self.zeroed:  # the model's parameters and any other the optimizer holds
+            p.grad = 0.0
 
     def _replay(self, xs: list[Any], ts: list[Any]) -> tuple[float, list[list[float]]]:
         if not self.per_example:
@@ -398,6 +401,9 @@ class _Runner:
                 lambda bx, bt: _batch_loss(self.model, bx, bt, self.loss_fn),
                 self.params, backend=self.backend, on_change=self.on_change,
                 max_retraces=self.max_retraces))
+            for p in self.unheld:
+                p.grad = 0.0
+            step.optimizer = self.opt  # the whole step: zero grads, backward, update
             # numbers as floats: a compiled step keeps ints static (one trace per value)
             value, outs = step(_floats(xs), _floats(encoded))
             return value, [_numbers(o) for o in outs]
@@ -405,6 +411,7 @@ class _Runner:
         step = _compiled(self.model, self.params, self.key, lambda: compile_step(
             self._one, self.params, backend=self.backend, static=(2,),
             on_change=self.on_change, max_retraces=self.max_retraces))
+        self._zero_grads()
         weight = 1.0 / len(xs)
         total: float | None = None
         outs = []
@@ -415,6 +422,7 @@ class _Runner:
             total = term if total is None else total + term
             outs.append(_numbers(out))
         assert total is not None
+        self.opt.step()
         return (total if len(xs) == 1 else total * weight), outs
 
     def _one(self, x: Any, weight: Value, key: Any) -> tuple[Value, Value, Any]:

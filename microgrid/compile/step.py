@@ -42,6 +42,7 @@ from typing import Any
 
 from ..collector import gc_paused
 from ..engine import Value, observing_comparisons
+from ..optim import Newton, Optimizer
 from .backends import BACKENDS, Replay, replayer
 from .tape import Guard, GuardFailed, trace
 
@@ -157,6 +158,23 @@ class _Entry:
     retraces: int = 0
 
 
+class _Plan:
+    """How a step's gradients reach its optimizer: which of the step's parameters the
+    optimizer holds (their grads are zeroed before a step), which it holds besides, and,
+    for each of its parameters, where it is among the step's (−1: not there, gradient 0)."""
+
+    def __init__(self, params: list[Value], opt: Optimizer, vectorized: bool) -> None:
+        index = {id(p): k for k, p in enumerate(params)}
+        mine = {id(p) for p in opt.params}
+        self.params = params
+        self.vectorized = vectorized
+        self.held = [id(p) in mine for p in params]
+        self.all_held = all(self.held)
+        self.extra = [p for p in opt.params if id(p) not in index]
+        self.where = [index.get(id(p), -1) for p in opt.params]
+        self.same_order = self.where == list(range(len(params)))
+
+
 class CompiledStep:
     """``fn`` traced once per argument shape, then replayed; see :func:`compile_step`."""
 
@@ -164,7 +182,8 @@ class CompiledStep:
                  params: Sequence[Value] | Callable[[], Sequence[Value]], *,
                  backend: str = "python", static: Sequence[int] = (),
                  on_change: str = "retrace", max_retraces: int | None = 8,
-                 key: Callable[[], Hashable] | None = None) -> None:
+                 key: Callable[[], Hashable] | None = None,
+                 optimizer: Optimizer | None = None) -> None:
         if not callable(fn):
             raise TypeError(f"compile_step: fn must be callable, got {type(fn).__name__}")
         if key is not None and not callable(key):
@@ -194,6 +213,24 @@ class CompiledStep:
         self.key = key
         self.traces = 0  # how many times fn has been run eagerly
         self._cache: dict[Any, _Entry] = {}
+        self._optimizer: Optimizer | None = None
+        self._plan: _Plan | None = None
+        self.optimizer = optimizer
+
+    @property
+    def optimizer(self) -> Optimizer | None:
+        """The optimizer a call steps after its backward pass (``None``: gradients only)."""
+        return self._optimizer
+
+    @optimizer.setter
+    def optimizer(self, opt: Optimizer | None) -> None:
+        if opt is not None and not isinstance(opt, Optimizer):
+            raise TypeError(f"compile_step: optimizer must be a microgrid.optim optimizer, "
+                            f"got {type(opt).__name__}")
+        if isinstance(opt, Newton):
+            raise ValueError("compile_step: Newton needs the loss graph itself (its "
+                             "Hessian); step it eagerly")
+        self._optimizer, self._plan = opt, None
 
     def _refresh(self) -> None:
         """Adopt the current parameter list (new objects: every shape is traced again)."""
@@ -216,11 +253,20 @@ class CompiledStep:
                             "hashable") from None
         if entry is None:
             return self._trace(key, shape, args, None)
+        opt = self._optimizer
+        plan = None if opt is None else self._planned(opt)
         try:
             params = self.params
-            before = list(map(_GRAD, params))
-            outs, grads = entry.replay(list(map(_DATA, params)), flat,
-                                       before if any(before) else None)
+            data = list(map(_DATA, params))
+            if plan is None:
+                before: list[float] | None = list(map(_GRAD, params))
+            else:   # optimizer.zero_grad(): only parameters it does not hold keep their grad
+                for p in plan.extra:
+                    p.grad = 0.0
+                before = None if plan.all_held else [
+                    0.0 if held else p.grad for p, held in zip(params, plan.held)]
+            outs, grads = entry.replay(data, flat,
+                                       before if before is not None and any(before) else None)
         except GuardFailed as e:
             guard = entry.guards[e.k]
             limit = self.max_retraces
@@ -231,12 +277,43 @@ class CompiledStep:
         except (ArithmeticError, ValueError):
             return self._trace(key, shape, args, entry)  # eager names the op that failed
         deque(map(setattr, params, repeat("grad"), grads), maxlen=0)  # p.grad = g, each
+        if opt is not None:
+            assert plan is not None
+            self._step(opt, plan, data, grads)
         return _rebuild(entry.out_shape, iter(outs))
+
+    def _planned(self, opt: Optimizer) -> _Plan:
+        """Where the optimizer's parameters are among the step's (made once per pairing)."""
+        plan = self._plan
+        if plan is None or plan.params is not self.params:
+            plan = self._plan = _Plan(self.params, opt, vectorized=(
+                self.backend == "numpy" and opt.vectorizable))
+        return plan
+
+    @staticmethod
+    def _step(opt: Optimizer, plan: _Plan, data: list[float], grads: list[float]) -> None:
+        """``opt.step()`` with the gradients just computed: on whole arrays when ``plan`` is
+        vectorized (the same numbers, see :mod:`.update`), else parameter by parameter."""
+        if not plan.vectorized:
+            opt.step()
+            return
+        from .update import vector_step  # numpy: only with the numpy backend
+
+        if plan.same_order:
+            new = vector_step(opt, data, grads)
+        else:
+            where = plan.where
+            new = vector_step(opt, [p.data for p in opt.params],
+                              [0.0 if k < 0 else grads[k] for k in where])
+        deque(map(setattr, opt.params, repeat("data"), new), maxlen=0)  # p.data = θ', each
 
     def _trace(self, key: Any, shape: Any, args: tuple[Any, ...], old: _Entry | None) -> Any:
         """Run ``fn`` eagerly on fresh input Values, backward, and record its tape."""
         inputs: list[Value] = []
         wrapped = _arguments(shape, args, inputs)
+        opt = self._optimizer
+        if opt is not None:
+            opt.zero_grad()
         guards: list[tuple[Value, str, Value | float, bool]] = []
 
         def record(value: Value, cmp: str, other: Any, result: bool) -> None:
@@ -260,6 +337,8 @@ class CompiledStep:
             self.traces += 1
             tape = trace(flat_out, self.params, inputs, guards)
             loss.backward()
+            if opt is not None:
+                opt.step()
         entry = _Entry(replayer(tape, self.backend), tape.guards, out_shape)
         if old is not None:
             entry.retraces = old.retraces + 1
@@ -315,7 +394,8 @@ def compile_step(fn: Callable[..., Any],
                  params: Sequence[Value] | Callable[[], Sequence[Value]], *,
                  backend: str = "python", static: Sequence[int] = (),
                  on_change: str = "retrace", max_retraces: int | None = 8,
-                 key: Callable[[], Hashable] | None = None) -> CompiledStep:
+                 key: Callable[[], Hashable] | None = None,
+                 optimizer: Optimizer | None = None) -> CompiledStep:
     """Compile ``fn(*args) -> loss`` (or ``(loss, *more)``) for replay.
 
     Calling the result with numbers (nested lists) returns ``fn``'s result as floats and
@@ -337,9 +417,15 @@ def compile_step(fn: Callable[..., Any],
       layer added) the step traces again. What the parameter list cannot show (an
       activation switched) goes into ``key``: a function whose result is part of the
       cache key (``key=lambda: model.activation``).
+    * **A whole training step.** With ``optimizer`` (any of :mod:`microgrid.optim` but
+      Newton), a call is ``optimizer.zero_grad()``, the backward pass and
+      ``optimizer.step()``: afterwards each parameter holds this step's gradient and its
+      new value. With the numpy backend the optimizer's rule runs once on whole arrays
+      (the same numbers as its ``step()``, bit for bit). The attribute ``step.optimizer``
+      may be replaced between calls.
     * **Errors.** A replay that meets a number eager mode would refuse (a log of a
       negative, an overflow — also where relu would hide it) runs the step eagerly, so the
       op raises its own error, of the same type as eager mode's.
     """
     return CompiledStep(fn, params, backend=backend, static=static, on_change=on_change,
-                        max_retraces=max_retraces, key=key)
+                        max_retraces=max_retraces, key=key, optimizer=optimizer)
