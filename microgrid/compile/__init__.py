@@ -9,6 +9,8 @@ backward over flat arrays of numbers, making no ``Value`` at all::
                         model.parameters())
     loss = step(X, T)   # the loss as a float; every parameter's grad += ∂loss/∂parameter
 
+or, with ``optimizer=SGD(model.parameters(), lr=0.1)``, a whole training step per call.
+
 Both backends read the op table's declarations (``kind``, ``const_operands``, the rules
 through ``F``), never op names, and give the same exception type as eager mode.
 
@@ -21,6 +23,8 @@ The wing's rooms, each with one job; backends see only the tape:
 * :mod:`.numpy_backend` — ``backend="numpy"`` (needs numpy): nodes of one op at one depth
   as one array operation, layers of products and sums (or of ``wsum`` nodes) as matrix
   products; :mod:`.numpy_fns` holds the op table on arrays (the rules' ``F`` namespace);
+* :mod:`.update` — an optimizer's rule applied to all parameters at once on arrays (the
+  numpy backend's training steps);
 * :mod:`.backends` — the backends by name (:func:`replayer`);
 * :mod:`.step` — :func:`compile_step`: trace per argument shape, replay, re-trace or refuse
   when the graph changes.
