@@ -257,20 +257,32 @@ def test_a_changed_branch_is_retraced_with_arrays(backend: str) -> None:
     assert steps["array"].traces == steps["list"].traces == 3
 
 
+ERRORS: list[tuple[str, Callable[[Value, Any], Value], list[float], type[Exception]]] = [
+    ("log of a negative", lambda w, x: (w * x[0]).log() + x[1], [-2.0, 1.0], ValueError),
+    ("exp overflows", lambda w, x: (w * x[0]).exp() * x[1], [1000.0, 1.0], OverflowError),
+    ("product overflows", lambda w, x: w * x[0] * x[1], [1e200, 1e200], OverflowError),
+]
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_replay_that_meets_an_error_runs_eagerly_with_arrays(backend: str) -> None:
+@pytest.mark.parametrize("name, body, bad, error", ERRORS, ids=[e[0] for e in ERRORS])
+def test_a_replay_that_meets_an_error_runs_eagerly_with_arrays(
+        backend: str, name: str, body: Callable[[Value, Any], Value], bad: list[float],
+        error: type[Exception]) -> None:
     w = Value(1.5)
 
     def fn(x: Any) -> Value:
-        return (w * x[0]).log() + x[1]
+        return body(w, x)
 
     step = compile_step(fn, [w], backend=backend)
     agrees_with_eager(backend, run(step, [w], np.array([2.0, 1.0])), fn, [w], [2.0, 1.0])
-    with pytest.raises(ValueError) as from_list:
-        step([-2.0, 1.0])
-    with pytest.raises(ValueError) as from_array:
-        step(np.array([-2.0, 1.0]))
+    with pytest.raises(error) as from_list:
+        step(bad)
+    with pytest.raises(error) as from_array:
+        step(np.array(bad))
     assert str(from_array.value) == str(from_list.value)
-    assert "log" in str(from_array.value)
+    with pytest.raises(error) as from_eager:
+        fn([Value(v) for v in bad])
+    assert str(from_array.value) == str(from_eager.value)
     w.grad = 0.0
     agrees_with_eager(backend, run(step, [w], np.array([3.0, 0.5])), fn, [w], [3.0, 0.5])

@@ -107,6 +107,8 @@ def _fast_key(x: Any, flat: list[Any]) -> Any:
     if type(x) is float:
         flat.append(x)
         return None
+    if type(x) is int:
+        return _Static(x)
     if _is_numpy(x):
         kind = x.dtype.kind
         if kind == "f":
