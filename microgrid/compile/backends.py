@@ -11,7 +11,7 @@ __all__ = ["BACKENDS", "Replay", "replayer"]
 
 Replay = Callable[..., tuple[list[float], list[float]]]
 """``(wrt_values, input_values, wrt_grads) -> (output values, wrt_grads + ∂loss/∂wrt)``;
-``wrt_grads`` may be omitted (zeros)."""
+``wrt_grads`` may be omitted (zeros); ``input_values`` may be a 1-D float64 numpy array."""
 
 BACKENDS = ("python", "numpy")
 

@@ -404,7 +404,8 @@ def _blocks(cols: Index) -> list[tuple[int, int]]:
 
 
 class NumpyReplay:
-    """``replay(wrt_values, input_values) -> (outputs, grads)`` with numpy arrays."""
+    """``replay(wrt_values, input_values) -> (outputs, grads)`` with numpy arrays;
+    ``input_values`` is a list of floats or a 1-D float64 array (assigned as it is)."""
 
     def __init__(self, tape: Tape) -> None:
         self.tape = tape
@@ -556,7 +557,7 @@ class NumpyReplay:
             self._fused.add(key)
         return c
 
-    def __call__(self, wrt_values: Sequence[float], input_values: Sequence[float],
+    def __call__(self, wrt_values: Sequence[float], input_values: Sequence[float] | Array,
                  wrt_grads: Sequence[float] | None = None) -> tuple[list[float], list[float]]:
         with self._lock, np.errstate(all="ignore"):
             V, G = self.V, self.G
@@ -625,7 +626,7 @@ class _Args:
                 self.n == 1 or bool(np.all(np.diff(arr) == 1))):
             self.whole = slice(int(arr[0]), int(arr[0]) + self.n)
 
-    def put(self, V: Array, values: Sequence[float]) -> None:
+    def put(self, V: Array, values: Sequence[float] | Array) -> None:
         if len(values) != self.n:
             raise ValueError(f"replay: expected {self.n} values, got {len(values)}")
         if self.whole is not None:

@@ -31,13 +31,21 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from .. import ops
 from ..ops import Op
 from .tape import GuardFailed, NotFinite, Tape
 
 __all__ = ["PythonReplay", "python_source"]
+
+class FloatArray(Protocol):
+    """A 1-D array of floats (a numpy ``float64`` array): its length and ``tolist()``."""
+
+    def __len__(self) -> int: ...
+
+    def tolist(self) -> Any: ...
+
 
 CHUNK = 10_000
 """Operands (about lines of code) per compiled chunk."""
@@ -348,7 +356,8 @@ def python_source(tape: Tape, chunk: int = CHUNK) -> str:
 class PythonReplay:
     """The python backend: ``replay(wrt_values, input_values, wrt_grads=None)`` returns
     ``(outputs, gradients)``; ``wrt_grads`` are the parameters' current ``grad``, which the
-    gradients are added to (as ``backward()`` adds into leaves), zeros when omitted."""
+    gradients are added to (as ``backward()`` adds into leaves), zeros when omitted.
+    ``input_values`` is a list of floats or a 1-D float64 array (read as Python floats)."""
 
     def __init__(self, tape: Tape, chunk: int = CHUNK) -> None:
         program = _Program(tape, chunk)
@@ -372,12 +381,15 @@ class PythonReplay:
         self._nwrt = len(tape.wrt)
         self._ninputs = len(tape.inputs)
 
-    def __call__(self, wrt_values: Sequence[float], input_values: Sequence[float],
+    def __call__(self, wrt_values: Sequence[float],
+                 input_values: Sequence[float] | FloatArray,
                  wrt_grads: Sequence[float] | None = None) -> tuple[list[float], list[float]]:
         if len(wrt_values) != self._nwrt or len(input_values) != self._ninputs:
             raise ValueError(f"replay: expected {self._nwrt} parameters and "
                              f"{self._ninputs} inputs, got {len(wrt_values)} and "
                              f"{len(input_values)}")
+        inputs: Sequence[float] = (input_values if isinstance(input_values, Sequence)
+                                   else input_values.tolist())  # an array: Python floats
         grads_in = [0.0] * self._nwrt if wrt_grads is None else list(wrt_grads)
         V = self._values[:]
         G = self._zeros[:]
@@ -385,7 +397,7 @@ class PythonReplay:
             V[i] = wrt_values[k]
             G[i] = grads_in[k]
         for k, i in self._inputs:
-            V[i] = input_values[k]
+            V[i] = inputs[k]
         S = [0]
         runs = [chunk(V, G, S) for chunk in self._chunks]
         for run in runs:

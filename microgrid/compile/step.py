@@ -4,11 +4,12 @@
                         model.parameters())
     loss = step(X, T)   # the loss as a float; every parameter's grad += ∂loss/∂parameter
 
-Floats in the arguments (nested lists) become the step's inputs; ints stay Python ints
-(class labels: ``if c == 1`` behaves as in eager mode) and are part of the cache key. The
-parameters' current ``data`` is read on every call and ``∂loss/∂θ`` is added to each
-``θ.grad``, as ``loss.backward()`` would (zero them between steps, as usual). Interior nodes
-are not materialized, so they have no ``grad`` to show.
+Floats in the arguments (nested lists, or numpy arrays: read as their ``tolist()``, and
+fast) become the step's inputs; ints stay Python ints (class labels: ``if c == 1`` behaves
+as in eager mode) and are part of the cache key. The parameters' current ``data`` is read
+on every call and ``∂loss/∂θ`` is added to each ``θ.grad``, as ``loss.backward()`` would
+(zero them between steps, as usual). Interior nodes are not materialized, so they have no
+``grad`` to show.
 
 **What the tape freezes.** Leaves that are neither parameters nor inputs are constants;
 so is any number the step reads out of a ``Value`` (``v.data``, ``float(v)``) to build
@@ -70,6 +71,33 @@ class _Static:
 _FLOAT = {float}
 
 
+def _is_numpy(x: Any) -> bool:
+    """Whether ``x`` is a numpy array or scalar (told by its type: numpy is not imported)."""
+    return type(x).__module__ == "numpy" and hasattr(x, "dtype")
+
+
+def _plain(x: Any) -> Any:
+    """A numpy float or int array (or scalar) as Python floats or ints in nested lists."""
+    return x.astype("float64").tolist() if x.dtype.kind == "f" else x.tolist()
+
+
+@dataclass(slots=True)
+class _Floats:
+    """A float array of the arguments among the input numbers: added in one piece."""
+
+    array: Any
+
+
+def _float_key(shape: tuple[int, ...]) -> Any:
+    """The shape key of a float array: :func:`_fast_key` of its ``tolist()``."""
+    if not shape:
+        return None
+    if len(shape) == 1:
+        return shape[0] or ()
+    inner = _float_key(shape[1:])
+    return (inner,) * shape[0]
+
+
 def _fast_key(x: Any, flat: list[Any]) -> Any:
     """The shape key of an argument, assuming rows whose first item is a float hold floats."""
     if isinstance(x, (list, tuple)):
@@ -80,6 +108,20 @@ def _fast_key(x: Any, flat: list[Any]) -> Any:
     if type(x) is float:
         flat.append(x)
         return None
+    if type(x) is int:
+        return _Static(x)
+    if _is_numpy(x):
+        kind = x.dtype.kind
+        if kind == "f":
+            if x.ndim == 0:
+                flat.append(float(x))
+            else:
+                flat.append(_Floats(x))
+            return _float_key(x.shape)
+        if kind in "iu":
+            return _fast_key(x.tolist(), flat)   # ints: class labels, as in lists
+        flat.append(x)  # refused: the exact walk names where it is
+        return None
     return _exact_key(x, flat, "")
 
 
@@ -87,6 +129,11 @@ def _exact_key(x: Any, flat: list[Any], path: str) -> Any:
     """The shape key of an argument, item by item: floats are inputs, ints are static."""
     if isinstance(x, (list, tuple)):
         return tuple(_exact_key(v, flat, f"{path}[{i}]") for i, v in enumerate(x))
+    if _is_numpy(x):
+        if x.dtype.kind not in "fiu":
+            raise TypeError(f"compiled step: numpy inputs must hold floats or ints, "
+                            f"got dtype {x.dtype} at {path}")
+        return _exact_key(_plain(x), flat, path)
     if isinstance(x, numbers.Integral) and not isinstance(x, bool):
         return _Static(int(x))
     if isinstance(x, numbers.Real) and not isinstance(x, bool):
@@ -99,16 +146,20 @@ def _exact_key(x: Any, flat: list[Any], path: str) -> Any:
                     f"got {type(x).__name__}: {x!r} at {path}")
 
 
-def _signature(args: tuple[Any, ...], static: frozenset[int]) -> tuple[Any, list[float]]:
+def _signature(args: tuple[Any, ...], static: frozenset[int]) -> tuple[Any, Any]:
     """``(cache key, input numbers)`` of a call: floats are inputs; ints and the
-    arguments at positions in ``static`` are part of the key."""
+    arguments at positions in ``static`` are part of the key. The input numbers are a
+    list of floats, or a 1-D float64 array when numpy arrays are among the arguments."""
     flat: list[Any] = []
     key = tuple(_Static(a) if i in static else _fast_key(a, flat)
                 for i, a in enumerate(args))
-    if set(map(type, flat)) - _FLOAT:   # ints or other numbers among the rows: item by item
+    kinds = set(map(type, flat)) - _FLOAT
+    if kinds - {_Floats}:   # ints or other numbers among the rows: item by item
         flat = []
         key = tuple(_Static(a) if i in static else _exact_key(a, flat, f"#{i}")
                     for i, a in enumerate(args))
+    elif kinds:
+        return key, _joined(flat)
     total = builtins.sum(flat, 0.0)
     if total - total != 0.0:
         for v in flat:
@@ -117,20 +168,46 @@ def _signature(args: tuple[Any, ...], static: frozenset[int]) -> tuple[Any, list
     return key, flat
 
 
+def _joined(flat: list[Any]) -> Any:
+    """Floats and float arrays (:class:`_Floats`) as one 1-D float64 array, in order."""
+    import numpy as np  # loaded already: an argument is one of its arrays
+
+    pieces: list[Any] = []
+    run: list[float] = []
+    for item in flat:
+        if type(item) is _Floats:
+            if run:
+                pieces.append(np.array(run, dtype=np.float64))
+                run = []
+            pieces.append(np.asarray(item.array, dtype=np.float64).reshape(-1))
+        else:
+            run.append(item)
+    if run:
+        pieces.append(np.array(run, dtype=np.float64))
+    joined = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+    finite = np.isfinite(joined)
+    if not finite.all():
+        v = float(joined[~finite][0])
+        raise ValueError(f"compiled step: inputs must be finite, got {v!r}")
+    return joined
+
+
 def _arguments(key: Any, args: tuple[Any, ...], inputs: list[Value]) -> list[Any]:
     """The arguments ``fn`` is traced with: a new input ``Value`` for every float."""
 
     def build(shape: Any, x: Any) -> Any:
+        if type(shape) is _Static:
+            return shape.value
+        if _is_numpy(x):
+            x = _plain(x)  # Python floats: the graph is the one of the same lists
         if shape is None:
-            v = Value(x)
+            v = Value(float(x))
             inputs.append(v)
             return v
         if type(shape) is int:
             row = [Value(v) for v in x]
             inputs.extend(row)
             return row
-        if type(shape) is _Static:
-            return shape.value
         return [build(s, v) for s, v in zip(shape, x)]
 
     return [build(s, a) for s, a in zip(key, args)]
@@ -398,12 +475,15 @@ def compile_step(fn: Callable[..., Any],
                  optimizer: Optimizer | None = None) -> CompiledStep:
     """Compile ``fn(*args) -> loss`` (or ``(loss, *more)``) for replay.
 
-    Calling the result with numbers (nested lists) returns ``fn``'s result as floats and
-    adds ∂loss/∂θ to ``θ.grad`` for each parameter θ of ``params`` — what
+    Calling the result with numbers (nested lists, numpy arrays) returns ``fn``'s result
+    as floats and adds ∂loss/∂θ to ``θ.grad`` for each parameter θ of ``params`` — what
     ``fn(*values).backward()`` does, without building the graph. The first call for each
     argument shape runs ``fn`` eagerly and records its tape; later calls replay it.
 
     * **floats** in the arguments become the step's inputs (a ``Value`` each while tracing);
+    * **numpy arrays** are their ``tolist()``: a float array (any width, read as float64)
+      shares the trace of the same lists and gives the same numbers, without a Python
+      loop over its items; an int array holds labels; other dtypes are refused;
     * **ints** stay Python ints (class labels: ``if c == 1`` behaves as in eager mode) and
       are part of the cache key, so each new combination of ints is traced once: pass data
       as floats. Arguments at positions in ``static`` are passed through unchanged and are
