@@ -54,6 +54,7 @@ from typing import Any
 
 import micrograd
 import micrograd.engine as mg
+import numpy as np
 
 import microgrid
 from microgrid import nn as mnn
@@ -280,8 +281,11 @@ def contenders(workload: str, weights: Weights, X: Any, Y: Any, lr: float, batch
     """Every contender of workload (a) (one step per call) or (b) (one epoch per call)."""
     spans = batches(len(X), batch)
 
-    def unit(one: Callable[[Any, Any], float]) -> Runner:
-        return lambda: statistics.fmean(one(X[a:b], Y[a:b]) for a, b in spans)
+    def unit(one: Callable[[Any, Any], float], x: Any = X, y: Any = Y) -> Runner:
+        return lambda: statistics.fmean(one(x[a:b], y[a:b]) for a, b in spans)
+
+    # the numpy backend's user has the data as arrays (PyTorch's rows get tensors)
+    Xn, Yn = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
 
     def loss_for(engine: Scalars) -> Callable[..., Any]:
         if workload == "a":
@@ -304,12 +308,13 @@ def contenders(workload: str, weights: Weights, X: Any, Y: Any, lr: float, batch
         step = compile_step(lambda xs, ys, L=layers: loss_for(MICROGRID)(
             lambda x: mlp_forward(L, x), xs, ys), params, backend=backend,
             optimizer=SGD(params, lr))
-        run[plain] = unit(step)
+        data = (Xn, Yn) if backend == "numpy" else (X, Y)
+        run[plain] = unit(step, *data)
         fmodel = fused_model(weights)
         fparams = fmodel.parameters()
         fstep = compile_step(lambda xs, ys, m=fmodel: loss_for(MICROGRID)(m, xs, ys),
                              fparams, backend=backend, optimizer=SGD(fparams, lr))
-        run[fused] = unit(fstep)
+        run[fused] = unit(fstep, *data)
     if with_torch:
         if not quick:
             engine = TorchScalars()

@@ -250,6 +250,11 @@ class _Plan:
         self.extra = [p for p in opt.params if id(p) not in index]
         self.where = [index.get(id(p), -1) for p in opt.params]
         self.same_order = self.where == list(range(len(params)))
+        self.vector: Callable[[list[float]], Any] = list
+        if vectorized:
+            from .update import as_vector  # numpy: only with the numpy backend
+
+            self.vector = as_vector
 
 
 class CompiledStep:
@@ -334,7 +339,9 @@ class CompiledStep:
         plan = None if opt is None else self._planned(opt)
         try:
             params = self.params
-            data = list(map(_DATA, params))
+            data: Any = list(map(_DATA, params))
+            if plan is not None and plan.vectorized:
+                data = plan.vector(data)  # one float64 array for the replay and the update
             if plan is None:
                 before: list[float] | None = list(map(_GRAD, params))
             else:   # optimizer.zero_grad(): only parameters it does not hold keep their grad
@@ -368,13 +375,13 @@ class CompiledStep:
         return plan
 
     @staticmethod
-    def _step(opt: Optimizer, plan: _Plan, data: list[float], grads: list[float]) -> None:
+    def _step(opt: Optimizer, plan: _Plan, data: Any, grads: list[float]) -> None:
         """``opt.step()`` with the gradients just computed: on whole arrays when ``plan`` is
         vectorized (the same numbers, see :mod:`.update`), else parameter by parameter."""
         if not plan.vectorized:
             opt.step()
             return
-        from .update import vector_step  # numpy: only with the numpy backend
+        from .update import vector_step
 
         if plan.same_order:
             new = vector_step(opt, data, grads)

@@ -18,9 +18,14 @@ import numpy.typing as npt
 
 from ..optim import Optimizer
 
-__all__ = ["vector_step"]
+__all__ = ["as_vector", "vector_step"]
 
 Array = npt.NDArray[np.float64]
+
+
+def as_vector(values: list[float]) -> Array:
+    """Floats as one float64 array (what :func:`vector_step` and the numpy replay take)."""
+    return np.array(values, dtype=np.float64)
 
 
 def vector_step(opt: Optimizer, thetas: Any, grads: Any) -> list[float]:
