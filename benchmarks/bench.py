@@ -384,17 +384,19 @@ def _timed(fn: Runner, reps: int) -> float:
     nothing else: micrograd's graphs are reference cycles, freed only by the collector, so
     the collection after its last call is charged to it (left untimed, its last graph would
     be freed for free), less what a collection with no garbage costs (the scan of everything
-    alive in the process, which is not the contender's)."""
+    alive in the process, which is not the contender's). A contender that left no garbage
+    (the collection found nothing unreachable) is charged nothing: the difference of two
+    full scans would be noise, ±tens of ms with PyTorch's objects alive."""
     gc.collect()  # untimed: the previous contender's garbage is not this one's
     t0 = time.process_time()
     for _ in range(reps):
         fn()
     t1 = time.process_time()
-    gc.collect()  # this contender's own garbage
+    garbage = gc.collect()  # this contender's own garbage
     t2 = time.process_time()
     gc.collect()  # nothing left to free: a collection's cost by itself
     t3 = time.process_time()
-    own = max(0.0, (t2 - t1) - (t3 - t2))
+    own = max(0.0, (t2 - t1) - (t3 - t2)) if garbage else 0.0
     return (t1 - t0 + own) / reps
 
 
