@@ -309,12 +309,12 @@ def contenders(workload: str, weights: Weights, X: Any, Y: Any, lr: float, batch
             lambda x: mlp_forward(L, x), xs, ys), params, backend=backend,
             optimizer=SGD(params, lr))
         data = (Xn, Yn) if backend == "numpy" else (X, Y)
-        run[plain] = unit(step, *data)
+        run[plain] = warm(unit(step, *data))
         fmodel = fused_model(weights)
         fparams = fmodel.parameters()
         fstep = compile_step(lambda xs, ys, m=fmodel: loss_for(MICROGRID)(m, xs, ys),
                              fparams, backend=backend, optimizer=SGD(fparams, lr))
-        run[fused] = unit(fstep, *data)
+        run[fused] = warm(unit(fstep, *data))
     if with_torch:
         if not quick:
             engine = TorchScalars()
@@ -329,6 +329,14 @@ def contenders(workload: str, weights: Weights, X: Any, Y: Any, lr: float, batch
         MICROGRID, lambda x: mlp_forward(layers_p, x), mlp_params(layers_p),
         loss_for(MICROGRID), xb, yb, lr)))
     return run
+
+
+def warm(fn: Runner) -> Runner:
+    """``fn`` after one untimed call: a compiled step traces its batch shapes on its first
+    epoch, which is what (t) measures, not its speed (and would leave ``_reps`` one
+    repetition, timed cold, right after a full collection has flushed the caches)."""
+    fn()
+    return fn
 
 
 def paused(fn: Callable[[], float]) -> float:
@@ -411,7 +419,7 @@ def _reps(fn: Runner, budget: float) -> int:
 def paired_rounds(run: dict[str, Runner], rounds: int, budget: float,
                   log: Callable[[str], None]) -> dict[str, list[float]]:
     names = list(run)
-    reps = {n: _reps(run[n], budget) for n in names}  # first calls: lazy imports, traces
+    reps = {n: _reps(run[n], budget) for n in names}  # compiled steps come warm
     out: dict[str, list[float]] = {n: [] for n in names}
     for r in range(rounds):
         shift = r % len(names)
