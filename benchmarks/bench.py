@@ -28,7 +28,10 @@ the per-round ratios (micrograd time / engine time) are reported. Each workload 
 two fresh processes: a clean one, and one that has imported PyTorch first (its ~140,000
 objects make every full collection slower for every pure-Python engine). Rows with the
 collector paused (``microgrid.gc_paused``) or with the set-up frozen (``gc.freeze()``) are
-reported below the headline, labelled. PyTorch runs on one thread (its fastest setting for
+reported below the headline, labelled. Compiled contenders are whole training steps
+(``compile_step(..., optimizer=SGD(...))``), timed after a first, untimed epoch (which
+traces; (t) reports that cost); the numpy backend gets its data as numpy arrays, as
+PyTorch gets tensors. PyTorch runs on one thread (its fastest setting for
 these sizes here), as 0-dim tensors per scalar and as the vectorized MLP, in float64.
 """
 
@@ -396,6 +399,8 @@ def _timed(fn: Runner, reps: int) -> float:
     (the collection found nothing unreachable) is charged nothing: the difference of two
     full scans would be noise, ±tens of ms with PyTorch's objects alive."""
     gc.collect()  # untimed: the previous contender's garbage is not this one's
+    if reps > 1:
+        _into_rhythm(fn, reps)
     t0 = time.process_time()
     for _ in range(reps):
         fn()
@@ -406,6 +411,20 @@ def _timed(fn: Runner, reps: int) -> float:
     t3 = time.process_time()
     own = max(0.0, (t2 - t1) - (t3 - t2)) if garbage else 0.0
     return (t1 - t0 + own) / reps
+
+
+def _into_rhythm(fn: Runner, reps: int) -> None:
+    """Untimed calls (at most ``reps``) until the collector has run a full collection on its
+    own. ``gc.collect()`` restarts the collector's count of objects made since its last full
+    pass, and with PyTorch's objects alive the next one comes only after some 140,000 more:
+    a timing of a few calls that began there would miss the full collections a training
+    loop that has run a while pays for. (A contender timed one call at a time makes more
+    than that within its call.)"""
+    full = gc.get_stats()[2]["collections"]
+    for _ in range(reps):
+        if gc.get_stats()[2]["collections"] != full:
+            return
+        fn()
 
 
 def _reps(fn: Runner, budget: float) -> int:
