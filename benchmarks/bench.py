@@ -390,7 +390,7 @@ def torch_vectorized(weights: Weights, X: Any, Y: Any, lr: float, loss: str,
 # Timing: CPU time, paired rounds, the collector as a user has it.
 # ----------------------------------------------------------------------------------
 
-def _timed(fn: Runner, reps: int) -> float:
+def _timed(fn: Runner, reps: int, rhythm: bool = True) -> float:
     """CPU seconds per call. Each contender pays for collecting its own garbage and for
     nothing else: micrograd's graphs are reference cycles, freed only by the collector, so
     the collection after its last call is charged to it (left untimed, its last graph would
@@ -399,7 +399,7 @@ def _timed(fn: Runner, reps: int) -> float:
     (the collection found nothing unreachable) is charged nothing: the difference of two
     full scans would be noise, ±tens of ms with PyTorch's objects alive."""
     gc.collect()  # untimed: the previous contender's garbage is not this one's
-    if reps > 1:
+    if rhythm:
         _into_rhythm(fn, reps)
     t0 = time.process_time()
     for _ in range(reps):
@@ -418,8 +418,8 @@ def _into_rhythm(fn: Runner, reps: int) -> None:
     own. ``gc.collect()`` restarts the collector's count of objects made since its last full
     pass, and with PyTorch's objects alive the next one comes only after some 140,000 more:
     a timing of a few calls that began there would miss the full collections a training
-    loop that has run a while pays for. (A contender timed one call at a time makes more
-    than that within its call.)"""
+    loop that has run a while pays for. (micrograd is not warmed: one call of its makes
+    several full passes; starting from a restarted count only favours it.)"""
     full = gc.get_stats()[2]["collections"]
     for _ in range(reps):
         if gc.get_stats()[2]["collections"] != full:
@@ -438,12 +438,15 @@ def _reps(fn: Runner, budget: float) -> int:
 def paired_rounds(run: dict[str, Runner], rounds: int, budget: float,
                   log: Callable[[str], None]) -> dict[str, list[float]]:
     names = list(run)
-    reps = {n: _reps(run[n], budget) for n in names}  # compiled steps come warm
+    # compiled steps come warm; at least 3 calls per timing, after _into_rhythm, so every
+    # microgrid timing spans the collector's full passes as a running loop does
+    reps = {n: _reps(run[n], budget) if n == MICROGRAD_NAME else max(3, _reps(run[n], budget))
+            for n in names}
     out: dict[str, list[float]] = {n: [] for n in names}
     for r in range(rounds):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
-            out[name].append(_timed(run[name], reps[name]))
+            out[name].append(_timed(run[name], reps[name], rhythm=name != MICROGRAD_NAME))
         log(f"    round {r + 1}/{rounds}")
     return out
 
