@@ -4,7 +4,8 @@ Each node becomes one line forward and one line per operand backward, derived fr
 table's declarations (never from names):
 
 * ``kind="sum"``: ``v7 = v3 + v5`` and ``g3 += g7``; ``kind="product"``: ``v7 = v3 * v5``
-  and ``g3 += g7 * v5``; ``kind="dot"`` (``wsum``): its ``forward`` called, then
+  and ``g3 += g7 * v5``; ``kind="dot"`` (``wsum``): ``v7 = sum((w1 * x1, w2 * x2), b)``
+  (the same products summed onto b in the same order as the op's ``forward``), then
   ``gw += g7 * vx`` for every weight, ``gx += g7 * vw`` for every input, ``gb += g7``;
 * any other op: its ``forward`` called (with the same checks as eager mode, and refusing a
   non-finite operand that the op could hide, as relu hides −inf), and for each operand that
@@ -231,6 +232,10 @@ class _Program:
             return f"{args[0]} + {args[1]}"
         if op.kind == "product":
             return f"{args[0]} * {args[1]}"
+        if op.kind == "dot":  # Σ wᵢ·xᵢ + b: the products summed onto b, as the op's forward
+            n = (len(args) - 1) // 2
+            terms = "".join(f"{w} * {x}, " for w, x in zip(args[:n], args[n:2 * n]))
+            return f"_sum(({terms}), {args[-1]})"
         return f"{self.fn('f', op)}({', '.join(args)})"
 
     def _guard(self, k: int) -> list[str]:
@@ -362,7 +367,8 @@ class PythonReplay:
     def __init__(self, tape: Tape, chunk: int = CHUNK) -> None:
         program = _Program(tape, chunk)
         namespace: dict[str, Any] = {"GuardFailed": GuardFailed, "NotFinite": NotFinite,
-                                     "_F": ops.FLOAT_FNS, "_refuse_power": _refuse_power}
+                                     "_F": ops.FLOAT_FNS, "_refuse_power": _refuse_power,
+                                     "_sum": builtins.sum}
         self._chunks: list[Callable[[list[float], list[float], list[Any]],
                                     Iterator[None]]] = []
         for c in range(len(program.spans)):
