@@ -312,7 +312,8 @@ class CompiledStep:
         if isinstance(opt, Newton):
             raise ValueError("compile_step: Newton needs the loss graph itself (its "
                              "Hessian); step it eagerly")
-        self._optimizer, self._plan = opt, None
+        if opt is not self._optimizer:  # fit assigns its optimizer before every step
+            self._optimizer, self._plan = opt, None
 
     def _refresh(self) -> None:
         """Adopt the current parameter list (new objects: every shape is traced again)."""
