@@ -250,10 +250,12 @@ def _click_through(page: Any, deadline: float) -> None:
     for label, expected in [("First", "step 1 of"), ("Next", "step 2 of"),
                             ("Last", "· backward"), ("Back", "· backward")]:
         page.locator(f"{EXPLORER} button", has_text=label).click()
+        # the counter and the step text are two widgets, updated one after the other
         after = _until(
-            page, f"([c, s, old]) => {{ const now = ({texts})([c, s]);"
-            " return now[0] !== old ? now : null; }", [counter, step, before[0]], deadline,
-            f"the step to change after {label}")
+            page, f"([c, s, old, oldText]) => {{ const now = ({texts})([c, s]);"
+            " return now[0] !== old && now[1] !== oldText ? now : null; }",
+            [counter, step, before[0], before[1]], deadline,
+            f"the step and its text to change after {label}")
         assert expected in after[0], (label, after)
         assert after[1] != before[1], (label, after)
         assert controls_offset() == offset  # the buttons stay at the top of the app
