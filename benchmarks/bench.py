@@ -400,7 +400,7 @@ def _timed(fn: Runner, reps: int, rhythm: bool = True) -> float:
     full scans would be noise, ±tens of ms with PyTorch's objects alive."""
     gc.collect()  # untimed: the previous contender's garbage is not this one's
     if rhythm:
-        _into_rhythm(fn, reps)
+        into_rhythm(fn, reps)
     t0 = time.process_time()
     for _ in range(reps):
         fn()
@@ -413,15 +413,15 @@ def _timed(fn: Runner, reps: int, rhythm: bool = True) -> float:
     return (t1 - t0 + own) / reps
 
 
-def _into_rhythm(fn: Runner, reps: int) -> None:
-    """Untimed calls (at most ``reps``) until the collector has run a full collection on its
-    own. ``gc.collect()`` restarts the collector's count of objects made since its last full
-    pass, and with PyTorch's objects alive the next one comes only after some 140,000 more:
-    a timing of a few calls that began there would miss the full collections a training
-    loop that has run a while pays for. (micrograd is not warmed: one call of its makes
-    several full passes; starting from a restarted count only favours it.)"""
+def into_rhythm(fn: Callable[[], Any], limit: int) -> None:
+    """Untimed calls (at most ``limit``) until the collector has run a full collection on
+    its own. ``gc.collect()`` restarts the collector's count of objects made since its last
+    full pass, and with PyTorch's objects alive the next one comes only after some 140,000
+    more: a timing of a few calls that began there would miss the full collections a
+    training loop that has run a while pays for. (micrograd is not warmed: one call of its
+    makes several full passes; starting from a restarted count only favours it.)"""
     full = gc.get_stats()[2]["collections"]
-    for _ in range(reps):
+    for _ in range(limit):
         if gc.get_stats()[2]["collections"] != full:
             return
         fn()
@@ -438,7 +438,7 @@ def _reps(fn: Runner, budget: float) -> int:
 def paired_rounds(run: dict[str, Runner], rounds: int, budget: float,
                   log: Callable[[str], None]) -> dict[str, list[float]]:
     names = list(run)
-    # compiled steps come warm; at least 3 calls per timing, after _into_rhythm, so every
+    # compiled steps come warm; at least 3 calls per timing, after into_rhythm, so every
     # microgrid timing spans the collector's full passes as a running loop does
     reps = {n: _reps(run[n], budget) if n == MICROGRAD_NAME else max(3, _reps(run[n], budget))
             for n in names}

@@ -45,6 +45,8 @@ try:
 except ImportError:
     sys.exit("micrograd 0.1.0 is needed: pip install micrograd==0.1.0 (or the 'bench' extra)")
 
+from bench import into_rhythm  # this directory: the same timing rule as bench.py
+
 import microgrid.micrograd.engine as compat_engine
 import microgrid.micrograd.nn as compat_nn
 from microgrid.micrograd.demo import demo_step, moons
@@ -79,18 +81,6 @@ class CollectorClock:
         else:
             self.seconds += time.process_time() - self._start
             self.collections += 1
-
-
-def into_rhythm(demo: Demo, limit: int = 3) -> None:
-    """Untimed steps (at most ``limit``) until the collector has made a full collection on
-    its own: ``gc.collect()`` restarts its count, and a timing begun there would miss the
-    full passes a loop that has run a while pays for. (micrograd makes several full passes
-    within each step of its own, so it is not warmed; a restarted count can only favour it.)"""
-    full = gc.get_stats()[2]["collections"]
-    for _ in range(limit):
-        if gc.get_stats()[2]["collections"] != full:
-            return
-        demo.step()
 
 
 def timed(demo: Demo, steps: int, clock: CollectorClock | None = None,
@@ -131,7 +121,7 @@ def benchmark(rounds: int, steps: int) -> None:
         for demo in pair:
             gc.collect()
             if demo is ours:
-                into_rhythm(demo)
+                into_rhythm(demo.step, 3)  # see bench.into_rhythm
             per_step[demo.name] = timed(demo, steps, clocks[demo.name], clean_up=True)
             times[demo.name].append(per_step[demo.name])
         gc.collect()
