@@ -576,6 +576,15 @@ def compile_costs(weights_a: Weights, Xa: Any, Ya: Any, weights_b: Weights, Xb: 
 # One child process: run the workloads, print JSON.
 # ----------------------------------------------------------------------------------
 
+def frozen_view(run: dict[str, Runner]) -> dict[str, Runner]:
+    """micrograd and eager microgrid only, with everything alive frozen (``gc.freeze()``):
+    the labelled row below the headline."""
+    kept = {k: v for k, v in run.items() if k in (MICROGRAD_NAME, EAGER)}
+    gc.collect()
+    gc.freeze()
+    return kept
+
+
 def child(args: argparse.Namespace) -> int:
     global torch
     with_torch = args.child == "torch"
@@ -595,23 +604,15 @@ def child(args: argparse.Namespace) -> int:
         X, Y = two_moons(100)
         weights = init_weights([2, 16, 16, 1], seed=1)
         run = contenders("a", weights, X, Y, 0.05, len(X), with_torch, args.quick)
-        if frozen:
-            run = {k: v for k, v in run.items() if k in (MICROGRAD_NAME, EAGER)}
-            gc.collect()
-            gc.freeze()
         log("(a) ...")
-        result["a"] = paired_rounds(run, rounds, budget, log)
+        result["a"] = paired_rounds(frozen_view(run) if frozen else run, rounds, budget, log)
     if "b" in args.only:
         n = 64 if args.quick else 1000
         X, T = digits(n)
         weights = init_weights([64, 32, 10], seed=2)
         run = contenders("b", weights, X, T, 0.1, 32, with_torch, args.quick)
-        if frozen:
-            run = {k: v for k, v in run.items() if k in (MICROGRAD_NAME, EAGER)}
-            gc.collect()
-            gc.freeze()
         log("(b) ...")
-        result["b"] = paired_rounds(run, rounds, budget, log)
+        result["b"] = paired_rounds(frozen_view(run) if frozen else run, rounds, budget, log)
         result["b_samples"] = n
     if frozen:
         print(json.dumps(result))
