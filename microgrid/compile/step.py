@@ -50,7 +50,7 @@ from .tape import Guard, GuardFailed, trace
 __all__ = ["CompiledStep", "GraphChanged", "compile_step"]
 
 
-_DATA, _GRAD = attrgetter("data"), attrgetter("grad")
+_DATA, _GRAD = attrgetter("_data"), attrgetter("_grad")  # the slots behind data, grad
 
 MAX_SHAPES = 256
 """Traced shapes kept per compiled step (each int argument value is its own shape)."""
@@ -361,7 +361,7 @@ class CompiledStep:
             return self._trace(key, shape, args, entry)
         except (ArithmeticError, ValueError):
             return self._trace(key, shape, args, entry)  # eager names the op that failed
-        deque(map(setattr, params, repeat("grad"), grads), maxlen=0)  # p.grad = g, each
+        deque(map(setattr, params, repeat("_grad"), grads), maxlen=0)  # p.grad = g (finite)
         if opt is not None:
             assert plan is not None
             self._step(opt, plan, data, grads)
@@ -388,9 +388,9 @@ class CompiledStep:
             new = vector_step(opt, data, grads)
         else:
             where = plan.where
-            new = vector_step(opt, [p.data for p in opt.params],
+            new = vector_step(opt, list(map(_DATA, opt.params)),
                               [0.0 if k < 0 else grads[k] for k in where])
-        deque(map(setattr, opt.params, repeat("data"), new), maxlen=0)  # p.data = θ', each
+        deque(map(setattr, opt.params, repeat("_data"), new), maxlen=0)  # p.data = θ' (finite)
 
     def _trace(self, key: Any, shape: Any, args: tuple[Any, ...], old: _Entry | None) -> Any:
         """Run ``fn`` eagerly on fresh input Values, backward, and record its tape."""
