@@ -266,8 +266,11 @@ class Value:
         return format(self._data, spec) if spec else repr(self)
 
     def __repr__(self) -> str:
+        """``Value(data=0.30000000000000004, grad=0.0)``: both numbers as Python prints a
+        float (the shortest form that reads back exactly, as micrograd prints them), then
+        the label if there is one."""
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self._data:.6g}, grad={self._grad:.6g}{label})"
+        return f"Value(data={self._data!r}, grad={self._grad!r}{label})"
 
     def __float__(self) -> float:
         return self._data

@@ -73,7 +73,22 @@ def test_repr_shows_data_grad_and_label() -> None:
     v = Value(1.5, "w")
     v.grad = -0.25
     assert repr(v) == "Value(data=1.5, grad=-0.25, label='w')"
-    assert repr(Value(2.0)) == "Value(data=2, grad=0)"
+    assert repr(Value(2.0)) == "Value(data=2.0, grad=0.0)"
+
+
+def test_repr_prints_data_and_grad_as_python_prints_a_float() -> None:
+    a = Value(0.1) + 0.2
+    assert repr(a) == "Value(data=0.30000000000000004, grad=0.0)"
+    x = Value(0.427678123456789, "a")
+    (x * 1.1).backward()
+    assert repr(x) == f"Value(data=0.427678123456789, grad={1.1!r}, label='a')"
+    for number in (1e-300, -123456789.123456789, 2.0 ** 70, 5e-324):
+        v = Value(number)
+        v.grad = number / 3
+        text = repr(v)
+        assert text == f"Value(data={number!r}, grad={number / 3!r})"
+        data, grad = (float(part.split("=")[1]) for part in text[6:-1].split(", "))
+        assert (data, grad) == (number, number / 3)  # it reads back exactly
 
 
 def test_comparisons_use_data_and_equality_is_identity() -> None:

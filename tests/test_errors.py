@@ -143,12 +143,12 @@ def test_assigning_data_or_grad_that_is_not_a_finite_number_is_refused_naming_th
     with pytest.raises(error, match=rf"Value 'x': {attr} {message}"):
         setattr(x, attr, bad)
     assert (x.data, x.grad) == (2.0, 0.5)  # refused: the Value is as it was
-    assert repr(x) == "Value(data=2, grad=0.5, label='x')"
+    assert repr(x) == "Value(data=2.0, grad=0.5, label='x')"
 
 
 def test_a_refused_assignment_names_an_unlabelled_value_by_its_repr() -> None:
     y = Value(2.0) * 3.0
-    with pytest.raises(ValueError, match=r"Value\(data=6, grad=0\): data must be finite"):
+    with pytest.raises(ValueError, match=r"Value\(data=6.0, grad=0.0\): data must be finite"):
         y.data = math.nan
 
 

@@ -189,6 +189,23 @@ def test_repr_is_micrograds_format() -> None:
     ours.grad = theirs.grad = -0.75
     assert repr(ours) == repr(theirs) == "Value(data=2.5, grad=-0.75)"
     assert repr(Value(0)) == "Value(data=0.0, grad=0.0)"  # ints are kept as floats (docs)
+    assert repr(Value(0.1 + 0.2, label="s")) == "Value(data=0.30000000000000004, grad=0.0)"
+
+
+@needs_micrograd
+def test_repr_after_the_lectures_backward_is_micrograds_text() -> None:
+    def lecture(V: Any) -> list[Any]:
+        a, b, c, f = V(2.0), V(-3.0), V(10.0), V(-2.0)
+        e = a * b
+        d = e + c
+        L = d * f
+        return [a, b, c, f, e, d, L]
+    ours, theirs = lecture(Value), lecture(mg_engine.Value)
+    ours[-1].backward()
+    theirs[-1].backward()
+    assert [repr(v) for v in ours[:-1]] == [repr(v) for v in theirs[:-1]]
+    assert repr(ours[1]) == "Value(data=-3.0, grad=-4.0)"
+    assert repr(ours[-1]) == "Value(data=-8.0, grad=1.0)"  # micrograd's int 1 is 1.0 here
 
 
 # ----------------------------------------------------------------------------------
