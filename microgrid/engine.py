@@ -20,17 +20,21 @@ after every op):
 * ``grad`` follows the same rules when assigned (``x.grad = nan`` is refused); a refused
   assignment names the ``Value`` (its label, else its repr) and leaves it as it was.
 
-Comparisons (``<``, ``<=``, ``>``, ``>=``) compare ``data`` and return a ``bool``; they are not
-recorded. ``==`` is identity, so ``Value`` nodes can be dictionary keys and set members.
+Comparisons (``<``, ``<=``, ``>``, ``>=``) compare ``data`` with the other side as Python
+compares a float with that number (exactly: ``Value(2.0 ** 53) < 2 ** 53 + 1`` is True) and
+return a ``bool``; they are not recorded. ``==`` is identity, so ``Value`` nodes can be
+dictionary keys and set members.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from fractions import Fraction
 from operator import attrgetter
 from typing import Any, TypeAlias
 
@@ -39,7 +43,7 @@ from .chain import contributions
 from .graph import _post_order, operands, topological_order, traversal_lock
 from .ops import Op
 
-__all__ = ["Number", "Value", "observing_comparisons", "wsum", "zero_grad"]
+__all__ = ["Number", "Value", "float_comparison", "observing_comparisons", "wsum", "zero_grad"]
 
 Number: TypeAlias = "int | float"
 Operand: TypeAlias = "Value | int | float"
@@ -134,16 +138,61 @@ def _apply(op: Op, a: Value, b: Value | None, cls: type[Value]) -> Value:
     return _node(op, out, a, b, cls)
 
 
-def _compared(other: Any, symbol: str) -> float:
-    """The number a ``Value`` is compared with: a Value's data or a real number."""
+def _compared(other: Any, symbol: str) -> Any:
+    """What a ``Value``'s data is compared with: a Value's data, or the number itself.
+
+    Python compares a float with an ``int`` or a ``Fraction`` exactly, so the number is not
+    rounded to a float first (``2.0 ** 53 < 2 ** 53 + 1`` is True). Other integers (numpy's)
+    become ``int``, other numbers with ``as_integer_ratio`` (numpy's floats, which would
+    compare in their own precision) a ``Fraction``: exact too.
+    """
     if type(other) is float:
-        return other  # type: ignore[no-any-return]
+        return other
     if isinstance(other, Value):
         return other._data
     if isinstance(other, bool) or not isinstance(other, numbers.Real):
         raise TypeError(f"'{symbol}' compares a Value with a number or a Value, "
                         f"not {type(other).__name__}: {other!r}")
-    return float(other)
+    if isinstance(other, (int, Fraction)):
+        return other
+    if isinstance(other, numbers.Integral):
+        return int(other)
+    ratio = getattr(other, "as_integer_ratio", None)
+    if ratio is not None and other - other == 0:  # (nan and inf have no ratio)
+        return Fraction(*ratio())
+    return other
+
+
+def _compare(v: Value, other: Any, symbol: str, compare: Callable[[Any, Any], Any]) -> bool:
+    """``v.data <symbol> other`` as Python compares the float with that number, reported
+    to the comparison observer (a tracing compiler) if there is one."""
+    result = bool(compare(v._data, _compared(other, symbol)))
+    observer = _observer.get()
+    if observer is not None:
+        observer(v, symbol, other, result)
+    return result
+
+
+def float_comparison(symbol: str, number: Any) -> tuple[str, float]:
+    """A comparison with a float that holds for the same floats as ``x <symbol> number``.
+
+    For every finite float x, ``x <symbol> number`` (compared exactly, as a ``Value``
+    compares) equals ``x <symbol'> bound``: the number itself when it is a float; otherwise
+    it lies strictly between two adjacent floats lo < number < hi (±inf beyond the float
+    range), and x < number ⇔ x < hi, x > number ⇔ x > lo (likewise for ≤ and ≥). A compiled
+    step re-checks its recorded comparisons this way, on floats only.
+    """
+    c = _compared(number, symbol)
+    if type(c) is float:
+        return symbol, c
+    try:
+        f = float(c)
+    except OverflowError:
+        f = math.inf if c > 0 else -math.inf
+    if f == c:
+        return symbol, f
+    lo, hi = (f, math.nextafter(f, math.inf)) if f < c else (math.nextafter(f, -math.inf), f)
+    return ("<", hi) if symbol in ("<", "<=") else (">", lo)
 
 
 class Value:
@@ -368,32 +417,16 @@ class Value:
 
     # -- comparisons (on data; not in the graph, but reported to a tracing compiler) -------
     def __lt__(self, other: Operand) -> bool:
-        result = self._data < _compared(other, "<")
-        observer = _observer.get()
-        if observer is not None:
-            observer(self, "<", other, result)
-        return result
+        return _compare(self, other, "<", operator.lt)
 
     def __le__(self, other: Operand) -> bool:
-        result = self._data <= _compared(other, "<=")
-        observer = _observer.get()
-        if observer is not None:
-            observer(self, "<=", other, result)
-        return result
+        return _compare(self, other, "<=", operator.le)
 
     def __gt__(self, other: Operand) -> bool:
-        result = self._data > _compared(other, ">")
-        observer = _observer.get()
-        if observer is not None:
-            observer(self, ">", other, result)
-        return result
+        return _compare(self, other, ">", operator.gt)
 
     def __ge__(self, other: Operand) -> bool:
-        result = self._data >= _compared(other, ">=")
-        observer = _observer.get()
-        if observer is not None:
-            observer(self, ">=", other, result)
-        return result
+        return _compare(self, other, ">=", operator.ge)
 
     __hash__ = object.__hash__
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import gc
 import math
+import operator
+import random
 import sys
+from fractions import Fraction
 
+import numpy as np
 import pytest
 
 from microgrid import Value, ops, topological_order, zero_grad
@@ -98,6 +102,97 @@ def test_comparisons_use_data_and_equality_is_identity() -> None:
     assert Value(1.0) != Value(1.0)
     assert len({a, b, a}) == 2
     assert float(b) == 2.0
+
+
+COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _numbers_near_floats(rng: random.Random) -> list[tuple[float, object]]:
+    """(float, number) pairs where rounding the number to a float changes a comparison:
+    integers past 2⁵³, fractions between adjacent floats, integers past the float range."""
+    pairs: list[tuple[float, object]] = []
+    for _ in range(200):
+        n = rng.randrange(2 ** 53, 2 ** 64) * rng.choice([1, -1])
+        x = float(n)
+        pairs += [(x, n), (x, n + 1), (x, n - 1), (math.nextafter(x, math.inf), n)]
+        q = Fraction(rng.randrange(1, 10 ** 6), rng.randrange(1, 10 ** 6))
+        pairs += [(float(q), q), (math.nextafter(float(q), -math.inf), q)]
+    big = 10 ** 400
+    pairs += [(1.0, big), (-1.0, -big), (1.7976931348623157e308, big), (0.0, -big),
+              (9007199254740992.0, 9007199254740993), (1 / 3, Fraction(1, 3)),
+              (2.0, np.int64(2 ** 62 + 1)), (2.0 ** 62, np.int64(2 ** 62 + 1)),
+              (0.1, np.float32(0.1)), (0.5, Fraction(1, 2)), (3.0, 3)]
+    return pairs
+
+
+def _exactly(number: object) -> Fraction:
+    """The number as an exact fraction (numpy's float32 and float64 convert to float
+    exactly)."""
+    if isinstance(number, np.integer):
+        return Fraction(int(number))
+    if isinstance(number, np.floating):
+        return Fraction(float(number))
+    return Fraction(number)  # type: ignore[arg-type]
+
+
+def test_comparisons_with_a_number_are_exact_as_pythons_float_comparisons() -> None:
+    assert Value(9007199254740992.0) < 9007199254740993
+    assert Value(1 / 3) < Fraction(1, 3)
+    assert Value(1.0) < 10 ** 400 and Value(-1.0) > -(10 ** 400)
+    for x, number in _numbers_near_floats(random.Random(5)):
+        exact = Fraction(x), _exactly(number)
+        for symbol, compare in COMPARISONS.items():
+            got = compare(Value(x), number)
+            assert type(got) is bool
+            assert got == compare(*exact), (x, symbol, number)
+
+
+@pytest.mark.parametrize("bad", [True, "1", None, 1j])
+def test_a_value_is_compared_only_with_a_number_or_a_value(bad: object) -> None:
+    for compare in COMPARISONS.values():
+        with pytest.raises(TypeError, match="compares a Value with a number or a Value"):
+            compare(Value(1.0), bad)
+
+
+def test_the_float_comparison_of_a_number_holds_for_the_same_floats() -> None:
+    from microgrid.engine import float_comparison
+
+    for x, number in _numbers_near_floats(random.Random(6)):
+        for symbol, compare in COMPARISONS.items():
+            cmp, bound = float_comparison(symbol, number)
+            assert type(bound) is float
+            for y in (x, math.nextafter(x, math.inf), math.nextafter(x, -math.inf), bound):
+                if math.isfinite(y):
+                    assert COMPARISONS[cmp](y, bound) == compare(Value(y), number), \
+                        (y, symbol, number)
+
+
+@pytest.mark.parametrize("backend", ["python", "numpy"])
+@pytest.mark.parametrize(
+    ("number", "inside", "outside"),
+    [(9007199254740993, 9007199254740992.0, 9007199254740994.0),
+     (Fraction(1, 3), 1 / 3, math.nextafter(1 / 3, math.inf)),
+     (10 ** 400, 1e308, None), (-(10 ** 400), None, -1e308), (math.inf, 1e308, None)],
+    ids=["2**53+1", "1/3", "10**400", "-10**400", "inf"],
+)
+def test_a_compiled_step_rechecks_a_comparison_exactly_as_eager_mode_compares(
+        backend: str, number: object, inside: float | None, outside: float | None) -> None:
+    from microgrid.compile import GraphChanged, compile_step
+
+    w = Value(1.0)
+
+    def fn(x: list[Value]) -> Value:
+        return w * 2.0 if x[0] < number else w * 3.0
+    for start, later in ((inside, outside), (outside, inside)):
+        if start is None:
+            continue
+        step = compile_step(fn, [w], backend=backend, on_change="error")
+        expected = 2.0 if start < number else 3.0  # type: ignore[operator]
+        assert step([start]) == expected
+        assert step([start]) == expected  # replayed: the guard holds
+        if later is not None:
+            with pytest.raises(GraphChanged, match="compared"):
+                step([later])
 
 
 def test_fan_out_accumulates_over_every_use() -> None:
