@@ -101,6 +101,19 @@ def _assigned(node: Value, attr: str) -> str:
     return f"Value {node.label!r}: {attr}" if node.label else f"{node!r}: {attr}"
 
 
+def _not_a_number(node: Value, use: str) -> TypeError:
+    """The error for a ``Value`` used as a plain number: the number would leave the graph
+    and no gradient would reach the Value, without a word."""
+    name = f"Value {node.label!r}" if node.label else repr(node)
+    if use.startswith("float"):
+        return TypeError(
+            f"{name} is not a float: {use} would take its number out of the graph, so no "
+            "gradient would reach it. Use the Value's own op to stay in the graph (x.exp(), "
+            "x.log(), x.tanh(), x.sigmoid(), x ** 0.5, abs(x)), or x.data for the number")
+    return TypeError(f"{name} is not an integer: {use} would take its number out of the "
+                     "graph. Use x.data for the number (int(x.data), round(x.data))")
+
+
 def _node(op: Op, data: float, a: Any, b: Any, cls: type[Value] | None = None) -> Value:
     """A new interior node of class ``cls`` (no validation: callers pass finite floats)."""
     v = _new(cls or Value)
@@ -321,8 +334,23 @@ class Value:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self._data!r}, grad={self._grad!r}{label})"
 
+    # -- not a plain number: float(v), int(v), round(v), math.exp(v) would leave the graph --
     def __float__(self) -> float:
-        return self._data
+        raise _not_a_number(self, "float(x) and math functions (math.exp(x), ...)")
+
+    def __int__(self) -> int:
+        raise _not_a_number(self, "int(x)")
+
+    def __index__(self) -> int:
+        raise _not_a_number(self, "an index or count (operator.index(x))")
+
+    def __round__(self, ndigits: int | None = None) -> float:
+        raise _not_a_number(self, "round(x)")
+
+    def __trunc__(self) -> int:
+        raise _not_a_number(self, "math.trunc(x), math.floor(x) and math.ceil(x)")
+
+    __floor__ = __ceil__ = __trunc__
 
     def __bool__(self) -> bool:
         """``data != 0``, like a number (reported to a tracing compiler as a comparison)."""

@@ -7,6 +7,7 @@ import math
 import operator
 import random
 import sys
+from collections.abc import Callable
 from fractions import Fraction
 
 import numpy as np
@@ -101,7 +102,7 @@ def test_comparisons_use_data_and_equality_is_identity() -> None:
     assert max([a, b]) is b
     assert Value(1.0) != Value(1.0)
     assert len({a, b, a}) == 2
-    assert float(b) == 2.0
+    assert b.item() == 2.0 and f"{b:.3f}" == "2.000"
 
 
 COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -193,6 +194,53 @@ def test_a_compiled_step_rechecks_a_comparison_exactly_as_eager_mode_compares(
         if later is not None:
             with pytest.raises(GraphChanged, match="compared"):
                 step([later])
+
+
+@pytest.mark.parametrize(
+    ("use", "message"),
+    [(float, "is not a float: float"), (math.exp, "is not a float: float"),
+     (math.log, "is not a float"), (math.tanh, "is not a float"),
+     (math.sqrt, "is not a float"), (math.isfinite, "is not a float"),
+     (complex, "is not a float"), (lambda v: "%.3f" % v, "is not a float"),  # noqa: UP031
+     (int, r"is not an integer: int\(x\)"), (round, r"is not an integer: round\(x\)"),
+     (lambda v: round(v, 2), "is not an integer: round"),
+     (operator.index, "is not an integer: an index"),
+     (lambda v: range(v), "is not an integer: an index"),
+     (lambda v: [1.0, 2.0][v], "is not an integer: an index"),
+     (math.floor, "is not an integer: math.trunc"),
+     (math.ceil, "is not an integer"), (math.trunc, "is not an integer")],
+    ids=["float", "math.exp", "math.log", "math.tanh", "math.sqrt", "math.isfinite",
+         "complex", "%-format", "int", "round", "round-2", "operator.index", "range",
+         "list-index", "math.floor", "math.ceil", "math.trunc"],
+)
+def test_a_value_used_as_a_plain_number_is_refused_naming_it_and_the_fix(
+        use: Callable[[Value], object], message: str) -> None:
+    x = Value(1.0, "x")
+    with pytest.raises(TypeError, match=f"Value 'x' {message}") as caught:
+        use(x)
+    assert "x.data" in str(caught.value)
+    if "float" in message:
+        assert "x.exp()" in str(caught.value)
+
+
+def test_math_on_a_value_no_longer_drops_it_out_of_the_graph() -> None:
+    x = Value(1.0)
+    with pytest.raises(TypeError, match="is not a float"):
+        math.exp(x) * x  # type: ignore[call-overload]  # was 2.718 * x: ∂/∂x 2.718, not 2e
+    y = x.exp() * x
+    y.backward()
+    h = 1e-6
+    assert x.grad == pytest.approx((math.exp(1 + h) * (1 + h) - math.exp(1 - h) * (1 - h))
+                                   / (2 * h), rel=1e-8)  # 2e, by central differences
+
+
+def test_gradcheck_takes_values_as_its_inputs_as_it_takes_numbers() -> None:
+    from microgrid import gradcheck
+
+    assert gradcheck(lambda a, b: (a * b).tanh() + a.exp(), [Value(0.3), Value(-1.2)])
+    assert gradcheck(lambda a, b: (a * b).tanh() + a.exp(), [0.3, -1.2])
+    with pytest.raises(TypeError, match="Value data must be a real number"):
+        gradcheck(lambda a: a.exp(), ["0.3"])  # type: ignore[list-item]
 
 
 def test_fan_out_accumulates_over_every_use() -> None:

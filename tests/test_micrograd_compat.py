@@ -11,6 +11,7 @@ derivative.
 from __future__ import annotations
 
 import math
+import operator
 import os
 import random
 import re
@@ -542,3 +543,26 @@ def test_trace_graph_notebook_draws_the_same_pictures() -> None:
     assert ours[0][:3] == ["*", "+", "ReLU"] and ours[0][-1] == "5 edges"
     assert "{ data 1.0000 | grad 2.0000 }" in ours[0]  # x: d/dx relu(2x + 1) = 2
     assert ours[1][-1] == "9 edges"  # two products, two sums, one ReLU
+
+
+@needs_micrograd
+@pytest.mark.parametrize("use", [float, int, round, math.exp, math.log, math.tanh,
+                                 operator.index, math.floor],
+                         ids=["float", "int", "round", "math.exp", "math.log", "math.tanh",
+                              "operator.index", "math.floor"])
+def test_a_value_used_as_a_plain_number_is_a_type_error_as_in_micrograd(
+        use: Callable[[Any], object]) -> None:
+    with pytest.raises(TypeError):
+        use(mg_engine.Value(1.0))  # micrograd has no __float__, __int__ or __round__
+    x = Value(1.0, label="x")
+    with pytest.raises(TypeError, match=r"Value 'x' is not an? (float|integer).*x\.data"):
+        use(x)
+
+
+def test_math_exp_of_a_value_cannot_lose_its_gradient() -> None:
+    x = Value(1.0)
+    with pytest.raises(TypeError, match=r"x\.exp\(\)"):
+        math.exp(x) * x  # type: ignore[call-overload]
+    y = x.exp() * x
+    y.backward()
+    assert close(x.grad, 2 * math.e, 1e-15)  # d/dx x·eˣ = (1 + x)·eˣ = 2e at x = 1

@@ -12,7 +12,7 @@ on every call and ``∂loss/∂θ`` is added to each ``θ.grad``, as ``loss.back
 ``grad`` to show.
 
 **What the tape freezes.** Leaves that are neither parameters nor inputs are constants;
-so is any number the step reads out of a ``Value`` (``v.data``, ``float(v)``) to build
+so is any number the step reads out of a ``Value`` (``v.data``, ``v.item()``) to build
 another. Comparisons of ``Value``s (``<``, ``<=``, ``>``, ``>=``; ``max`` uses them) and
 ``bool(v)`` are recorded as *guards* and re-checked on every replay: when one comes out
 differently the step's graph would change, and the step is re-traced
