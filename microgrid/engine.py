@@ -526,7 +526,8 @@ class Value:
 
 class _Constant(Value):
     """A constant operand (``2`` in ``2 * x``): it receives no gradient, so its ``grad``
-    stays 0.0 whatever is written to it (the chain rule's fast path writes without asking)."""
+    stays 0.0 whatever finite number is written to it (the chain rule's fast path writes
+    without asking)."""
 
     __slots__ = ()
 
@@ -535,10 +536,12 @@ class _Constant(Value):
         return 0.0
 
     @grad.setter
-    def grad(self, value: float) -> None:
-        pass
+    def grad(self, value: Number) -> None:
+        if type(value) is not float or value - value != 0.0:
+            _check_number(value, _assigned(self, "grad"))  # checked as any Value's, not kept
 
-    _grad = grad  # type: ignore[assignment]  # the slot the engine's fast paths write, likewise fixed at 0.0
+    # what the chain rule's fast paths write (Value's slot _grad), likewise fixed at 0.0
+    _grad = property(lambda self: 0.0, lambda self, value: None)  # type: ignore[assignment]
 
 
 _grad_of = attrgetter("_grad")

@@ -166,3 +166,5 @@ def test_the_grad_of_a_constant_stays_zero_whatever_is_assigned() -> None:
     assert c.is_constant
     c.grad = 5.0
     assert c.grad == 0.0
+    with pytest.raises(ValueError, match="grad must be finite, got nan"):
+        c.grad = math.nan  # checked as any Value's grad, though never kept
