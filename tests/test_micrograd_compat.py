@@ -566,3 +566,15 @@ def test_math_exp_of_a_value_cannot_lose_its_gradient() -> None:
     y = x.exp() * x
     y.backward()
     assert close(x.grad, 2 * math.e, 1e-15)  # d/dx x·eˣ = (1 + x)·eˣ = 2e at x = 1
+
+
+def test_the_lectures_manual_update_refuses_a_non_finite_number_naming_the_parameter() -> None:
+    w = Value(0.5, label="w")
+    with pytest.raises(ValueError, match=r"Value 'w': grad must be finite, got nan"):
+        w.grad = math.nan
+    w.grad = 1e308
+    with pytest.raises(ValueError, match=r"Value 'w': data must be finite, got -inf"):
+        w.data -= 1e10 * w.grad  # p.data -= lr * p.grad, diverging
+    assert (w.data, w.grad) == (0.5, 1e308)
+    with pytest.raises(TypeError, match=r"Value 'w': data must be a real number.*str"):
+        w.data = "3"
