@@ -57,8 +57,10 @@ def draw_dot(
     labels them (``"L0.N1.w0"``, ``"L0.N1.b"``). ``group``: ``"neuron"`` or ``"layer"``
     boxes the nodes of each neuron or layer (read from parameter labels), or a mapping
     ``{title: nodes}`` gives the boxes explicitly. ``rankdir``: ``"LR"`` (left to right)
-    or ``"TB"`` (top to bottom); by default shallow graphs go left to right and deeper
-    ones top to bottom, so they fit the width of a page.
+    or ``"TB"`` (top to bottom); by default a graph whose longest path has at most 5 values
+    (the lecture's ``L = (a*b + c)*f`` and its neuron) goes left to right, with each
+    record's ``label | data | grad`` in one row as on the slides, and deeper ones top to
+    bottom (fields stacked), so they fit the width of a page.
 
     ``steps`` (from :func:`~microgrid.stepper.forward_steps` or
     :func:`~microgrid.stepper.backward_steps`) and ``at`` draw the state after
