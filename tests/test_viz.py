@@ -635,3 +635,23 @@ def test_parameter_names_come_from_the_model_not_from_labels() -> None:
         parameter_names(3)
     with pytest.raises(TypeError, match=r"params=\[v\]"):
         draw_dot(w * 2, params=w)
+
+
+def test_a_module_not_built_of_neurons_is_named_by_its_named_parameters() -> None:
+    from microgrid.module import Module
+    from microgrid.viz.picture import parameter_names
+
+    class Linear(Module):
+        def __init__(self) -> None:
+            self.w = [[Value(1.0), Value(2.0)]]  # a matrix, not a neuron's weights
+            self.b = [Value(0.5)]
+
+    lin = Linear()
+    names = parameter_names(lin)
+    assert list(names.values()) == ["w.0.0", "w.0.1", "b.0"]
+    x = Value(3.0, "x")
+    out = lin.w[0][0] * x + lin.b[0]
+    out.backward()
+    src = draw_dot(out, params=lin).source
+    assert 'label="{ w.0.0 | data 1 | grad 3 }" fillcolor=lightblue' in src
+    assert 'label="{ x | data 3 | grad 1 }" fillcolor=lightyellow' in src

@@ -187,19 +187,37 @@ def _add_nodes(g: Diagram, picture: Picture, marks: Marks, style: Style,
             members.append((item.ident + "op", _op_attrs(item, item.ident == current)))
     if clusters:
         # dot keeps the boxes in the order they are written (L0.N0, L0.N1, ...) when its
-        # crossing reduction is held to its first pass; top to bottom it lays out a box's
-        # own nodes in reverse order of writing (measured with dot 2.43: w0 w1 b written
-        # come out b w1 w0), so they are written reversed there
+        # crossing reduction is held to its first pass
         g.attr(mclimit=_ORDERED_MCLIMIT)
-    reverse = picture.rankdir in ("TB", "BT")
     for k, (name, members) in enumerate(clusters.items()):
         with g.subgraph(name=f"cluster_{k}") as c:
             c.attr(label=text(name), style="rounded,filled", fillcolor=COLORS["cluster"],
                    color="gray70", fontsize="10", fontcolor="gray30")
-            for ident, attrs in reversed(members) if reverse else members:
+            for ident, attrs in _as_written(members, picture):
                 c.node(ident, **attrs)
     for ident, attrs in top:
         g.node(ident, **attrs)
+
+
+def _as_written(members: list[tuple[str, dict[str, str]]],
+                picture: Picture) -> list[tuple[str, dict[str, str]]]:
+    """A box's nodes in the order to write them. Top to bottom, dot lays out the leaves
+    of a box that all feed one op (a fused neuron's w0 w1 b) in the reverse of their
+    written order (measured with dot 2.43), so there they are written reversed; leaves
+    feeding several ops (an unfused neuron) come out in written order."""
+    if picture.rankdir not in ("TB", "BT"):
+        return members
+    items = [picture.by_ident.get(ident) for ident, _ in members]
+    leaves = [i for i, item in enumerate(items) if item is not None and not item.inputs]
+    fed = {ident for item in picture.items for _, ident in item.inputs}
+    readers = {item.ident for item in picture.items
+               if any(members[i][0] == src for i in leaves for _, src in item.inputs)}
+    if len(leaves) < 2 or len(readers) != 1 or not all(members[i][0] in fed for i in leaves):
+        return members
+    out = list(members)
+    for i, j in zip(leaves, reversed(leaves)):
+        out[i] = members[j]
+    return out
 
 
 def _add_edges(g: Diagram, picture: Picture, texts: Mapping[str, Mapping[int, dict[str, str]]],

@@ -82,13 +82,9 @@ def parameter_names(params: Params) -> dict[Value, str]:
                         "not one Value (write params=[v])")
     if isinstance(params, Mapping):
         return _checked((str(k), v) for k, v in params.items())
-    if hasattr(params, "layers"):
-        return _checked((f"L{i}.{name}", p) for i, layer in enumerate(params.layers)
-                        for name, p in _checked_layer(layer))
-    if hasattr(params, "neurons"):
-        return _checked(_checked_layer(params))
-    if hasattr(params, "w") and hasattr(params, "b"):
-        return _checked(_neuron_params(params, ""))
+    structure = _structure(params)
+    if structure is not None:
+        return _checked(structure)
     named = getattr(params, "named_parameters", None)
     if callable(named):
         return _checked((str(k), v) for k, v in named())
@@ -100,9 +96,28 @@ def parameter_names(params: Params) -> dict[Value, str]:
     return _checked((getattr(v, "label", ""), v) for v in values)
 
 
-def _checked_layer(layer: Any) -> list[tuple[str, Any]]:
+def _layer_params(layer: Any) -> list[tuple[str, Any]]:
     return [pair for j, neuron in enumerate(layer.neurons)
             for pair in _neuron_params(neuron, f"N{j}.")]
+
+
+def _structure(model: Any) -> list[tuple[str, Any]] | None:
+    """(name, parameter) pairs of an MLP, layer or neuron read from its ``layers``,
+    ``neurons``, ``w`` and ``b``; None when ``model`` is not built that way (another
+    module, whose ``w`` may be a matrix, is named by its ``named_parameters()``)."""
+    try:
+        if hasattr(model, "layers"):
+            pairs = [(f"L{i}.{name}", p) for i, layer in enumerate(model.layers)
+                     for name, p in _layer_params(layer)]
+        elif hasattr(model, "neurons"):
+            pairs = _layer_params(model)
+        elif hasattr(model, "w") and hasattr(model, "b"):
+            pairs = _neuron_params(model, "")
+        else:
+            return None
+    except (AttributeError, TypeError):  # layers without neurons, a w that is no list
+        return None
+    return pairs if pairs and all(isinstance(p, Value) for _, p in pairs) else None
 
 
 def _natural(name: str) -> tuple[Any, ...]:
@@ -434,10 +449,8 @@ def describe(root: Value | Iterable[Value], *, fmt: NumberFormat = ".4g",
     order: list[Value] = topological_order(roots)
     root_set = set(roots)
     if params is None:  # no model given: the leaves labelled as microgrid.nn labels them
-        found = sorted((n.label for n in order if n.is_leaf and _PARAM_LABEL.search(n.label)),
-                       key=_natural)
-        by_label = {n.label: n for n in order if n.is_leaf}
-        param_names = {by_label[label]: label for label in found}
+        found = [n for n in order if n.is_leaf and _PARAM_LABEL.search(n.label)]
+        param_names = {n: n.label for n in sorted(found, key=lambda n: _natural(n.label))}
     else:
         param_names = parameter_names(params)
     param_set = frozenset(param_names)
