@@ -655,3 +655,16 @@ def test_a_module_not_built_of_neurons_is_named_by_its_named_parameters() -> Non
     src = draw_dot(out, params=lin).source
     assert 'label="{ w.0.0 | data 1 | grad 3 }" fillcolor=lightblue' in src
     assert 'label="{ x | data 3 | grad 1 }" fillcolor=lightyellow' in src
+
+
+def test_inside_a_neuron_box_a_parameter_is_written_by_its_own_name() -> None:
+    from microgrid.nn import MLP
+
+    model = MLP(2, [1], seed=0, label="net")  # labels "net.L0.N0.w0", ...
+    out = model([Value(1.0, "x0"), Value(2.0, "x1")])
+    assert isinstance(out, Value)
+    out.backward()
+    for params in (None, model):
+        src = draw_dot(out, group="neuron", params=params).source
+        names = re.findall(r'label="\{ ([\w.]+) \| data [^"]*" fillcolor=lightblue', src)
+        assert names == ["w0", "w1", "b"], params

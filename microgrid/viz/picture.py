@@ -6,10 +6,15 @@ name, its role (which colour), the box it sits in, its op and the items feeding 
 knows nothing about Graphviz; :mod:`microgrid.viz.dot` turns it into DOT, and the
 explorer restyles the same picture at every step without walking the graph again.
 
+Parameters and their names come from the model when it is given (``params=model``,
+:func:`parameter_names`: its layers, neurons, ``w`` and ``b``, or its
+``named_parameters()``), else from labels such as ``"L0.N1.w0"``; boxes and the
+parameters in them are drawn in the model's order (:meth:`Picture.reading_order`).
+
 A graph with more than ``max_nodes`` values gets a readable view instead of a refusal:
 each neuron applied to one example becomes one box (its weighted sum and activation),
-or, when that is still too many, each layer applied to one example; the picture's
-``note`` says what was collapsed.
+or, when that is still too many, each layer applied to one example; each example's
+part is boxed as ``example k``, and the picture's ``note`` says what was collapsed.
 """
 
 from __future__ import annotations
@@ -258,8 +263,11 @@ def _joins(node: Value, groups: Mapping[Value, str], params: Mapping[Value, str]
     return candidates.pop()
 
 
-def _shown_name(name: str, box: str | None, group: Groups) -> str:
-    """Inside the box of neuron ``L0.N1`` the parameter ``L0.N1.w0`` is written ``w0``."""
+def _shown_name(name: str, model_name: str | None, box: str | None, group: Groups) -> str:
+    """Inside the box of neuron ``L0.N1`` the parameter ``L0.N1.w0`` is written ``w0``
+    (also when its label adds a prefix to the model's name: ``net.L0.N1.w0``)."""
+    if model_name and name.endswith("." + model_name):
+        name = model_name
     if isinstance(group, str) and box and name.startswith(box + "."):
         return name[len(box) + 1:]
     return name
@@ -295,7 +303,8 @@ def _full(order: Sequence[Value], names: Mapping[Value, str], roots: set[Value],
                        if not (hide_constants and p.is_constant))
         items.append(Item(
             ids[node], node, _role(node, roots, params),
-            _shown_name(names[node], groups.get(node), group), groups.get(node),
+            _shown_name(names[node], params.get(node), groups.get(node), group),
+            groups.get(node),
             _op_text(node, hide_constants, fmt) if node.parents else None, inputs))
     return items, where
 
