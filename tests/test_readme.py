@@ -32,6 +32,8 @@ def test_readme_has_examples() -> None:
 def test_readme_example_runs(block: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # any file an example writes lands in a scratch folder
     run(block)
+    written = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()]
+    assert [f for f in written if not f.startswith("microgrid-output/")] == []  # git ignores it
 
 
 def test_quick_start_prints_the_slide() -> None:
