@@ -69,8 +69,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         prog=prog,
         description="Backprop on the f = (x + y)*z slide (x = -2, y = 5, z = -4), node by "
                     "node; its diagram as SVG; then a small MLP trained on two moons.",
-        epilog=f"'{prog} export' writes the slide's backprop walk-through as one HTML file "
-               f"that opens in any browser, {OUTPUT_FOLDER / 'slide.html'} (see "
+        epilog=f"'{prog} export' writes the slide's backprop walk-through as one HTML page "
+               f"that opens in any browser ({OUTPUT_FOLDER / 'slide.html'}; see "
                f"'{prog} export --help').")
     parser.add_argument("--out", default=None, metavar="PATH",
                         help=f"where to write the diagram: a file ending in {', '.join(SUFFIXES)}"
@@ -91,7 +91,7 @@ def _export_parser(prog: str) -> argparse.ArgumentParser:
         prog=f"{prog} export",
         description="Write a self-contained HTML page that steps through the forward pass "
                     "and backprop of an example, node by node.")
-    parser.add_argument("path", nargs="?", type=Path, default=None,
+    parser.add_argument("path", nargs="?", type=Path, default=None, metavar="PATH",
                         help=f"the HTML file to write (default: "
                              f"{OUTPUT_FOLDER / '<example>.html'}, the folder made when "
                              "missing)")
