@@ -26,6 +26,9 @@ from microgrid.stepper import backward_steps, forward_steps
 from microgrid.viz.player import neuron_example, slide_example
 
 ROOT = Path(__file__).resolve().parent.parent
+needs_renderer = pytest.mark.skipif(
+    rendering.find_renderer("svg") is None and not os.environ.get("CI"),
+    reason="no Graphviz renderer installed (CI installs one)")
 
 
 def environment(env: dict[str, str] | None = None) -> dict[str, str]:
@@ -65,11 +68,12 @@ def test_by_default_the_diagram_goes_into_the_output_folder(tmp_path: Path) -> N
         assert files_under(tmp_path) == ["microgrid-output/slide.gv"]
 
 
+@needs_renderer
 def test_the_demo_and_export_write_only_into_the_output_folder_git_ignores(
         tmp_path: Path) -> None:
-    """The demo with training, then the export, run where a contributor runs them (here a
-    scratch copy of the checkout's top level): every file they make is in the folder the
-    checkout's .gitignore ignores, so `git status` stays clean."""
+    """The demo with training, then the export, run in a scratch directory as a contributor
+    runs them in the checkout or in notebooks/: every file they make is in the folder the
+    checkout's .gitignore ignores at any depth, so `git status` stays clean."""
     assert run("--epochs", "2", cwd=tmp_path).returncode == 0
     assert run("export", cwd=tmp_path).returncode == 0
     made = files_under(tmp_path)
@@ -200,11 +204,6 @@ def step_text(step: object) -> str:
     the steps across both passes)."""
     text = str(step).split("] ", 1)[1]
     return json.dumps(text, ensure_ascii=False)[1:-1]
-
-
-needs_renderer = pytest.mark.skipif(
-    rendering.find_renderer("svg") is None and not os.environ.get("CI"),
-    reason="no Graphviz renderer installed (CI installs one)")
 
 
 @needs_renderer
