@@ -325,15 +325,87 @@ class Counting(MLP):
         return super().__call__(x)
 
 
-def test_compiled_steps_are_reused_by_later_fit_calls() -> None:
+def test_each_fit_call_traces_its_batch_shapes_afresh() -> None:
     X, y = make_moons(20, seed=0)
     model = Counting(2, [3, 1], seed=0)
     fit(model, X, y, epochs=2, batch_size=5, progress=False, compiled=True)
     Counting.calls = 0
     fit(model, X, y, epochs=2, batch_size=5, progress=False, compiled=True)
-    assert Counting.calls == 1  # fit's first look at the outputs; no trace
-    fit(model, X, y, epochs=1, batch_size=4, progress=False, compiled=True)
-    assert Counting.calls == 1 + 1 + 4  # a new batch shape: traced once (4 examples)
+    assert Counting.calls == 1 + 5  # fit's first look at the outputs, one trace (5 examples)
+    Counting.calls = 0
+    fit(model, X, y, epochs=1, batch_size=8, progress=False, compiled=True)
+    assert Counting.calls == 1 + 8 + 4  # two batch shapes (8, then the last 4): one trace each
+    assert "_mg_compiled" not in model.__dict__  # nothing compiled is kept on the model
+
+
+class Scaled(Module):
+    """A forward that reads what no registered attribute shows: a private number, a number
+    on a nested plain object, and a module-level global."""
+
+    def __init__(self) -> None:
+        self.net = MLP(2, [3, 1], seed=0)
+        self._scale = 1.0
+        self.cfg = _Config()
+
+    def __call__(self, x: Any) -> Any:
+        return self.net(x) * (self._scale * self.cfg.scale * _GLOBAL_SCALE[0])
+
+
+class _Config:
+    scale = 1.0
+
+
+_GLOBAL_SCALE = [1.0]
+
+
+@pytest.mark.parametrize("edit", ["private attribute", "object changed in place", "global"])
+@pytest.mark.parametrize("backend", [True, "numpy"])
+def test_a_change_no_registered_attribute_shows_trains_as_eager(edit: str,
+                                                                backend: Any) -> None:
+    def run(compiled: Any) -> tuple[list[float], dict[str, float]]:
+        X, y = make_moons(20, seed=0)
+        model = Scaled()
+        fit(model, X, y, epochs=2, batch_size=5, progress=False, compiled=compiled)
+        version = model.structure_version
+        try:
+            if edit == "private attribute":
+                model._scale = 3.0
+            elif edit == "object changed in place":
+                model.cfg.scale = 3.0
+            else:
+                _GLOBAL_SCALE[0] = 3.0
+            assert model.structure_version == version  # the model shows no change
+            h = fit(model, X, y, epochs=2, batch_size=5, progress=False, compiled=compiled)
+        finally:
+            _GLOBAL_SCALE[0] = 1.0
+        return h.loss, model.state_dict()
+
+    eager, compiled = run(False), run(backend)
+    if backend is True:  # the python backend: bit for bit
+        assert compiled == eager
+    else:
+        assert compiled[0] == pytest.approx(eager[0], rel=1e-12)
+        assert compiled[1] == pytest.approx(eager[1], rel=1e-12)
+    X, y = make_moons(20, seed=0)
+    unedited = Scaled()  # and the edit matters: without it the second fit differs
+    fit(unedited, X, y, epochs=2, batch_size=5, progress=False)
+    assert fit(unedited, X, y, epochs=2, batch_size=5, progress=False).loss != eager[0]
+
+
+def test_a_callback_that_sets_parameter_values_is_seen_by_compiled_steps() -> None:
+    class Shrink:
+        def on_step(self, model: Any, history: History, loss: float) -> None:
+            for p in model.parameters():
+                p.data *= 0.5
+
+    def run(compiled: bool) -> tuple[list[float], dict[str, float]]:
+        X, y = make_moons(20, seed=0)
+        model = MLP(2, [3, 1], seed=0)
+        h = fit(model, X, y, epochs=3, batch_size=5, progress=False, compiled=compiled,
+                callbacks=[Shrink()])
+        return h.loss, model.state_dict()
+
+    assert run(True) == run(False)
 
 
 @pytest.mark.parametrize("edit", ["replace a weight", "switch an activation", "fuse"])
@@ -422,23 +494,15 @@ def test_fit_trains_a_hand_written_module() -> None:
         assert accuracy(model, X, y) == 1.0
 
 
-def test_compiled_steps_kept_on_a_model_are_bounded() -> None:
-    X, y = make_xor()
-    model = MLP(2, [2, 1], seed=0)
-    for k in range(9):  # a new setting each call: a new compiled step each time
-        fit(model, X, y, epochs=1, progress=False, compiled=True, max_retraces=k)
-    assert len(model.__dict__["_mg_compiled"]["steps"]) == 8
-
-
 def test_compiled_fit_on_int_data_traces_each_batch_shape_once() -> None:
     """Ints in a compiled step's arguments are static (labels); fit passes data as floats,
     so integer inputs such as XOR's do not make a trace per batch."""
     X, y = [[0, 0], [0, 1], [1, 0], [1, 1]], [0, 1, 1, 0]
-    model = MLP(2, [4, 1], activation="tanh", seed=1)
+    model = Counting(2, [4, 1], activation="tanh", seed=1)
+    Counting.calls = 0
     compiled = fit(model, X, y, loss="mse", epochs=20, batch_size=2, compiled=True,
                    progress=False)
-    (step,) = model.__dict__["_mg_compiled"]["steps"].values()
-    assert step.traces == 1
+    assert Counting.calls == 1 + 2  # fit's first look at the outputs, one trace of 2
     eager_model = MLP(2, [4, 1], activation="tanh", seed=1)
     eager = fit(eager_model, X, y, loss="mse", epochs=20, batch_size=2, progress=False)
     assert compiled.loss == eager.loss  # bit-identical on the python backend
