@@ -6,7 +6,11 @@ shuffled every epoch with ``random.Random(seed)``, so a run is reproducible.
 
 **Data.** ``X`` is a list (or tuple, or numpy array) of inputs; ``y`` the targets. numpy
 data is turned into Python numbers first (numpy itself is never imported here):
-``np.int64`` labels are class labels, exactly like Python ints.
+``np.int64`` labels are class labels, exactly like Python ints. Every example is checked
+before the first step, eager or compiled: each row holds finite real numbers and has the
+shape of ``X[0]``; every number in ``y`` is finite (with a loss name, a regression target
+has one number per output). A bad example is named by its index (``fit: X[9][0] must be a
+finite number, got nan``) and a refused ``fit`` leaves the model as it was.
 
 **Targets.** ``y`` holds either class labels — ints ``0 .. k−1``, as :mod:`microgrid.data`
 makes them — or regression targets (floats, or lists of floats for several outputs).
@@ -158,12 +162,12 @@ def predict(model: Model, X: Sequence[Sequence[Any]]) -> list[int]:
     """The predicted class of each input (argmax, or a threshold for one output)."""
     sig = _output_activation(model) == "sigmoid"
     return [_decide(_numbers(_outputs(model(x), "predict")), sig)
-            for x in check.rows(X, "predict: X")]
+            for x in check.rows(X, "predict: X", numbers=True)]
 
 
 def accuracy(model: Model, X: Sequence[Sequence[Any]], y: Sequence[int]) -> float:
     """The fraction of inputs whose predicted class equals the label."""
-    xs, ys = check.rows(X, "accuracy: X"), check.targets(y, "accuracy: y")
+    xs, ys = check.rows(X, "accuracy: X", numbers=True), check.targets(y, "accuracy: y")
     if len(xs) != len(ys):
         raise ValueError(f"accuracy: {len(xs)} inputs but {len(ys)} labels")
     if not xs:
@@ -255,10 +259,13 @@ def _resolve_loss(loss: str | LossFn, y: Sequence[Target], k: int,
                          f"{', '.join(map(repr, LOSSES))} or pass a callable")
     if not _is_labels(y):
         for i, t in enumerate(y):
-            if not all(isinstance(v, (int, float)) for v in
-                       (t if isinstance(t, (list, tuple)) else [t])):
+            values = t if isinstance(t, (list, tuple)) else [t]
+            if not all(isinstance(v, (int, float)) for v in values):
                 raise TypeError(f"fit: y[{i}] must be a class label (int), a number or a "
                                 f"list of numbers, got {type(t).__name__}")
+            if len(values) != k:
+                raise ValueError(f"fit: y[{i}] has {len(values)} number(s) but the model has "
+                                 f"{k} output(s)")
         return _regression_loss(loss)
     classes = [c for c in y if isinstance(c, int)]
     if min(classes) < 0:
@@ -465,7 +472,8 @@ def fit(model: Model, X: Sequence[Sequence[Any]], y: Sequence[Target], *,
     backend = None if compiled is False else ("numpy" if compiled == "numpy" else "python")
     on_change = check.choice(on_change, ON_CHANGE, "fit: on_change")
     max_retraces = check.count(max_retraces, "fit: max_retraces", least=0)
-    xs, ys = check.rows(X, "fit: X"), check.targets(y, "fit: y")
+    # every example is checked before the first step: a refused fit changes nothing
+    xs, ys = check.rows(X, "fit: X", numbers=True), check.targets(y, "fit: y")
     if len(xs) != len(ys):
         raise ValueError(f"fit: {len(xs)} inputs but {len(ys)} targets")
     if not xs:
@@ -485,6 +493,14 @@ def fit(model: Model, X: Sequence[Sequence[Any]], y: Sequence[Target], *,
     sigmoid_output = _output_activation(model) == "sigmoid"
     table = _resolve_loss(loss, ys, len(first), sigmoid_output)
     labels = _is_labels(ys)
+    if table is None and backend is not None:  # a compiled step keys on each target
+        for i, t in enumerate(ys):
+            try:
+                hash(_freeze(t))
+            except TypeError:
+                raise TypeError(f"fit: y[{i}] must be hashable for compiled=True with a "
+                                f"callable loss (a number, or a list of them), got "
+                                f"{type(t).__name__}") from None
     opt = optimizer if optimizer is not None else SGD(parameters, lr)
     if not isinstance(opt, Optimizer):
         raise TypeError(f"fit: optimizer must be a microgrid.optim optimizer, got "

@@ -506,3 +506,96 @@ def test_compiled_fit_on_int_data_traces_each_batch_shape_once() -> None:
     eager_model = MLP(2, [4, 1], activation="tanh", seed=1)
     eager = fit(eager_model, X, y, loss="mse", epochs=20, batch_size=2, progress=False)
     assert compiled.loss == eager.loss  # bit-identical on the python backend
+
+
+# --- bad data is refused before the first step -------------------------------------------
+
+def _spoil(case: str, X: list[list[float]], y: list[Any]) -> tuple[Any, Any]:
+    """Moons data with one bad example at index 9 (or in its target)."""
+    if case == "nan in X":
+        X[9][0] = math.nan
+    elif case == "inf in X":
+        X[9][1] = -math.inf
+    elif case == "a short row":
+        X[9] = X[9][:1]
+    elif case == "a string in X":
+        X[9][1] = "0.5"  # type: ignore[call-overload]
+    elif case == "a bool in X":
+        X[9][0] = True
+    elif case == "nan target":
+        y[9] = math.nan
+    elif case == "inf target":
+        y[9] = math.inf
+    elif case == "numpy nan in X":
+        arr = np.array(X)
+        arr[9, 0] = np.nan
+        return arr, np.array(y)
+    else:
+        assert case == "numpy nan target"
+        return np.array(X), np.where(np.arange(len(y)) == 9, np.nan, np.array(y, float))
+    return X, y
+
+
+BAD_DATA = {
+    "nan in X": (ValueError, r"^fit: X\[9\]\[0\] must be a finite number, got nan$"),
+    "inf in X": (ValueError, r"^fit: X\[9\]\[1\] must be a finite number, got -inf$"),
+    "a short row": (ValueError, r"^fit: X\[9\] has 1 number where X\[0\] has 2 numbers"),
+    "a string in X": (TypeError, r"^fit: X\[9\]\[1\] must be a real number, got str: '0.5'$"),
+    "a bool in X": (TypeError, r"^fit: X\[9\]\[0\] must be a real number, got bool: True$"),
+    "nan target": (ValueError, r"^fit: y\[9\] must be a finite number, got nan$"),
+    "inf target": (ValueError, r"^fit: y\[9\] must be a finite number, got inf$"),
+    "numpy nan in X": (ValueError, r"^fit: X\[9\]\[0\] must be a finite number, got nan$"),
+    "numpy nan target": (ValueError, r"^fit: y\[9\] must be a finite number, got nan$"),
+}
+
+
+def _callable_mse(out: Any, t: Any) -> Value:
+    return mse(out, [float(t)])
+
+
+@pytest.mark.parametrize("case", list(BAD_DATA))
+@pytest.mark.parametrize("loss", ["mse", "sse", "hinge", "bce", "cross_entropy", "callable"])
+@pytest.mark.parametrize("compiled", [False, True, "numpy"])
+def test_bad_data_is_refused_before_the_first_step_naming_the_example(
+        case: str, loss: str, compiled: Any) -> None:
+    X, y = make_moons(20, seed=0)
+    data = _spoil(case, [list(r) for r in X], list(y))
+    model = MLP(2, [3, 2 if loss == "cross_entropy" else 1], seed=0)
+    before = model.state_dict()
+    grads = [p.grad for p in model.parameters()]
+    error, match = BAD_DATA[case]
+    with pytest.raises(error, match=match):
+        fit(model, *data, loss=_callable_mse if loss == "callable" else loss, epochs=2,
+            batch_size=4, progress=False, compiled=compiled)
+    assert model.state_dict() == before  # no step was taken
+    assert [p.grad for p in model.parameters()] == grads
+
+
+def test_regression_targets_must_match_the_number_of_outputs() -> None:
+    X = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+    model = MLP(2, [3, 2], seed=0)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"^fit: y\[2\] has 1 number\(s\) but the model "
+                                         r"has 2 output\(s\)$"):
+        fit(model, X, [[0.5, 1.0], [1.0, 0.5], [0.5]], progress=False)
+    with pytest.raises(ValueError, match=r"^fit: y\[1\]\[0\] must be a finite number"):
+        fit(model, X, [[0.5, 1.0], [math.nan, 0.5], [0.5, 1.0]], progress=False)
+    assert model.state_dict() == before
+
+
+def test_a_compiled_callable_loss_names_an_unhashable_target() -> None:
+    X = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+    model = MLP(2, [3, 1], seed=0)
+    before = model.state_dict()
+    with pytest.raises(TypeError, match=r"^fit: y\[2\] must be hashable for compiled=True"):
+        fit(model, X, [1.0, 0.0, {"t": 1.0}], loss=lambda out, t: out * 1.0,
+            progress=False, compiled=True)
+    assert model.state_dict() == before
+
+
+def test_predict_and_accuracy_name_a_bad_row() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    with pytest.raises(ValueError, match=r"^predict: X\[1\]\[1\] must be a finite number"):
+        predict(model, [[0.0, 1.0], [1.0, math.nan]])
+    with pytest.raises(ValueError, match=r"^accuracy: X\[2\] has 3 numbers where X\[0\]"):
+        accuracy(model, [[0.0, 1.0], [1.0, 0.0], [1.0, 0.0, 2.0]], [0, 1, 1])
