@@ -12,6 +12,7 @@ import math
 import numbers
 import os
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import Any
 
 __all__ = [
@@ -139,12 +140,32 @@ def _shape(x: Any, name: str) -> Any:
     return None
 
 
+_ROW, _NUMBER = {list, tuple}, {float, int}
+
+
+def _plain_table(xs: list[Any]) -> bool:
+    """Whether ``xs`` is plainly a table of finite numbers: numbers, or flat lists (tuples)
+    of numbers of one length, their sum finite. A quick pass that names nothing; when it
+    says no, the rows are walked one by one to name the first bad item (100,000 rows of 2
+    floats: 0.05 s here, 0.6 s walked one by one)."""
+    items: Any = xs
+    if type(xs[0]) in _ROW:
+        if not set(map(type, xs)) <= _ROW or len(set(map(len, xs))) != 1:
+            return False
+        items = list(chain.from_iterable(xs))
+    if not set(map(type, items)) <= _NUMBER:
+        return False
+    total = sum(items, 0.0)
+    return total - total == 0.0
+
+
 def _describe(shape: Any) -> str:
     if shape is None:
         return "a number"
+    many = "s" if len(shape) != 1 else ""
     if all(s is None for s in shape):
-        return f"{len(shape)} number{'s' if len(shape) != 1 else ''}"
-    return f"a nested list of {len(shape)} items"
+        return f"{len(shape)} number{many}"
+    return f"a nested list of {len(shape)} item{many}"
 
 
 def rows(X: object, name: str = "X", *, numbers: bool = False) -> list[Any]:
@@ -154,7 +175,7 @@ def rows(X: object, name: str = "X", *, numbers: bool = False) -> list[Any]:
     bool) and have the shape of the first row, as a table does; the first row that does not
     is named by its index (``X[9][0] must be a finite number, got nan``)."""
     xs = [plain(r) for r in sequence(X, name)]
-    if numbers and xs:
+    if numbers and xs and not _plain_table(xs):
         first = _shape(xs[0], f"{name}[0]")
         arg = name.rpartition(": ")[2]
         for i in range(1, len(xs)):

@@ -599,3 +599,18 @@ def test_predict_and_accuracy_name_a_bad_row() -> None:
         predict(model, [[0.0, 1.0], [1.0, math.nan]])
     with pytest.raises(ValueError, match=r"^accuracy: X\[2\] has 3 numbers where X\[0\]"):
         accuracy(model, [[0.0, 1.0], [1.0, 0.0], [1.0, 0.0, 2.0]], [0, 1, 1])
+
+
+def test_the_quick_table_check_accepts_only_what_the_row_walk_accepts() -> None:
+    from microgrid import _validate as check
+
+    big = [[1e308, 1e308], (1e308, 1)]  # the sum overflows, every number is finite
+    assert check.rows(big, "X", numbers=True) == big
+    assert check.rows(np.array([[1, 2], [3, 4]]), "X", numbers=True) == [[1, 2], [3, 4]]
+    assert check.rows([0.5, 2], "X", numbers=True) == [0.5, 2]  # one number per row
+    for bad, match in [([[0.0, 1.0], [1.0, np.inf]], r"X\[1\]\[1\] must be a finite"),
+                       ([1.0, True], r"X\[1\] must be a real number, got bool"),
+                       ([[1.0, 2.0], 3.0], r"X\[1\] has a number where X\[0\] has 2"),
+                       ([[[1.0, 2.0]], [[1.0]]], r"X\[1\] has a nested list of 1 item\b")]:
+        with pytest.raises((TypeError, ValueError), match=match):
+            check.rows(bad, "X", numbers=True)
