@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import threading
 from collections.abc import Iterator
 
@@ -23,6 +24,7 @@ __all__ = ["gc_paused"]
 _lock = threading.Lock()
 _active = 0  # gc_paused() blocks running now, in every thread together
 _restore = False  # switch the collector on when the last of them ends
+_mine = threading.local()  # .depth: the blocks running in this thread
 
 
 def _enter() -> None:
@@ -33,6 +35,7 @@ def _enter() -> None:
         elif gc.isenabled():  # someone called gc.enable() while paused: it holds after
             _restore = True
         _active += 1
+        _mine.depth = getattr(_mine, "depth", 0) + 1
         gc.disable()
 
 
@@ -40,6 +43,7 @@ def _exit() -> None:
     global _active, _restore
     with _lock:
         _active -= 1
+        _mine.depth -= 1
         if gc.isenabled():  # someone called gc.enable() while paused: it holds after
             _restore = True
         if _active == 0:
@@ -47,6 +51,21 @@ def _exit() -> None:
                 gc.enable()
         else:
             gc.disable()
+
+
+def _after_fork_in_child() -> None:
+    """Only the forking thread lives on in a child process: the other threads' blocks
+    never end there, so count this thread's alone (and switch the collector back on if
+    none of them is running and it was on)."""
+    global _lock, _active
+    _lock = threading.Lock()
+    _active = getattr(_mine, "depth", 0)
+    if _active == 0 and _restore:
+        gc.enable()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @contextlib.contextmanager
@@ -64,6 +83,8 @@ def gc_paused() -> Iterator[None]:
     ``gc.enable()`` was called while they ran; otherwise it stays off. So a
     ``gc.disable()`` made before the blocks holds after them, while one made inside a
     block is undone at the end if the collector was on before (call it after the block).
+    In a process forked while blocks run, only the forking thread's blocks go on: the rule
+    applies to them (with none, the collector is switched back on at once if it was on).
     """
     _enter()
     try:

@@ -4,6 +4,7 @@ cyclic collector as the documented rule says, and a user's own gc.enable()/gc.di
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -202,3 +203,32 @@ def test_two_fits_in_two_threads_leave_the_collector_on(fast_switching: None) ->
         assert gc.isenabled()
     alone = fit(MLP(1, [1], seed=0), [[1.0]], [0.5], epochs=300, progress=False).loss[-1]
     assert results == [alone] * 6  # threads get the numbers of a run alone
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_a_process_forked_while_another_thread_pauses_gets_its_collector_back() -> None:
+    inside, done = threading.Event(), threading.Event()
+
+    def pausing() -> None:
+        with microgrid.gc_paused():
+            inside.set()
+            assert done.wait(10)
+
+    t = threading.Thread(target=pausing)
+    t.start()
+    assert inside.wait(5)
+    pid = os.fork()
+    if pid == 0:  # the child: the pausing thread does not exist here
+        code = 0
+        try:
+            code |= 0 if gc.isenabled() else 1
+            with microgrid.gc_paused():
+                code |= 2 if gc.isenabled() else 0
+            code |= 0 if gc.isenabled() else 4
+        finally:
+            os._exit(code)
+    done.set()
+    t.join()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert gc.isenabled()
