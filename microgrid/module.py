@@ -3,15 +3,16 @@
 Assigning a ``Value``, a module, or a list/tuple/dict of them to a public attribute
 registers it; ``named_parameters()`` walks the attributes in assignment order and names each
 parameter by its path (``"layers.0.w.2"``). A subclass can name its lists more briefly with
-``_naming`` (the built-in MLP says ``"L0.N1.w0"``). A name is a path, so each part of it
-must be text without ``"."`` (an attribute name, a dict key; list positions are numbers):
-otherwise two parameters could share one name and a save would keep only one. A dotted
-attribute name or a dict key that is not such text is refused where it is assigned, and
-``named_parameters()`` refuses two parameters under one name, naming both. The parameter
-list is cached; every
+``_naming`` (the built-in MLP says ``"L0.N1.w0"``). The parameter list is cached; every
 change to a module (an attribute set or deleted, a registered list or dict changed in place)
 drops the caches of the module and of every module holding it, and gives them a new
 ``structure_version``.
+
+A name is a path, so each part of it must be non-empty text without ``"."`` (an attribute
+name, a dict key; list positions are numbers): otherwise two parameters could share one
+name and a save would keep only one. A dotted attribute name or a dict key that is not such
+text is refused where it is assigned, and ``named_parameters()`` refuses two parameters
+under one name, naming both.
 """
 
 from __future__ import annotations
@@ -277,7 +278,11 @@ class Module:
     ``__init__`` or later) and they are registered in assignment order under dotted names:
     ``self.layers = [Lin(2, 3)]`` makes ``"layers.0.w.1"``. Attributes whose name starts
     with ``_`` are never registered (keep computed ``Value``s there, not in public
-    attributes). Calling ``super().__init__()`` is optional. A list or dict assigned to an
+    attributes). Each part of a name is an attribute name, a list position or a dict key,
+    so a dict key over parameters must be a non-empty ``str`` without ``"."`` (``"1"``, not
+    ``1``), as must an attribute name: anything else is refused with ``TypeError`` or
+    ``ValueError`` where it is assigned, the module left as it was (PyTorch refuses dotted
+    names too). Calling ``super().__init__()`` is optional. A list or dict assigned to an
     attribute is kept as a tracked copy (the ``Value``s and modules in it are the same
     objects), so later in-place changes to it are noticed.
 

@@ -267,6 +267,11 @@ def test_an_mlp_file_loaded_into_a_subclass_with_more_parameters_is_refused(
     load(tmp_path / "gained.json", into=other)
     assert other.state_dict() == target.state_dict()
     assert other([0.5, -1.0]).data == target([0.5, -1.0]).data
+    plain = MLP(2, [3, 1], seed=1)
+    before = snapshot(plain)
+    with pytest.raises(ValueError, match=r"gained\.json: .*unexpected 'gain'"):
+        load(tmp_path / "gained.json", into=plain)  # the other way round: one too many
+    assert snapshot(plain) == before
 
 
 def _state(**parameters: Any) -> str:
