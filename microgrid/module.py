@@ -239,7 +239,8 @@ def _walk(value: Any, name: str, access: str, pattern: str | None, active: set[i
     elif isinstance(value, dict):
         for k, v in value.items():
             problem = _part_problem(k)
-            found = _walk(v, f"{name}.{k}", f"{access}[{k!r}]", None, active, owner)
+            part = str.__str__(k) if problem is None else "?"  # the text itself (a str enum)
+            found = _walk(v, f"{name}.{part}", f"{access}[{k!r}]", None, active, owner)
             if problem is None:
                 yield from found
             elif next(found, None) is not None:
@@ -362,8 +363,9 @@ class Module:
         naming = type(self)._naming
         for attr, value in list(self.__dict__.items()):
             if not attr.startswith("_"):
-                sub = _walk(value, attr, f"{base}.{attr}", naming.get(attr), active, owner)
                 problem = _part_problem(attr)
+                part = str.__str__(attr) if problem is None else "?"
+                sub = _walk(value, part, f"{base}.{part}", naming.get(attr), active, owner)
                 if problem is None:
                     yield from sub
                 elif next(sub, None) is not None:

@@ -4,6 +4,7 @@ list and when it is refreshed, structure_version, state_dict / load_state_dict."
 from __future__ import annotations
 
 import copy
+import enum
 import math
 import pickle
 from typing import Any
@@ -277,6 +278,16 @@ def test_a_dotted_key_that_reads_as_a_nested_one_is_refused_naming_both() -> Non
                                          r"self\.x\.y"):
         setattr(h, "x.y", Value(6.0))
     assert h.state_dict() == {"keep": 1.0} and h.structure_version == version
+
+
+def test_a_str_enum_key_is_named_by_its_text_not_by_its_dotted_str() -> None:
+    class Part(str, enum.Enum):
+        HEAD = "head"
+
+    assert str(Part.HEAD) == "Part.HEAD"  # a name built from this would read as two parts
+    h = Holder(p={Part.HEAD: Value(2.0)})
+    assert h.state_dict() == {"p.head": 2.0}
+    assert h.load_state_dict({"p.head": 5.0}) == ([], []) and h.p[Part.HEAD].data == 5.0
 
 
 def test_keys_that_name_no_parameter_are_free() -> None:
