@@ -43,7 +43,7 @@ def _exit() -> None:
     global _active, _restore
     with _lock:
         _active -= 1
-        _mine.depth -= 1
+        _mine.depth = getattr(_mine, "depth", 1) - 1
         if gc.isenabled():  # someone called gc.enable() while paused: it holds after
             _restore = True
         if _active == 0:
