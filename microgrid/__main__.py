@@ -1,16 +1,24 @@
 """``python -m microgrid`` (or ``microgrid``): the f = (x + y)·z slide step by step, its
-diagram, a small net.
+diagram, a small net; ``microgrid export``: a backprop walk-through as one HTML page.
+
+The demo:
 
 1. Builds f = (x + y)·z with x = −2, y = 5, z = −4 and prints the forward and backward
    steps (the stepper).
-2. Writes the diagram into the current directory (``microgrid-slide.svg``), or to ``--out``:
-   a file (``.svg``, ``.png``, ``.gv`` or ``.dot``) or an existing directory. ``--out`` is
-   checked before anything runs; a bad one is one line on stderr and exit status 2.
+2. Writes the diagram to ``microgrid-output/slide.svg`` under the current directory (the
+   folder is made when missing; git ignores it), or to ``--out``: a file (``.svg``, ``.png``,
+   ``.gv`` or ``.dot``) or an existing directory. ``--out`` is checked before anything runs;
+   a bad one is one line on stderr and exit status 2.
 3. Trains a small MLP on two moons with a progress bar and reports its accuracy
    (``--epochs``; ``--no-train`` skips it).
 
+``microgrid export [PATH] [--example slide|neuron|worked]`` writes the walk-through of one
+of the lecture notes' examples (:func:`microgrid.viz.export_html`), by default to
+``microgrid-output/<example>.html``.
+
 Where stdout cannot encode the math symbols (∂, ·, ×, →), they are printed in ASCII
-(``d``, ``*``, ``*``, ``->``).
+(``d``, ``*``, ``*``, ``->``). A stdout closed early (``microgrid | head -1``) ends the
+command quietly with status 141, as a tool stopped by SIGPIPE ends.
 """
 
 from __future__ import annotations
@@ -21,11 +29,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .engine import Value
 from .stepper import backward_steps, forward_steps
-from .viz.player import slide_example
+from .viz.player import EXAMPLES, slide_example
 
 DISTRIBUTION = "microgrid-autodiff"
-DEFAULT_NAME = "microgrid-slide.svg"
+OUTPUT_FOLDER = Path("microgrid-output")
+"""Where the demo, ``microgrid export`` and the notebooks write what they make, relative to
+the current directory (made when missing; the repository's .gitignore ignores it)."""
+DEFAULT_NAME = "slide.svg"
+CLOSED_PIPE = 128 + 13
+"""The exit status when stdout is closed early: a shell's status for a tool that SIGPIPE
+stopped (``yes | head -1`` under ``set -o pipefail``)."""
 SUFFIXES = (".svg", ".png", ".gv", ".dot")
 
 # The demo's non-ASCII symbols and their plain-text spellings.
@@ -54,12 +69,13 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         prog=prog,
         description="Backprop on the f = (x + y)*z slide (x = -2, y = 5, z = -4), node by "
                     "node; its diagram as SVG; then a small MLP trained on two moons.",
-        epilog=f"'{prog} export slide.html' writes the slide's backprop walk-through as one "
-               "HTML file that opens in any browser (--example neuron|worked for the others).")
+        epilog=f"'{prog} export' writes the slide's backprop walk-through as one HTML page "
+               f"that opens in any browser ({OUTPUT_FOLDER / 'slide.html'}; see "
+               f"'{prog} export --help').")
     parser.add_argument("--out", default=None, metavar="PATH",
                         help=f"where to write the diagram: a file ending in {', '.join(SUFFIXES)}"
-                             f" or an existing directory (default: {DEFAULT_NAME} in the "
-                             f"current directory)")
+                             f" or an existing directory (default: "
+                             f"{OUTPUT_FOLDER / DEFAULT_NAME}, the folder made when missing)")
     parser.add_argument("--epochs", type=int, default=100, metavar="N",
                         help="training epochs for the two-moons MLP (default: 100)")
     parser.add_argument("--no-train", action="store_true",
@@ -70,19 +86,48 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     return parser
 
 
+def _export_parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"{prog} export",
+        description="Write a self-contained HTML page that steps through the forward pass "
+                    "and backprop of an example, node by node.")
+    parser.add_argument("path", nargs="?", type=Path, default=None, metavar="PATH",
+                        help=f"the HTML file to write (default: "
+                             f"{OUTPUT_FOLDER / '<example>.html'}, the folder made when "
+                             "missing)")
+    parser.add_argument("--example", choices=sorted(EXAMPLES), default="slide",
+                        help="which example (default: slide, f = (x + y)·z)")
+    return parser
+
+
+def parse(words: Sequence[str], prog: str = "microgrid") -> argparse.Namespace:
+    """The command line's arguments; ``command`` is ``"export"`` when the first word is
+    ``export``, else ``"demo"``. A bad argument exits with status 2 (argparse)."""
+    words = list(words)
+    if words[:1] == ["export"]:
+        args = _export_parser(prog).parse_args(words[1:])
+        args.command = "export"
+    else:
+        args = _parser(prog).parse_args(words)
+        args.command = "demo"
+    return args
+
+
 def output_path(out: str | None) -> Path:
     """Where the diagram goes, checked before any work: raises :class:`UsageError`.
 
-    ``None`` means ``microgrid-slide.svg`` in the current directory; an existing directory
-    gets that name inside it; any other path must end in a known suffix and lie in an
-    existing, writable directory.
+    ``None`` means ``microgrid-output/slide.svg`` under the current directory (the folder is
+    made when the diagram is written); an existing directory gets ``slide.svg`` inside it;
+    any other path must end in a known suffix and lie in an existing, writable directory.
     """
-    path = Path(out) if out is not None else Path(DEFAULT_NAME)
-    if out is not None and out.strip() == "":
+    if out is None:
+        return _in_output_folder(DEFAULT_NAME, "--out")
+    path = Path(out)
+    if out.strip() == "":
         raise UsageError("--out is empty; give a file (.svg, .png, .gv, .dot) or a directory")
     if path.is_dir():
         path = path / DEFAULT_NAME
-    elif out is not None and out.endswith(("/", os.sep)):
+    elif out.endswith(("/", os.sep)):
         raise UsageError(f"--out {out!r}: no such directory")
     if path.suffix.lower() not in SUFFIXES:
         raise UsageError(f"--out {str(path)!r}: cannot tell the format; the name must end in "
@@ -94,6 +139,20 @@ def output_path(out: str | None) -> Path:
         raise UsageError(f"--out {str(path)!r}: the directory {str(folder)!r} is not writable")
     if path.exists() and not (path.is_file() and os.access(path, os.W_OK)):
         raise UsageError(f"--out {str(path)!r}: exists and cannot be overwritten")
+    return path
+
+
+def _in_output_folder(name: str, option: str) -> Path:
+    """``OUTPUT_FOLDER / name``, refused with :class:`UsageError` when the folder cannot be
+    made or written (``option`` names the argument that would choose another place)."""
+    folder, path = OUTPUT_FOLDER, OUTPUT_FOLDER / name
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{str(folder)!r} is in the way: it is not a directory; give "
+                         f"{option} to write elsewhere")
+    where = folder if folder.is_dir() else Path(".")
+    if not os.access(where, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {str(path)!r}: the directory {str(where)!r} is not "
+                         f"writable; give {option} to write elsewhere")
     return path
 
 
@@ -121,7 +180,8 @@ def _printer() -> Printer:
     return Printer(ascii_only=False)
 
 
-def _slide(out: Path, say: Printer) -> None:
+def _slide(say: Printer) -> Value:
+    """Print the slide's forward and backward steps; returns f, back-propagated."""
     f = slide_example()
     say("f = (x + y)·z with x = -2, y = 5, z = -4\n")
     say("Forward pass:")
@@ -133,19 +193,24 @@ def _slide(out: Path, say: Printer) -> None:
     f.backward()
     (_, z), (x, y) = f.parents, f.parents[0].parents
     say(f"\nSo f = {f.data:g}, ∂f/∂x = {x.grad:g}, ∂f/∂y = {y.grad:g}, ∂f/∂z = {z.grad:g}.")
+    return f
 
+
+def _diagram(f: Value, out: Path) -> str:
+    """Write the slide's diagram to ``out`` (its DOT source, when no renderer is installed);
+    returns what to tell the user. Raises ``OSError`` when it cannot be written."""
     from .render import RendererNotFoundError
     from .viz import draw_dot
 
     diagram = draw_dot(f, show_local=True, show_contribution=True,
                        title="f = (x + y)·z")
+    out.parent.mkdir(exist_ok=True)  # the output folder, when it is the default
     try:
         path = diagram.write(out)
     except RendererNotFoundError as e:
         source = diagram.write(out.with_suffix(".gv"))
-        say(f"\nNo diagram image: {e}\nThe DOT source is in {source}")
-    else:
-        say(f"\nDiagram written to {path}")
+        return f"\nNo diagram image: {e}\nThe DOT source is in {source}"
+    return f"\nDiagram written to {path}"
 
 
 def _train(epochs: int, seed: int, say: Printer) -> float:
@@ -170,15 +235,30 @@ def _prog() -> str:
     return "python -m microgrid" if name in ("", "__main__.py", "-c") else "microgrid"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the demo; returns the exit status (0 done, 1 the diagram could not be written,
-    2 a bad argument)."""
-    prog = _prog()
-    words = list(sys.argv[1:] if argv is None else argv)
-    if words[:1] == ["export"]:  # the backprop walk-through as one HTML file
-        from .viz.player import main as export_main
-        return export_main(words[1:], prog=f"{prog} export")
-    args = _parser(prog).parse_args(words)
+def _export(args: argparse.Namespace, prog: str) -> int:
+    """Write the chosen example's walk-through; 0 written, 1 it could not be written."""
+    from .viz.player import export_html
+
+    build, title = EXAMPLES[args.example]
+    try:
+        path = args.path
+        if path is None:
+            path = _in_output_folder(f"{args.example}.html", "PATH")
+            path.parent.mkdir(exist_ok=True)
+    except UsageError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    try:
+        written = export_html(path, build(), title=f"Backprop step by step: {title}",
+                              hide_constants=args.example == "worked")
+    except (OSError, ValueError, RuntimeError) as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 1
+    print(f"Walk-through written to {written}")
+    return 0
+
+
+def _demo(args: argparse.Namespace, prog: str) -> int:
     try:
         if args.epochs < 1:
             raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
@@ -187,14 +267,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
     say = _printer()
+    f = _slide(say)
     try:
-        _slide(out, say)
+        message = _diagram(f, out)
     except OSError as e:
         print(f"{prog}: error: cannot write the diagram: {e}", file=sys.stderr)
         return 1
+    say(message)
     if not args.no_train:
         _train(args.epochs, args.seed, say)
     return 0
+
+
+def _quiet_stdout() -> None:
+    """Point stdout's file descriptor at the null device, so that the interpreter's last
+    flush of a closed pipe raises nothing (the Python documentation's advice on SIGPIPE)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file: nothing left to flush
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the demo or ``export``; returns the exit status (0 done, 1 the file could not be
+    written, 2 a bad argument, 141 stdout was closed early)."""
+    prog = _prog()
+    try:
+        try:
+            args = parse(sys.argv[1:] if argv is None else argv, prog)
+            return (_export(args, f"{prog} export") if args.command == "export"
+                    else _demo(args, prog))
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here at the latest, not at exit
+    except BrokenPipeError:  # `microgrid | head -1`: the reader has all it wanted
+        _quiet_stdout()
+        return CLOSED_PIPE
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import math
 import numbers
 import os
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import Any
 
 __all__ = [
@@ -118,21 +119,89 @@ def sequence(x: object, name: str) -> Sequence[Any]:
     return x
 
 
-def rows(X: object, name: str = "X") -> list[Any]:
-    """A dataset's inputs as a list of rows (numpy arrays and numpy rows become lists)."""
-    xs = sequence(X, name)
-    return [plain(r) for r in xs]
+def _number(v: Any, name: str) -> None:
+    """A finite real number (an int or a float; numpy scalars are Python numbers by now)."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {_kind(v)}")
+    if isinstance(v, float) and v - v != 0.0:  # nan and ±inf
+        raise ValueError(f"{name} must be a finite number, got {v!r}")
+
+
+def _shape(x: Any, name: str) -> Any:
+    """The shape of a row of finite real numbers: None for a number, a tuple of the items'
+    shapes for a list or tuple; the first item that is not a finite number is named."""
+    if isinstance(x, (list, tuple)):
+        if x and all(type(v) is float for v in x):  # the common row: floats, checked at once
+            total = sum(x)
+            if total - total == 0.0:
+                return (None,) * len(x)
+        return tuple(_shape(v, f"{name}[{j}]") for j, v in enumerate(x))
+    _number(x, name)
+    return None
+
+
+_ROW, _NUMBER = {list, tuple}, {float, int}
+
+
+def _plain_table(xs: list[Any]) -> bool:
+    """Whether ``xs`` is plainly a table of finite numbers: numbers, or flat lists (tuples)
+    of numbers of one length, their sum finite. A quick pass that names nothing; when it
+    says no, the rows are walked one by one to name the first bad item (100,000 rows of 2
+    floats: 0.05 s here, 0.6 s walked one by one)."""
+    items: Any = xs
+    if type(xs[0]) in _ROW:
+        if not set(map(type, xs)) <= _ROW or len(set(map(len, xs))) != 1:
+            return False
+        items = list(chain.from_iterable(xs))
+    if not set(map(type, items)) <= _NUMBER:
+        return False
+    total = sum(items, 0.0)
+    return total - total == 0.0
+
+
+def _describe(shape: Any) -> str:
+    if shape is None:
+        return "a number"
+    many = "s" if len(shape) != 1 else ""
+    if all(s is None for s in shape):
+        return f"{len(shape)} number{many}"
+    return f"a nested list of {len(shape)} item{many}"
+
+
+def rows(X: object, name: str = "X", *, numbers: bool = False) -> list[Any]:
+    """A dataset's inputs as a list of rows (numpy arrays and numpy rows become lists).
+
+    With ``numbers=True`` every row must hold finite real numbers (ints or floats, never a
+    bool) and have the shape of the first row, as a table does; the first row that does not
+    is named by its index (``X[9][0] must be a finite number, got nan``)."""
+    xs = [plain(r) for r in sequence(X, name)]
+    if numbers and xs and not _plain_table(xs):
+        first = _shape(xs[0], f"{name}[0]")
+        arg = name.rpartition(": ")[2]
+        for i in range(1, len(xs)):
+            shape = _shape(xs[i], f"{name}[{i}]")
+            if shape != first:
+                raise ValueError(f"{name}[{i}] has {_describe(shape)} where {arg}[0] has "
+                                 f"{_describe(first)}: every row must have the same shape")
+    return xs
 
 
 def targets(y: object, name: str = "y") -> list[Any]:
     """Targets as Python data: numpy ints become ``int`` (class labels), numpy floats
-    ``float``, numpy arrays lists; a bool label is refused (it would pass for an int)."""
+    ``float``, numpy arrays lists; a bool label is refused (it would pass for an int), and so
+    is a number that is not finite (``y[9] must be a finite number, got nan``)."""
     ys = [plain(t) for t in sequence(y, name)]
     for i, t in enumerate(ys):
         if isinstance(t, bool):
             raise TypeError(f"{name}[{i}] is a bool; use 0/1 class labels or float targets")
         if isinstance(t, list):
-            ys[i] = [plain(v) for v in t]
+            t = ys[i] = [plain(v) for v in t]
+        if isinstance(t, (list, tuple)):
+            for j, v in enumerate(t):
+                if isinstance(v, float):
+                    _number(v, f"{name}[{i}][{j}]")
+        elif isinstance(t, float):
+            _number(t, f"{name}[{i}]")
     return ys
 
 

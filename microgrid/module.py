@@ -7,13 +7,19 @@ parameter by its path (``"layers.0.w.2"``). A subclass can name its lists more b
 change to a module (an attribute set or deleted, a registered list or dict changed in place)
 drops the caches of the module and of every module holding it, and gives them a new
 ``structure_version``.
+
+A name is a path, so each part of it must be non-empty text without ``"."`` (an attribute
+name, a dict key; list positions are numbers): otherwise two parameters could share one
+name and a save would keep only one. A dotted attribute name or a dict key that is not such
+text is refused where it is assigned, and ``named_parameters()`` refuses two parameters
+under one name, naming both.
 """
 
 from __future__ import annotations
 
 import itertools
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, NamedTuple
 
 from . import _validate as check
@@ -22,17 +28,6 @@ from .engine import Value
 __all__ = ["LoadResult", "Module"]
 
 _VERSIONS = itertools.count(1)
-
-
-def _unique(named: Iterable[tuple[str, Value]]) -> list[tuple[str, Value]]:
-    """Drop repeats of a shared parameter (the first name wins)."""
-    seen: set[int] = set()
-    out = []
-    for name, p in named:
-        if id(p) not in seen:
-            seen.add(id(p))
-            out.append((name, p))
-    return out
 
 
 class _TrackedList(list[Any]):
@@ -71,6 +66,33 @@ class _TrackedDict(dict[Any, Any]):
                 super().__setitem__(k, _adopt(v, owner))
             owner._changed()
 
+    def _admit(self, items: Mapping[Any, Any]) -> None:
+        """Refuse new entries whose keys cannot name the parameters they hold (unchanged)."""
+        owner = self._owner() if self._owner is not None else None
+        if owner is not None and _holds(items):
+            _check_keys(items, type(owner).__name__, lambda: _access_of(owner, self),
+                        siblings=self)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._admit({key: value})
+        super().__setitem__(key, value)
+        self._changed()
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        items = dict(*args, **kwargs)
+        self._admit(items)
+        super().update(items)
+        self._changed()
+
+    def __ior__(self, other: Any) -> _TrackedDict:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
     def __reduce_ex__(self, protocol: Any) -> Any:
         return (dict, (dict(self),))
 
@@ -89,8 +111,7 @@ def _mutator(cls: type, name: str) -> None:
 for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend",
               "insert", "pop", "remove", "clear", "sort", "reverse"):
     _mutator(_TrackedList, _name)
-for _name in ("__setitem__", "__delitem__", "__ior__", "pop", "popitem", "clear", "update",
-              "setdefault"):
+for _name in ("__delitem__", "pop", "popitem", "clear"):  # adding entries: _TrackedDict._admit
     _mutator(_TrackedDict, _name)
 
 
@@ -113,23 +134,135 @@ def _adopt(value: Any, owner: Module) -> Any:
     return value
 
 
-def _walk(value: Any, name: str, pattern: str | None,
-          active: set[int]) -> Iterator[tuple[str, Value]]:
-    """(name, parameter) pairs found in an attribute's value, depth first, in order."""
+def _part_problem(key: Any) -> str | None:
+    """Why ``key`` cannot be one part of a parameter's dotted name (None: it can)."""
+    if not isinstance(key, str):
+        return f"is {_a(type(key).__name__)}, but parameter names are text"
+    if not key:
+        return "is empty, and a parameter name has no empty parts"
+    if "." in key:
+        return "contains '.', which joins the parts of a parameter name"
+    return None
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+
+
+def _bad_part(owner: str, access: str, key: Any, problem: str, keys: Iterable[Any] = (),
+              attribute: bool = False) -> Exception:
+    """The error for a dict key (or an attribute name) that cannot name parameters."""
+    what = (f"the attribute name {key!r}" if attribute
+            else f"the key {key!r} of self{access}")
+    msg = f"{owner}: {what} {problem}"
+    if not isinstance(key, str):
+        twins = [k for k in keys if k is not key and str(k) == str(key)]
+        hint = (f": it and self{access}[{twins[0]!r}] would share one name" if twins
+                else f"; use the str key {str(key)!r} (or a list)")
+        return TypeError(msg + hint)
+    if key:
+        other = "".join(f".{k}" if attribute else f"[{k!r}]" for k in key.split("."))
+        msg += (f" (it would also name self{access}{other}); use "
+                f"{'a name' if attribute else 'a key'} without '.'")
+    return ValueError(msg)
+
+
+def _holds(value: Any) -> bool:
+    """Whether ``value`` is or contains (in lists, tuples, dicts) a ``Value`` or a module."""
+    if isinstance(value, (Value, Module)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds(v) for v in value.values())
+    return False
+
+
+def _check_keys(value: Any, owner: str, base: str | Callable[[], str], access: str = "",
+                siblings: Iterable[Any] = ()) -> None:
+    """Refuse a dict key in ``value`` that cannot name the parameters under it (the rule
+    :meth:`Module.named_parameters` applies), before anything is changed. ``value`` is at
+    ``base`` + ``access`` (``base`` may be a function that finds it, called only for the
+    message); ``siblings``: keys already beside ``value``'s own (entries added to a dict)."""
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            if isinstance(v, (list, tuple, dict)):
+                _check_keys(v, owner, base, f"{access}[{i}]")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if _holds(v):
+                problem = _part_problem(k)
+                if problem is not None:
+                    where = (base if isinstance(base, str) else base()) + access
+                    raise _bad_part(owner, where, k, problem, [*siblings, *value])
+                if isinstance(v, (list, tuple, dict)):
+                    _check_keys(v, owner, base, f"{access}[{k!r}]")
+
+
+def _access_of(owner: Module, target: object) -> str:
+    """Where ``owner`` holds the container ``target`` (``".d['a']"``), for messages."""
+    stack: list[tuple[Any, str]] = [(v, f".{k}") for k, v in reversed(owner.__dict__.items())
+                                    if not k.startswith("_")]
+    while stack:
+        value, access = stack.pop()
+        if value is target:
+            return access
+        if isinstance(value, (list, tuple)):
+            stack.extend((v, f"{access}[{i}]") for i, v in enumerate(value))
+        elif isinstance(value, dict):
+            stack.extend((v, f"{access}[{k!r}]") for k, v in value.items())
+    return "[...]"
+
+
+Named = tuple[str, Value, str]  # (name, parameter, access path such as ".layers[0].w[1]")
+
+
+def _walk(value: Any, name: str, access: str, pattern: str | None, active: set[int],
+          owner: str) -> Iterator[Named]:
+    """(name, parameter, access path) found in an attribute's value, depth first, in order;
+    a dict key that cannot be part of a name is refused when a parameter is found under it."""
     if isinstance(value, Value):
-        yield (pattern if pattern and "{}" not in pattern else name), value
+        yield (pattern if pattern and "{}" not in pattern else name), value, access
     elif isinstance(value, Module):
         if id(value) in active:  # a module that holds its own ancestor: counted once
             return
         prefix = pattern if pattern and "{}" not in pattern else name
-        for sub, p in value._named(active):
-            yield f"{prefix}.{sub}", p
+        for sub, p, where in value._named(active, owner, access):
+            yield f"{prefix}.{sub}", p, where
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
-            yield from _walk(v, pattern.format(i) if pattern else f"{name}.{i}", None, active)
+            sub = pattern.format(i) if pattern else f"{name}.{i}"
+            if isinstance(v, Value):  # the common case, without a generator per parameter
+                yield sub, v, f"{access}[{i}]"
+            else:
+                yield from _walk(v, sub, f"{access}[{i}]", None, active, owner)
     elif isinstance(value, dict):
         for k, v in value.items():
-            yield from _walk(v, f"{name}.{k}", None, active)
+            problem = _part_problem(k)
+            part = str.__str__(k) if problem is None else "?"  # the text itself (a str enum)
+            found = _walk(v, f"{name}.{part}", f"{access}[{k!r}]", None, active, owner)
+            if problem is None:
+                yield from found
+            elif next(found, None) is not None:
+                raise _bad_part(owner, access, k, problem, value)
+
+
+def _named_once(walk: Callable[[], Iterator[Named]], owner: str) -> list[tuple[str, Value]]:
+    """(name, parameter) pairs, each parameter once (the first name wins); two different
+    parameters under one name are refused, naming both."""
+    seen: set[int] = set()
+    by_name: dict[str, Value] = {}
+    out = []
+    for name, p, access in walk():
+        if by_name.setdefault(name, p) is not p:
+            first = next(a for n, _, a in walk() if n == name)
+            raise ValueError(f"{owner}: two parameters would have the name {name!r} "
+                             f"(self{first} and self{access}), so a saved state would "
+                             "keep only one; rename one of them")
+        if id(p) not in seen:
+            seen.add(id(p))
+            out.append((name, p))
+    return out
 
 
 class LoadResult(NamedTuple):
@@ -146,7 +279,11 @@ class Module:
     ``__init__`` or later) and they are registered in assignment order under dotted names:
     ``self.layers = [Lin(2, 3)]`` makes ``"layers.0.w.1"``. Attributes whose name starts
     with ``_`` are never registered (keep computed ``Value``s there, not in public
-    attributes). Calling ``super().__init__()`` is optional. A list or dict assigned to an
+    attributes). Each part of a name is an attribute name, a list position or a dict key,
+    so a dict key over parameters must be a non-empty ``str`` without ``"."`` (``"1"``, not
+    ``1``), as must an attribute name: anything else is refused with ``TypeError`` or
+    ``ValueError`` where it is assigned, the module left as it was (PyTorch refuses dotted
+    names too). Calling ``super().__init__()`` is optional. A list or dict assigned to an
     attribute is kept as a tracked copy (the ``Value``s and modules in it are the same
     objects), so later in-place changes to it are noticed.
 
@@ -174,6 +311,12 @@ class Module:
         if name.startswith("_"):
             object.__setattr__(self, name, value)
             return
+        if _holds(value):
+            owner = type(self).__name__
+            problem = _part_problem(name)
+            if problem is not None:
+                raise _bad_part(owner, "", name, problem, attribute=True)
+            _check_keys(value, owner, f".{name}")
         object.__setattr__(self, name, _adopt(value, self))
         self._changed()
 
@@ -214,12 +357,19 @@ class Module:
         replaced, an activation or ``fused`` switched, a registered list edited)."""
         return int(self.__dict__["_mg_version"])
 
-    def _named(self, active: set[int]) -> Iterator[tuple[str, Value]]:
+    def _named(self, active: set[int], owner: str, base: str = "") -> Iterator[Named]:
+        """(name, parameter, access path) under this module; paths start with ``base``."""
         active = active | {id(self)}
         naming = type(self)._naming
         for attr, value in list(self.__dict__.items()):
             if not attr.startswith("_"):
-                yield from _walk(value, attr, naming.get(attr), active)
+                problem = _part_problem(attr)
+                part = str.__str__(attr) if problem is None else "?"
+                sub = _walk(value, part, f"{base}.{part}", naming.get(attr), active, owner)
+                if problem is None:
+                    yield from sub
+                elif next(sub, None) is not None:
+                    raise _bad_part(owner, base, attr, problem, attribute=True)
 
     def _params(self) -> list[Value]:
         """The cached parameter list itself (callers must not change it)."""
@@ -230,13 +380,18 @@ class Module:
         return ps  # type: ignore[no-any-return]
 
     def named_parameters(self) -> list[tuple[str, Value]]:
-        """(path, parameter) pairs, each parameter once (the first path wins), in order."""
+        """(path, parameter) pairs, each parameter once (the first path wins), in order.
+
+        ``ValueError`` if two different parameters would get the same path (a subclass's
+        ``_naming`` pattern can make one), naming both: a state keyed by these paths must
+        hold every parameter."""
         d = self.__dict__
         named = d["_mg_named"]
         if named is None:
             if type(self).parameters is not Module.parameters:  # a micrograd-style override
                 return [(str(i), p) for i, p in enumerate(self.parameters())]
-            named = _unique(self._named(set()))
+            owner = type(self).__name__
+            named = _named_once(lambda: self._named(set(), owner), owner)
             d["_mg_named"] = named
             d["_mg_params"] = [p for _, p in named]
         return list(named)

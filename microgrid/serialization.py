@@ -15,7 +15,13 @@ that does not match the model it is loaded into, raises ``ValueError`` saying wh
 
 Any other module is saved as its state (``{"format": "microgrid.state", "version": 1,
 "module": "MyNet", "parameters": {"layers.0.w.0": 0.5, ...}}``) and loaded into a module
-you build: ``load(path, into=MyNet())`` (strict: the names must match exactly).
+you build: ``load(path, into=MyNet())`` (strict: the names must match exactly). An MLP
+subclass with parameters of its own outside its layers is saved as its state too.
+
+**A load fills every parameter of the model or nothing.** Loading ``into`` a model sets
+each of its parameters from the file, or refuses with a ``ValueError`` naming what is
+missing or extra (an MLP file loaded into a subclass that has more parameters is refused)
+and leaves the model exactly as it was. A JSON object that repeats a key is refused too.
 
 **Files are never half-written.** :func:`save` writes a temporary file in the target's
 folder, flushes it to disk (``fsync``) and then atomically renames it over the target, so
@@ -71,12 +77,17 @@ def _dumps(x: Any) -> str:
     return json.dumps(x, allow_nan=False, ensure_ascii=False)
 
 
-def _is_whole_mlp(model: object) -> bool:
-    """An MLP whose layers hold all its parameters (a subclass may add more of its own)."""
-    if not isinstance(model, MLP):
-        return False
+def _outside_layers(model: MLP) -> list[str]:
+    """The names of the parameters an MLP holds outside its layers (a subclass may add
+    some of its own; the MLP format cannot hold them)."""
     _, params = _layers(model)
-    return {id(p) for p in params} == {id(p) for p in model.parameters()}
+    inside = {id(p) for p in params}
+    return [name for name, p in model.named_parameters() if id(p) not in inside]
+
+
+def _is_whole_mlp(model: object) -> bool:
+    """An MLP whose layers hold all its parameters."""
+    return isinstance(model, MLP) and not _outside_layers(model)
 
 
 def _state_json(model: Module) -> str:
@@ -141,11 +152,25 @@ def _decode(text: str) -> Any:
         raise _fail(f"{len(text):,} characters, more than MAX_FILE_BYTES = "
                     f"{MAX_FILE_BYTES:,}")
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant,
+                          object_pairs_hook=_no_repeated_keys)
     except json.JSONDecodeError as e:
         raise ValueError(f"malformed JSON in model file: {e}") from None
     except RecursionError:
         raise _fail("JSON nested too deeply (a model file is at most 4 levels deep)") from None
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict; a key written twice is refused (JSON would keep the last,
+    and a parameter's value would be lost without a word)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _fail(f"the key {key!r} appears twice in one JSON object")
+            seen.add(key)
+    return obj
 
 
 def _finite(v: int | float, where: str) -> float:
@@ -235,8 +260,9 @@ def from_json(text: str, *, into: M) -> M: ...
 
 def from_json(text: str, *, into: Module | None = None) -> Module:
     """The model described by ``text``; with ``into``, copy the parameter values into that
-    existing model instead (its architecture must match the file's). A module's state
-    (any module but an MLP) can only be loaded ``into`` a module built for it."""
+    existing model instead: every one of its parameters, or none (its architecture and its
+    parameter names must match the file's). A module's state (any module but an MLP) can
+    only be loaded ``into`` a module built for it."""
     if not isinstance(text, str):
         raise TypeError(f"from_json: expected a str, got {type(text).__name__}")
     doc = _decode(text)
@@ -257,6 +283,13 @@ def from_json(text: str, *, into: Module | None = None) -> Module:
             raise TypeError(f"from_json: into must be an MLP (the file holds an MLP), got "
                             f"{type(into).__name__}")
         mine, targets = _layers(into)
+        extra = _outside_layers(into)
+        if extra:
+            cls = type(into).__name__
+            raise ValueError(
+                f"model file does not match the model: the file holds an MLP's layers, but "
+                f"the {cls} also has {', '.join(map(repr, extra))}, which the file does not "
+                f"have (nothing was loaded; a {cls} saved by save() keeps them all)")
         if into.nin != nin or mine != layers:
             sizes = [len(layer["neurons"]) for layer in layers]
             acts = [layer["activation"] for layer in layers]

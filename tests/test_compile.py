@@ -13,6 +13,7 @@ import gc
 import itertools
 import math
 import random
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -755,3 +756,84 @@ def test_fit_compiled_refuses_newton_and_unknown_modes() -> None:
         fit(model, X, y, optimizer=Newton(model.parameters()), compiled=True, progress=False)
     with pytest.raises(ValueError, match="compiled must be"):
         fit(model, X, y, compiled="cuda", progress=False)
+
+
+# ----------------------------------------------------------------------------------
+# Nodes with a gradient rule of their own (micrograd's hand-made nodes) are refused.
+
+def _lecture_tanh(x: Any) -> Any:
+    """tanh as the lecture builds it: a node made by hand with its own _backward."""
+    from microgrid.micrograd.engine import Value as MgValue
+
+    t = (math.exp(2 * x.data) - 1) / (math.exp(2 * x.data) + 1)
+    out = MgValue(t, (x,), "tanh")
+
+    def _backward() -> None:
+        x.grad += (1 - t ** 2) * out.grad
+
+    out._backward = _backward
+    return out
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("label", ["o", ""])
+def test_a_node_with_its_own_backward_is_refused_naming_it(backend: str, label: str) -> None:
+    from microgrid.micrograd.engine import Value as MgValue
+
+    w = MgValue(0.5, label="w")
+
+    def fn(x: Any) -> Any:
+        out = _lecture_tanh(w * x)
+        out.label = label
+        return out * 2.0
+
+    step = compile_step(fn, [w], backend=backend)
+    data = re.escape(repr((math.exp(1.0) - 1) / (math.exp(1.0) + 1)))
+    named = "the node 'o' " if label else "the node "
+    with pytest.raises(TypeError, match=rf"^compile: {named}\(op 'tanh', data={data}\) has "
+                                        r"its own _backward\(\), which a compiled step "
+                                        r"cannot replay"):
+        step(1.0)
+    assert w.grad == 0.0 and w.data == 0.5
+    with pytest.raises(TypeError, match=r"op 'tanh'.* has its own _backward"):
+        trace(fn(MgValue(1.0)), [w])
+
+
+def test_an_op_node_given_a_backward_of_its_own_is_refused() -> None:
+    from microgrid.micrograd.engine import Value as MgValue
+
+    class Node(MgValue):  # no __slots__: its nodes take any attribute, _backward too
+        pass
+
+    a, b = Node(2.0, label="a"), Node(3.0, label="b")
+    out = a * b
+    out._backward = lambda: None
+    with pytest.raises(TypeError, match=r"^compile: the node \(op '\*', data=6\.0\) has its "
+                                        r"own _backward"):
+        trace(out, [a, b])
+    plain = MgValue(2.0) * MgValue(3.0)  # the table's own rule: traced as usual
+    assert len(trace(plain).ops) == 3
+
+
+def test_fit_compiled_refuses_a_hand_made_node_and_leaves_the_model_unchanged() -> None:
+    from microgrid.micrograd.engine import Value as MgValue
+    from microgrid.train import fit
+
+    class Lecture:
+        def __init__(self) -> None:
+            self.w, self.b = MgValue(0.3, label="w"), MgValue(-0.1, label="b")
+
+        def __call__(self, x: Any) -> Any:
+            return _lecture_tanh(self.w * x[0] + self.b)
+
+        def parameters(self) -> list[Any]:
+            return [self.w, self.b]
+
+    X, y = [[0.5], [-1.0], [2.0]], [0.2, -0.4, 0.9]
+    model = Lecture()
+    for backend in (True, "numpy"):
+        with pytest.raises(TypeError, match=r"op 'tanh'.* has its own _backward"):
+            fit(model, X, y, epochs=3, progress=False, compiled=backend)
+        assert (model.w.data, model.b.data) == (0.3, -0.1)
+    eager = fit(model, X, y, epochs=3, progress=False)  # eager training runs its _backward
+    assert eager.loss[-1] < eager.loss[0]

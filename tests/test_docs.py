@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import html
 import importlib.util
+import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -123,3 +125,82 @@ def test_the_notebooks_are_pages_and_the_executed_one_shows_its_diagrams(site: P
     unexecuted = (site / "notebooks" / NOTEBOOKS[1] / "index.html").read_text(encoding="utf-8")
     # rendered as committed: without outputs
     assert not re.search(r'<div class="jp-Rendered\w+ jp-OutputArea-output', unexecuted)
+
+
+# ---------------------------------------------------------------- the docs match the repository
+
+NUMBER_WORDS = {w: n for n, w in enumerate(["zero", "one", "two", "three", "four", "five", "six",
+                                             "seven", "eight", "nine", "ten", "eleven",
+                                             "twelve"])}
+
+
+def documents() -> list[tuple[str, str]]:
+    """(name, text) of every page a reader meets: the README, the docs pages and the
+    notebooks' prose."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    found = [(p.relative_to(ROOT).as_posix(), p.read_text(encoding="utf-8")) for p in pages]
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        found.append((path.name, "\n\n".join("".join(c["source"]) for c in nb["cells"]
+                                              if c["cell_type"] == "markdown")))
+    return found
+
+
+def shell_commands(text: str) -> list[str]:
+    """The commands a page shows: its inline code and the lines of its fenced blocks that are
+    not Python, each split at ``&&``, ``||``, ``;`` and ``|``, comments dropped."""
+    pieces: list[str] = []
+    for lang, block in re.findall(r"```([^\n]*)\n(.*?)```", text, flags=re.S):
+        if lang.strip() not in ("python", "py", "pycon"):
+            pieces += block.splitlines()
+    pieces += re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", text, flags=re.S))
+    parts = (part.split(" #")[0].strip() for piece in pieces
+             for part in re.split(r"&&|\|\||;|\|", piece))
+    return [part for part in parts if part]
+
+
+def microgrid_arguments(command: str) -> list[str] | None:
+    """The arguments of ``microgrid ...`` or ``python -m microgrid...`` (None for any other
+    command). Running a module other than ``microgrid`` is an error: there is one command
+    line."""
+    if not re.match(r"(?:microgrid(?![\w./-])|python3? -m microgrid)", command):
+        return None
+    words = shlex.split(command)
+    if words[0] == "microgrid":
+        return words[1:]
+    assert words[2] == "microgrid", f"{command!r}: the command line is `python -m microgrid`"
+    return words[3:]
+
+
+def test_the_docs_state_the_number_of_notebooks_there_are() -> None:
+    count = len(NOTEBOOKS)
+    stated = [(name, word) for name, text in documents()  # "six notebooks", "7 teaching notebooks"
+              for word in re.findall(r"\b(\w+)(?=\s+(?:[a-z]+\s+)?notebooks\b)", text, flags=re.I)
+              if word.lower() in NUMBER_WORDS or word.isdigit()]
+    assert {name for name, _ in stated} >= {"README.md", "docs/index.md"}
+    wrong = [(name, word) for name, word in stated
+             if (int(word) if word.isdigit() else NUMBER_WORDS[word.lower()]) != count]
+    assert wrong == [], f"there are {count} notebooks in notebooks/"
+
+
+def test_every_command_in_the_docs_is_one_the_command_line_accepts(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from microgrid.__main__ import parse
+
+    found: dict[str, list[str]] = {}
+    for name, text in documents():
+        for command in shell_commands(text):
+            arguments = microgrid_arguments(command)
+            if arguments is None:
+                continue
+            found.setdefault(name, []).append(command)
+            try:
+                parse(arguments)
+            except SystemExit as stop:  # --help and --version exit 0; a bad argument 2
+                assert stop.code == 0, f"{name}: `{command}`: {capsys.readouterr().err}"
+    # the demo and the export, under both names, in the README; the export in notebook 07
+    readme = found["README.md"]
+    assert {"python -m microgrid", "microgrid export", "python -m microgrid export"} <= set(
+        readme), readme
+    assert any(c.startswith("microgrid export") for c in found["07_live_training.ipynb"])
+    assert "microgrid export" in found["docs/index.md"]

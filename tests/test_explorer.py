@@ -122,13 +122,13 @@ class _Shell:
 
 def test_a_notebook_is_told_by_its_kernel_not_by_the_shell_class_name(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import IPython
+    from IPython.core import getipython
 
-    monkeypatch.setattr(IPython, "get_ipython", lambda: _Shell())
+    monkeypatch.setattr(getipython, "get_ipython", lambda: _Shell())
     assert explorer_module.in_notebook()
-    monkeypatch.setattr(IPython, "get_ipython", lambda: object())  # terminal IPython
+    monkeypatch.setattr(getipython, "get_ipython", lambda: object())  # terminal IPython
     assert not explorer_module.in_notebook()
-    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    monkeypatch.setattr(getipython, "get_ipython", lambda: None)
     assert not explorer_module.in_notebook()
 
 

@@ -14,6 +14,7 @@ import random
 from typing import Any
 
 import mpmath
+import pytest
 
 from microgrid import Value, draw_dot
 
@@ -280,3 +281,81 @@ def test_trace_graph_notebook_runs_on_the_core_value() -> None:
     assert x.grad == 2.0 and "grad 2.0000" in dot.source
     # numbers written into the expression are constants: they receive no gradient here
     assert all(n.grad == 0.0 for n in nodes if n.is_constant)
+
+
+def test_the_lecture_expression_reads_left_to_right_one_row_per_record() -> None:
+    from test_viz import need_dot, svg_texts_at
+
+    a, b, c = Value(2.0, label="a"), Value(-3.0, label="b"), Value(10.0, label="c")
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    f = Value(-2.0, label="f")
+    L = d * f
+    L.label = "L"
+    L.backward()
+    diagram = draw_dot(L)
+    assert "rankdir=LR" in diagram.source
+    need_dot()
+    at = svg_texts_at(diagram.svg(renderer="dot"))
+    for name, data, grad in [("a", "data 2", "grad 6"), ("L", "data -8", "grad 1")]:
+        (x0, y0), (x1, y1), (x2, y2) = at[name], at[data], at[grad]
+        assert y0 == y1 == y2 and x0 < x1 < x2  # label | data | grad in one row
+    assert at["a"][0] < at["e"][0] < at["d"][0] < at["L"][0]  # a → e → d → L, left to right
+
+
+def micrograd_lecture_loss() -> tuple[Any, Any, list[Any]]:
+    """The lecture's loss on micrograd's own MLP (the micrograd-compatible package)."""
+    from microgrid.micrograd.nn import MLP as MicrogradMLP
+
+    random.seed(1)
+    n = MicrogradMLP(3, [4, 4, 1])
+    ypred = [n(x) for x in XS]
+    loss = sum((yout - ygt) ** 2 for ygt, yout in zip(YS, ypred))
+    loss.backward()
+    return n, loss, ypred
+
+
+def test_the_lecture_mlp_from_the_micrograd_package_draws_its_neurons_from_the_model() -> None:
+    import re
+
+    from microgrid.viz import DiagramTooLargeError
+
+    n, loss, ypred = micrograd_lecture_loss()
+    with pytest.raises(DiagramTooLargeError, match=r"398 values.*params=model"):
+        draw_dot(loss)  # the labels say nothing; the refusal says what to pass
+    d = draw_dot(loss, params=n)
+    boxes = re.findall(r'label="\{ (L\d\.N\d) \| data ([^ ]+) \| grad ([^ ]+) \}"', d.source)
+    assert sorted({name for name, *_ in boxes}) == [
+        *(f"L0.N{j}" for j in range(4)), *(f"L1.N{j}" for j in range(4)), "L2.N0"]
+    assert len(boxes) == 36
+    # the output neuron's boxes show the predictions and dloss/dpred = 2 (pred - y)
+    out = sorted((data, grad) for name, data, grad in boxes if name == "L2.N0")
+    assert out == sorted((format(p.data, ".4g"), format(2 * (p.data - y), ".4g"))
+                         for p, y in zip(ypred, YS))
+    # one example drawn in full: weights and biases blue, the inputs yellow
+    one = draw_dot(ypred[0], params=n)
+    params = {id(p) for p in n.parameters()}
+    colours = dict(re.findall(r'label="\{ ([\w.]+) \| data [^"]*" fillcolor=(\w+)', one.source))
+    assert colours["L0.N0.w0"] == colours["L2.N0.b"] == "lightblue"
+    leaves = [v for v in loss_leaves(ypred[0]) if id(v) not in params]
+    assert leaves and all(v.label == "" for v in leaves)
+    inputs = re.findall(r'label="\{ v\d+ \| data [^"]*" fillcolor=(\w+)', one.source)
+    assert inputs.count("lightyellow") == len(leaves) == 12  # 4 neurons x 3 inputs
+    assert "lightblue" not in inputs
+
+
+def loss_leaves(root: Any) -> list[Any]:
+    from microgrid.graph import topological_order
+
+    return [v for v in topological_order([root]) if v.is_leaf and not v.is_constant]
+
+
+def test_the_lectures_own_mlp_class_names_its_parameters_too() -> None:
+    random.seed(3)
+    n = MLP(3, [4, 4, 1])
+    loss = lecture_loss(n)
+    loss.backward()
+    d = draw_dot(loss, params=n)
+    assert d.note is not None and "(36 boxes)" in d.note

@@ -568,6 +568,9 @@ def test_notebook_07_shows_one_dashboard_updated_per_refresh(
 
     run, slide, texts = v["pages"]
     assert (tmp_path / run).stat().st_size > 10_000
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")
+                     if p.is_file())  # only into the output folder, which git ignores
+    assert written == ["microgrid-output/moons_run.html", "microgrid-output/slide.html"]
     page = (tmp_path / slide).read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and len(texts) == 7
     for t in texts:  # the stepper's own words, every step (numbered once, across passes)

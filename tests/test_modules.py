@@ -4,11 +4,14 @@ list and when it is refreshed, structure_version, state_dict / load_state_dict."
 from __future__ import annotations
 
 import copy
+import enum
 import math
 import pickle
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from microgrid import Value
 from microgrid.nn import MLP, Layer, Module, Neuron
@@ -235,3 +238,166 @@ def test_an_optimizer_takes_a_module_and_names_one_without_parameters() -> None:
 
     with pytest.raises(ValueError, match="Hollow has no parameters: assign Values or Modules"):
         SGD(Hollow(), lr=0.1)  # type: ignore[arg-type]
+
+
+# -- names are unique: every parameter has its own state_dict entry (issue 21, item 2) -----
+
+
+class Holder(Module):
+    """A module whose attributes are given from outside."""
+
+    def __init__(self, **attrs: Any) -> None:
+        for name, value in attrs.items():
+            setattr(self, name, value)
+
+
+def test_an_int_key_beside_its_str_twin_is_refused_naming_both_keys() -> None:
+    h = Holder()
+    with pytest.raises(TypeError, match=r"Holder: the key 1 of self\.p is an int, but "
+                                        r"parameter names are text: it and self\.p\['1'\] "
+                                        r"would share one name"):
+        h.p = {1: Value(6.0), "1": Value(8.0)}
+    assert not hasattr(h, "p") and h.parameters() == []  # refused: nothing registered
+    with pytest.raises(TypeError, match=r"the key 1 of self\.p is an int.*use the str key "
+                                        r"'1' \(or a list\)"):
+        h.p = {1: Value(6.0)}
+    with pytest.raises(TypeError, match=r"the key \(0, 1\) of self\.p\[0\] is a tuple"):
+        h.p = [{(0, 1): [Value(1.0)]}]
+
+
+def test_a_dotted_key_that_reads_as_a_nested_one_is_refused_naming_both() -> None:
+    h = Holder(keep=Value(1.0))
+    version = h.structure_version
+    with pytest.raises(ValueError, match=r"Holder: the key 'x\.y' of self\.q contains '\.', "
+                                         r"which joins the parts of a parameter name \(it "
+                                         r"would also name self\.q\['x'\]\['y'\]\)"):
+        h.q = {"x.y": Value(6.0), "x": {"y": Value(8.0)}}
+    with pytest.raises(ValueError, match=r"the key '' of self\.q\['a'\] is empty"):
+        h.q = {"a": {"": Value(1.0)}}
+    with pytest.raises(ValueError, match=r"the attribute name 'x\.y' contains '\.'.*"
+                                         r"self\.x\.y"):
+        setattr(h, "x.y", Value(6.0))
+    assert h.state_dict() == {"keep": 1.0} and h.structure_version == version
+
+
+def test_a_str_enum_key_is_named_by_its_text_not_by_its_dotted_str() -> None:
+    class Part(str, enum.Enum):
+        HEAD = "head"
+
+    assert str(Part.HEAD) == "Part.HEAD"  # a name built from this would read as two parts
+    h = Holder(p={Part.HEAD: Value(2.0)})
+    assert h.state_dict() == {"p.head": 2.0}
+    assert h.load_state_dict({"p.head": 5.0}) == ([], []) and h.p[Part.HEAD].data == 5.0
+
+
+def test_keys_that_name_no_parameter_are_free() -> None:
+    h = Holder(cfg={1: "one", 0.5: [2.0], "a.b": {"c": None}}, w={"x": Value(2.0)})
+    setattr(h, "dotted.name", 3.0)  # no parameter in it: never part of a name
+    assert h.state_dict() == {"w.x": 2.0}
+
+
+@pytest.mark.parametrize("edit", [
+    "d[1] = Value(2.0)", "d.update({'a.b': Value(2.0)})", "d |= {'': [Value(2.0)]}",
+    "d.setdefault(2, Value(2.0))", "d.update(x={3: Value(2.0)})",
+    "d['inner'][4] = Value(2.0)"])
+def test_adding_a_key_that_cannot_name_a_parameter_is_refused_and_changes_nothing(
+        edit: str) -> None:
+    h = Holder(d={"ok": Value(1.0), "inner": {"y": Value(3.0)}})
+    before, version = dict(h.d), h.structure_version
+    with pytest.raises((TypeError, ValueError), match=r"Holder: the key .* of self\.d"):
+        exec(edit, {"Value": Value}, {"d": h.d})
+    assert h.d == before and h.d["inner"] == {"y": h.d["inner"]["y"]}
+    assert h.structure_version == version
+    assert h.state_dict() == {"d.ok": 1.0, "d.inner.y": 3.0}
+
+
+def test_a_bad_key_that_gains_a_parameter_later_is_refused_when_the_names_are_read() -> None:
+    h = Holder(d={1: []})   # no parameter under the key 1 yet: accepted
+    h.d[1].append(Value(2.0))
+    with pytest.raises(TypeError, match=r"Holder: the key 1 of self\.d is an int"):
+        h.named_parameters()
+    with pytest.raises(TypeError, match=r"the key 1 of self\.d is an int"):
+        h.state_dict()
+    sneaky = Holder()
+    sneaky.__dict__["p"] = {1: Value(6.0), "1": Value(8.0)}  # around __setattr__
+    outer = Holder(inner=sneaky)
+    with pytest.raises(TypeError, match=r"Holder: the key 1 of self\.inner\.p is an int.*"
+                                        r"self\.inner\.p\['1'\]"):
+        outer.state_dict()
+
+
+def test_a_naming_pattern_that_makes_two_parameters_share_a_name_is_refused() -> None:
+    class Gained(Neuron):
+        def __init__(self) -> None:
+            super().__init__(2, seed=0)
+            self.w0 = Value(9.0)  # the name the pattern gives self.w[0]
+
+    with pytest.raises(ValueError, match=r"Gained: two parameters would have the name 'w0' "
+                                         r"\(self\.w\[0\] and self\.w0\), so a saved state "
+                                         r"would keep only one"):
+        Gained().state_dict()
+
+    class Wide(MLP):
+        def __init__(self) -> None:
+            super().__init__(1, [1], seed=0)
+            self.extra = {"L0": Neuron(1, seed=0)}   # names 'extra.L0...', no clash
+    assert len(Wide().state_dict()) == len(Wide().parameters()) == 4
+
+
+# Random nested containers: either refused (by the rule, computed here independently) or
+# named one entry per parameter, each at its path, and restored exactly by a load.
+KEYS = st.sampled_from(["a", "b", "1", "a.b", "", 1, 0, True, 0.5, ("a",)])
+LEAVES = st.one_of(st.floats(-4, 4).map(Value), st.just(3.0), st.just("text"), st.none())
+
+
+def _containers(leaves: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.lists(leaves, max_size=3), st.tuples(leaves, leaves),
+                     st.dictionaries(KEYS, leaves, max_size=3))
+
+
+STRUCTURES = st.dictionaries(st.sampled_from(["p", "q", "r.s"]),
+                             st.recursive(LEAVES, _containers, max_leaves=8), max_size=3)
+
+
+def _expected(value: Any, path: tuple[Any, ...]) -> tuple[list[tuple[str, Value]], bool]:
+    """(name, Value) pairs in order, and whether some part of a parameter's path is bad."""
+    if isinstance(value, Value):
+        bad = any(not isinstance(k, str) or not k or "." in k for k in path)
+        return [(".".join(str(k) for k in path), value)], bad
+    pairs = (value.items() if isinstance(value, dict)
+             else enumerate(value) if isinstance(value, (list, tuple)) else ())
+    out, bad = [], False
+    for k, v in pairs:
+        sub, sub_bad = _expected(v, (*path, str(k) if isinstance(value, (list, tuple)) else k))
+        out += sub
+        bad = bad or sub_bad
+    return out, bad
+
+
+def test_random_nested_containers_name_every_parameter_once_or_are_refused(
+        fuzz_examples: Any) -> None:
+    n, randomized = fuzz_examples(100)
+
+    @settings(max_examples=n, derandomize=not randomized, deadline=None, database=None)
+    @given(STRUCTURES)
+    def check(attrs: dict[str, Any]) -> None:
+        expected, bad = [], False
+        for attr, value in attrs.items():
+            sub, sub_bad = _expected(value, (attr,))
+            expected += sub
+            bad = bad or sub_bad
+        if bad:
+            with pytest.raises((TypeError, ValueError), match=r"Holder: the (key|attribute)"):
+                Holder(**attrs)
+            return
+        h = Holder(**attrs)
+        assert h.named_parameters() == expected
+        state = h.state_dict()
+        assert len(state) == len(h.parameters()) == len(expected)
+        numbers = [p.data for _, p in expected]
+        for p in h.parameters():
+            p.data += 1.0
+        assert h.load_state_dict(state) == ([], [])
+        assert [p.data for _, p in expected] == numbers
+
+    check()

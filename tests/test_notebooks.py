@@ -31,6 +31,7 @@ CELL_TIMEOUT = 120  # seconds for one cell
 NOTEBOOK_BUDGET = 150  # seconds for a whole notebook
 MAX_ASSERTS = 2  # a lesson, not a test file
 MARK = "microgrid-notebook-values:"
+OUTPUT_FOLDER = "microgrid-output"  # what a notebook generates goes there (git ignores it)
 
 Values = dict[str, Any]
 CHECKS: dict[str, tuple[dict[str, str], Callable[[Values], None]]] = {}
@@ -62,6 +63,7 @@ class Run:
     nb: Any  # the executed notebook, without the reading cell
     values: Values
     seconds: float
+    written: list[str]  # the files it left in its working directory, relative to it
 
 
 @functools.cache
@@ -79,6 +81,8 @@ def executed(path: Path) -> Run:
             start = time.perf_counter()
             client.execute()  # raises CellExecutionError, with the failing cell, on any error
             seconds = time.perf_counter() - start
+            written = sorted(p.relative_to(cwd).as_posix() for p in Path(cwd).rglob("*")
+                             if p.is_file())
     finally:
         if saved is None:
             del os.environ["MPLBACKEND"]
@@ -87,7 +91,7 @@ def executed(path: Path) -> Run:
     reading = nb.cells.pop()
     text = "".join(o.get("text", "") for o in reading.outputs if o.output_type == "stream")
     (line,) = [ln for ln in text.splitlines() if ln.startswith(MARK)]
-    return Run(nb, json.loads(line[len(MARK):]), seconds)
+    return Run(nb, json.loads(line[len(MARK):]), seconds, written)
 
 
 def close(a: float, b: float, tol: float) -> bool:
@@ -365,6 +369,12 @@ def test_notebook_runs_top_to_bottom(path: Path) -> None:
                 if "image/svg+xml" in o.get("data", {})]
         if "draw_dot" in "".join(c.source for c in run.nb.cells):
             assert svgs, f"{path.name} drew no diagram"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_writes_files_only_into_the_output_folder(path: Path) -> None:
+    written = executed(path).written
+    assert [f for f in written if not f.startswith(f"{OUTPUT_FOLDER}/")] == []
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

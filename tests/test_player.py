@@ -8,8 +8,6 @@ import json
 import os
 import re
 import struct
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +23,6 @@ from microgrid.train import fit
 from microgrid.viz import DiagramTooLargeError, LiveView
 from microgrid.viz.player import (
     EXAMPLES,
-    main,
-    neuron_example,
     slide_example,
     walkthrough_frames,
 )
@@ -187,37 +183,6 @@ def test_a_source_that_is_not_a_graph_or_a_run_is_refused(tmp_path: Path) -> Non
         export_html(tmp_path / "x.html", LiveView())
     with pytest.raises(TypeError, match="apply to a graph"):
         export_html(tmp_path / "x.html", LiveView(), hide_constants=True)
-
-
-# -- the command line ------------------------------------------------------------------
-
-@needs_renderer
-def test_the_command_line_writes_the_slide(tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([str(tmp_path / "slide.html")]) == 0
-    assert "Walk-through written to" in capsys.readouterr().out
-    page = (tmp_path / "slide.html").read_text(encoding="utf-8")
-    assert json.dumps(step_text(backward_steps(slide_example())[1]),
-                      ensure_ascii=False)[1:-1] in page
-    assert main([str(tmp_path / "no" / "slide.html")], prog="python -m microgrid export") == 1
-    assert capsys.readouterr().err.startswith("python -m microgrid export: error: "
-                                              "export_html: cannot write path")
-    with pytest.raises(SystemExit) as stop:
-        main([str(tmp_path / "x.html"), "--example", "nope"])
-    assert stop.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err
-
-
-@needs_renderer
-def test_the_command_line_runs_as_a_module(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-W", "error", "-m", "microgrid.viz",
-                           str(tmp_path / "neuron.html"), "--example", "neuron"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
-    assert done.returncode == 0, done.stderr
-    page = (tmp_path / "neuron.html").read_text(encoding="utf-8")
-    o = neuron_example()
-    assert abs(o.data - 2 ** -0.5) < 1e-12
-    assert json.dumps(step_text(forward_steps(o)[-1]), ensure_ascii=False)[1:-1] in page
 
 
 # -- in a browser ------------------------------------------------------------------------

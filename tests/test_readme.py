@@ -5,18 +5,22 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+TEXT = README.read_text(encoding="utf-8")
+BLOCKS = re.findall(r"```python\n(.*?)```", TEXT, flags=re.S)
+PICTURE = README.parent / "docs" / "images" / "slide.svg"  # the quick start's picture
 
 
-def run(block: str) -> str:
+def run(block: str, scope: dict[str, object] | None = None) -> str:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(block, str(README), "exec"), {"__name__": "readme"})
+        exec(compile(block, str(README), "exec"), {"__name__": "readme"} if scope is None
+             else scope)
     return out.getvalue()
 
 
@@ -28,8 +32,33 @@ def test_readme_has_examples() -> None:
 def test_readme_example_runs(block: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # any file an example writes lands in a scratch folder
     run(block)
+    written = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()]
+    assert [f for f in written if not f.startswith("microgrid-output/")] == []  # git ignores it
 
 
 def test_quick_start_prints_the_slide() -> None:
     quick_start = next(b for b in BLOCKS if "f = q * z" in b)
     assert run(quick_start).splitlines() == ["-12.0", "-4.0 -4.0 3.0"]
+
+
+def test_the_quick_start_names_every_node_its_picture_shows() -> None:
+    """The picture under the quick start shows x, y, z, q and f by name and a title; the
+    quick start's code labels those nodes, and the draw_dot call its prose gives sets that
+    title."""
+    from microgrid import Value, draw_dot, topological_order
+
+    quick_start = next(b for b in BLOCKS if "f = q * z" in b)
+    scope: dict[str, object] = {"__name__": "readme"}
+    run(quick_start, scope)
+    f = scope["f"]
+    assert isinstance(f, Value)
+    labels = [node.label for node in topological_order(f)]
+    assert sorted(labels) == ["f", "q", "x", "y", "z"]
+    call = re.search(r"`(draw_dot\(f, [^`]*\))` draws it", TEXT)
+    assert call, "the quick start's prose gives the draw_dot call of its picture"
+    diagram = eval(call.group(1), {"draw_dot": draw_dot, "f": f})
+    title = re.search(r'title="([^"]+)"', call.group(1))
+    assert title and title.group(1) in diagram.source
+    svg = ET.parse(PICTURE).getroot()
+    shown = {"".join(t.itertext()) for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+    assert set(labels) <= shown and title.group(1) in shown

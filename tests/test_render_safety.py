@@ -82,7 +82,7 @@ def test_payloads_stay_inside_quoted_strings_in_the_dot_source(
             assert names <= {"bgcolor", "fontname", "fontsize", "nodesep", "rankdir",
                              "ranksep", "height", "margin", "shape", "style", "arrowsize",
                              "color", "label", "labelloc", "fillcolor", "fontcolor",
-                             "penwidth", "width"}, (payload, names)
+                             "penwidth", "width", "mclimit"}, (payload, names)
     title = draw_dot(Value(1.0), title=payloads(files)[0]).source
     assert f'label="<x> evil [image=\\"{files["picture"]}\\"] y=<y>"' in title
 

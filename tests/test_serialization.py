@@ -233,6 +233,143 @@ def test_an_mlp_subclass_with_extra_parameters_saves_them_all(tmp_path: Path) ->
     assert b.gain.data == 3.0
 
 
+class Gained(MLP):
+    """An MLP with one parameter of its own, outside its layers."""
+
+    def __init__(self) -> None:
+        super().__init__(2, [3, 1], seed=5)
+        self.gain = Value(7.0)
+
+    def __call__(self, x: Any) -> Any:
+        return super().__call__(x) * self.gain
+
+
+def snapshot(model: Module) -> list[Any]:
+    """Everything a load could change: each parameter (the same object), its name, every
+    bit of its value, its gradient and label, and the structure version."""
+    return [model.structure_version] + [(name, p, repr(p.data), repr(p.grad), p.label)
+                                        for name, p in model.named_parameters()]
+
+
+def test_an_mlp_file_loaded_into_a_subclass_with_more_parameters_is_refused(
+        tmp_path: Path) -> None:
+    save(MLP(2, [3, 1], seed=1), tmp_path / "plain.json")
+    target = Gained()
+    before = snapshot(target)
+    with pytest.raises(ValueError, match=r"plain\.json: model file does not match the model: "
+                                         r"the file holds an MLP's layers, but the Gained "
+                                         r"also has 'gain', which the file does not have"):
+        load(tmp_path / "plain.json", into=target)
+    assert snapshot(target) == before and target.gain.data == 7.0
+    save(target, tmp_path / "gained.json")  # saved as its state: every parameter by name
+    other = Gained()
+    other.gain.data = 0.5
+    load(tmp_path / "gained.json", into=other)
+    assert other.state_dict() == target.state_dict()
+    assert other([0.5, -1.0]).data == target([0.5, -1.0]).data
+    plain = MLP(2, [3, 1], seed=1)
+    before = snapshot(plain)
+    with pytest.raises(ValueError, match=r"gained\.json: .*unexpected 'gain'"):
+        load(tmp_path / "gained.json", into=plain)  # the other way round: one too many
+    assert snapshot(plain) == before
+
+
+def _state(**parameters: Any) -> str:
+    return json.dumps({"format": "microgrid.state", "version": 1, "module": "Gained",
+                       "parameters": parameters})
+
+
+def _refusals() -> list[tuple[str, Any, type, str]]:
+    """(case, file text or a function making it, error, message) for every way a load
+    into a Gained model is refused."""
+    names = list(Gained().state_dict())
+    full = dict.fromkeys(names, 0.25)
+    dup = _state(**full)[:-2] + ', "gain": 9.0}}'
+    return [
+        ("plain MLP file, extra parameter", to_json(MLP(2, [3, 1], seed=1)), ValueError,
+         "also has 'gain'"),
+        ("other layer sizes", to_json(MLP(2, [4, 1], seed=1)), ValueError,
+         "does not match the model"),
+        ("state missing a name", _state(**{k: v for k, v in full.items() if k != "gain"}),
+         ValueError, "missing 'gain'"),
+        ("state with an unknown name", _state(**full, bogus=1.0), ValueError,
+         "unexpected 'bogus'"),
+        ("state with a text value", _state(**{**full, "gain": "1"}), ValueError,
+         r"parameters\['gain'\] is not a number"),
+        ("state with a huge value", _state(**{**full, "gain": 10**400}), ValueError,
+         "not a finite float"),
+        ("a name written twice", dup, ValueError, "the key 'gain' appears twice"),
+        ("state of nothing", _state(), ValueError, "missing"),
+        ("malformed JSON", "{", ValueError, "malformed JSON"),
+        ("an MLP file into a plain module", None, TypeError, "into must be an MLP"),
+    ]
+
+
+REFUSALS = _refusals()
+
+
+@pytest.mark.parametrize(("case", "text", "error", "match"), REFUSALS,
+                         ids=[r[0] for r in REFUSALS])
+def test_a_refused_load_leaves_the_model_exactly_as_it_was(
+        tmp_path: Path, case: str, text: str | None, error: type, match: str) -> None:
+    target: Module = Gained()
+    if text is None:
+        target, text = Pair(), to_json(MLP(1, [1], seed=0))
+    for p in target.parameters():
+        p.grad = 0.125  # grads, values and labels must all stay
+    before = snapshot(target)
+    path = tmp_path / "m.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(error, match=match):
+        load(path, into=target)
+    assert snapshot(target) == before
+
+
+def test_a_repeated_key_anywhere_in_a_model_file_is_refused() -> None:
+    text = to_json(MLP(1, [1], seed=0)).replace('"data": 0.0', '"data": 0.0, "data": 5.0', 1)
+    assert text.count('"data"') == 3
+    with pytest.raises(ValueError, match="the key 'data' appears twice in one JSON object"):
+        from_json(text)
+
+
+class Keyed(Module):
+    """Parameters in dicts keyed by text, one of them nested: four parameters, four names."""
+
+    def __init__(self, a: float, b: float, c: float, d: float) -> None:
+        self.p = {"1": Value(a), "one": Value(b)}
+        self.q = {"x_y": Value(c), "x": {"y": Value(d)}}
+
+    def __call__(self) -> Value:
+        out: Value = (self.p["1"] * self.p["one"] + self.q["x_y"]) * self.q["x"]["y"]
+        return out
+
+
+def test_every_parameter_in_nested_dicts_survives_a_save_and_a_strict_load(
+        tmp_path: Path) -> None:
+    model = Keyed(2.0, 3.0, 4.0, 10.0)
+    assert model().data == 100.0
+    assert list(model.state_dict()) == ["p.1", "p.one", "q.x_y", "q.x.y"]
+    save(model, tmp_path / "keyed.json")
+    fresh = Keyed(0.0, 0.0, 0.0, 0.0)
+    load(tmp_path / "keyed.json", into=fresh)
+    assert fresh().data == 100.0
+    assert fresh.state_dict() == model.state_dict()
+
+
+def test_a_model_whose_names_clash_is_not_saved_and_the_old_file_stays(
+        tmp_path: Path) -> None:
+    path = tmp_path / "model.json"
+    save(Keyed(2.0, 3.0, 4.0, 10.0), path)
+    before = path.read_bytes()
+    clash = Keyed(1.0, 1.0, 1.0, 1.0)
+    clash.__dict__["p"] = {1: Value(6.0), "1": Value(8.0)}  # around the assignment check
+    with pytest.raises(TypeError, match=r"Keyed: the key 1 of self\.p is an int.*"
+                                        r"self\.p\['1'\] would share one name"):
+        save(clash, path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json"]
+
+
 # -- saving never loses the previous file ------------------------------------------------------
 
 

@@ -325,15 +325,87 @@ class Counting(MLP):
         return super().__call__(x)
 
 
-def test_compiled_steps_are_reused_by_later_fit_calls() -> None:
+def test_each_fit_call_traces_its_batch_shapes_afresh() -> None:
     X, y = make_moons(20, seed=0)
     model = Counting(2, [3, 1], seed=0)
     fit(model, X, y, epochs=2, batch_size=5, progress=False, compiled=True)
     Counting.calls = 0
     fit(model, X, y, epochs=2, batch_size=5, progress=False, compiled=True)
-    assert Counting.calls == 1  # fit's first look at the outputs; no trace
-    fit(model, X, y, epochs=1, batch_size=4, progress=False, compiled=True)
-    assert Counting.calls == 1 + 1 + 4  # a new batch shape: traced once (4 examples)
+    assert Counting.calls == 1 + 5  # fit's first look at the outputs, one trace (5 examples)
+    Counting.calls = 0
+    fit(model, X, y, epochs=1, batch_size=8, progress=False, compiled=True)
+    assert Counting.calls == 1 + 8 + 4  # two batch shapes (8, then the last 4): one trace each
+    assert "_mg_compiled" not in model.__dict__  # nothing compiled is kept on the model
+
+
+class Scaled(Module):
+    """A forward that reads what no registered attribute shows: a private number, a number
+    on a nested plain object, and a module-level global."""
+
+    def __init__(self) -> None:
+        self.net = MLP(2, [3, 1], seed=0)
+        self._scale = 1.0
+        self.cfg = _Config()
+
+    def __call__(self, x: Any) -> Any:
+        return self.net(x) * (self._scale * self.cfg.scale * _GLOBAL_SCALE[0])
+
+
+class _Config:
+    scale = 1.0
+
+
+_GLOBAL_SCALE = [1.0]
+
+
+@pytest.mark.parametrize("edit", ["private attribute", "object changed in place", "global"])
+@pytest.mark.parametrize("backend", [True, "numpy"])
+def test_a_change_no_registered_attribute_shows_trains_as_eager(edit: str,
+                                                                backend: Any) -> None:
+    def run(compiled: Any) -> tuple[list[float], dict[str, float]]:
+        X, y = make_moons(20, seed=0)
+        model = Scaled()
+        fit(model, X, y, epochs=2, batch_size=5, progress=False, compiled=compiled)
+        version = model.structure_version
+        try:
+            if edit == "private attribute":
+                model._scale = 3.0
+            elif edit == "object changed in place":
+                model.cfg.scale = 3.0
+            else:
+                _GLOBAL_SCALE[0] = 3.0
+            assert model.structure_version == version  # the model shows no change
+            h = fit(model, X, y, epochs=2, batch_size=5, progress=False, compiled=compiled)
+        finally:
+            _GLOBAL_SCALE[0] = 1.0
+        return h.loss, model.state_dict()
+
+    eager, compiled = run(False), run(backend)
+    if backend is True:  # the python backend: bit for bit
+        assert compiled == eager
+    else:
+        assert compiled[0] == pytest.approx(eager[0], rel=1e-12)
+        assert compiled[1] == pytest.approx(eager[1], rel=1e-12)
+    X, y = make_moons(20, seed=0)
+    unedited = Scaled()  # and the edit matters: without it the second fit differs
+    fit(unedited, X, y, epochs=2, batch_size=5, progress=False)
+    assert fit(unedited, X, y, epochs=2, batch_size=5, progress=False).loss != eager[0]
+
+
+def test_a_callback_that_sets_parameter_values_is_seen_by_compiled_steps() -> None:
+    class Shrink:
+        def on_step(self, model: Any, history: History, loss: float) -> None:
+            for p in model.parameters():
+                p.data *= 0.5
+
+    def run(compiled: bool) -> tuple[list[float], dict[str, float]]:
+        X, y = make_moons(20, seed=0)
+        model = MLP(2, [3, 1], seed=0)
+        h = fit(model, X, y, epochs=3, batch_size=5, progress=False, compiled=compiled,
+                callbacks=[Shrink()])
+        return h.loss, model.state_dict()
+
+    assert run(True) == run(False)
 
 
 @pytest.mark.parametrize("edit", ["replace a weight", "switch an activation", "fuse"])
@@ -422,23 +494,123 @@ def test_fit_trains_a_hand_written_module() -> None:
         assert accuracy(model, X, y) == 1.0
 
 
-def test_compiled_steps_kept_on_a_model_are_bounded() -> None:
-    X, y = make_xor()
-    model = MLP(2, [2, 1], seed=0)
-    for k in range(9):  # a new setting each call: a new compiled step each time
-        fit(model, X, y, epochs=1, progress=False, compiled=True, max_retraces=k)
-    assert len(model.__dict__["_mg_compiled"]["steps"]) == 8
-
-
 def test_compiled_fit_on_int_data_traces_each_batch_shape_once() -> None:
     """Ints in a compiled step's arguments are static (labels); fit passes data as floats,
     so integer inputs such as XOR's do not make a trace per batch."""
     X, y = [[0, 0], [0, 1], [1, 0], [1, 1]], [0, 1, 1, 0]
-    model = MLP(2, [4, 1], activation="tanh", seed=1)
+    model = Counting(2, [4, 1], activation="tanh", seed=1)
+    Counting.calls = 0
     compiled = fit(model, X, y, loss="mse", epochs=20, batch_size=2, compiled=True,
                    progress=False)
-    (step,) = model.__dict__["_mg_compiled"]["steps"].values()
-    assert step.traces == 1
+    assert Counting.calls == 1 + 2  # fit's first look at the outputs, one trace of 2
     eager_model = MLP(2, [4, 1], activation="tanh", seed=1)
     eager = fit(eager_model, X, y, loss="mse", epochs=20, batch_size=2, progress=False)
     assert compiled.loss == eager.loss  # bit-identical on the python backend
+
+
+# --- bad data is refused before the first step -------------------------------------------
+
+def _spoil(case: str, X: list[list[float]], y: list[Any]) -> tuple[Any, Any]:
+    """Moons data with one bad example at index 9 (or in its target)."""
+    if case == "nan in X":
+        X[9][0] = math.nan
+    elif case == "inf in X":
+        X[9][1] = -math.inf
+    elif case == "a short row":
+        X[9] = X[9][:1]
+    elif case == "a string in X":
+        X[9][1] = "0.5"  # type: ignore[call-overload]
+    elif case == "a bool in X":
+        X[9][0] = True
+    elif case == "nan target":
+        y[9] = math.nan
+    elif case == "inf target":
+        y[9] = math.inf
+    elif case == "numpy nan in X":
+        arr = np.array(X)
+        arr[9, 0] = np.nan
+        return arr, np.array(y)
+    else:
+        assert case == "numpy nan target"
+        return np.array(X), np.where(np.arange(len(y)) == 9, np.nan, np.array(y, float))
+    return X, y
+
+
+BAD_DATA = {
+    "nan in X": (ValueError, r"^fit: X\[9\]\[0\] must be a finite number, got nan$"),
+    "inf in X": (ValueError, r"^fit: X\[9\]\[1\] must be a finite number, got -inf$"),
+    "a short row": (ValueError, r"^fit: X\[9\] has 1 number where X\[0\] has 2 numbers"),
+    "a string in X": (TypeError, r"^fit: X\[9\]\[1\] must be a real number, got str: '0.5'$"),
+    "a bool in X": (TypeError, r"^fit: X\[9\]\[0\] must be a real number, got bool: True$"),
+    "nan target": (ValueError, r"^fit: y\[9\] must be a finite number, got nan$"),
+    "inf target": (ValueError, r"^fit: y\[9\] must be a finite number, got inf$"),
+    "numpy nan in X": (ValueError, r"^fit: X\[9\]\[0\] must be a finite number, got nan$"),
+    "numpy nan target": (ValueError, r"^fit: y\[9\] must be a finite number, got nan$"),
+}
+
+
+def _callable_mse(out: Any, t: Any) -> Value:
+    return mse(out, [float(t)])
+
+
+@pytest.mark.parametrize("case", list(BAD_DATA))
+@pytest.mark.parametrize("loss", ["mse", "sse", "hinge", "bce", "cross_entropy", "callable"])
+@pytest.mark.parametrize("compiled", [False, True, "numpy"])
+def test_bad_data_is_refused_before_the_first_step_naming_the_example(
+        case: str, loss: str, compiled: Any) -> None:
+    X, y = make_moons(20, seed=0)
+    data = _spoil(case, [list(r) for r in X], list(y))
+    model = MLP(2, [3, 2 if loss == "cross_entropy" else 1], seed=0)
+    before = model.state_dict()
+    grads = [p.grad for p in model.parameters()]
+    error, match = BAD_DATA[case]
+    with pytest.raises(error, match=match):
+        fit(model, *data, loss=_callable_mse if loss == "callable" else loss, epochs=2,
+            batch_size=4, progress=False, compiled=compiled)
+    assert model.state_dict() == before  # no step was taken
+    assert [p.grad for p in model.parameters()] == grads
+
+
+def test_regression_targets_must_match_the_number_of_outputs() -> None:
+    X = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+    model = MLP(2, [3, 2], seed=0)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"^fit: y\[2\] has 1 number\(s\) but the model "
+                                         r"has 2 output\(s\)$"):
+        fit(model, X, [[0.5, 1.0], [1.0, 0.5], [0.5]], progress=False)
+    with pytest.raises(ValueError, match=r"^fit: y\[1\]\[0\] must be a finite number"):
+        fit(model, X, [[0.5, 1.0], [math.nan, 0.5], [0.5, 1.0]], progress=False)
+    assert model.state_dict() == before
+
+
+def test_a_compiled_callable_loss_names_an_unhashable_target() -> None:
+    X = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+    model = MLP(2, [3, 1], seed=0)
+    before = model.state_dict()
+    with pytest.raises(TypeError, match=r"^fit: y\[2\] must be hashable for compiled=True"):
+        fit(model, X, [1.0, 0.0, {"t": 1.0}], loss=lambda out, t: out * 1.0,
+            progress=False, compiled=True)
+    assert model.state_dict() == before
+
+
+def test_predict_and_accuracy_name_a_bad_row() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    with pytest.raises(ValueError, match=r"^predict: X\[1\]\[1\] must be a finite number"):
+        predict(model, [[0.0, 1.0], [1.0, math.nan]])
+    with pytest.raises(ValueError, match=r"^accuracy: X\[2\] has 3 numbers where X\[0\]"):
+        accuracy(model, [[0.0, 1.0], [1.0, 0.0], [1.0, 0.0, 2.0]], [0, 1, 1])
+
+
+def test_the_quick_table_check_accepts_only_what_the_row_walk_accepts() -> None:
+    from microgrid import _validate as check
+
+    big = [[1e308, 1e308], (1e308, 1)]  # the sum overflows, every number is finite
+    assert check.rows(big, "X", numbers=True) == big
+    assert check.rows(np.array([[1, 2], [3, 4]]), "X", numbers=True) == [[1, 2], [3, 4]]
+    assert check.rows([0.5, 2], "X", numbers=True) == [0.5, 2]  # one number per row
+    for bad, match in [([[0.0, 1.0], [1.0, np.inf]], r"X\[1\]\[1\] must be a finite"),
+                       ([1.0, True], r"X\[1\] must be a real number, got bool"),
+                       ([[1.0, 2.0], 3.0], r"X\[1\] has a number where X\[0\] has 2"),
+                       ([[[1.0, 2.0]], [[1.0]]], r"X\[1\] has a nested list of 1 item\b")]:
+        with pytest.raises((TypeError, ValueError), match=match):
+            check.rows(bad, "X", numbers=True)

@@ -69,6 +69,13 @@ def need_wasi() -> None:
          "pip install 'microgrid-autodiff[render]'")
 
 
+def svg_texts_at(svg: str) -> dict[str, tuple[float, float]]:
+    """Each text of an SVG → its (x, y) (the last one drawn, for a repeated text)."""
+    root = ET.fromstring(svg)
+    return {"".join(t.itertext()).strip(): (float(t.get("x", 0)), float(t.get("y", 0)))
+            for t in root.iter("{http://www.w3.org/2000/svg}text")}
+
+
 def svg_texts(svg: str) -> list[str]:
     root = ET.fromstring(svg)
     return ["".join(t.itertext()).strip() for t in root.iter("{http://www.w3.org/2000/svg}text")]
@@ -524,8 +531,10 @@ def test_fit_svg_keeps_the_view_box_and_scales_to_the_container() -> None:
 
 def test_shallow_graphs_go_left_to_right_and_rankdir_can_be_chosen() -> None:
     assert "rankdir=LR" in draw_dot(slide()["f"]).source
-    assert "rankdir=TB" in draw_dot(neuron()).source
-    assert "rankdir=LR" in draw_dot(neuron(), rankdir="LR").source
+    assert "rankdir=LR" in draw_dot(neuron()).source  # 5 values deep: as on the slides
+    deeper = neuron().exp()  # 6 values deep
+    assert "rankdir=TB" in draw_dot(deeper).source
+    assert "rankdir=TB" in draw_dot(neuron(), rankdir="TB").source
     with pytest.raises(ValueError, match="rankdir"):
         draw_dot(neuron(), rankdir="sideways")
 
@@ -539,3 +548,123 @@ def test_bad_arguments_are_refused_with_their_name() -> None:
         draw_dot(neuron(), title=3)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="root"):
         draw_dot("f")  # type: ignore[arg-type]
+
+
+# -- reading order and what the model is ---------------------------------------------------
+
+def notebook_05_network(fused: bool = True) -> Value:
+    """Notebook 05's 2-3-1 network on its first point, the score labelled."""
+    from microgrid.nn import MLP
+
+    small = MLP(2, [3, 1], activation="tanh", init="xavier", seed=0, fused=fused)
+    out = small([Value(0.4255, "x0"), Value(-0.2335, "x1")])
+    assert isinstance(out, Value)
+    out.label = "score"
+    out.backward()
+    return out
+
+
+def svg_boxes(d: Diagram) -> list[tuple[str, str, float, float]]:
+    """(box title, name, x, y) of each record of ``d`` as the system dot draws it (SVG
+    coordinates: y grows downwards); the box of each node read from the DOT source."""
+    box = {}
+    for m in re.finditer(r'subgraph cluster_\d+ \{\n[^\n]*label="([^"]*)"(.*?)\n\t\}',
+                         d.source, re.S):
+        for ident in re.findall(r"^\t\t(\w+) \[", m[2], re.M):
+            box[ident] = m[1]
+    ns = "{http://www.w3.org/2000/svg}"
+    out = []
+    for g in ET.fromstring(d.svg(renderer="dot")).iter(f"{ns}g"):
+        texts = list(g.iter(f"{ns}text"))
+        if g.get("class") == "node" and len(texts) == 3:  # a record: name | data | grad
+            ident = "".join(next(g.iter(f"{ns}title")).itertext())
+            t = texts[0]
+            out.append((box.get(ident, ""), "".join(t.itertext()), float(t.get("x", 0)),
+                        float(t.get("y", 0))))
+    return out
+
+
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_a_grouped_network_shows_its_neurons_and_weights_in_index_order(rankdir: str) -> None:
+    need_dot()
+    d = draw_dot(notebook_05_network(), group="neuron", rankdir=rankdir)
+    boxes = svg_boxes(d)
+    across = 3 if rankdir == "LR" else 2  # the reading axis: down (LR) or across (TB)
+    first = [b for b in boxes if b[1] in ("w0", "w1", "b") and b[0].startswith("L0.")]
+    first.sort(key=lambda b: b[across])
+    assert [b[0] for b in first] == ["L0.N0"] * 3 + ["L0.N1"] * 3 + ["L0.N2"] * 3
+    assert [b[1] for b in first] == ["w0", "w1", "b"] * 3
+    out = sorted((b for b in boxes if b[0] == "L1.N0" and b[1] != "score"),
+                 key=lambda b: b[across])
+    assert [b[1] for b in out] == ["w0", "w1", "w2", "b"]
+
+
+def test_the_collapsed_lecture_loss_boxes_each_example_under_its_index() -> None:
+    loss, preds = lecture_loss()
+    src = draw_dot(loss).source
+    titles = re.findall(r'\bcolor=gray70 [^\n]*label="(example \d)"', src)
+    assert titles == [f"example {k}" for k in range(4)]
+    ys = [1.0, -1.0, -1.0, 1.0]
+    for k, chunk in enumerate(src.split("subgraph cluster_")[1:]):
+        assert f'label="example {k}"' in chunk
+        body = chunk.split("\n\t}")[0]
+        assert len(re.findall(r'label="\{ L\d\.N\d \|', body)) == 9
+        p = format(preds[k].data, ".4g")
+        grad = format(2 * (preds[k].data - ys[k]), ".4g")
+        assert f'label="{{ L2.N0 | data {p} | grad {grad} }}"' in body
+
+
+def test_parameter_names_come_from_the_model_not_from_labels() -> None:
+    from microgrid.nn import MLP
+    from microgrid.viz.picture import parameter_names
+
+    model = MLP(2, [3, 1], seed=0)
+    names = parameter_names(model)
+    assert list(names.values()) == [n for n, _ in model.named_parameters()]
+    assert list(names) == model.parameters()
+    for p in model.parameters():
+        p.label = "renamed"  # labels do not matter once the model is given
+    assert list(parameter_names(model).values())[:3] == ["L0.N0.w0", "L0.N0.w1", "L0.N0.b"]
+    src = draw_dot(mlp_231(), params=model).source  # another model's graph: nothing named
+    assert "L0.N0.w0" in src  # mlp_231's own labels are still shown
+    w = Value(1.0)
+    assert parameter_names({"scale": w}) == {w: "scale"}
+    with pytest.raises(TypeError, match=r"params: scale must be a Value"):
+        parameter_names({"scale": 1.0})
+    with pytest.raises(TypeError, match="params must be a model"):
+        parameter_names(3)
+    with pytest.raises(TypeError, match=r"params=\[v\]"):
+        draw_dot(w * 2, params=w)
+
+
+def test_a_module_not_built_of_neurons_is_named_by_its_named_parameters() -> None:
+    from microgrid.module import Module
+    from microgrid.viz.picture import parameter_names
+
+    class Linear(Module):
+        def __init__(self) -> None:
+            self.w = [[Value(1.0), Value(2.0)]]  # a matrix, not a neuron's weights
+            self.b = [Value(0.5)]
+
+    lin = Linear()
+    names = parameter_names(lin)
+    assert list(names.values()) == ["w.0.0", "w.0.1", "b.0"]
+    x = Value(3.0, "x")
+    out = lin.w[0][0] * x + lin.b[0]
+    out.backward()
+    src = draw_dot(out, params=lin).source
+    assert 'label="{ w.0.0 | data 1 | grad 3 }" fillcolor=lightblue' in src
+    assert 'label="{ x | data 3 | grad 1 }" fillcolor=lightyellow' in src
+
+
+def test_inside_a_neuron_box_a_parameter_is_written_by_its_own_name() -> None:
+    from microgrid.nn import MLP
+
+    model = MLP(2, [1], seed=0, label="net")  # labels "net.L0.N0.w0", ...
+    out = model([Value(1.0, "x0"), Value(2.0, "x1")])
+    assert isinstance(out, Value)
+    out.backward()
+    for params in (None, model):
+        src = draw_dot(out, group="neuron", params=params).source
+        names = re.findall(r'label="\{ ([\w.]+) \| data [^"]*" fillcolor=lightblue', src)
+        assert names == ["w0", "w1", "b"], params

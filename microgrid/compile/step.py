@@ -13,10 +13,13 @@ on every call and ``∂loss/∂θ`` is added to each ``θ.grad``, as ``loss.back
 
 **What the tape freezes.** Leaves that are neither parameters nor inputs are constants;
 so is any number the step reads out of a ``Value`` (``v.data``, ``v.item()``) to build
-another. Comparisons of ``Value``s (``<``, ``<=``, ``>``, ``>=``; ``max`` uses them) and
-``bool(v)`` are recorded as *guards* and re-checked on every replay: when one comes out
-differently the step's graph would change, and the step is re-traced
-(``on_change="retrace"``, at most ``max_retraces`` times) or refused with
+another, and anything else ``fn`` reads (an attribute, a global, a random draw): a replay
+is the graph as it was traced. A node with a gradient rule of its own (micrograd's
+hand-made node with a ``_backward`` closure) cannot be replayed: tracing refuses it with a
+``TypeError`` naming the node. Comparisons of ``Value``s (``<``, ``<=``, ``>``, ``>=``;
+``max`` uses them) and ``bool(v)`` are recorded as *guards* and re-checked on every
+replay: when one comes out differently the step's graph would change, and the step is
+re-traced (``on_change="retrace"``, at most ``max_retraces`` times) or refused with
 :class:`GraphChanged` (``on_change="error"``). Use ``relu`` and friends for choices inside
 the math; branch in Python only through comparisons. Tracing is safe in several threads
 at once: each trace observes only its own thread's comparisons.
@@ -511,9 +514,11 @@ def compile_step(fn: Callable[..., Any],
       new value. With the numpy backend the optimizer's rule runs once on whole arrays
       (the same numbers as its ``step()``, bit for bit). The attribute ``step.optimizer``
       may be replaced between calls.
-    * **Errors.** A replay that meets a number eager mode would refuse (a log of a
-      negative, an overflow — also where relu would hide it) runs the step eagerly, so the
-      op raises its own error, of the same type as eager mode's.
+    * **Errors.** A node with its own ``_backward`` (made by hand, micrograd's way) is
+      refused with ``TypeError`` when traced, naming its label, op and value. A replay
+      that meets a number eager mode would refuse (a log of a negative, an overflow — also
+      where relu would hide it) runs the step eagerly, so the op raises its own error, of
+      the same type as eager mode's.
     """
     return CompiledStep(fn, params, backend=backend, static=static, on_change=on_change,
                         max_retraces=max_retraces, key=key, optimizer=optimizer)

@@ -120,6 +120,24 @@ def _leaf_list(values: Sequence[Value], what: str) -> list[Value]:
     return out
 
 
+def _replayable(node: Value) -> None:
+    """Refuse a node whose gradient rule is not in the op table: one made by hand with its
+    own ``_backward`` (micrograd's way, ``Value(data, (a,), 'op')`` in
+    :mod:`microgrid.micrograd`), whose op has no forward to replay, or one given a
+    ``_backward`` of its own. A tape replays op-table rules only, so it would compute
+    different gradients."""
+    op = node.op
+    own = "_backward" in getattr(node, "__dict__", ())
+    if not own and (op.arity == 0 or op.forward is not None):
+        return
+    label = f"{node.label!r} " if node.label else ""
+    raise TypeError(
+        f"compile: the node {label}(op {op.symbol!r}, data={node.data!r}) has its own "
+        f"_backward(), which a compiled step cannot replay: a tape holds op-table ops "
+        f"only. Build the node from microgrid's ops (x.tanh(), x.exp(), x ** 2, ...) or "
+        f"run it eagerly (.backward(), fit(..., compiled=False))")
+
+
 def trace(outputs: Value | Sequence[Value], wrt: Sequence[Value] = (),
           inputs: Sequence[Value] = (),
           guards: Sequence[tuple[Value, str, Value | float, bool]] = ()) -> Tape:
@@ -138,6 +156,8 @@ def trace(outputs: Value | Sequence[Value], wrt: Sequence[Value] = (),
         raise ValueError("trace: a leaf cannot be both in wrt and in inputs")
     extra = [g[0] for g in guards] + [g[2] for g in guards if isinstance(g[2], Value)]
     order: list[Value] = topological_order([*outs, *extra])
+    for node in order:
+        _replayable(node)
     index = {node: i for i, node in enumerate(order)}
     tape = Tape(ops=[node.op for node in order],
                 args=[tuple(index[p] for p in node.parents) for node in order],

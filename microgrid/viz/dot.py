@@ -31,10 +31,19 @@ _RECORD_SPECIAL = re.compile(r'([{}|<>])')
 # Spacing in inches and the records' font size and margin. Top-to-bottom pictures are the
 # deep ones: tighter (a 2-3-1 MLP grouped by neuron is ~1040 pt wide, instead of ~1310 pt
 # with the left-to-right settings), so they fit a notebook column at a readable scale.
+# Edge texts are laid out by dot as nodes between the ranks, so ``labelled`` spacing keeps
+# them apart: with the tight spacing the two texts of ``a*b`` ran into each other and the
+# other operand's edge crossed them; with these, dot 2.43 leaves >= 5 pt between any two
+# texts and no edge through a text on the lecture's graphs (tests/test_render.py measures it).
 _LAYOUT = {
-    "LR": {"nodesep": "0.2", "ranksep": "0.35", "fontsize": "11", "margin": "0.11,0.055"},
-    "TB": {"nodesep": "0.06", "ranksep": "0.25", "fontsize": "10", "margin": "0.04,0.02"},
+    "LR": {"nodesep": "0.2", "ranksep": "0.35", "fontsize": "11", "margin": "0.11,0.055",
+           "labelled": "0.4"},
+    "TB": {"nodesep": "0.06", "ranksep": "0.25", "fontsize": "10", "margin": "0.04,0.02",
+           "labelled": "0.3"},
 }
+
+
+_ORDERED_MCLIMIT = "0.01"  # dot's crossing reduction, scaled: its first pass only
 
 
 def text(value: str) -> str:
@@ -143,12 +152,14 @@ def _heading(picture: Picture) -> str | None:
     return "\n".join(lines) if lines else None
 
 
-def _graph(picture: Picture) -> Diagram:
-    """An empty diagram with the layout, fonts and heading of ``picture``."""
+def _graph(picture: Picture, labelled: bool) -> Diagram:
+    """An empty diagram with the layout, fonts and heading of ``picture`` (spaced for edge
+    texts when ``labelled``)."""
     layout = _LAYOUT["LR" if picture.rankdir in ("LR", "RL") else "TB"]
     g = Diagram(
         name="microgrid",
-        graph_attr={"rankdir": picture.rankdir, "nodesep": layout["nodesep"],
+        graph_attr={"rankdir": picture.rankdir,
+                    "nodesep": layout["labelled" if labelled else "nodesep"],
                     "ranksep": layout["ranksep"], "fontname": "Helvetica", "fontsize": "12",
                     "bgcolor": "white"},
         node_attr={"fontname": "Helvetica", "fontsize": layout["fontsize"],
@@ -169,24 +180,49 @@ def _add_nodes(g: Diagram, picture: Picture, marks: Marks, style: Style,
     """Every item's record (and op node), boxed items inside their cluster."""
     clusters: dict[str, list[tuple[str, dict[str, str]]]] = {}
     top: list[tuple[str, dict[str, str]]] = []
-    for item in picture.items:
+    for item in picture.reading_order():
         members = clusters.setdefault(item.group, []) if item.group is not None else top
         members.append((item.ident, _node_attrs(item, marks, style, current)))
         if item.op is not None:
             members.append((item.ident + "op", _op_attrs(item, item.ident == current)))
+    if clusters:
+        # dot keeps the boxes in the order they are written (L0.N0, L0.N1, ...) when its
+        # crossing reduction is held to its first pass
+        g.attr(mclimit=_ORDERED_MCLIMIT)
     for k, (name, members) in enumerate(clusters.items()):
         with g.subgraph(name=f"cluster_{k}") as c:
             c.attr(label=text(name), style="rounded,filled", fillcolor=COLORS["cluster"],
                    color="gray70", fontsize="10", fontcolor="gray30")
-            for ident, attrs in members:
+            for ident, attrs in _as_written(members, picture):
                 c.node(ident, **attrs)
     for ident, attrs in top:
         g.node(ident, **attrs)
 
 
-def _add_edges(g: Diagram, picture: Picture, marks: Marks, style: Style,
+def _as_written(members: list[tuple[str, dict[str, str]]],
+                picture: Picture) -> list[tuple[str, dict[str, str]]]:
+    """A box's nodes in the order to write them. Top to bottom, dot lays out the leaves
+    of a box that all feed one op (a fused neuron's w0 w1 b) in the reverse of their
+    written order (measured with dot 2.43), so there they are written reversed; leaves
+    feeding several ops (an unfused neuron) come out in written order."""
+    if picture.rankdir not in ("TB", "BT"):
+        return members
+    items = [picture.by_ident.get(ident) for ident, _ in members]
+    leaves = [i for i, item in enumerate(items) if item is not None and not item.inputs]
+    fed = {ident for item in picture.items for _, ident in item.inputs}
+    readers = {item.ident for item in picture.items
+               if any(members[i][0] == src for i in leaves for _, src in item.inputs)}
+    if len(leaves) < 2 or len(readers) != 1 or not all(members[i][0] in fed for i in leaves):
+        return members
+    out = list(members)
+    for i, j in zip(leaves, reversed(leaves)):
+        out[i] = members[j]
+    return out
+
+
+def _add_edges(g: Diagram, picture: Picture, texts: Mapping[str, Mapping[int, dict[str, str]]],
                current: str | None) -> None:
-    """operand → op → value, with the edge texts the marks and the style ask for."""
+    """operand → op → value, with the edge ``texts`` (by item, then operand slot)."""
     for item in picture.items:
         if not item.inputs:
             continue
@@ -194,7 +230,7 @@ def _add_edges(g: Diagram, picture: Picture, marks: Marks, style: Style,
             for _, src in item.inputs:
                 g.edge(src, item.ident)
             continue
-        edges = _edge_texts(item, picture, marks, style)
+        edges = texts.get(item.ident, {})
         for slot, src in item.inputs:
             g.edge(src, item.ident + "op", **edges.get(slot, {}))
         out = {"color": COLORS["flow"], "penwidth": "2"} if item.ident == current else {}
@@ -203,8 +239,10 @@ def _add_edges(g: Diagram, picture: Picture, marks: Marks, style: Style,
 
 def emit(picture: Picture, marks: Marks, style: Style) -> Diagram:
     """The DOT of ``picture`` drawn with ``marks`` and ``style``, as a :class:`Diagram`."""
-    g = _graph(picture)
+    texts = {item.ident: _edge_texts(item, picture, marks, style) for item in picture.items
+             if item.op is not None and item.inputs}
+    g = _graph(picture, labelled=any(texts.values()))
     current = picture.where.get(marks.current) if marks.current is not None else None
     _add_nodes(g, picture, marks, style, current)
-    _add_edges(g, picture, marks, style, current)
+    _add_edges(g, picture, texts, current)
     return g

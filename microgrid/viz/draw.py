@@ -14,7 +14,7 @@ what order and box), :func:`~microgrid.viz.marks.marks_at` (the state at a step)
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..engine import Value
 from ..stepper import BackwardStep, ForwardStep, NumberFormat
@@ -37,7 +37,7 @@ def draw_dot(
     show_contribution: bool = False,
     highlight: Iterable[Value] = (),
     hide_constants: bool = False,
-    params: Iterable[Value] | None = None,
+    params: Any = None,
     group: str | Mapping[str, Iterable[Value]] | None = None,
     steps: Sequence[ForwardStep] | Sequence[BackwardStep] | None = None,
     at: int | None = None,
@@ -53,12 +53,21 @@ def draw_dot(
     contribution ∂L/∂out · ∂out/∂operand it sends back (from the current ``.grad``).
     ``highlight``: nodes drawn with a thick red border. ``hide_constants``: leave out
     constant operands and write them into the op node instead (``** 2``).
-    ``params``: the parameters (blue); by default the leaves labelled as microgrid.nn
-    labels them (``"L0.N1.w0"``, ``"L0.N1.b"``). ``group``: ``"neuron"`` or ``"layer"``
-    boxes the nodes of each neuron or layer (read from parameter labels), or a mapping
-    ``{title: nodes}`` gives the boxes explicitly. ``rankdir``: ``"LR"`` (left to right)
-    or ``"TB"`` (top to bottom); by default shallow graphs go left to right and deeper
-    ones top to bottom, so they fit the width of a page.
+    ``params``: the parameters (blue, the other leaves yellow), best given as the model
+    itself (``params=model``): an MLP from :mod:`microgrid.nn`, from micrograd (or
+    :mod:`microgrid.micrograd`) or the lecture's own classes is read through its
+    ``layers``, ``neurons``, ``w`` and ``b``, so weight 0 of neuron 1 of layer 0 is
+    ``L0.N1.w0`` whatever its label (another module through ``named_parameters()``); a
+    mapping name → ``Value`` or a list of Values works too (see
+    :func:`~microgrid.viz.picture.parameter_names`). By default: the leaves labelled as
+    microgrid.nn labels them (``"L0.N1.w0"``, ``"L0.N1.b"``). ``group``: ``"neuron"`` or
+    ``"layer"`` boxes the nodes of each neuron or layer (from those names), in index order
+    (``L0.N0`` before ``L0.N1``, ``w0, w1, b`` inside), or a mapping ``{title: nodes}``
+    gives the boxes explicitly. ``rankdir``: ``"LR"`` (left to right)
+    or ``"TB"`` (top to bottom); by default a graph whose longest path has at most 5 values
+    (the lecture's ``L = (a*b + c)*f`` and its neuron) goes left to right, with each
+    record's ``label | data | grad`` in one row as on the slides, and deeper ones top to
+    bottom (fields stacked), so they fit the width of a page.
 
     ``steps`` (from :func:`~microgrid.stepper.forward_steps` or
     :func:`~microgrid.stepper.backward_steps`) and ``at`` draw the state after
@@ -68,7 +77,9 @@ def draw_dot(
     the current node on its edges.
 
     A graph with more than ``max_nodes`` values is drawn collapsed: each neuron (or
-    layer) applied to one example becomes one box, and a note under the title says so.
+    layer) applied to one example becomes one box, each example's boxes sit in a box
+    titled ``example 0``, ``example 1``, … (in the order the graph reads them), and a note
+    under the title says so.
     Raises :class:`DiagramTooLargeError` when even that is too many boxes.
     """
     try:

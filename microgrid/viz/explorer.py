@@ -37,10 +37,10 @@ def in_notebook() -> bool:
     """True inside a Jupyter kernel, where rich output can be shown: JupyterLab, classic
     Notebook, VS Code, Colab (told by capability, a running kernel, not by class name)."""
     try:
-        from IPython import get_ipython
+        from IPython.core.getipython import get_ipython
     except ImportError:
         return False
-    shell = get_ipython()
+    shell = get_ipython()  # type: ignore[no-untyped-call]
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 

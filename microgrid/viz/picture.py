@@ -6,29 +6,41 @@ name, its role (which colour), the box it sits in, its op and the items feeding 
 knows nothing about Graphviz; :mod:`microgrid.viz.dot` turns it into DOT, and the
 explorer restyles the same picture at every step without walking the graph again.
 
+Parameters and their names come from the model when it is given (``params=model``,
+:func:`parameter_names`: its layers, neurons, ``w`` and ``b``, or its
+``named_parameters()``), else from labels such as ``"L0.N1.w0"``; boxes and the
+parameters in them are drawn in the model's order (:meth:`Picture.reading_order`).
+
 A graph with more than ``max_nodes`` values gets a readable view instead of a refusal:
 each neuron applied to one example becomes one box (its weighted sum and activation),
-or, when that is still too many, each layer applied to one example; the picture's
-``note`` says what was collapsed.
+or, when that is still too many, each layer applied to one example; each example's
+part is boxed as ``example k``, and the picture's ``note`` says what was collapsed.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..engine import Value
 from ..graph import topological_order
 from ..stepper import NumberFormat, format_number, node_names
 
-__all__ = ["DiagramTooLargeError", "Item", "Picture", "describe", "group_of_label"]
+__all__ = ["DiagramTooLargeError", "Item", "Picture", "describe", "group_of_label",
+           "parameter_names"]
 
 Groups = str | Mapping[str, Iterable[Value]] | None
+Params = Any  # a model, a mapping name -> Value, an iterable of Values, or None
 
 _PARAM_LABEL = re.compile(r"(^|\.)N\d+\.(w\d+|b)$")
 _LEVELS = ("neuron", "layer")
+LR_DEPTH = 5
+"""The longest path (in values) a graph drawn left to right may have when ``rankdir`` is
+not given: the lecture's ``L = (a*b + c)*f`` (4) and its neuron ``o = tanh(x1*w1 + x2*w2 +
+b)`` (5) read left to right as on the slides, and still fit a notebook column at 60 %
+scale; deeper graphs grow down the page."""
 _COLLAPSE = ("neuron", "layer", "model")  # the collapsed views, finest first
 
 
@@ -43,6 +55,83 @@ def group_of_label(label: str, level: str = "neuron") -> str | None:
     parts = label.split(".")
     keep = len(parts) - (1 if level == "neuron" else 2)
     return ".".join(parts[:keep]) if keep >= 1 else None
+
+
+def _checked(named: Iterable[tuple[str, Any]]) -> dict[Value, str]:
+    out: dict[Value, str] = {}
+    for name, p in named:
+        if not isinstance(p, Value):
+            raise TypeError(f"params: {name or 'each entry'} must be a Value (a parameter), "
+                            f"got {type(p).__name__}")
+        out.setdefault(p, name)  # a shared parameter keeps its first name
+    return out
+
+
+def _neuron_params(neuron: Any, prefix: str) -> list[tuple[str, Any]]:
+    return [*((f"{prefix}w{k}", w) for k, w in enumerate(neuron.w)), (f"{prefix}b", neuron.b)]
+
+
+def parameter_names(params: Params) -> dict[Value, str]:
+    """Each parameter → its name in the model, in the model's order (a shared parameter
+    keeps its first name). What the model *is* decides, never how its values are labelled:
+
+    * an MLP, layer or neuron — anything with ``.layers`` of ``.neurons`` (or ``.neurons``,
+      or ``.w`` and ``.b``), as :mod:`microgrid.nn`, micrograd and the lecture write them:
+      ``"L0.N1.w0"`` is weight 0 of neuron 1 of layer 0, ``"L0.N1.b"`` its bias;
+    * another module with ``named_parameters()`` (PyTorch's convention): its names;
+    * a mapping name → ``Value`` (its keys), or anything with ``parameters()``, or an
+      iterable of ``Value``s (their labels).
+    """
+    if isinstance(params, Value):
+        raise TypeError("params must be a model, a mapping or an iterable of Values, "
+                        "not one Value (write params=[v])")
+    if isinstance(params, Mapping):
+        return _checked((str(k), v) for k, v in params.items())
+    structure = _structure(params)
+    if structure is not None:
+        return _checked(structure)
+    named = getattr(params, "named_parameters", None)
+    if callable(named):
+        return _checked((str(k), v) for k, v in named())
+    listed = getattr(params, "parameters", None)
+    values = listed() if callable(listed) else params
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"params must be a model, a mapping or an iterable of Values, got "
+                        f"{type(params).__name__}")
+    return _checked((getattr(v, "label", ""), v) for v in values)
+
+
+def _layer_params(layer: Any) -> list[tuple[str, Any]]:
+    return [pair for j, neuron in enumerate(layer.neurons)
+            for pair in _neuron_params(neuron, f"N{j}.")]
+
+
+def _structure(model: Any) -> list[tuple[str, Any]] | None:
+    """(name, parameter) pairs of an MLP, layer or neuron read from its ``layers``,
+    ``neurons``, ``w`` and ``b``; None when ``model`` is not built that way (another
+    module, whose ``w`` may be a matrix, is named by its ``named_parameters()``)."""
+    try:
+        if hasattr(model, "layers"):
+            pairs = [(f"L{i}.{name}", p) for i, layer in enumerate(model.layers)
+                     for name, p in _layer_params(layer)]
+        elif hasattr(model, "neurons"):
+            pairs = _layer_params(model)
+        elif hasattr(model, "w") and hasattr(model, "b"):
+            pairs = _neuron_params(model, "")
+        else:
+            return None
+    except (AttributeError, TypeError):  # layers without neurons, a w that is no list
+        return None
+    return pairs if pairs and all(isinstance(p, Value) for _, p in pairs) else None
+
+
+def _natural(name: str) -> tuple[Any, ...]:
+    """A sort key reading numbers as numbers and a bias after the weights:
+    ``L0.N2.w1 < L0.N2.b < L0.N10.w0``."""
+    parts = name.split(".")
+    return tuple((1, 0) if part == "b" and i == len(parts) - 1 else
+                 (0, tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", part)))
+                 for i, part in enumerate(parts))
 
 
 @dataclass(frozen=True)
@@ -76,12 +165,30 @@ class Picture:
     title: str | None = None
     collapsed: bool = False
     by_ident: dict[str, Item] = field(default_factory=dict)
+    rank: dict[Value, int] = field(default_factory=dict)  # parameters in the model's order
 
     def __post_init__(self) -> None:
         self.by_ident = {item.ident: item for item in self.items}
 
+    def reading_order(self) -> list[Item]:
+        """The items in the order a reader expects them: the boxes (clusters) in order of
+        their first parameter (``L0.N0`` before ``L0.N1``) or of their first item, and in
+        each box its parameters in the model's order (``w0, w1, b``), then the rest in
+        evaluation order."""
+        box_rank: dict[str, tuple[int, int]] = {}
+        for k, item in enumerate(self.items):
+            if item.group is not None:
+                first = (self.rank.get(item.node, len(self.rank)), k)
+                box_rank[item.group] = min(box_rank.get(item.group, first), first)
 
-def _role(node: Value, roots: set[Value], params: frozenset[Value]) -> str:
+        def key(k_item: tuple[int, Item]) -> tuple[Any, ...]:
+            k, item = k_item
+            box = box_rank.get(item.group, (-1, -1)) if item.group is not None else (-1, -1)
+            return (box, self.rank.get(item.node, len(self.rank)), k)
+        return [item for _, item in sorted(enumerate(self.items), key=key)]
+
+
+def _role(node: Value, roots: set[Value], params: Mapping[Value, str]) -> str:
     if node in roots:
         return "output"
     if node in params:
@@ -93,11 +200,12 @@ def _role(node: Value, roots: set[Value], params: frozenset[Value]) -> str:
     return "interior"
 
 
-def _assign_groups(order: Sequence[Value], params: frozenset[Value],
+def _assign_groups(order: Sequence[Value], params: Mapping[Value, str],
                    group: Groups) -> dict[Value, str]:
-    """Each node's box. Explicit groups are taken as given; by label, a parameter belongs
-    to its neuron/layer, an op node to the group of the parameters it reads, or else to
-    the one group all its (non-constant) operands share."""
+    """Each node's box. Explicit groups are taken as given; by name (``params``: each
+    parameter's name in the model), a parameter belongs to its neuron/layer, an op node to
+    the group of the parameters it reads, or else to the one group all its (non-constant)
+    operands share."""
     if group is None:
         return {}
     if isinstance(group, Mapping):
@@ -115,7 +223,7 @@ def _assign_groups(order: Sequence[Value], params: frozenset[Value],
     out = {}
     for node in order:
         if node in params:
-            g = group_of_label(node.label, "layer" if group == "model" else group)
+            g = group_of_label(params[node], "layer" if group == "model" else group)
             g = "network" if group == "model" and g is not None else g
             if g is not None:
                 out[node] = g
@@ -135,7 +243,7 @@ def const_slot(node: Value, i: int) -> bool:
     return bool(getattr(op, "const_operand", False)) and i == 1
 
 
-def _joins(node: Value, groups: Mapping[Value, str], params: frozenset[Value]) -> str | None:
+def _joins(node: Value, groups: Mapping[Value, str], params: Mapping[Value, str]) -> str | None:
     """The group an op node belongs to: the one of the parameters it reads; else, for a
     sum of a neuron's terms or its activation, the one group all its operands share. An
     op with a free constant operand (``p - 1.0``) or a unary op on a unary op (the log of
@@ -155,8 +263,11 @@ def _joins(node: Value, groups: Mapping[Value, str], params: frozenset[Value]) -
     return candidates.pop()
 
 
-def _shown_name(name: str, box: str | None, group: Groups) -> str:
-    """Inside the box of neuron ``L0.N1`` the parameter ``L0.N1.w0`` is written ``w0``."""
+def _shown_name(name: str, model_name: str | None, box: str | None, group: Groups) -> str:
+    """Inside the box of neuron ``L0.N1`` the parameter ``L0.N1.w0`` is written ``w0``
+    (also when its label adds a prefix to the model's name: ``net.L0.N1.w0``)."""
+    if model_name and name.endswith("." + model_name):
+        name = model_name
     if isinstance(group, str) and box and name.startswith(box + "."):
         return name[len(box) + 1:]
     return name
@@ -178,7 +289,7 @@ def _depth(items: Sequence[Item]) -> int:
 
 
 def _full(order: Sequence[Value], names: Mapping[Value, str], roots: set[Value],
-          params: frozenset[Value], group: Groups, hide_constants: bool,
+          params: Mapping[Value, str], group: Groups, hide_constants: bool,
           fmt: NumberFormat) -> tuple[list[Item], dict[Value, str]]:
     groups = _assign_groups(order, params, group)
     ids = {node: f"n{i}" for i, node in enumerate(order)}
@@ -192,12 +303,13 @@ def _full(order: Sequence[Value], names: Mapping[Value, str], roots: set[Value],
                        if not (hide_constants and p.is_constant))
         items.append(Item(
             ids[node], node, _role(node, roots, params),
-            _shown_name(names[node], groups.get(node), group), groups.get(node),
+            _shown_name(names[node], params.get(node), groups.get(node), group),
+            groups.get(node),
             _op_text(node, hide_constants, fmt) if node.parents else None, inputs))
     return items, where
 
 
-def _components(order: Sequence[Value], params: frozenset[Value],
+def _components(order: Sequence[Value], params: Mapping[Value, str],
                 groups: Mapping[Value, str]) -> dict[Value, Value]:
     """Each grouped non-parameter value → the last value of its connected part of the
     group (one application of a neuron or layer to one example)."""
@@ -227,7 +339,7 @@ def _components(order: Sequence[Value], params: frozenset[Value],
 
 
 def _collapsed(order: Sequence[Value], names: Mapping[Value, str], roots: set[Value],
-               params: frozenset[Value], level: str,
+               params: Mapping[Value, str], level: str,
                fmt: NumberFormat) -> tuple[list[Item], dict[Value, str], int]:
     """Items with each application of a neuron (layer) drawn as one box; parameters and
     constants are not drawn. Also returns how many boxes there are."""
@@ -266,25 +378,71 @@ def _collapsed(order: Sequence[Value], names: Mapping[Value, str], roots: set[Va
         else:
             items.append(Item(ident, node, _role(node, roots, params), names[node], None,
                               _op_text(node, True, fmt) if node.parents else None, inputs))
-    return items, where, len({e for e in exit_of.values() if len(members[e]) > 1})
+    return _by_example(items), where, len({e for e in exit_of.values() if len(members[e]) > 1})
 
 
-def _too_large(values: int, max_nodes: int, tried: str) -> DiagramTooLargeError:
+def _by_example(items: Sequence[Item]) -> list[Item]:
+    """The collapsed ``items`` with each example's part in a box titled ``example k``.
+
+    An example's part is what its boxes (neurons, layers or the network applied to it)
+    connect: a box joins the parts of the items it reads, and another item joins a part
+    when every part among its operands is that one (``(p - y) ** 2`` joins its example;
+    the sum of two examples' losses joins none). Parts are numbered in evaluation order,
+    so ``example 0`` is the first example the loss reads. One part: no boxes drawn.
+    """
+    parent: dict[str, str] = {}
+
+    def find(i: str) -> str:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    loose: set[str] = set()  # leaves not yet in a part
+    for item in items:
+        sources = [src for _, src in item.inputs]
+        parts = {find(src) for src in sources if src in parent}
+        if item.role == "box" or len(parts) == 1:
+            parent[item.ident] = item.ident
+            for src in sources:
+                if src in parent:
+                    parent[find(src)] = item.ident
+                elif src in loose:
+                    parent[src] = item.ident
+        elif not item.inputs:
+            loose.add(item.ident)
+    titles: dict[str, str] = {}
+    for item in items:
+        if item.ident in parent and item.role == "box":
+            titles.setdefault(find(item.ident), f"example {len(titles)}")
+    if len(titles) < 2:
+        return list(items)
+    return [replace(item, group=titles[find(item.ident)])
+            if item.ident in parent and find(item.ident) in titles else item
+            for item in items]
+
+
+def _too_large(values: int, max_nodes: int, tried: str,
+               no_model: bool) -> DiagramTooLargeError:
+    hint = (" If it is a network's graph, pass the model (draw_dot(loss, params=model)) so "
+            "that each neuron applied to one example is drawn as one box." if no_model else "")
     return DiagramTooLargeError(
         f"this graph has {values} values, more than max_nodes={max_nodes}{tried}: a "
         "diagram that size cannot be read. Draw a smaller part (one neuron's output, one "
         f"example's loss: draw_dot(part)), or pass max_nodes={values} to draw every value "
-        "anyway (laying out thousands of nodes can take minutes).")
+        f"anyway (laying out thousands of nodes can take minutes).{hint}")
 
 
 def describe(root: Value | Iterable[Value], *, fmt: NumberFormat = ".4g",
-             hide_constants: bool = False, params: Iterable[Value] | None = None,
+             hide_constants: bool = False, params: Params = None,
              group: Groups = None, max_nodes: int = 200, rankdir: str | None = None,
              title: str | None = None) -> Picture:
     """The :class:`Picture` of the graph below ``root`` (see :func:`~microgrid.draw_dot`).
 
-    ``rankdir`` None picks left-to-right for shallow graphs (the lecture's slides) and
-    top-to-bottom for deeper ones, which then grow down the page instead of across it.
+    ``rankdir`` None picks left to right (``"LR"``) when the longest path has at most
+    :data:`LR_DEPTH` values (5: the lecture's expressions and its neuron, drawn as on the
+    slides) and top to bottom for deeper ones, which then grow down the page instead of
+    across it.
     """
     roots = [root] if isinstance(root, Value) else list(root)
     if not roots or not all(isinstance(r, Value) for r in roots):
@@ -299,19 +457,23 @@ def describe(root: Value | Iterable[Value], *, fmt: NumberFormat = ".4g",
         group_of_label("", group)  # 'neuron' or 'layer', else a ValueError naming group
     order: list[Value] = topological_order(roots)
     root_set = set(roots)
-    if params is None:
-        param_set = frozenset(n for n in order if n.is_leaf and _PARAM_LABEL.search(n.label))
+    if params is None:  # no model given: the leaves labelled as microgrid.nn labels them
+        found = [n for n in order if n.is_leaf and _PARAM_LABEL.search(n.label)]
+        param_names = {n: n.label for n in sorted(found, key=lambda n: _natural(n.label))}
     else:
-        param_set = frozenset(params)
-    names = node_names(order, fmt)
+        param_names = parameter_names(params)
+    param_set = frozenset(param_names)
+    # a parameter the model names but nobody labelled is shown by that name ("w0")
+    unnamed = {p: name for p, name in param_names.items() if not p.label and name}
+    names = node_names([n for n in order if n not in unnamed], fmt) | unnamed
     values = sum(1 for n in order if not (hide_constants and n.is_constant))
     note = None
     collapsed = False
     if values <= max_nodes:
-        items, where = _full(order, names, root_set, param_set, group, hide_constants, fmt)
+        items, where = _full(order, names, root_set, param_names, group, hide_constants, fmt)
     else:
         for level in _COLLAPSE:
-            items, where, boxes = _collapsed(order, names, root_set, param_set, level, fmt)
+            items, where, boxes = _collapsed(order, names, root_set, param_names, level, fmt)
             if boxes and len(items) <= max_nodes:
                 what = "the network" if level == "model" else f"each {level}"
                 hidden = ("weights, biases, inputs and constants" if level == "model"
@@ -325,8 +487,9 @@ def describe(root: Value | Iterable[Value], *, fmt: NumberFormat = ".4g",
         else:
             tried = (" even with the network drawn as one box per example"
                      if any(n in param_set for n in order) else "")
-            raise _too_large(values, max_nodes, tried)
+            raise _too_large(values, max_nodes, tried, params is None and not tried)
     if rankdir is None:
-        rankdir = "LR" if _depth(items) <= 3 else "TB"
+        rankdir = "LR" if _depth(items) <= LR_DEPTH else "TB"
+    rank = {p: k for k, p in enumerate(param_names)}
     return Picture(roots, items, where, names, param_set, rankdir,
-                   values, note, title, collapsed)
+                   values, note, title, collapsed, rank=rank)

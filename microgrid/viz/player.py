@@ -14,17 +14,15 @@ nothing is fetched from the network, so it opens from disk in any modern browser
 course page or a slide). Controls: first / back / play / next / last buttons, a slider, the
 list of steps, and the keys ← → Home End and space.
 
-From the command line: ``python -m microgrid.viz slide.html`` (``--example slide``,
-``neuron`` or ``worked``) writes one of the three examples of the lecture notes.
+From the command line: ``microgrid export`` (or ``python -m microgrid export``; ``--example
+slide``, ``neuron`` or ``worked``) writes one of the three examples of the lecture notes.
 """
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import os
-import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -36,7 +34,7 @@ from .draw import DiagramTooLargeError
 from .explorer import Explorer
 from .live import Frame, LiveView, _svg_only
 
-__all__ = ["EXAMPLES", "export_html", "main", "page", "walkthrough_frames"]
+__all__ = ["EXAMPLES", "export_html", "page", "walkthrough_frames"]
 
 _CSS = """
 body{font-family:Helvetica,Arial,sans-serif;margin:16px 20px;color:#222;background:#fff}
@@ -352,30 +350,5 @@ EXAMPLES: dict[str, tuple[Callable[[], Value], str]] = {
     "neuron": (neuron_example, "one tanh neuron"),
     "worked": (worked_example, "Matt Mazur's step-by-step example (2-2-2 network)"),
 }
-"""The walk-throughs ``python -m microgrid.viz`` can write: name → (builder, title)."""
-
-
-def main(argv: Sequence[str] | None = None, prog: str = "python -m microgrid.viz") -> int:
-    """``python -m microgrid.viz PATH [--example NAME]``: write a walk-through.
-
-    Returns the exit status: 0 written, 1 the page could not be written (the path, no
-    Graphviz renderer); a bad argument exits with status 2 (argparse).
-    """
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description="Write a self-contained HTML page that steps through the forward pass "
-                    "and backprop of an example, node by node.")
-    parser.add_argument("path", type=Path, help="the HTML file to write (.html)")
-    parser.add_argument("--example", choices=sorted(EXAMPLES), default="slide",
-                        help="which example (default: slide, f = (x + y)·z)")
-    args = parser.parse_args(argv)
-    build, title = EXAMPLES[args.example]
-    try:
-        path = export_html(args.path, build(), title=f"Backprop step by step: {title}",
-                           hide_constants=args.example == "worked")
-    except (OSError, ValueError, RuntimeError) as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
-        return 1
-    print(f"Walk-through written to {path}")
-    return 0
+"""The walk-throughs ``microgrid export`` can write: name → (builder, title)."""
 
