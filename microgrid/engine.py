@@ -96,15 +96,20 @@ def _check_number(x: Any, what: str) -> float:
     return value
 
 
+def _named(node: Value) -> str:
+    """How an error names a ``Value``: by its label, else by its repr."""
+    return f"Value {node.label!r}" if node.label else repr(node)
+
+
 def _assigned(node: Value, attr: str) -> str:
-    """How an error names ``node.attr`` being assigned: by label, else by its repr."""
-    return f"Value {node.label!r}: {attr}" if node.label else f"{node!r}: {attr}"
+    """How an error names ``node.attr`` being assigned."""
+    return f"{_named(node)}: {attr}"
 
 
 def _not_a_number(node: Value, use: str) -> TypeError:
     """The error for a ``Value`` used as a plain number: the number would leave the graph
     and no gradient would reach the Value, without a word."""
-    name = f"Value {node.label!r}" if node.label else repr(node)
+    name = _named(node)
     if use.startswith("float"):
         return TypeError(
             f"{name} is not a float: {use} would take its number out of the graph, so no "
