@@ -134,7 +134,7 @@ def gradcheck(fn: Callable[..., Value], inputs: Sequence[Number | Value], *,
     Returns True, or raises :class:`GradcheckError` naming the worst mismatch (returns
     False instead when ``raise_exception=False``).
     """
-    x0 = [float(v) for v in inputs]
+    x0 = [(v if isinstance(v, Value) else Value(v)).data for v in inputs]
 
     def values(x: list[float]) -> list[Value]:
         return [Value(v, label=f"x{i}") for i, v in enumerate(x)]

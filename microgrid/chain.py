@@ -64,15 +64,15 @@ def contributions(node: Any, upstream: Any, F: Any = ops.FLOAT_FNS,
         return []
     graph = F.graph
     if not graph and upstream == 0.0:
-        if op in _POWERS and parents[0].data <= 0.0:
+        if op in _POWERS and parents[0]._data <= 0.0:
             _refuse_undefined_power(F, node, parents, wanted)
         return []
     if graph:
-        args = [p.data if i in const else p for i, p in enumerate(parents)]
+        args = [p._data if i in const else p for i, p in enumerate(parents)]
         args.append(node)
     else:
-        args = [p.data for p in parents]
-        args.append(node.data)
+        args = [p._data for p in parents]
+        args.append(node._data)
     if op.vector_rule is not None:
         every = op.vector_rule(F, *args)
         locals_ = [every[i] for i in wanted]
@@ -98,8 +98,8 @@ def _refuse_undefined_power(F: Any, node: Any, parents: tuple[Any, ...],
                             wanted: list[int]) -> None:
     """Raise the named error of a power rule with no value at a base a ≤ 0, even though
     the upstream gradient is 0 (see the module docstring)."""
-    a, b = parents[0].data, parents[1].data
+    a, b = parents[0]._data, parents[1].data
     if wanted[0] == 0 and a == 0.0:
         F.dpowc(0.0, b)  # b·0^(b−1): infinite for 0 < b < 1
     if wanted[-1] == 1:  # the exponent is a Value (pow, not powc)
-        F.dpow_exponent(a, b, node.data)  # undefined for a < 0, and at 0 for b ≤ 0
+        F.dpow_exponent(a, b, node._data)  # undefined for a < 0, and at 0 for b ≤ 0

@@ -7,7 +7,8 @@ over its uses, of the upstream gradient times the local derivative,
 
     ∂L/∂x = Σ_uses ∂L/∂out · ∂out/∂x.
 
-Data rules (checked when a ``Value`` is made and after every op):
+Data rules (checked when a ``Value`` is made, when its ``data`` or ``grad`` is assigned, and
+after every op):
 
 * ``data`` is a finite real number stored as a ``float``: ``int``, ``float`` and other
   ``numbers.Real`` types are accepted; ``bool`` is refused (``Value(x > 0)`` is almost
@@ -16,18 +17,24 @@ Data rules (checked when a ``Value`` is made and after every op):
 * ``nan`` and ``±inf`` are refused (``ValueError``); an op whose result would not be finite
   raises ``OverflowError`` naming the op and its inputs, so a diverging computation stops at
   the first bad number instead of spreading ``nan``.
+* ``grad`` follows the same rules when assigned (``x.grad = nan`` is refused); a refused
+  assignment names the ``Value`` (its label, else its repr) and leaves it as it was.
 
-Comparisons (``<``, ``<=``, ``>``, ``>=``) compare ``data`` and return a ``bool``; they are not
-recorded. ``==`` is identity, so ``Value`` nodes can be dictionary keys and set members.
+Comparisons (``<``, ``<=``, ``>``, ``>=``) compare ``data`` with the other side as Python
+compares a float with that number (exactly: ``Value(2.0 ** 53) < 2 ** 53 + 1`` is True) and
+return a ``bool``; they are not recorded. ``==`` is identity, so ``Value`` nodes can be
+dictionary keys and set members.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from fractions import Fraction
 from operator import attrgetter
 from typing import Any, TypeAlias
 
@@ -36,7 +43,7 @@ from .chain import contributions
 from .graph import _post_order, operands, topological_order, traversal_lock
 from .ops import Op
 
-__all__ = ["Number", "Value", "observing_comparisons", "wsum", "zero_grad"]
+__all__ = ["Number", "Value", "float_comparison", "observing_comparisons", "wsum", "zero_grad"]
 
 Number: TypeAlias = "int | float"
 Operand: TypeAlias = "Value | int | float"
@@ -89,11 +96,34 @@ def _check_number(x: Any, what: str) -> float:
     return value
 
 
+def _named(node: Value) -> str:
+    """How an error names a ``Value``: by its label, else by its repr."""
+    return f"Value {node.label!r}" if node.label else repr(node)
+
+
+def _assigned(node: Value, attr: str) -> str:
+    """How an error names ``node.attr`` being assigned."""
+    return f"{_named(node)}: {attr}"
+
+
+def _not_a_number(node: Value, use: str) -> TypeError:
+    """The error for a ``Value`` used as a plain number: the number would leave the graph
+    and no gradient would reach the Value, without a word."""
+    name = _named(node)
+    if use.startswith("float"):
+        return TypeError(
+            f"{name} is not a float: {use} would take its number out of the graph, so no "
+            "gradient would reach it. Use the Value's own op to stay in the graph (x.exp(), "
+            "x.log(), x.tanh(), x.sigmoid(), x ** 0.5, abs(x)), or x.data for the number")
+    return TypeError(f"{name} is not an integer: {use} would take its number out of the "
+                     "graph. Use x.data for the number (int(x.data), round(x.data))")
+
+
 def _node(op: Op, data: float, a: Any, b: Any, cls: type[Value] | None = None) -> Value:
     """A new interior node of class ``cls`` (no validation: callers pass finite floats)."""
     v = _new(cls or Value)
-    v.data = data
-    v.grad = 0.0
+    v._data = data
+    v._grad = 0.0
     v.label = ""
     v._fn = op
     v._a = a
@@ -120,22 +150,67 @@ def _apply(op: Op, a: Value, b: Value | None, cls: type[Value]) -> Value:
     """Apply a unary or binary op to Values: forward from the op table, then a new node
     of class ``cls`` (the class of the ``Value`` the op was called on)."""
     forward: Callable[..., float] = op.forward  # type: ignore[assignment]
-    out = forward(a.data) if b is None else forward(a.data, b.data)
+    out = forward(a._data) if b is None else forward(a._data, b._data)
     if out - out != 0.0:
-        raise _not_finite(op, a.data) if b is None else _not_finite(op, a.data, b.data)
+        raise _not_finite(op, a._data) if b is None else _not_finite(op, a._data, b._data)
     return _node(op, out, a, b, cls)
 
 
-def _compared(other: Any, symbol: str) -> float:
-    """The number a ``Value`` is compared with: a Value's data or a real number."""
+def _compared(other: Any, symbol: str) -> Any:
+    """What a ``Value``'s data is compared with: a Value's data, or the number itself.
+
+    Python compares a float with an ``int`` or a ``Fraction`` exactly, so the number is not
+    rounded to a float first (``2.0 ** 53 < 2 ** 53 + 1`` is True). Other integers (numpy's)
+    become ``int``, other numbers with ``as_integer_ratio`` (numpy's floats, which would
+    compare in their own precision) a ``Fraction``: exact too.
+    """
     if type(other) is float:
-        return other  # type: ignore[no-any-return]
+        return other
     if isinstance(other, Value):
-        return other.data
+        return other._data
     if isinstance(other, bool) or not isinstance(other, numbers.Real):
         raise TypeError(f"'{symbol}' compares a Value with a number or a Value, "
                         f"not {type(other).__name__}: {other!r}")
-    return float(other)
+    if isinstance(other, (int, Fraction)):
+        return other
+    if isinstance(other, numbers.Integral):
+        return int(other)
+    ratio = getattr(other, "as_integer_ratio", None)
+    if ratio is not None and other - other == 0:  # (nan and inf have no ratio)
+        return Fraction(*ratio())
+    return other
+
+
+def _compare(v: Value, other: Any, symbol: str, compare: Callable[[Any, Any], Any]) -> bool:
+    """``v.data <symbol> other`` as Python compares the float with that number, reported
+    to the comparison observer (a tracing compiler) if there is one."""
+    result = bool(compare(v._data, _compared(other, symbol)))
+    observer = _observer.get()
+    if observer is not None:
+        observer(v, symbol, other, result)
+    return result
+
+
+def float_comparison(symbol: str, number: Any) -> tuple[str, float]:
+    """A comparison with a float that holds for the same floats as ``x <symbol> number``.
+
+    For every finite float x, ``x <symbol> number`` (compared exactly, as a ``Value``
+    compares) equals ``x <symbol'> bound``: the number itself when it is a float; otherwise
+    it lies strictly between two adjacent floats lo < number < hi (±inf beyond the float
+    range), and x < number ⇔ x < hi, x > number ⇔ x > lo (likewise for ≤ and ≥). A compiled
+    step re-checks its recorded comparisons this way, on floats only.
+    """
+    c = _compared(number, symbol)
+    if type(c) is float:
+        return symbol, c
+    try:
+        f = float(c)
+    except OverflowError:
+        f = math.inf if c > 0 else -math.inf
+    if f == c:
+        return symbol, f
+    lo, hi = (f, math.nextafter(f, math.inf)) if f < c else (math.nextafter(f, -math.inf), f)
+    return ("<", hi) if symbol in ("<", "<=") else (">", lo)
 
 
 class Value:
@@ -145,22 +220,46 @@ class Value:
     An op on instances of a subclass of ``Value`` returns an instance of that subclass.
     """
 
-    __slots__ = ("_a", "_b", "_fn", "_mark", "data", "grad", "label")
+    # data and grad live in the slots _data and _grad, behind checking properties; the
+    # engine's own hot paths (ops, backward, optimizers, compiled replay) use the slots.
+    __slots__ = ("_a", "_b", "_data", "_fn", "_grad", "_mark", "label")
 
-    data: float
-    grad: float
+    _data: float
+    _grad: float
     label: str
 
     def __init__(self, data: Number, label: str = "") -> None:
         if not isinstance(label, str):
             raise TypeError(f"Value label must be a str, got {type(label).__name__}")
-        self.data = _check_number(data, "Value data")
-        self.grad = 0.0
+        self._data = _check_number(data, "Value data")
+        self._grad = 0.0
         self.label = label
         self._fn: Op = ops.LEAF
         self._a: Any = None
         self._b: Any = None
         self._mark: object = None
+
+    @property
+    def data(self) -> float:
+        """The number this node holds: a finite float (an assigned int is kept as a float)."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Number) -> None:
+        if type(value) is not float or value - value != 0.0:
+            value = _check_number(value, _assigned(self, "data"))
+        self._data = value
+
+    @property
+    def grad(self) -> float:
+        """∂L/∂self after ``L.backward()``: a finite float."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Number) -> None:
+        if type(value) is not float or value - value != 0.0:
+            value = _check_number(value, _assigned(self, "grad"))
+        self._grad = value
 
     # -- structure -----------------------------------------------------------------
     @property
@@ -212,7 +311,7 @@ class Value:
         leaf)."""
         fn = self._fn
         if fn is _POWC:
-            c = self._b.data
+            c = self._b._data
             return f"**{int(c)}" if c.is_integer() and abs(c) < 1e15 else f"**{c!r}"
         return fn.symbol
 
@@ -222,27 +321,45 @@ class Value:
         The manual step done node by node in reverse topological order: each operand's
         ``grad`` += ``self.grad`` × ∂self/∂operand. ``backward()`` does all of them.
         """
-        for _, p, _, c in contributions(self, self.grad):
-            p.grad += c
+        for _, p, _, c in contributions(self, self._grad):
+            p._grad += c
 
     def item(self) -> float:
         """``data`` as a Python float (as ``tensor.item()``)."""
-        return self.data
+        return self._data
 
     def __format__(self, spec: str) -> str:
         """``f"{v:.4f}"`` formats ``data``; an empty spec gives ``repr``."""
-        return format(self.data, spec) if spec else repr(self)
+        return format(self._data, spec) if spec else repr(self)
 
     def __repr__(self) -> str:
+        """``Value(data=0.30000000000000004, grad=0.0)``: both numbers as Python prints a
+        float (the shortest form that reads back exactly, as micrograd prints them), then
+        the label if there is one."""
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{label})"
+        return f"Value(data={self._data!r}, grad={self._grad!r}{label})"
 
+    # -- not a plain number: float(v), int(v), round(v), math.exp(v) would leave the graph --
     def __float__(self) -> float:
-        return self.data
+        raise _not_a_number(self, "float(x) and math functions (math.exp(x), ...)")
+
+    def __int__(self) -> int:
+        raise _not_a_number(self, "int(x)")
+
+    def __index__(self) -> int:
+        raise _not_a_number(self, "an index or count (operator.index(x))")
+
+    def __round__(self, ndigits: int | None = None) -> float:
+        raise _not_a_number(self, "round(x)")
+
+    def __trunc__(self) -> int:
+        raise _not_a_number(self, "math.trunc(x), math.floor(x) and math.ceil(x)")
+
+    __floor__ = __ceil__ = __trunc__
 
     def __bool__(self) -> bool:
         """``data != 0``, like a number (reported to a tracing compiler as a comparison)."""
-        result = self.data != 0.0
+        result = self._data != 0.0
         observer = _observer.get()
         if observer is not None:
             observer(self, "bool", None, result)
@@ -256,12 +373,12 @@ class Value:
         # ops.ADD.forward and _node, inlined: + and * make almost every node of a network,
         # and inlining them made the benchmark's training steps 5–15 % faster than calling
         # the op table's forward and _node (benchmarks/bench.py, workloads a and b).
-        data = self.data + other.data
+        data = self._data + other._data
         if data - data != 0.0:
-            raise _not_finite(_ADD, self.data, other.data)
+            raise _not_finite(_ADD, self._data, other._data)
         v = _new(cls)
-        v.data = data
-        v.grad = 0.0
+        v._data = data
+        v._grad = 0.0
         v.label = ""
         v._fn = _ADD
         v._a = self
@@ -276,12 +393,12 @@ class Value:
         cls = type(self)
         if type(other) is not cls:
             other = _const(other, "mul")
-        data = self.data * other.data  # ops.MUL.forward and _node, inlined (see __add__)
+        data = self._data * other._data  # ops.MUL.forward and _node, inlined (see __add__)
         if data - data != 0.0:
-            raise _not_finite(_MUL, self.data, other.data)
+            raise _not_finite(_MUL, self._data, other._data)
         v = _new(cls)
-        v.data = data
-        v.grad = 0.0
+        v._data = data
+        v._grad = 0.0
         v.label = ""
         v._fn = _MUL
         v._a = self
@@ -293,7 +410,7 @@ class Value:
         return _apply(_MUL, _const(other, "mul"), self, type(self))
 
     def __neg__(self) -> Value:
-        return _node(_NEG, -self.data, self, None, type(self))
+        return _node(_NEG, -self._data, self, None, type(self))
 
     def __pos__(self) -> Value:
         return self
@@ -316,7 +433,7 @@ class Value:
         return _apply(_DIV, self, _const(other, "div"), type(self))
 
     def __rtruediv__(self, other: Number) -> Value:
-        if self.data == 0.0:
+        if self._data == 0.0:
             raise ZeroDivisionError(f"div: division by zero ({other!r} / 0.0)")
         return _apply(_DIV, _const(other, "div"), self, type(self))
 
@@ -333,32 +450,16 @@ class Value:
 
     # -- comparisons (on data; not in the graph, but reported to a tracing compiler) -------
     def __lt__(self, other: Operand) -> bool:
-        result = self.data < _compared(other, "<")
-        observer = _observer.get()
-        if observer is not None:
-            observer(self, "<", other, result)
-        return result
+        return _compare(self, other, "<", operator.lt)
 
     def __le__(self, other: Operand) -> bool:
-        result = self.data <= _compared(other, "<=")
-        observer = _observer.get()
-        if observer is not None:
-            observer(self, "<=", other, result)
-        return result
+        return _compare(self, other, "<=", operator.le)
 
     def __gt__(self, other: Operand) -> bool:
-        result = self.data > _compared(other, ">")
-        observer = _observer.get()
-        if observer is not None:
-            observer(self, ">", other, result)
-        return result
+        return _compare(self, other, ">", operator.gt)
 
     def __ge__(self, other: Operand) -> bool:
-        result = self.data >= _compared(other, ">=")
-        observer = _observer.get()
-        if observer is not None:
-            observer(self, ">=", other, result)
-        return result
+        return _compare(self, other, ">=", operator.ge)
 
     __hash__ = object.__hash__
 
@@ -415,11 +516,11 @@ class Value:
         with traversal_lock:
             leaves: list[Value] = []
             order = _post_order([self], leaves)  # interior grads reset on the way
-            self.grad += seed
+            self._grad += seed
             _propagate_into_grad(reversed(order))  # checks each interior node's grad
             total = sum(map(_grad_of, leaves))
             if total - total != 0.0:
-                bad = next((n for n in leaves if n.grad - n.grad != 0.0), None)
+                bad = next((n for n in leaves if n._grad - n._grad != 0.0), None)
                 if bad is not None:  # (finite grads whose sum overflows are fine)
                     raise _gradient_overflow(bad)
 
@@ -430,7 +531,8 @@ class Value:
 
 class _Constant(Value):
     """A constant operand (``2`` in ``2 * x``): it receives no gradient, so its ``grad``
-    stays 0.0 whatever is written to it (the chain rule's fast path writes without asking)."""
+    stays 0.0 whatever finite number is written to it (the chain rule's fast path writes
+    without asking)."""
 
     __slots__ = ()
 
@@ -439,11 +541,15 @@ class _Constant(Value):
         return 0.0
 
     @grad.setter
-    def grad(self, value: float) -> None:
-        pass
+    def grad(self, value: Number) -> None:
+        if type(value) is not float or value - value != 0.0:
+            _check_number(value, _assigned(self, "grad"))  # checked as any Value's, not kept
+
+    # what the chain rule's fast paths write (Value's slot _grad), likewise fixed at 0.0
+    _grad = property(lambda self: 0.0, lambda self, value: None)  # type: ignore[assignment]
 
 
-_grad_of = attrgetter("grad")
+_grad_of = attrgetter("_grad")
 
 
 def _gradient_overflow(node: Value) -> OverflowError:
@@ -451,7 +557,7 @@ def _gradient_overflow(node: Value) -> OverflowError:
     what = f"a {node._fn.name} node" if node._a is not None else "a leaf"
     label = f" {node.label!r}" if node.label else ""
     return OverflowError(
-        f"backward: the gradient of {what}{label} (data={node.data!r}) is {node.grad!r}: "
+        f"backward: the gradient of {what}{label} (data={node._data!r}) is {node._grad!r}: "
         "a product of local derivatives overflowed a float")
 
 
@@ -562,38 +668,38 @@ def _propagate_into_grad(reverse_order: Iterable[Value]) -> None:
         a = node._a
         if a is None:
             continue
-        g = node.grad
+        g = node._grad
         if g == 0.0:  # nothing flows back: no rule is evaluated ...
-            if node._fn in _POWERS and a.data <= 0.0:
+            if node._fn in _POWERS and a._data <= 0.0:
                 contributions(node, g)  # ... but 0·∞ from a power at 0 raises (see chain)
             continue
         if g - g != 0.0:  # inf or nan
             raise _gradient_overflow(node)
         op = node._fn
         if op is _ADD:
-            a.grad += g
-            node._b.grad += g
+            a._grad += g
+            node._b._grad += g
         elif op is _MUL:
             b = node._b
-            a.grad += g * b.data
-            b.grad += g * a.data
+            a._grad += g * b._data
+            b._grad += g * a._data
         elif op is _WSUM:
             # ops.WSUM's rule written out, in its order (all wᵢ, then all xᵢ, then b)
             n = len(a) >> 1
             ws, xs = a[:n], a[n:-1]
             for w, x in zip(ws, xs):
-                w.grad += g * x.data
+                w._grad += g * x._data
             for w, x in zip(ws, xs):
-                x.grad += g * w.data
-            a[-1].grad += g
+                x._grad += g * w._data
+            a[-1]._grad += g
         elif op is _RELU:
-            if a.data > 0.0:
-                a.grad += g
+            if a._data > 0.0:
+                a._grad += g
         elif op is _TANH:
-            a.grad += g * _dtanh(a.data, node.data)
+            a._grad += g * _dtanh(a._data, node._data)
         else:
             for _, p, _, c in contributions(node, g):
-                p.grad += c
+                p._grad += c
 
 
 def _roots(roots: Any, who: str) -> Value | list[Value]:
@@ -614,7 +720,7 @@ def zero_grad(roots: Value | Iterable[Value]) -> None:
     """Set ``grad`` to 0.0 on every node of the graph(s) below ``roots``."""
     with traversal_lock:
         for node in topological_order(_roots(roots, "zero_grad")):
-            node.grad = 0.0
+            node._grad = 0.0
 
 
 _ONLY_VALUES = {Value}
@@ -631,7 +737,7 @@ def wsum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Operand) -> 
     args: tuple[Any, ...] = (*weights, *inputs, bias)
     if set(map(type, args)) != _ONLY_VALUES:  # numbers among the operands: constants
         args = tuple(_const(p, "wsum") for p in args)
-    datas = [p.data for p in args]
+    datas = [p._data for p in args]
     data = ops.WSUM.forward(*datas)  # type: ignore[misc]
     if data - data != 0.0:
         raise _not_finite(ops.WSUM, *datas)

@@ -80,7 +80,7 @@ def _post_order(stack: list[Any], leaves: list[Any] | None = None) -> list[Any]:
             node._mark = done
             append(node)
             if reset:
-                node.grad = 0.0
+                node._grad = 0.0
             continue
         a = node._a
         if a is None:  # a leaf: listed at once

@@ -139,9 +139,9 @@ class Optimizer:
     def _gradients(self, weight_decay: float) -> list[float]:
         """g (+ λ·θ) for every parameter, checked to be finite."""
         if weight_decay:
-            gs = [p.grad + weight_decay * p.data for p in self.params]
+            gs = [p._grad + weight_decay * p._data for p in self.params]
         else:
-            gs = [p.grad for p in self.params]
+            gs = [p._grad for p in self.params]
         total = sum(gs)
         if total - total != 0.0:  # one check for all; find the culprit only when needed
             for i, g in enumerate(gs):
@@ -152,14 +152,14 @@ class Optimizer:
     def _apply(self, deltas: Sequence[float]) -> None:
         """θ ← θ − delta for every parameter at once; if any would become infinite or nan,
         raise ``OverflowError`` and change none."""
-        news = [p.data - d for p, d in zip(self.params, deltas)]
+        news = [p._data - d for p, d in zip(self.params, deltas)]
         total = sum(news)
         if total - total != 0.0:
             for i, new in enumerate(news):
                 if new - new != 0.0:
                     raise self.bad_update(i, new)
         for p, new in zip(self.params, news):
-            p.data = new
+            p._data = new  # finite (checked above): the slot behind data, unchecked
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self.params)} parameters, lr={self.lr:g})"

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import gc
 import math
+import operator
+import random
 import sys
+from collections.abc import Callable
+from fractions import Fraction
 
+import numpy as np
 import pytest
 
 from microgrid import Value, ops, topological_order, zero_grad
@@ -73,7 +78,22 @@ def test_repr_shows_data_grad_and_label() -> None:
     v = Value(1.5, "w")
     v.grad = -0.25
     assert repr(v) == "Value(data=1.5, grad=-0.25, label='w')"
-    assert repr(Value(2.0)) == "Value(data=2, grad=0)"
+    assert repr(Value(2.0)) == "Value(data=2.0, grad=0.0)"
+
+
+def test_repr_prints_data_and_grad_as_python_prints_a_float() -> None:
+    a = Value(0.1) + 0.2
+    assert repr(a) == "Value(data=0.30000000000000004, grad=0.0)"
+    x = Value(0.427678123456789, "a")
+    (x * 1.1).backward()
+    assert repr(x) == f"Value(data=0.427678123456789, grad={1.1!r}, label='a')"
+    for number in (1e-300, -123456789.123456789, 2.0 ** 70, 5e-324):
+        v = Value(number)
+        v.grad = number / 3
+        text = repr(v)
+        assert text == f"Value(data={number!r}, grad={number / 3!r})"
+        data, grad = (float(part.split("=")[1]) for part in text[6:-1].split(", "))
+        assert (data, grad) == (number, number / 3)  # it reads back exactly
 
 
 def test_comparisons_use_data_and_equality_is_identity() -> None:
@@ -82,7 +102,145 @@ def test_comparisons_use_data_and_equality_is_identity() -> None:
     assert max([a, b]) is b
     assert Value(1.0) != Value(1.0)
     assert len({a, b, a}) == 2
-    assert float(b) == 2.0
+    assert b.item() == 2.0 and f"{b:.3f}" == "2.000"
+
+
+COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _numbers_near_floats(rng: random.Random) -> list[tuple[float, object]]:
+    """(float, number) pairs where rounding the number to a float changes a comparison:
+    integers past 2⁵³, fractions between adjacent floats, integers past the float range."""
+    pairs: list[tuple[float, object]] = []
+    for _ in range(200):
+        n = rng.randrange(2 ** 53, 2 ** 64) * rng.choice([1, -1])
+        x = float(n)
+        pairs += [(x, n), (x, n + 1), (x, n - 1), (math.nextafter(x, math.inf), n)]
+        q = Fraction(rng.randrange(1, 10 ** 6), rng.randrange(1, 10 ** 6))
+        pairs += [(float(q), q), (math.nextafter(float(q), -math.inf), q)]
+    big = 10 ** 400
+    pairs += [(1.0, big), (-1.0, -big), (1.7976931348623157e308, big), (0.0, -big),
+              (9007199254740992.0, 9007199254740993), (1 / 3, Fraction(1, 3)),
+              (2.0, np.int64(2 ** 62 + 1)), (2.0 ** 62, np.int64(2 ** 62 + 1)),
+              (0.1, np.float32(0.1)), (0.5, Fraction(1, 2)), (3.0, 3)]
+    return pairs
+
+
+def _exactly(number: object) -> Fraction:
+    """The number as an exact fraction (numpy's float32 and float64 convert to float
+    exactly)."""
+    if isinstance(number, np.integer):
+        return Fraction(int(number))
+    if isinstance(number, np.floating):
+        return Fraction(float(number))
+    return Fraction(number)  # type: ignore[arg-type]
+
+
+def test_comparisons_with_a_number_are_exact_as_pythons_float_comparisons() -> None:
+    assert Value(9007199254740992.0) < 9007199254740993
+    assert Value(1 / 3) < Fraction(1, 3)
+    assert Value(1.0) < 10 ** 400 and Value(-1.0) > -(10 ** 400)
+    for x, number in _numbers_near_floats(random.Random(5)):
+        exact = Fraction(x), _exactly(number)
+        for symbol, compare in COMPARISONS.items():
+            got = compare(Value(x), number)
+            assert type(got) is bool
+            assert got == compare(*exact), (x, symbol, number)
+
+
+@pytest.mark.parametrize("bad", [True, "1", None, 1j])
+def test_a_value_is_compared_only_with_a_number_or_a_value(bad: object) -> None:
+    for compare in COMPARISONS.values():
+        with pytest.raises(TypeError, match="compares a Value with a number or a Value"):
+            compare(Value(1.0), bad)
+
+
+def test_the_float_comparison_of_a_number_holds_for_the_same_floats() -> None:
+    from microgrid.engine import float_comparison
+
+    for x, number in _numbers_near_floats(random.Random(6)):
+        for symbol, compare in COMPARISONS.items():
+            cmp, bound = float_comparison(symbol, number)
+            assert type(bound) is float
+            for y in (x, math.nextafter(x, math.inf), math.nextafter(x, -math.inf), bound):
+                if math.isfinite(y):
+                    assert COMPARISONS[cmp](y, bound) == compare(Value(y), number), \
+                        (y, symbol, number)
+
+
+@pytest.mark.parametrize("backend", ["python", "numpy"])
+@pytest.mark.parametrize(
+    ("number", "inside", "outside"),
+    [(9007199254740993, 9007199254740992.0, 9007199254740994.0),
+     (Fraction(1, 3), 1 / 3, math.nextafter(1 / 3, math.inf)),
+     (10 ** 400, 1e308, None), (-(10 ** 400), None, -1e308), (math.inf, 1e308, None)],
+    ids=["2**53+1", "1/3", "10**400", "-10**400", "inf"],
+)
+def test_a_compiled_step_rechecks_a_comparison_exactly_as_eager_mode_compares(
+        backend: str, number: object, inside: float | None, outside: float | None) -> None:
+    from microgrid.compile import GraphChanged, compile_step
+
+    w = Value(1.0)
+
+    def fn(x: list[Value]) -> Value:
+        return w * 2.0 if x[0] < number else w * 3.0
+    for start, later in ((inside, outside), (outside, inside)):
+        if start is None:
+            continue
+        step = compile_step(fn, [w], backend=backend, on_change="error")
+        expected = 2.0 if start < number else 3.0  # type: ignore[operator]
+        assert step([start]) == expected
+        assert step([start]) == expected  # replayed: the guard holds
+        if later is not None:
+            with pytest.raises(GraphChanged, match="compared"):
+                step([later])
+
+
+@pytest.mark.parametrize(
+    ("use", "message"),
+    [(float, "is not a float: float"), (math.exp, "is not a float: float"),
+     (math.log, "is not a float"), (math.tanh, "is not a float"),
+     (math.sqrt, "is not a float"), (math.isfinite, "is not a float"),
+     (complex, "is not a float"), (lambda v: "%.3f" % v, "is not a float"),  # noqa: UP031
+     (int, r"is not an integer: int\(x\)"), (round, r"is not an integer: round\(x\)"),
+     (lambda v: round(v, 2), "is not an integer: round"),
+     (operator.index, "is not an integer: an index"),
+     (lambda v: range(v), "is not an integer: an index"),
+     (lambda v: [1.0, 2.0][v], "is not an integer: an index"),
+     (math.floor, "is not an integer: math.trunc"),
+     (math.ceil, "is not an integer"), (math.trunc, "is not an integer")],
+    ids=["float", "math.exp", "math.log", "math.tanh", "math.sqrt", "math.isfinite",
+         "complex", "%-format", "int", "round", "round-2", "operator.index", "range",
+         "list-index", "math.floor", "math.ceil", "math.trunc"],
+)
+def test_a_value_used_as_a_plain_number_is_refused_naming_it_and_the_fix(
+        use: Callable[[Value], object], message: str) -> None:
+    x = Value(1.0, "x")
+    with pytest.raises(TypeError, match=f"Value 'x' {message}") as caught:
+        use(x)
+    assert "x.data" in str(caught.value)
+    if "float" in message:
+        assert "x.exp()" in str(caught.value)
+
+
+def test_math_on_a_value_no_longer_drops_it_out_of_the_graph() -> None:
+    x = Value(1.0)
+    with pytest.raises(TypeError, match="is not a float"):
+        math.exp(x) * x  # type: ignore[call-overload]  # was 2.718 * x: ∂/∂x 2.718, not 2e
+    y = x.exp() * x
+    y.backward()
+    h = 1e-6
+    assert x.grad == pytest.approx((math.exp(1 + h) * (1 + h) - math.exp(1 - h) * (1 - h))
+                                   / (2 * h), rel=1e-8)  # 2e, by central differences
+
+
+def test_gradcheck_takes_values_as_its_inputs_as_it_takes_numbers() -> None:
+    from microgrid import gradcheck
+
+    assert gradcheck(lambda a, b: (a * b).tanh() + a.exp(), [Value(0.3), Value(-1.2)])
+    assert gradcheck(lambda a, b: (a * b).tanh() + a.exp(), [0.3, -1.2])
+    with pytest.raises(TypeError, match="Value data must be a real number"):
+        gradcheck(lambda a: a.exp(), ["0.3"])  # type: ignore[list-item]
 
 
 def test_fan_out_accumulates_over_every_use() -> None:

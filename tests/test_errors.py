@@ -122,3 +122,49 @@ def test_grad_rejects_non_values() -> None:
         grad(1.0, [x])  # type: ignore[call-overload]
     with pytest.raises(TypeError, match=r"grad: inputs\[1\] must be a Value"):
         grad(x * 2, [x, 2.0])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("attr", ["data", "grad"])
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [("3", TypeError, "must be a real number"), (None, TypeError, "must be a real number"),
+     (True, TypeError, "must be a real number .*got bool"),
+     (1j, TypeError, "must be a real number"),
+     (math.nan, ValueError, "must be finite, got nan"),
+     (math.inf, ValueError, "must be finite, got inf"),
+     (-math.inf, ValueError, "must be finite, got -inf"),
+     (10 ** 400, OverflowError, "is too large for a float: an integer of 401 digits")],
+    ids=["str", "None", "bool", "complex", "nan", "inf", "-inf", "10**400"],
+)
+def test_assigning_data_or_grad_that_is_not_a_finite_number_is_refused_naming_the_value(
+        attr: str, bad: object, error: type[Exception], message: str) -> None:
+    x = Value(2.0, "x")
+    x.grad = 0.5
+    with pytest.raises(error, match=rf"Value 'x': {attr} {message}"):
+        setattr(x, attr, bad)
+    assert (x.data, x.grad) == (2.0, 0.5)  # refused: the Value is as it was
+    assert repr(x) == "Value(data=2.0, grad=0.5, label='x')"
+
+
+def test_a_refused_assignment_names_an_unlabelled_value_by_its_repr() -> None:
+    y = Value(2.0) * 3.0
+    with pytest.raises(ValueError, match=r"Value\(data=6.0, grad=0.0\): data must be finite"):
+        y.data = math.nan
+
+
+def test_assigned_numbers_are_kept_as_floats_like_the_constructor() -> None:
+    x = Value(1.0)
+    x.data = 3
+    x.grad = Fraction(1, 4)
+    assert (type(x.data), x.data, type(x.grad), x.grad) == (float, 3.0, float, 0.25)
+    (x * x).backward()
+    assert x.grad == 0.25 + 2 * 3.0  # the leaf accumulated onto the assigned grad
+
+
+def test_the_grad_of_a_constant_stays_zero_whatever_is_assigned() -> None:
+    c = (Value(1.0) * 2.0).parents[1]
+    assert c.is_constant
+    c.grad = 5.0
+    assert c.grad == 0.0
+    with pytest.raises(ValueError, match="grad must be finite, got nan"):
+        c.grad = math.nan  # checked as any Value's grad, though never kept

@@ -453,7 +453,7 @@ def build(program: Program) -> Built:
                 idx = len(nodes) - 1 - r % len(nodes)
                 xs.append(nodes[idx])
                 operands.append((idx, jets[idx]))
-        floats = [float(x) for x in xs]
+        floats = [x.data if isinstance(x, Value) else float(x) for x in xs]
         try:
             loc: Local | None = exact_local(step.op, floats, step.param)
             why = ""

@@ -11,6 +11,7 @@ derivative.
 from __future__ import annotations
 
 import math
+import operator
 import os
 import random
 import re
@@ -189,6 +190,23 @@ def test_repr_is_micrograds_format() -> None:
     ours.grad = theirs.grad = -0.75
     assert repr(ours) == repr(theirs) == "Value(data=2.5, grad=-0.75)"
     assert repr(Value(0)) == "Value(data=0.0, grad=0.0)"  # ints are kept as floats (docs)
+    assert repr(Value(0.1 + 0.2, label="s")) == "Value(data=0.30000000000000004, grad=0.0)"
+
+
+@needs_micrograd
+def test_repr_after_the_lectures_backward_is_micrograds_text() -> None:
+    def lecture(V: Any) -> list[Any]:
+        a, b, c, f = V(2.0), V(-3.0), V(10.0), V(-2.0)
+        e = a * b
+        d = e + c
+        L = d * f
+        return [a, b, c, f, e, d, L]
+    ours, theirs = lecture(Value), lecture(mg_engine.Value)
+    ours[-1].backward()
+    theirs[-1].backward()
+    assert [repr(v) for v in ours[:-1]] == [repr(v) for v in theirs[:-1]]
+    assert repr(ours[1]) == "Value(data=-3.0, grad=-4.0)"
+    assert repr(ours[-1]) == "Value(data=-8.0, grad=1.0)"  # micrograd's int 1 is 1.0 here
 
 
 # ----------------------------------------------------------------------------------
@@ -459,8 +477,9 @@ def test_a_non_finite_gradient_from_an_own_node_is_an_error() -> None:
     def _backward() -> None:
         x.grad += math.inf * out.grad
     out._backward = _backward
-    with pytest.raises(OverflowError, match="gradient"):
-        (out * 3).backward()
+    with pytest.raises(ValueError, match=r"Value\(data=2.0, grad=0.0\): grad must be finite"):
+        (out * 3).backward()  # refused where the own node's _backward assigns it
+    assert x.grad == 0.0
 
 
 def test_op_nodes_have_fixed_slots_and_own_nodes_take_attributes() -> None:
@@ -524,3 +543,38 @@ def test_trace_graph_notebook_draws_the_same_pictures() -> None:
     assert ours[0][:3] == ["*", "+", "ReLU"] and ours[0][-1] == "5 edges"
     assert "{ data 1.0000 | grad 2.0000 }" in ours[0]  # x: d/dx relu(2x + 1) = 2
     assert ours[1][-1] == "9 edges"  # two products, two sums, one ReLU
+
+
+@needs_micrograd
+@pytest.mark.parametrize("use", [float, int, round, math.exp, math.log, math.tanh,
+                                 operator.index, math.floor],
+                         ids=["float", "int", "round", "math.exp", "math.log", "math.tanh",
+                              "operator.index", "math.floor"])
+def test_a_value_used_as_a_plain_number_is_a_type_error_as_in_micrograd(
+        use: Callable[[Any], object]) -> None:
+    with pytest.raises(TypeError):
+        use(mg_engine.Value(1.0))  # micrograd has no __float__, __int__ or __round__
+    x = Value(1.0, label="x")
+    with pytest.raises(TypeError, match=r"Value 'x' is not an? (float|integer).*x\.data"):
+        use(x)
+
+
+def test_math_exp_of_a_value_cannot_lose_its_gradient() -> None:
+    x = Value(1.0)
+    with pytest.raises(TypeError, match=r"x\.exp\(\)"):
+        math.exp(x) * x  # type: ignore[call-overload]
+    y = x.exp() * x
+    y.backward()
+    assert close(x.grad, 2 * math.e, 1e-15)  # d/dx x·eˣ = (1 + x)·eˣ = 2e at x = 1
+
+
+def test_the_lectures_manual_update_refuses_a_non_finite_number_naming_the_parameter() -> None:
+    w = Value(0.5, label="w")
+    with pytest.raises(ValueError, match=r"Value 'w': grad must be finite, got nan"):
+        w.grad = math.nan
+    w.grad = 1e308
+    with pytest.raises(ValueError, match=r"Value 'w': data must be finite, got -inf"):
+        w.data -= 1e10 * w.grad  # p.data -= lr * p.grad, diverging
+    assert (w.data, w.grad) == (0.5, 1e308)
+    with pytest.raises(TypeError, match=r"Value 'w': data must be a real number.*str"):
+        w.data = "3"

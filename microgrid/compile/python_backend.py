@@ -68,6 +68,8 @@ def _refuse_power(F: Any, a: float, b: float, out: float, base: bool,
 
 def _literal(x: float) -> str:
     text = repr(float(x))
+    if x - x != 0.0:  # inf (a guard's bound beyond the floats) has no literal
+        return f"float({text!r})"
     return f"({text})" if text.startswith("-") else text
 
 

@@ -12,7 +12,7 @@ on every call and ``∂loss/∂θ`` is added to each ``θ.grad``, as ``loss.back
 ``grad`` to show.
 
 **What the tape freezes.** Leaves that are neither parameters nor inputs are constants;
-so is any number the step reads out of a ``Value`` (``v.data``, ``float(v)``) to build
+so is any number the step reads out of a ``Value`` (``v.data``, ``v.item()``) to build
 another, and anything else ``fn`` reads (an attribute, a global, a random draw): a replay
 is the graph as it was traced. A node with a gradient rule of its own (micrograd's
 hand-made node with a ``_backward`` closure) cannot be replayed: tracing refuses it with a
@@ -53,7 +53,7 @@ from .tape import Guard, GuardFailed, trace
 __all__ = ["CompiledStep", "GraphChanged", "compile_step"]
 
 
-_DATA, _GRAD = attrgetter("data"), attrgetter("grad")
+_DATA, _GRAD = attrgetter("_data"), attrgetter("_grad")  # the slots behind data, grad
 
 MAX_SHAPES = 256
 """Traced shapes kept per compiled step (each int argument value is its own shape)."""
@@ -364,7 +364,7 @@ class CompiledStep:
             return self._trace(key, shape, args, entry)
         except (ArithmeticError, ValueError):
             return self._trace(key, shape, args, entry)  # eager names the op that failed
-        deque(map(setattr, params, repeat("grad"), grads), maxlen=0)  # p.grad = g, each
+        deque(map(setattr, params, repeat("_grad"), grads), maxlen=0)  # p.grad = g (finite)
         if opt is not None:
             assert plan is not None
             self._step(opt, plan, data, grads)
@@ -391,9 +391,9 @@ class CompiledStep:
             new = vector_step(opt, data, grads)
         else:
             where = plan.where
-            new = vector_step(opt, [p.data for p in opt.params],
+            new = vector_step(opt, list(map(_DATA, opt.params)),
                               [0.0 if k < 0 else grads[k] for k in where])
-        deque(map(setattr, opt.params, repeat("data"), new), maxlen=0)  # p.data = θ', each
+        deque(map(setattr, opt.params, repeat("_data"), new), maxlen=0)  # p.data = θ' (finite)
 
     def _trace(self, key: Any, shape: Any, args: tuple[Any, ...], old: _Entry | None) -> Any:
         """Run ``fn`` eagerly on fresh input Values, backward, and record its tape."""

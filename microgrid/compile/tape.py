@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 
-from ..engine import Value
+from ..engine import Value, float_comparison
 from ..graph import topological_order
 from ..ops import CONST, Op
 
@@ -174,9 +174,13 @@ def trace(outputs: Value | Sequence[Value], wrt: Sequence[Value] = (),
         if cmp not in ("<", "<=", ">", ">=", "!="):
             raise ValueError(f"trace: unknown comparison {cmp!r}")
         a = index[value]
-        b: int | float = index[other] if isinstance(other, Value) else float(other)
+        text = f"{value!r} {cmp} {other!r}"
+        b: int | float
+        if isinstance(other, Value):
+            b = index[other]
+        else:  # the same comparison, with a float (other may be an int beyond 2⁵³ ...)
+            cmp, b = float_comparison(cmp, other)
         if frozen(a) and (not isinstance(b, int) or frozen(b)):
             continue  # constants on both sides: it cannot change
-        text = f"{value!r} {cmp} {other!r}"
         tape.guards.append(Guard(a, cmp, b, bool(expected), text))
     return tape
