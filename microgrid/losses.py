@@ -33,9 +33,9 @@ __all__ = [
     "l1_penalty",
     "l2_penalty",
     "log_softmax",
+    "model_outputs",
     "mse",
     "named_loss",
-    "outputs",
     "predicted_class",
     "softmax",
     "sum_squared_error",
@@ -258,7 +258,7 @@ LossFn = Callable[[Any, Any], Value]
 """``loss(output, target) -> Value`` for one example: ``output`` what the model returns."""
 
 
-def outputs(out: object, who: str) -> list[Value]:
+def model_outputs(out: object, who: str) -> list[Value]:
     """A model's output as a list: a bare ``Value`` is one output, a list or tuple of
     ``Value``s is k outputs; anything else is refused, naming ``who``."""
     if isinstance(out, Value):
@@ -286,7 +286,7 @@ def predicted_class(scores: Sequence[float], threshold: float = 0.0) -> int:
 
 def _bce_on_logit(out: Any, t: Sequence[Any]) -> Value:
     """softplus(z) − t·z for the one output z (a logit), branch-free in t."""
-    z = outputs(out, "fit")[0]
+    z = model_outputs(out, "fit")[0]
     loss: Value = z.softplus() - t[0] * z
     return loss
 
@@ -294,7 +294,7 @@ def _bce_on_logit(out: Any, t: Sequence[Any]) -> Value:
 def _bce_on_sigmoid(out: Any, t: Sequence[Any]) -> Value:
     """BCE of a sigmoid output σ(z), computed from z when the output is a sigmoid node
     (stable: no log 0 at σ(z) = 1); −(t·log p + (1 − t)·log(1 − p)) otherwise."""
-    p = outputs(out, "fit")[0]
+    p = model_outputs(out, "fit")[0]
     if p.op.name == "sigmoid" and len(p.parents) == 1:
         return _bce_on_logit(p.parents[0], t)
     loss: Value = -(t[0] * p.log() + (1.0 - t[0]) * (1.0 - p).log())
@@ -303,7 +303,7 @@ def _bce_on_sigmoid(out: Any, t: Sequence[Any]) -> Value:
 
 def _cross_entropy_one_hot(out: Any, t: Sequence[Any]) -> Value:
     """−Σⱼ tⱼ·log softmax(y)ⱼ with t one-hot: −log softmax(y)_c, branch-free in t."""
-    logp = log_softmax(outputs(out, "fit"))
+    logp = log_softmax(model_outputs(out, "fit"))
     return -_total([tj * lj for tj, lj in zip(t, logp)])
 
 

@@ -357,7 +357,7 @@ def _descend(loss_fn: Callable[[Value, Value], Value], make: MakeOptimizer, name
     path = [start]
     for _ in range(steps):
         loss = loss_fn(x, y)
-        if isinstance(opt, Newton):
+        if isinstance(opt, Newton):  # its step differentiates the loss itself (twice)
             opt.step(loss)
         else:
             opt.zero_grad()

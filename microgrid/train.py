@@ -88,7 +88,7 @@ from .collector import gc_paused
 from .compile import training_step
 from .engine import Value
 from .interrupt import stop_requested
-from .losses import Encode, LossFn, decision_threshold, named_loss, outputs, predicted_class
+from .losses import Encode, LossFn, decision_threshold, model_outputs, named_loss, predicted_class
 from .optim import SGD, Newton, Optimizer
 
 __all__ = ["History", "accuracy", "fit", "predict"]
@@ -152,7 +152,7 @@ def predict(model: Model, X: Sequence[Sequence[Any]]) -> list[int]:
     """The predicted class of each input (argmax, or a threshold for one output:
     :func:`microgrid.losses.predicted_class`)."""
     threshold = decision_threshold(model)
-    return [predicted_class(_numbers(outputs(model(x), "predict")), threshold)
+    return [predicted_class(_numbers(model_outputs(model(x), "predict")), threshold)
             for x in check.rows(X, "predict: X", numbers=True)]
 
 
@@ -290,7 +290,7 @@ def fit(model: Model, X: Sequence[Sequence[Any]], y: Sequence[Target], *,
     parameters = model.parameters()
     if not parameters:
         raise _no_parameters(model)
-    first = outputs(model(xs[0]), "fit")
+    first = model_outputs(model(xs[0]), "fit")
     sigmoid_output = getattr(model, "output_activation", None) == "sigmoid"
     threshold = decision_threshold(model)
     table = None if callable(loss) else named_loss(loss, ys, len(first), sigmoid_output)
