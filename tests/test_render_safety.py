@@ -478,3 +478,18 @@ def test_safe_svg_refuses_what_it_cannot_read() -> None:
                 '<svg xmlns="http://www.w3.org/2000/svg"><![CDATA[<script>]]></svg>']:
         with pytest.raises(UnsafeDiagramError):
             safe_svg(bad)
+
+
+def test_an_svg_the_sanitiser_cannot_read_is_a_render_error_shown_as_such(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    need_dot()
+    monkeypatch.setattr(viz_render, "find_renderer", lambda format="svg": "dot")
+    monkeypatch.setattr(viz_render, "_render_dot",
+                        lambda source, format: b'<svg xmlns="http://www.w3.org/2000/svg">'
+                                               b"<text>&x;</text></svg>")
+    diagram = draw_dot(Value(1.0, "x"))
+    with pytest.raises(rendering.RenderError, match="dot wrote an SVG microgrid does not "
+                                                     "show: the SVG is not well-formed"):
+        diagram.svg()
+    bundle = diagram._repr_mimebundle_()  # the notebook says so, and shows the DOT
+    assert "does not show" in bundle["text/plain"] and diagram.source in bundle["text/plain"]

@@ -215,8 +215,8 @@ def render(source: str, format: str = "svg", renderer: str | None = None) -> byt
     raw = _render_dot(source, format) if renderer == "dot" else _render_wasi(source)
     try:
         svg = safe_svg(raw.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise RenderError(f"{renderer} wrote an SVG that is not UTF-8: {e}") from None
+    except (UnicodeDecodeError, UnsafeDiagramError) as e:
+        raise RenderError(f"{renderer} wrote an SVG microgrid does not show: {e}") from None
     return rasterize(svg) if format == "png" else svg.encode("utf-8")
 
 

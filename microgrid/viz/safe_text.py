@@ -164,8 +164,8 @@ def _check(svg: str) -> None:
     except ET.ParseError as e:
         raise UnsafeDiagramError(f"the SVG is not well-formed XML: {e}") from None
     for element in root.iter():
-        name = element.tag.removeprefix(f"{{{_SVG_NS}}}")
-        if name not in _ELEMENTS:
+        namespace, _, name = element.tag.rpartition("}")
+        if namespace != "{" + _SVG_NS or name not in _ELEMENTS:
             raise UnsafeDiagramError(f"the SVG holds a <{element.tag}> element")
         for key, value in element.attrib.items():
             key = "xml:" + key.partition("}")[2] if key.startswith(f"{{{_XML_NS}}}") else key
