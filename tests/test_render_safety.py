@@ -464,8 +464,6 @@ def test_safe_svg_keeps_a_graphviz_picture_as_it_is(renderer: str) -> None:
 
 
 def without_comments(svg: str) -> str:
-    """``svg`` less its comments and the xlink namespace (no link is left to use it)."""
-    svg = svg.replace(' xmlns:xlink="http://www.w3.org/1999/xlink"', "")
     return re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)
 
 
@@ -474,8 +472,18 @@ def test_safe_svg_refuses_what_it_cannot_read() -> None:
 
     entity = ('<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x "&#60;script&#62;">]>'
               '<svg xmlns="http://www.w3.org/2000/svg"><text>&x;</text></svg>')
+    html_comment = '<svg xmlns="http://www.w3.org/2000/svg"><!--><script>alert(1)</script>-->'
+    instruction = '<svg xmlns="http://www.w3.org/2000/svg"><?x ><script>alert(2)</script>?>'
+    for page_reads_as_script in [html_comment + "</svg>", instruction + "</svg>"]:
+        # XML reads a comment and an instruction; an HTML page would run the script
+        ET.fromstring(page_reads_as_script)
+        assert "script" not in safe_svg(page_reads_as_script)
+    joined = ('<svg xmlns="http://www.w3.org/2000/svg"><scr<!-- -->ipt>alert(3)</scr<!-- -->'
+              "ipt><text>kept</text></svg>")  # a tag made by taking the comments out
+    assert "script" not in safe_svg(joined) and "<text>kept</text>" in safe_svg(joined)
     for bad in [entity, '<svg xmlns="http://www.w3.org/2000/svg"><text>x</svg>',
-                '<svg xmlns="http://www.w3.org/2000/svg"><![CDATA[<script>]]></svg>']:
+                '<svg xmlns="http://www.w3.org/2000/svg"><![CDATA[<script>]]></svg>',
+                '<svg><text>no namespace</text></svg>']:
         with pytest.raises(UnsafeDiagramError):
             safe_svg(bad)
 

@@ -93,12 +93,21 @@ _ATTRIBUTES = frozenset({
     "x2", "y2", "fx", "fy", "offset", "gradientUnits", "gradientTransform", "style",
     "stop-color", "stop-opacity", "text-anchor", "font-family", "font-size",
     "font-weight", "font-style", "text-decoration", "baseline-shift", "xml:space"})
-_UNSAFE_VALUE = re.compile(r"[a-z][a-z0-9+.-]*:|url\((?!#)|expression\(", re.I)
-"""A scheme (``javascript:``, ``data:``, ``http:``), a ``url()`` to anything but an ``#id`` of
-the picture itself, or a CSS expression."""
+_FOREIGN_URL = re.compile(r"url\(\s*(?!#)", re.I)
+
+
+def _value_ok(value: str) -> bool:
+    """No scheme (``javascript:``, ``data:``, ``http:``: no colon at all) and no ``url()``
+    but to an ``#id`` of the picture itself, in an attribute value but ``style``."""
+    return ":" not in value and ("url" not in value.lower()
+                                 or _FOREIGN_URL.search(value) is None)
+
+
 _SAFE_STYLE = re.compile(r"[\w\s#.,;:%-]*\Z")  # stop-color:#fff;stop-opacity:1.
-_TOKEN = re.compile(r"(?:<!--.*?-->|<\?.*?\?>|<!.*?>)\n?"  # comments, declarations
-                    r"|<(/?)([\w:.-]+)((?:\s[^<>]*?)?)(/?)>|[^<]+", re.S)
+_NOT_DRAWN = re.compile(r"(?:<!--.*?-->|<\?.*?\?>)\n?", re.S)
+"""Comments and processing instructions: an HTML page reads them differently from XML
+(``<!-->`` ends a comment there), so none is kept."""
+_TOKEN = re.compile(r"<(/?)([\w:.-]+)((?:\s[^<>]*?)?)(/?)>|[^<]+|<", re.S)
 _ATTRIBUTE = re.compile(r'\s*([\w:.-]+)\s*=\s*("[^"]*"|\'[^\']*\')')
 _PROLOG = ('<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
            '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN"\n'
@@ -118,7 +127,7 @@ def _attribute_ok(element: str, name: str, value: str) -> bool:
         return False
     if name == "style":
         return _SAFE_STYLE.match(value) is not None
-    return _UNSAFE_VALUE.search("".join(value.split())) is None
+    return _value_ok(value)
 
 
 def _tag(match: re.Match[str]) -> str:
@@ -130,31 +139,26 @@ def _tag(match: re.Match[str]) -> str:
 
 
 def _strip(svg: str) -> str:
-    """``svg`` from its ``<svg`` on, cut to allowed elements and attributes; comments,
-    processing instructions and declarations dropped."""
+    """``svg`` cut to allowed elements and attributes (an ``<a>`` unwrapped)."""
     out: list[str] = []
     skipping = 0  # depth inside a dropped element
-    for m in _TOKEN.finditer(svg, svg.find("<svg") if "<svg" in svg else 0):
-        token = m.group(0)
-        if token.startswith("<!") or token.startswith("<?"):
-            if token.startswith("<![CDATA["):
-                raise UnsafeDiagramError("the SVG holds a CDATA section")
-            continue
-        if m.group(2) is None:  # text
-            if not skipping:
-                out.append(token)
-            continue
+    for m in _TOKEN.finditer(svg):
         closing, name, empty = m.group(1), m.group(2), m.group(4)
-        if skipping:
+        if name is None:  # text
+            if not skipping:
+                out.append(m.group(0))
+        elif skipping:
             skipping += 0 if empty else -1 if closing else 1
-            continue
-        if name == "a":
-            continue  # a link: keep what it shows, drop the link
-        if name not in _ELEMENTS:
+        elif name in _ELEMENTS:
+            out.append(m.group(0) if closing else _tag(m))
+        elif name != "a":  # a link: its content stays; anything else goes with its content
             skipping = 0 if empty or closing else 1
-            continue
-        out.append(token if closing else _tag(m))
     return "".join(out)
+
+
+_TAGS = frozenset(f"{{{_SVG_NS}}}{name}" for name in _ELEMENTS)
+_KEYS = frozenset(f"{{{_XML_NS}}}{name[4:]}" if name.startswith("xml:") else name
+                  for name in _ATTRIBUTES)  # as ElementTree names them
 
 
 def _check(svg: str) -> None:
@@ -164,24 +168,36 @@ def _check(svg: str) -> None:
     except ET.ParseError as e:
         raise UnsafeDiagramError(f"the SVG is not well-formed XML: {e}") from None
     for element in root.iter():
-        namespace, _, name = element.tag.rpartition("}")
-        if namespace != "{" + _SVG_NS or name not in _ELEMENTS:
+        if element.tag not in _TAGS:
             raise UnsafeDiagramError(f"the SVG holds a <{element.tag}> element")
-        for key, value in element.attrib.items():
+        attributes = element.attrib
+        if attributes.keys() <= _KEYS and _value_ok(" ".join(
+                v for k, v in attributes.items() if k != "style")) and (
+                _SAFE_STYLE.match(attributes.get("style", "")) is not None):
+            continue  # the common case, checked at once
+        for key, value in attributes.items():
             key = "xml:" + key.partition("}")[2] if key.startswith(f"{{{_XML_NS}}}") else key
-            if not _attribute_ok(name, key, value):
-                raise UnsafeDiagramError(f"the SVG sets {key}={value!r} on <{name}>")
+            if not _attribute_ok("", key, value):
+                raise UnsafeDiagramError(f"the SVG sets {key}={value!r} on <{element.tag}>")
 
 
 def safe_svg(svg: str) -> str:
     """``svg`` (as Graphviz writes it) with no link, script, event handler, external
     reference or element a graph is not drawn with: the standard SVG prolog, then the
-    ``<svg>`` element cut to what :data:`_ELEMENTS` and :data:`_ATTRIBUTES` allow.
+    ``<svg>`` element without comments, cut (when it has to be) to what :data:`_ELEMENTS`
+    and :data:`_ATTRIBUTES` allow.
 
-    The result is read back as XML and checked against the same lists; an SVG that does
-    not read (ill-formed, an entity defined in its doctype, a CDATA section) raises
-    :class:`UnsafeDiagramError`. A picture Graphviz wrote comes out as it was, less comments.
+    What is returned has been read as XML and checked against those lists; an SVG that
+    does not read (ill-formed, an entity from its doctype, a CDATA section) raises
+    :class:`UnsafeDiagramError`. A picture Graphviz wrote comes out as it was, less its
+    comments.
     """
-    body = _strip(svg)
-    _check(body)
-    return _PROLOG + body.strip() + "\n"
+    body = _NOT_DRAWN.sub("", svg[max(svg.find("<svg"), 0):]).strip()
+    if "<!" in body or "<?" in body:
+        raise UnsafeDiagramError("the SVG holds a CDATA section or a declaration")
+    try:
+        _check(body)
+    except UnsafeDiagramError:
+        body = _strip(body)
+        _check(body)
+    return _PROLOG + body + "\n"
