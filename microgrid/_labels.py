@@ -51,7 +51,7 @@ def check_label(label: object, what: str = "Value label") -> str:
     else ``TypeError`` / ``ValueError`` naming ``what`` and the offending character."""
     if not isinstance(label, str):
         raise TypeError(f"{what} must be a str, got {type(label).__name__}")
-    problem = label_problem(label)
+    problem = None if label.isprintable() else label_problem(label)  # isprintable: fast
     if problem is not None:
         raise ValueError(f"{what} {preview(label)} {problem}: a label is printable text "
                          "(no NUL, tab, line break or other control character, no lone "

@@ -230,7 +230,7 @@ class Value:
     label: str
 
     def __init__(self, data: Number, label: str = "") -> None:
-        if label or not isinstance(label, str):  # "" (the usual) needs no look
+        if type(label) is not str or (label and not label.isprintable()):  # rare: look closer
             check_label(label)
         self._data = _check_number(data, "Value data")
         self._grad = 0.0

@@ -501,3 +501,17 @@ def test_an_svg_the_sanitiser_cannot_read_is_a_render_error_shown_as_such(
         diagram.svg()
     bundle = diagram._repr_mimebundle_()  # the notebook says so, and shows the DOT
     assert "does not show" in bundle["text/plain"] and diagram.source in bundle["text/plain"]
+
+
+def test_draw_network_draws_control_characters_and_a_20000_character_name(
+        renderer: str) -> None:
+    model = MLP(2, [1], seed=0)
+    model.parameters()[-1].label = "b\x00" + "é" * 20_000  # the bias, drawn with its value
+    names = ["x\x1b[31m", "y" * 20_000]
+    diagram = draw_network(model, inputs=names, neurons=[["out\ud800"]])
+    rendering.check_source(diagram.source)
+    texts = svg_texts(diagram.svg())
+    assert "x␛[31m" in texts and "out\ufffd" in texts
+    assert "y" * 999 + "…" in texts  # one line of a DOT string is cut at 1,000 characters
+    assert "b␀" + "é" * 997 + "…" in texts
+    assert format(model.parameters()[-1].data, ".4g") in texts  # its value is all there
