@@ -212,7 +212,7 @@ def render(source: str, format: str = "svg", renderer: str | None = None) -> byt
         return _render_dot(source, format)
     if format == "png" and not _resvg_available():
         raise _missing(format)
-    raw = _render_dot(source, format) if renderer == "dot" else _render_wasi(source)
+    raw = _render_dot(source, "svg") if renderer == "dot" else _render_wasi(source)
     try:
         svg = safe_svg(raw.decode("utf-8"))
     except (UnicodeDecodeError, UnsafeDiagramError) as e:

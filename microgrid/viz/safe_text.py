@@ -1,4 +1,4 @@
-"""Text from data, made safe for every place a picture shows it: DOT, SVG and the page.
+"""Text from data, made safe for every place a picture shows it: DOT, SVG, HTML pages.
 
 Labels are the user's text, but not every character reaches a picture intact: Graphviz
 stops reading a line at a NUL, XML (so SVG) cannot hold other control characters, U+FFFE
@@ -7,7 +7,7 @@ more than 16,384 bytes. This module is the one place that decides what is drawn 
 
 * :func:`clean`: each such character becomes a visible symbol: a C0 control its Control
   Pictures sign (U+0000 → ␀, a line break → ␊), DEL ␡, the others the replacement
-  character �;
+  character � (text a page writes beside a picture can go through it too);
 * :func:`shown`: cleaned and, past :data:`LIMIT` characters, cut short with "…";
   :func:`changes` says so in a sentence the drawing shows under its title;
 * :func:`dot_text`: the body of a DOT quoted string (cleaned line by line, backslashes
@@ -27,8 +27,8 @@ from collections.abc import Iterable
 
 from .._labels import CONTROL, SURROGATES
 
-__all__ = ["LIMIT", "MAX_LINE", "UnsafeDiagramError", "changes", "clean", "dot_text", "safe_svg",
-           "shown"]
+__all__ = ["LIMIT", "MAX_LINE", "UnsafeDiagramError", "changes", "clean", "dot_text",
+           "safe_svg", "shown"]
 
 LIMIT = 200
 """The characters of a label (name, box title, title) a drawing shows; longer ones end "…"."""
@@ -62,8 +62,8 @@ def changes(texts: Iterable[str], limit: int = LIMIT) -> str | None:
     for text in texts:
         cleaned = cleaned or _UNDRAWABLE.search(text) is not None
         cut = cut or len(text) > limit
-    said = (["control characters and lone surrogates are drawn as symbols (␀ for NUL, "
-             "� for others)"] if cleaned else [])
+    said = (["control characters are drawn as symbols (␀ for NUL, ␊ for a line break, � "
+             "for U+0080–U+009F and lone surrogates)"] if cleaned else [])
     said += [f"labels longer than {limit} characters are cut short (…)"] if cut else []
     return f"Labels changed to be drawn: {'; '.join(said)}." if said else None
 
