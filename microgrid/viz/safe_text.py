@@ -27,8 +27,8 @@ from collections.abc import Iterable
 
 from .._labels import CONTROL, SURROGATES
 
-__all__ = ["LIMIT", "MAX_LINE", "UnsafeDiagramError", "changes", "clean", "dot_text",
-           "safe_svg", "shown"]
+__all__ = ["LIMIT", "MAX_LINE", "SVG_ATTRIBUTES", "SVG_ELEMENTS", "UnsafeDiagramError",
+           "changes", "clean", "dot_text", "safe_svg", "shown"]
 
 LIMIT = 200
 """The characters of a label (name, box title, title) a drawing shows; longer ones end "…"."""
@@ -80,13 +80,14 @@ def dot_text(text: str, limit: int = MAX_LINE) -> str:
 
 _SVG_NS = "http://www.w3.org/2000/svg"
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
-_ELEMENTS = frozenset({"svg", "g", "title", "desc", "text", "tspan", "path", "polygon",
+SVG_ELEMENTS = frozenset({"svg", "g", "title", "desc", "text", "tspan", "path", "polygon",
                        "polyline", "ellipse", "circle", "rect", "line", "defs",
                        "linearGradient", "radialGradient", "stop"})
 """What Graphviz draws a graph with. ``<a>`` (a link) is unwrapped, its content kept;
 any other element (``script``, ``foreignObject``, ``image``, ``use``, ``set``, …) is
-dropped with its content."""
-_ATTRIBUTES = frozenset({
+dropped with its content. (A renderer running in the browser must keep to the same two
+lists.)"""
+SVG_ATTRIBUTES = frozenset({
     "id", "class", "width", "height", "viewBox", "preserveAspectRatio", "transform",
     "fill", "fill-opacity", "stroke", "stroke-width", "stroke-dasharray",
     "stroke-opacity", "points", "d", "cx", "cy", "r", "rx", "ry", "x", "y", "x1", "y1",
@@ -123,7 +124,7 @@ def _attribute_ok(element: str, name: str, value: str) -> bool:
     """Whether attribute ``name="value"`` of ``element`` can stay (names as written)."""
     if name == "xmlns":
         return element == "svg" and value == _SVG_NS
-    if name not in _ATTRIBUTES:
+    if name not in SVG_ATTRIBUTES:
         return False
     if name == "style":
         return _SAFE_STYLE.match(value) is not None
@@ -149,16 +150,16 @@ def _strip(svg: str) -> str:
                 out.append(m.group(0))
         elif skipping:
             skipping += 0 if empty else -1 if closing else 1
-        elif name in _ELEMENTS:
+        elif name in SVG_ELEMENTS:
             out.append(m.group(0) if closing else _tag(m))
         elif name != "a":  # a link: its content stays; anything else goes with its content
             skipping = 0 if empty or closing else 1
     return "".join(out)
 
 
-_TAGS = frozenset(f"{{{_SVG_NS}}}{name}" for name in _ELEMENTS)
+_TAGS = frozenset(f"{{{_SVG_NS}}}{name}" for name in SVG_ELEMENTS)
 _KEYS = frozenset(f"{{{_XML_NS}}}{name[4:]}" if name.startswith("xml:") else name
-                  for name in _ATTRIBUTES)  # as ElementTree names them
+                  for name in SVG_ATTRIBUTES)  # as ElementTree names them
 
 
 def _check(svg: str) -> None:
@@ -184,8 +185,8 @@ def _check(svg: str) -> None:
 def safe_svg(svg: str) -> str:
     """``svg`` (as Graphviz writes it) with no link, script, event handler, external
     reference or element a graph is not drawn with: the standard SVG prolog, then the
-    ``<svg>`` element without comments, cut (when it has to be) to what :data:`_ELEMENTS`
-    and :data:`_ATTRIBUTES` allow.
+    ``<svg>`` element without comments, cut (when it has to be) to what :data:`SVG_ELEMENTS`
+    and :data:`SVG_ATTRIBUTES` allow.
 
     What is returned has been read as XML and checked against those lists; an SVG that
     does not read (ill-formed, an entity from its doctype, a CDATA section) raises
