@@ -176,6 +176,41 @@ def test_a_failed_export_keeps_the_old_file_whole(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["slide.html"]
 
 
+@needs_renderer
+def test_an_interrupted_export_keeps_the_old_page_and_leaves_no_temporary_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "course page.html"
+    export_html(path, slide_example())
+    before = path.read_bytes()
+
+    def ctrl_c(src: str, dst: str) -> None:  # Ctrl-C just before the rename
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        export_html(path, neuron_example())
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["course page.html"]
+
+
+@needs_renderer
+def test_re_exporting_keeps_the_pages_mode_and_a_new_page_follows_the_umask(
+        tmp_path: Path) -> None:
+    path = tmp_path / "private.html"
+    path.write_text("old", encoding="utf-8")
+    path.chmod(0o600)
+    export_html(path, slide_example())
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    old = os.umask(0o027)
+    try:
+        fresh = export_html(tmp_path / "fresh.html", slide_example())
+    finally:
+        os.umask(old)
+    assert fresh.stat().st_mode & 0o777 == 0o640
+
+
 def test_a_source_that_is_not_a_graph_or_a_run_is_refused(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="source must be a Value, a LiveView"):
         export_html(tmp_path / "x.html", [1, 2])  # type: ignore[arg-type]

@@ -23,11 +23,11 @@ from __future__ import annotations
 import html
 import json
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._files import write_atomically
 from ..engine import Value
 from ..stepper import NumberFormat
 from .draw import DiagramTooLargeError
@@ -227,23 +227,16 @@ def _check_path(path: str | os.PathLike[str]) -> Path:
 
 
 def _write(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` whole or not at all (a temporary file, then a rename)."""
+    """Write ``text`` to ``path`` whole or not at all (:func:`~microgrid._files.
+    write_atomically`: a temporary file, then a rename; an existing page keeps its mode)."""
     target = _check_path(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                   dir=target.parent)
+        write_atomically(str(target), text, "export_html")
     except OSError as e:
-        raise type(e)(f"export_html: cannot write path {str(path)!r}: "
-                      f"{e.strerror or e}") from e
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise type(e)(f"export_html: cannot write path {str(path)!r}: "
-                      f"{e.strerror or e}") from e
+        if (e.strerror or "").startswith("export_html:"):
+            raise
+        raise type(e)(e.errno, f"export_html: cannot write path {str(path)!r}: "
+                               f"{e.strerror or e}") from e
     return target
 
 
