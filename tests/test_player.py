@@ -17,16 +17,18 @@ import pytest
 
 from microgrid import Value, backward_steps, export_html, forward_steps
 from microgrid.data import make_moons
+from microgrid.losses import mse
 from microgrid.nn import MLP
 from microgrid.optim import Adam
 from microgrid.train import fit
 from microgrid.viz import DiagramTooLargeError, LiveView
+from microgrid.viz.explorer import Explorer
 from microgrid.viz.player import (
     EXAMPLES,
     slide_example,
     walkthrough_frames,
 )
-from microgrid.viz.render import find_renderer
+from microgrid.viz.render import Diagram, find_renderer
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -73,14 +75,14 @@ def stepper_script(f: Value, fmt: str = ".4g") -> list[tuple[str, str]]:
 def test_every_frame_has_the_steppers_text_and_highlights_its_node(example: str) -> None:
     f = EXAMPLES[example][0]()
     fmt = ".9g" if example == "worked" else ".4g"  # the lecture notes' precision
-    frames, parts = walkthrough_frames(f, fmt=fmt, hide_constants=example == "worked")
+    board = walkthrough_frames(f, fmt=fmt, hide_constants=example == "worked")
+    frames = board.frames
     expected = stepper_script(f, fmt)
     assert [fr["text"] for fr in frames] == [text for text, _ in expected]
     assert all(str(step).endswith(fr["text"]) for fr, step in zip(
         frames, [*forward_steps(f, fmt), *backward_steps(f, fmt=fmt)]))
-    for fr, (_, name) in zip(frames, expected):
-        (k,) = fr["parts"]
-        assert highlighted_names(parts[k]) == [name]
+    for k, (fr, (_, name)) in enumerate(zip(frames, expected)):
+        assert highlighted_names(board.svg_at(k)) == [name]
         assert fr["node"] == name
     n_forward = len(forward_steps(f))
     assert frames[0]["caption"] == f"step 1 of {len(frames)} · forward"
@@ -97,8 +99,8 @@ def test_every_frame_has_the_steppers_text_and_highlights_its_node(example: str)
 @needs_renderer
 def test_the_diagrams_show_the_numbers_of_each_step() -> None:
     f = slide_example()
-    frames, parts = walkthrough_frames(f)
-    last = parts[frames[-1]["parts"][0]]  # after backprop: every gradient known
+    board = walkthrough_frames(f)
+    last = board.svg_at(len(board.frames) - 1)  # after backprop: every gradient known
     texts = [t.text for t in ET.fromstring(last).iter(f"{SVG}text")]
     for value in (x for x in (f, *f.parents, *f.parents[0].parents)):
         assert value.label in texts
@@ -106,7 +108,7 @@ def test_the_diagrams_show_the_numbers_of_each_step() -> None:
     (q, z), (x, y) = f.parents, f.parents[0].parents
     for node in (f, q, z, x, y):
         assert f"grad {node.grad:g}" in texts
-    first_backward = parts[frames[len(forward_steps(f))]["parts"][0]]
+    first_backward = board.svg_at(len(forward_steps(f)))
     assert "grad ?" in [t.text for t in ET.fromstring(first_backward).iter(f"{SVG}text")]
 
 
@@ -126,7 +128,69 @@ def test_the_page_is_one_file_that_fetches_nothing(tmp_path: Path) -> None:
     data = json.loads(found.group(1))
     assert [fr["text"] for fr in data["frames"]] == [t for t, _ in stepper_script(
         slide_example())]
-    assert len(data["parts"]) == len(data["frames"]) == 7
+    assert len(data["frames"]) == 7
+    assert len(re.findall(r"<svg\b", page)) == 1  # one picture, laid out once
+
+
+def svg_texts(svg: str) -> list[str]:
+    return [t.text or "" for t in ET.fromstring(svg).iter(f"{SVG}text")]
+
+
+def mlp_loss() -> tuple[Value, MLP]:
+    """The MSE of an MLP 2-4-4-1 on two examples: 192 values, 305 steps."""
+    model = MLP(2, [4, 4, 1], seed=0)
+    loss = mse([model(x) for x in ([0.5, -1.0], [1.5, 0.25])], [1.0, -1.0])
+    loss.label = "loss"
+    return loss, model
+
+
+@needs_renderer
+def test_a_192_value_walk_through_is_laid_out_once_and_stays_small(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loss, _ = mlp_loss()
+    layouts = []
+    render = Diagram.svg
+    monkeypatch.setattr(Diagram, "svg", lambda self, *a, **k: layouts.append(1) or render(
+        self, *a, **k))
+    page = export_html(tmp_path / "mlp.html", loss).read_text(encoding="utf-8")
+    assert len(layouts) == 1  # one Graphviz layout for all 305 steps
+    assert page.count('"caption":') == 305
+    assert len(re.findall(r"<svg\b", page)) == 1
+    assert len(page.encode()) < 2_000_000  # was 98 MB with a picture per step
+
+
+@needs_renderer
+@pytest.mark.parametrize("example", ["slide", "neuron"])
+def test_each_steps_numbers_are_those_of_the_step_drawn_on_its_own(example: str) -> None:
+    f = EXAMPLES[example][0]()
+    board = walkthrough_frames(f)
+    explorer = Explorer(f)
+    n_forward = len(forward_steps(f))
+    for k in range(len(board.frames)):
+        explorer.goto(k)
+        alone = svg_texts(explorer.diagram().svg())  # laid out for this step only
+        shown = [t for t in svg_texts(board.svg_at(k)) if t]  # empty: no flow on that edge
+        if k < n_forward:  # the one layout shows the grad cell before backprop, unknown
+            assert [t for t in shown if t.startswith("grad ")] == ["grad ?"] * sum(
+                t.startswith("data ") for t in shown)
+            shown = [t for t in shown if not t.startswith("grad ")]
+        assert sorted(shown) == sorted(alone)
+
+
+@needs_renderer
+def test_the_last_step_shows_the_engines_gradients_and_values() -> None:
+    loss, model = mlp_loss()
+    board = walkthrough_frames(loss)
+    last = ET.fromstring(board.svg_at(len(board.frames) - 1))
+    boxes = {}
+    for g in last.iter(f"{SVG}g"):
+        texts = [t.text or "" for t in g.iter(f"{SVG}text")]
+        if g.get("class") == "node" and len(texts) == 3:
+            boxes[texts[0]] = texts[1:]
+    loss.backward()  # the engine is the oracle of the finished walk-through
+    for name, p in model.named_parameters():
+        assert boxes[name] == [f"data {p.data:.4g}", f"grad {p.grad:.4g}"], name
+    assert boxes["loss"] == [f"data {loss.data:.4g}", "grad 1"]
 
 
 # -- bad input ----------------------------------------------------------------------
@@ -326,6 +390,26 @@ def test_the_browser_plays_the_walk_through_offline(browser: Any, tmp_path: Path
         assert page.errors == []
         assert page.refused == []
         assert all(u.startswith("file://") for u in page.requested), page.requested
+    finally:
+        page.close()
+
+
+def test_the_browsers_picture_of_a_step_is_the_one_computed_for_it(browser: Any,
+                                                                    tmp_path: Path) -> None:
+    loss, _ = mlp_loss()
+    board = walkthrough_frames(loss)
+    path = export_html(tmp_path / "mlp.html", loss)
+    page = Page(browser, path)
+    try:
+        n = len(board.frames)
+        for k in (0, 1, 170, 171, 250, n - 1, 3, 0):  # forward, backward, and back again
+            page.page.fill("#slider", str(k))
+            texts = page.page.eval_on_selector_all("#picture svg text",
+                                                   "ts => ts.map(t => t.textContent)")
+            assert texts == svg_texts(board.svg_at(k)), k
+            assert page.state()[2] == highlighted_names(board.svg_at(k)) == [
+                board.frames[k]["node"]]
+        assert page.errors == [] and page.refused == []
     finally:
         page.close()
 

@@ -31,8 +31,8 @@ from .._files import write_atomically
 from ..engine import Value
 from ..stepper import NumberFormat
 from .draw import DiagramTooLargeError
-from .explorer import Explorer
-from .live import Frame, LiveView, _svg_only
+from .live import Frame, LiveView
+from .walkthrough import MARK_STYLES, WalkThrough, marks_css, walk_through
 
 __all__ = ["EXAMPLES", "export_html", "page", "walkthrough_frames"]
 
@@ -64,7 +64,7 @@ _JS = """
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("mg-data").textContent);
-  var frames = data.frames, parts = data.parts;
+  var frames = data.frames, parts = data.parts, board = data.board;
   function $(id) { return document.getElementById(id); }
   var picture = $("picture"), text = $("text"), caption = $("caption");
   var slider = $("slider"), counter = $("counter"), outline = $("outline");
@@ -77,10 +77,45 @@ _JS = """
     outline.appendChild(li);
     items.push(li);
   });
+  // one layout: every step's texts (its changes applied in turn) and its highlights
+  var slots = [], states = [], undo = [];
+  if (board) {
+    var now = [];
+    for (var s = 0; s < board.slots; s++) { slots.push($("mg-s" + s)); now.push(""); }
+    frames.forEach(function (f) {
+      f.set.forEach(function (c) { now[c[0]] = c[1]; });
+      states.push(now.slice());
+    });
+  }
+  function paint(k) {
+    var texts = states[k];
+    slots.forEach(function (el, s) {
+      if (el && el.textContent !== texts[s]) { el.textContent = texts[s]; }
+    });
+    for (var u = undo.length - 1; u >= 0; u--) {
+      var r = undo[u];
+      if (r[2] === null) { r[0].removeAttribute(r[1]); } else { r[0].setAttribute(r[1], r[2]); }
+    }
+    undo = [];
+    frames[k].marks.forEach(function (m) {
+      var g = $(m[0]), styles = board.styles[m[1]];
+      if (!g) { return; }
+      Array.prototype.forEach.call(g.children, function (el) {
+        var tag = el.tagName.toLowerCase();
+        var want = styles[tag] || (tag !== "text" && tag !== "title" ? styles.shape : null);
+        if (!want) { return; }
+        Object.keys(want).forEach(function (a) {
+          undo.push([el, a, el.getAttribute(a)]);
+          el.setAttribute(a, want[a]);
+        });
+      });
+    });
+  }
   function show(i) {
     pos = Math.max(0, Math.min(frames.length - 1, i));
     var f = frames[pos];
-    picture.innerHTML = f.parts.map(function (k) { return parts[k]; }).join("");
+    if (board) { paint(pos); }
+    else { picture.innerHTML = f.parts.map(function (k) { return parts[k]; }).join(""); }
     text.textContent = f.text;
     caption.textContent = f.caption;
     slider.value = String(pos);
@@ -135,25 +170,15 @@ class _Parts:
 
 
 def walkthrough_frames(root: Value, *, fmt: NumberFormat = ".4g",
-                       **draw_options: Any) -> tuple[list[dict[str, Any]], list[str]]:
-    """The player's frames for ``root``: one per forward step, then one per backward step.
+                       **draw_options: Any) -> WalkThrough:
+    """The player's frames for ``root``: one per forward step, then one per backward step,
+    over one layout of the graph (:mod:`microgrid.viz.walkthrough`).
 
     Each frame has ``caption`` (``"step 5 of 7 · backward"``), ``text`` (the stepper's text
     of the step, as the notebook explorer shows it), ``outline`` (its first line),
-    ``phase``, ``node`` (the step's node name) and ``parts`` (indices into the returned
-    list of SVG pictures).
+    ``phase`` and ``node`` (the step's node name); ``svg_at(k)`` is step ``k``'s picture.
     """
-    explorer = Explorer(root, fmt=fmt, **draw_options)
-    parts = _Parts()
-    frames = []
-    for position in range(len(explorer)):
-        explorer.goto(position)
-        caption, _, text = explorer.text().partition("\n")
-        svg = _svg_only(explorer.diagram().svg())
-        frames.append({"caption": caption, "text": text, "outline": text.split("\n")[0],
-                       "phase": explorer.phase, "node": explorer.step.name,
-                       "parts": [parts(svg)]})
-    return frames, parts.items
+    return walk_through(root, fmt=fmt, **draw_options)
 
 
 def _training_frames(frames: Sequence[Frame]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -167,19 +192,33 @@ def _training_frames(frames: Sequence[Frame]) -> tuple[list[dict[str, Any]], lis
     return out, parts.items
 
 
-def page(frames: Sequence[dict[str, Any]], parts: Sequence[str], *, title: str,
-         subtitle: str = "", interval_ms: int = 1000) -> str:
-    """The HTML page playing ``frames`` (see :func:`walkthrough_frames`)."""
+def page(frames: Sequence[dict[str, Any]], parts: Sequence[str] = (), *, title: str,
+         subtitle: str = "", interval_ms: int = 1000,
+         board: WalkThrough | None = None) -> str:
+    """The HTML page playing ``frames``: each shows the pieces ``parts[k]`` listed in its
+    ``parts``, or, with ``board`` (one layout), its changes to ``board``'s picture."""
     if not frames:
         raise ValueError("export_html: nothing to show (no frames)")
-    data = json.dumps({"frames": list(frames), "parts": list(parts), "interval": interval_ms},
-                      ensure_ascii=False).replace("<", "\\u003c")
+    one = board is not None and board.svg is not None
+    payload: dict[str, Any] = {"frames": list(frames), "parts": list(parts),
+                               "interval": interval_ms, "board": None}
+    noscript = ""
+    if one:
+        assert board is not None
+        payload["board"] = {"slots": board.slots, "styles": MARK_STYLES}
+        picture = board.svg_at(0, marked=False)
+        noscript = f"<noscript><style>{marks_css(frames[0]['marks'])}</style></noscript>\n"
+    elif board is not None:
+        picture = board.svg_at(0)
+    else:
+        picture = "".join(parts[k] for k in frames[0]["parts"])
+    data = json.dumps(payload, ensure_ascii=False).replace("<", "\\u003c")
     first = frames[0]
-    picture = "".join(parts[k] for k in first["parts"])
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n{noscript}</head>\n"
+        "<body>\n"
         f"<h1>{html.escape(title)}</h1>\n"
         f'<p class="sub">{html.escape(subtitle)}</p>\n'
         '<nav aria-label="steps">'
@@ -257,16 +296,18 @@ def export_html(path: str | os.PathLike[str], source: Value | LiveView | Sequenc
     _check_path(path)
     if isinstance(source, Value):
         try:
-            frames, parts = walkthrough_frames(source, fmt=fmt, **draw_options)
+            board = walkthrough_frames(source, fmt=fmt, **draw_options)
         except DiagramTooLargeError as e:
             raise DiagramTooLargeError(f"export_html: source: {e}") from e
+        frames = board.frames
         n_forward = sum(f["phase"] == "forward" for f in frames)
         name = frames[n_forward - 1]["node"]  # the last forward step is the root
         subtitle = (f"The forward pass ({n_forward} steps), then backprop "
                     f"({len(frames) - n_forward} steps): at each node, upstream gradient × "
                     f"local derivative = the contribution each operand receives. "
                     f"Keys: ← → Home End, space plays.")
-        return _write(path, page(frames, parts, title=title or f"Backprop step by step: {name}",
+        return _write(path, page(frames, board.parts, board=board,
+                                 title=title or f"Backprop step by step: {name}",
                                  subtitle=subtitle, interval_ms=1200))
     if draw_options:
         raise TypeError(f"export_html: {', '.join(draw_options)} apply to a graph, "

@@ -1,0 +1,81 @@
+"""What the HTML player costs: page size and seconds of ``export_html`` for two walk-throughs.
+
+    python benchmarks/player_size.py            # both cases
+    python benchmarks/player_size.py --case mlp
+
+The two cases are graphs just under ``draw_dot``'s default ``max_nodes=200``:
+
+* **mlp**: the mean squared error of an MLP 2-4-4-1 (tanh) on two examples: 192 values,
+  305 steps (171 forward, 134 backward).
+* **chain**: ``v = v * x + 1`` sixty-four times from ``v = x``: 193 values, whose input
+  ``x`` feeds every third node, so many edges span the whole graph (the costly case for
+  Graphviz's layout).
+
+Printed per case: the values, the frames, the page's size in MB, the seconds the export
+took, and how many ``<svg>`` pictures the page holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from microgrid import Value, export_html
+from microgrid.graph import topological_order
+from microgrid.losses import mse
+from microgrid.nn import MLP
+
+
+def mlp_case() -> Value:
+    """MSE of an MLP 2-4-4-1 on two examples (192 values)."""
+    model = MLP(2, [4, 4, 1], seed=0)
+    X, y = [[0.5, -1.0], [1.5, 0.25]], [1.0, -1.0]
+    return mse([model(x) for x in X], y)
+
+
+def chain_case() -> Value:
+    """``v = v * x + 1`` 64 times: 193 values, ``x`` an operand of every product."""
+    x = Value(0.3, "x")
+    v = x
+    for _ in range(64):
+        v = v * x + 1.0
+    return v
+
+
+CASES: dict[str, Callable[[], Value]] = {"mlp": mlp_case, "chain": chain_case}
+
+
+def measure(name: str, folder: Path) -> dict[str, float]:
+    root = CASES[name]()
+    start = time.perf_counter()
+    path = export_html(folder / f"{name}.html", root)
+    seconds = time.perf_counter() - start
+    page = path.read_text(encoding="utf-8")
+    frames = page.count('"caption":')
+    return {"values": len(topological_order(root)), "frames": frames,
+            "MB": len(page.encode()) / 1e6, "seconds": seconds,
+            "svg": len(re.findall(r"<svg\b", page))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--case", choices=[*CASES, "all"], default="all")
+    args = parser.parse_args()
+    names = list(CASES) if args.case == "all" else [args.case]
+    with tempfile.TemporaryDirectory() as folder:
+        for name in names:
+            r = measure(name, Path(folder))
+            print(f"{name:6s} {r['values']:4.0f} values  {r['frames']:4.0f} frames  "
+                  f"{r['MB']:8.2f} MB  {r['seconds']:7.2f} s  {r['svg']:4.0f} <svg>",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
