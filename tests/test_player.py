@@ -310,8 +310,8 @@ def browser() -> Iterator[Any]:
 class Page:
     """A page opened from disk with every request but file:// refused and recorded."""
 
-    def __init__(self, browser: Any, path: Path) -> None:
-        self.context = browser.new_context(viewport={"width": 1000, "height": 800})
+    def __init__(self, browser: Any, path: Path, width: int = 1000) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": 800})
         self.refused: list[str] = []
         self.requested: list[str] = []
         self.errors: list[str] = []
@@ -410,6 +410,53 @@ def test_the_browsers_picture_of_a_step_is_the_one_computed_for_it(browser: Any,
             assert page.state()[2] == highlighted_names(board.svg_at(k)) == [
                 board.frames[k]["node"]]
         assert page.errors == [] and page.refused == []
+    finally:
+        page.close()
+
+
+OVERLAPS = """ol => {
+  // every item's number and every line of its text, as boxes on the page
+  const items = [...ol.querySelectorAll('li')], boxes = items.map(li => li.getBoundingClientRect());
+  const ink = document.createElement('canvas').getContext('2d');
+  const lines = items.map(li => { const r = document.createRange(); r.selectNodeContents(li);
+                                  return [...r.getClientRects()]; });
+  const marks = items.map((li, i) => {
+    const style = getComputedStyle(li), b = boxes[i], first = lines[i][0];
+    ink.font = style.font;
+    const w = ink.measureText(`${i + 1}. `).width;
+    return style.listStylePosition === 'inside'
+      ? {left: first.left - w, right: first.left, top: first.top, bottom: first.bottom}
+      : {left: b.left - w, right: b.left, top: b.top, bottom: first.bottom};
+  });
+  const meet = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5
+                         && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+  const out = [];
+  items.forEach((li, i) => {
+    const inked = [marks[i], ...lines[i]];
+    if (inked.some(r => r.left < boxes[i].left - 0.5 || r.right > boxes[i].right + 0.5)) {
+      out.push(`${i + 1}: its number or text runs out of its box`);
+    }
+    items.forEach((_, j) => {
+      if (j !== i && inked.some(r => meet(r, boxes[j]))) {
+        out.push(`${i + 1} runs into ${j + 1}`);
+      }
+    });
+  });
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("width", [1200, 800])
+def test_the_list_of_steps_never_overlaps_itself(browser: Any, tmp_path: Path,
+                                                 width: int) -> None:
+    path = export_html(tmp_path / "worked.html", EXAMPLES["worked"][0](), hide_constants=True)
+    page = Page(browser, path, width=width)
+    try:
+        assert page.page.locator("#outline li").count() == 46
+        assert page.page.eval_on_selector("#outline", OVERLAPS) == []
+        columns = page.page.eval_on_selector_all(
+            "#outline li", "ls => new Set(ls.map(l => l.getBoundingClientRect().left)).size")
+        assert columns == 2  # two columns at both widths
     finally:
         page.close()
 

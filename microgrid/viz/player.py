@@ -55,8 +55,9 @@ font-size:14px;line-height:1.45;white-space:pre-wrap;overflow-x:auto}
 #picture{overflow:auto}
 #picture>svg{max-width:100%;height:auto}
 #outline{font-family:Menlo,Consolas,monospace;font-size:12px;color:#444;columns:2 360px;
-margin-top:14px;padding-left:28px}
-#outline li{cursor:pointer;padding:1px 2px;break-inside:avoid}
+column-gap:24px;margin-top:14px;padding-left:0;list-style-position:inside}
+#outline li{cursor:pointer;padding:1px 2px 1px 3.6em;text-indent:-3.6em;break-inside:avoid;
+overflow-wrap:anywhere}
 #outline li.current{background:#fde2df;color:#000}
 """
 
