@@ -23,8 +23,15 @@ frame (step 0, the weights before training); at the end, a full final frame, who
 are the model's — a few tens of milliseconds for a small network, so a run shorter than a
 second shows little more than those two frames.
 
-Outside Jupyter nothing is shown (unless ``display=True``); with ``record=True`` every
-frame is kept, and :meth:`LiveView.export_html` writes them as one self-contained HTML page.
+**Recording.** With ``record=True`` the view keeps a frame of the step 0 (the weights
+before training), of every ``every``-th step and of the end, each one complete: the numbers,
+the curves, the weights, the decision field and the graph of the sample at that step (the
+first one waits for the graph's layout). The throttling above then does not apply: a
+recording holds the frames it was asked for, and costs what they cost (a few tens of
+milliseconds each for a small network; choose ``every`` accordingly).
+:meth:`LiveView.export_html` writes them as one self-contained HTML page.
+
+Outside Jupyter nothing is shown (unless ``display=True``).
 """
 
 from __future__ import annotations
@@ -182,8 +189,9 @@ class LiveView:
     ``every``: steps between refreshes. ``overhead``: the largest fraction of the run spent
     drawing (None: no limit). ``min_interval``: seconds between light refreshes.
     ``max_nodes``: the largest graph drawn (beyond it the view says so and keeps the rest).
-    ``resolution``: grid points per side of the decision field. ``record``: keep every
-    frame (for :meth:`export_html`). ``display``: show in the notebook (default: in Jupyter).
+    ``resolution``: grid points per side of the decision field. ``record``: keep a complete
+    frame of every ``every``-th step (for :meth:`export_html`; not throttled). ``display``:
+    show in the notebook (default: in Jupyter).
     """
 
     def __init__(self, *, sample: int | Sequence[float] | Any = 0, target: Any = None,
@@ -283,7 +291,9 @@ class LiveView:
             with self._sample_graph() as (roots, lv):
                 self._lay_out(roots, lv)  # laid out in a thread, while training runs
             self.time_drawing += time.perf_counter() - start
-            self.refresh(full=False)  # step 0: the weights before training
+            # step 0, the weights before training: light while the graph is laid out in a
+            # thread, unless recorded (a recorded frame is complete)
+            self.refresh(full=self.record)
         self._start_cost = self.time_drawing  # fixed, outside the budget of the run
         self._light_spent = 0.0
 
@@ -295,7 +305,7 @@ class LiveView:
         self._batch_losses.append(float(loss))
         if not (self.display or self.record) or history.steps - self._last_step < self.every:
             return
-        if self.overhead is None:
+        if self.overhead is None or self.record:  # a recording keeps every every-th step
             self.refresh(full=True)
             return
         now = time.perf_counter()
@@ -460,8 +470,10 @@ class LiveView:
 
     def _draw_graph(self, final: bool = False) -> bool:
         """Redraw the sample's graph (``self._graph``: an SVG, or a sentence saying why
-        there is none). False, and nothing drawn, while its layout is still running."""
-        if self._relabel is not None and not self._relabel.ready() and not final:
+        there is none). False, and nothing drawn, while its layout is still running (a
+        final or recorded frame waits for it)."""
+        if (self._relabel is not None and not self._relabel.ready() and not final
+                and not self.record):  # a recorded frame waits for the layout
             return False
         with self._sample_graph() as (roots, lv):
             if self._relabel is None and not self._problem:
