@@ -11,6 +11,10 @@ The two cases are graphs just under ``draw_dot``'s default ``max_nodes=200``:
   ``x`` feeds every third node, so many edges span the whole graph (the costly case for
   Graphviz's layout).
 
+And one recorded training run, **run**: the README's two moons (100 points), MLP 2-8-8-1
+(tanh, fused), Adam, 150 epochs, ``LiveView(record=True, every=5)``: 32 frames of the
+dashboard (the seconds are those of the export, not of the training).
+
 Printed per case: the values, the frames, the page's size in MB, the seconds the export
 took, and how many ``<svg>`` pictures the page holds.
 """
@@ -28,9 +32,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from microgrid import Value, export_html
+from microgrid.data import make_moons
 from microgrid.graph import topological_order
 from microgrid.losses import mse
 from microgrid.nn import MLP
+from microgrid.optim import Adam
+from microgrid.train import fit
+from microgrid.viz import LiveView
 
 
 def mlp_case() -> Value:
@@ -49,17 +57,29 @@ def chain_case() -> Value:
     return v
 
 
-CASES: dict[str, Callable[[], Value]] = {"mlp": mlp_case, "chain": chain_case}
+def run_case() -> LiveView:
+    """A recorded training run on two moons."""
+    X, y = make_moons(100, noise=0.1, seed=0)
+    model = MLP(2, [8, 8, 1], activation="tanh", seed=0, fused=True)
+    view = LiveView(record=True, every=5)
+    fit(model, X, y, loss="bce", optimizer=Adam(model.parameters(), lr=0.05), epochs=150,
+        progress=False, callbacks=[view])
+    return view
+
+
+CASES: dict[str, Callable[[], Value | LiveView]] = {
+    "mlp": mlp_case, "chain": chain_case, "run": run_case}
 
 
 def measure(name: str, folder: Path) -> dict[str, float]:
     root = CASES[name]()
+    values = len(topological_order(root)) if isinstance(root, Value) else 0
     start = time.perf_counter()
     path = export_html(folder / f"{name}.html", root)
     seconds = time.perf_counter() - start
     page = path.read_text(encoding="utf-8")
     frames = page.count('"caption":')
-    return {"values": len(topological_order(root)), "frames": frames,
+    return {"values": values, "frames": frames,
             "MB": len(page.encode()) / 1e6, "seconds": seconds,
             "svg": len(re.findall(r"<svg\b", page))}
 

@@ -193,6 +193,40 @@ def test_the_last_step_shows_the_engines_gradients_and_values() -> None:
     assert boxes["loss"] == [f"data {loss.data:.4g}", "grad 1"]
 
 
+def replay(frames: list[dict[str, Any]], k: int) -> str:
+    """Frame ``k``'s picture from a page's stored changes, as the page's script builds it."""
+    segments = [list(p) for p in frames[0]["whole"]]
+    for frame in frames[1:k + 1]:
+        before, segments = segments, []
+        for j, change in frame["delta"]:
+            if j is None:
+                segments.append(list(change))
+                continue
+            piece = before[j]
+            for i, p in change:
+                piece[i] = p
+            segments.append(piece)
+    return "".join("".join(p) for p in segments)
+
+
+@needs_renderer
+def test_a_recorded_run_stores_each_frame_as_its_changes(tmp_path: Path) -> None:
+    X, y = make_moons(40, noise=0.1, seed=0)
+    model = MLP(2, [3, 1], activation="tanh", init="xavier", seed=0, fused=True)
+    view = LiveView(record=True, every=1, resolution=8)
+    fit(model, X, y, loss="bce", optimizer=Adam(model.parameters(), lr=0.1), epochs=20,
+        progress=False, callbacks=[view])
+    assert [f.step for f in view.frames] == [*range(21), 20]
+    page = export_html(tmp_path / "run.html", view).read_text(encoding="utf-8")
+    found = re.search(r'<script type="application/json" id="mg-data">(.*?)</script>', page,
+                      re.S)
+    assert found is not None
+    frames = json.loads(found.group(1))["frames"]
+    assert [replay(frames, k) for k in range(len(frames))] == [f.html() for f in view.frames]
+    assert "whole" in frames[0] and all("delta" in f for f in frames[1:])
+    assert len(page) < sum(len(f.html()) for f in view.frames) / 3  # was about 1
+
+
 # -- bad input ----------------------------------------------------------------------
 
 @needs_renderer

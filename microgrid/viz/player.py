@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ _JS = """
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("mg-data").textContent);
-  var frames = data.frames, parts = data.parts, board = data.board;
+  var frames = data.frames, board = data.board;
   function $(id) { return document.getElementById(id); }
   var picture = $("picture"), text = $("text"), caption = $("caption");
   var slider = $("slider"), counter = $("counter"), outline = $("outline");
@@ -112,11 +113,23 @@ _JS = """
       });
     });
   }
+  function whole(k) {  // a picture: the first one, and the changes since
+    var segments = frames[0].whole.map(function (p) { return p.slice(); });
+    for (var m = 1; m <= k; m++) {
+      var before = segments;  // each segment of it is taken at most once: changed in place
+      segments = frames[m].delta.map(function (d) {
+        if (d[0] === null) { return d[1].slice(); }
+        var p = before[d[0]];
+        d[1].forEach(function (c) { p[c[0]] = c[1]; });
+        return p;
+      });
+    }
+    return segments.map(function (p) { return p.join(""); }).join("");
+  }
   function show(i) {
     pos = Math.max(0, Math.min(frames.length - 1, i));
     var f = frames[pos];
-    if (board) { paint(pos); }
-    else { picture.innerHTML = f.parts.map(function (k) { return parts[k]; }).join(""); }
+    if (board) { paint(pos); } else { picture.innerHTML = whole(pos); }
     text.textContent = f.text;
     caption.textContent = f.caption;
     slider.value = String(pos);
@@ -155,21 +168,6 @@ _JS = """
 """
 
 
-class _Parts:
-    """The distinct HTML pieces of all frames, stored once each (a graph shown by many
-    frames of a training run is written into the page once)."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-        self._index: dict[str, int] = {}
-
-    def __call__(self, piece: str) -> int:
-        if piece not in self._index:
-            self._index[piece] = len(self.items)
-            self.items.append(piece)
-        return self._index[piece]
-
-
 def walkthrough_frames(root: Value, *, fmt: NumberFormat = ".4g",
                        **draw_options: Any) -> WalkThrough:
     """The player's frames for ``root``: one per forward step, then one per backward step,
@@ -182,37 +180,86 @@ def walkthrough_frames(root: Value, *, fmt: NumberFormat = ".4g",
     return walk_through(root, fmt=fmt, **draw_options)
 
 
-def _training_frames(frames: Sequence[Frame]) -> tuple[list[dict[str, Any]], list[str]]:
-    parts = _Parts()
-    out = []
-    for f in frames:
-        whole = f.html()
-        head, graph, tail = whole.partition(f.graph) if f.graph else (whole, "", "")
-        ids = [parts(head)] + ([parts(graph)] if graph else []) + [parts(tail)]
-        out.append({"caption": "", "text": "", "outline": f.head, "parts": ids})
-    return out, parts.items
+_CUT = re.compile(r'("[^"]*"|>)')
 
 
-def page(frames: Sequence[dict[str, Any]], parts: Sequence[str] = (), *, title: str,
+def _segments(picture: str) -> list[list[str]]:
+    """``picture`` cut after each ``>`` and around each quoted string (an attribute's value:
+    a colour, a number) into pieces, grouped into segments that each begin with an ``<svg``
+    (one per chart, one for the graph)."""
+    segments: list[list[str]] = [[]]
+    for piece in _CUT.split(picture):
+        if "<svg" in piece:
+            segments.append([])
+        segments[-1].append(piece)
+    return segments
+
+
+def changes(pictures: Sequence[str]) -> list[dict[str, Any]]:
+    """``pictures`` (HTML), each stored as what differs from the one before.
+
+    The first is stored whole, cut into segments of pieces (``{"whole": segments}``, see
+    :func:`_segments`). Each later one as ``{"delta": [[j, changed], ...]}``, one entry per
+    segment: the segment ``j`` of the picture before with the pieces ``changed``
+    (``[[index, piece], ...]``), or ``[None, pieces]`` for a segment stored whole. A segment
+    is matched to the one at its place, or at its place counted from the end (when a chart
+    appears), with as many pieces. Consecutive frames of a training run differ in numbers,
+    colours and curves, hardly in structure, so a frame costs a few kilobytes instead of
+    the whole dashboard.
+    """
+    out: list[dict[str, Any]] = []
+    before: list[list[str]] | None = None
+    for picture in pictures:
+        segments = _segments(picture)
+        if before is None:
+            out.append({"whole": segments})
+            before = segments
+            continue
+        shift = len(segments) - len(before)
+        delta: list[list[Any]] = []
+        used: set[int] = set()
+        for k, now in enumerate(segments):
+            best: tuple[int, list[list[Any]]] | None = None
+            for j in dict.fromkeys((k, k - shift)):
+                if 0 <= j < len(before) and j not in used and len(before[j]) == len(now):
+                    changed = [[i, p] for i, (p, q) in enumerate(zip(now, before[j]))
+                               if p != q]
+                    if best is None or len(changed) < len(best[1]):
+                        best = (j, changed)
+            if best is None:
+                delta.append([None, now])
+            else:
+                used.add(best[0])
+                delta.append([best[0], best[1]])
+        out.append({"delta": delta})
+        before = segments
+    return out
+
+
+def page(frames: Sequence[dict[str, Any]], pictures: Sequence[str] = (), *, title: str,
          subtitle: str = "", interval_ms: int = 1000,
          board: WalkThrough | None = None) -> str:
-    """The HTML page playing ``frames``: each shows the pieces ``parts[k]`` listed in its
-    ``parts``, or, with ``board`` (one layout), its changes to ``board``'s picture."""
+    """The HTML page playing ``frames`` (dicts with ``caption``, ``text``, ``outline``):
+    with ``board`` (a walk-through laid out once), its picture changed step by step;
+    else frame ``k`` shows ``pictures[k]`` (stored as :func:`changes`)."""
     if not frames:
         raise ValueError("export_html: nothing to show (no frames)")
-    one = board is not None and board.svg is not None
-    payload: dict[str, Any] = {"frames": list(frames), "parts": list(parts),
-                               "interval": interval_ms, "board": None}
+    if board is not None and board.svg is None:  # laid out step by step: its pictures
+        pictures = [board.svg_at(k) for k in range(len(frames))]
+        board = None
+    payload: dict[str, Any] = {"interval": interval_ms, "board": None}
     noscript = ""
-    if one:
-        assert board is not None
+    if board is not None:
+        payload["frames"] = list(frames)
         payload["board"] = {"slots": board.slots, "styles": MARK_STYLES}
         picture = board.svg_at(0, marked=False)
         noscript = f"<noscript><style>{marks_css(frames[0]['marks'])}</style></noscript>\n"
-    elif board is not None:
-        picture = board.svg_at(0)
     else:
-        picture = "".join(parts[k] for k in frames[0]["parts"])
+        if len(pictures) != len(frames):
+            raise ValueError(f"export_html: {len(frames)} frames but {len(pictures)} "
+                             "pictures")
+        payload["frames"] = [{**f, **c} for f, c in zip(frames, changes(pictures))]
+        picture = pictures[0]
     data = json.dumps(payload, ensure_ascii=False).replace("<", "\\u003c")
     first = frames[0]
     return (
@@ -307,7 +354,7 @@ def export_html(path: str | os.PathLike[str], source: Value | LiveView | Sequenc
                     f"({len(frames) - n_forward} steps): at each node, upstream gradient × "
                     f"local derivative = the contribution each operand receives. "
                     f"Keys: ← → Home End, space plays.")
-        return _write(path, page(frames, board.parts, board=board,
+        return _write(path, page(frames, board=board,
                                  title=title or f"Backprop step by step: {name}",
                                  subtitle=subtitle, interval_ms=1200))
     if draw_options:
@@ -323,11 +370,12 @@ def export_html(path: str | os.PathLike[str], source: Value | LiveView | Sequenc
     else:
         raise TypeError(f"export_html: source must be a Value, a LiveView or a list of its "
                         f"frames, got {type(source).__name__}")
-    tframes, parts = _training_frames(recorded)
+    tframes = [{"caption": "", "text": "", "outline": f.head} for f in recorded]
     subtitle = (f"{len(recorded)} frames of the training dashboard, from step "
                 f"{recorded[0].step} to step {recorded[-1].step}. Keys: ← → Home End, "
                 f"space plays.")
-    return _write(path, page(tframes, parts, title=title or "Training run",
+    return _write(path, page(tframes, [f.html() for f in recorded],
+                             title=title or "Training run",
                              subtitle=subtitle, interval_ms=400))
 
 
