@@ -227,6 +227,30 @@ def test_a_recorded_run_stores_each_frame_as_its_changes(tmp_path: Path) -> None
     assert len(page) < sum(len(f.html()) for f in view.frames) / 3  # was about 1
 
 
+@needs_renderer
+def test_a_picture_the_template_cannot_read_is_laid_out_step_by_step(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from microgrid.viz import walkthrough
+
+    def unreadable(*args: Any) -> Any:
+        raise walkthrough._NoTemplate("an SVG of another shape")
+
+    monkeypatch.setattr(walkthrough, "_one_layout", unreadable)
+    f = slide_example()
+    board = walkthrough_frames(f)
+    assert board.svg is None and board.layouts == len(board.frames) == 7
+    explorer = Explorer(f)
+    for k in range(7):  # each step exactly as draw_dot draws it
+        explorer.goto(k)
+        assert svg_texts(board.svg_at(k)) == svg_texts(explorer.diagram().svg())
+        assert highlighted_names(board.svg_at(k)) == [board.frames[k]["node"]]
+    page = export_html(tmp_path / "slide.html", f).read_text(encoding="utf-8")
+    found = re.search(r'id="mg-data">(.*?)</script>', page, re.S)
+    assert found is not None
+    frames = json.loads(found.group(1))["frames"]
+    assert [replay(frames, k) for k in range(7)] == [board.svg_at(k) for k in range(7)]
+
+
 # -- bad input ----------------------------------------------------------------------
 
 @needs_renderer
@@ -514,6 +538,11 @@ def test_the_browser_plays_a_recorded_training_run(browser: Any, tmp_path: Path)
             assert numbers == json.loads(json.dumps(frame.numbers))
         assert numbers["parameters"] == [[n, p.data, p.grad]
                                          for n, p in model.named_parameters()]
+        for k in (0, 3, 1, len(view.frames) - 1):  # back, on, back: rebuilt from the start
+            page.page.fill("#slider", str(k))
+            shown = json.loads(page.page.text_content("#picture .mg-numbers") or "")
+            assert shown == json.loads(json.dumps(view.frames[k].numbers))
+            assert page.page.inner_text("#picture .mg-head") == view.frames[k].head
         assert page.page.locator("#picture .mg-graph svg").count() == 1
         page.page.click("#picture .mg-graph")  # the graph zooms to its natural size
         assert page.page.locator("#picture .mg-graph.mg-zoom").count() == 1

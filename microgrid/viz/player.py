@@ -113,18 +113,23 @@ _JS = """
       });
     });
   }
+  var built = null, builtAt = -1;  // the segments of the picture last built, and which
   function whole(k) {  // a picture: the first one, and the changes since
-    var segments = frames[0].whole.map(function (p) { return p.slice(); });
-    for (var m = 1; m <= k; m++) {
-      var before = segments;  // each segment of it is taken at most once: changed in place
-      segments = frames[m].delta.map(function (d) {
+    if (built === null || k < builtAt) {
+      built = frames[0].whole.map(function (p) { return p.slice(); });
+      builtAt = 0;
+    }
+    for (var m = builtAt + 1; m <= k; m++) {
+      var before = built;  // each segment of it is taken at most once: changed in place
+      built = frames[m].delta.map(function (d) {
         if (d[0] === null) { return d[1].slice(); }
         var p = before[d[0]];
         d[1].forEach(function (c) { p[c[0]] = c[1]; });
         return p;
       });
     }
-    return segments.map(function (p) { return p.join(""); }).join("");
+    builtAt = k;
+    return built.map(function (p) { return p.join(""); }).join("");
   }
   function show(i) {
     pos = Math.max(0, Math.min(frames.length - 1, i));
