@@ -8,6 +8,7 @@ import json
 import os
 import re
 import struct
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from microgrid.viz import DiagramTooLargeError, LiveView
 from microgrid.viz.explorer import Explorer
 from microgrid.viz.player import (
     EXAMPLES,
+    neuron_example,
     slide_example,
     walkthrough_frames,
 )
@@ -157,6 +159,24 @@ def test_a_192_value_walk_through_is_laid_out_once_and_stays_small(
     assert page.count('"caption":') == 305
     assert len(re.findall(r"<svg\b", page)) == 1
     assert len(page.encode()) < 2_000_000  # was 98 MB with a picture per step
+
+
+@needs_renderer
+def test_a_chain_whose_input_feeds_every_third_node_is_laid_out_in_seconds(
+        tmp_path: Path) -> None:
+    x = Value(0.3, "x")
+    v = x
+    for _ in range(64):  # 193 values; x is an operand of every product
+        v = v * x + 1.0
+    start = time.perf_counter()
+    board = walkthrough_frames(v)
+    assert time.perf_counter() - start < 30  # was over two minutes (dot's 120 s limit)
+    assert board.layouts == 1 and len(board.frames) == 257
+    last = ET.fromstring(board.svg_at(len(board.frames) - 1))
+    v.backward()
+    grads = {t[0]: t[2] for g in last.iter(f"{SVG}g") if g.get("class") == "node"
+             and len(t := [e.text or "" for e in g.iter(f"{SVG}text")]) == 3}
+    assert grads["x"] == f"grad {x.grad:.4g}"
 
 
 @needs_renderer
