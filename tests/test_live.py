@@ -341,6 +341,12 @@ def test_a_recording_keeps_every_asked_for_step_complete_whatever_the_throttle()
         assert f.numbers["graph_step"] == f.step and "<svg" in f.graph
         assert "decision" in f.panels
     assert view.frames[-1].numbers["parameters"] == model_numbers(model)
+    throttled = LiveView(record=True)  # no every: the throttle chooses the frames
+    fit(small_model(), X, y, loss="bce", epochs=30, progress=False, callbacks=[throttled])
+    assert 2 <= len(throttled.frames) < 31
+    first = throttled.frames[0]  # complete too: it waited for the layout
+    assert "laying out" not in first.graph and "<svg" in first.graph
+    assert first.numbers["graph_step"] == 0
 
 
 # -- outside Jupyter -------------------------------------------------------------------------

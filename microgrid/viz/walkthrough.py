@@ -14,6 +14,10 @@ During the forward pass the gradient cell shows ``grad ?`` (not yet known), so t
 step has the same boxes. An edge shows its contribution only while the contribution flows
 (its local derivative, with ``show_local=True``, stays on it throughout).
 
+A graph whose edges cross thousands of ranks (an input feeding nodes all the way down) is
+laid out with straight edges (:data:`LONG_EDGES`), which takes seconds where curved ones
+take minutes.
+
 When the SVG does not read as expected (a number format whose text the template cannot
 find), each step is drawn and laid out on its own, as :func:`~microgrid.viz.draw_dot`
 draws it.
@@ -33,7 +37,7 @@ from ..stepper import NumberFormat
 from .colors import COLORS
 from .marks import Marks, marks_at
 
-__all__ = ["MARK_STYLES", "WalkThrough", "marks_css", "walk_through"]
+__all__ = ["LONG_EDGES", "MARK_STYLES", "WalkThrough", "marks_css", "walk_through"]
 
 MARK_STYLES: dict[str, dict[str, dict[str, str]]] = {
     "node": {"shape": {"stroke": COLORS["highlight"], "stroke-width": "3"}},
