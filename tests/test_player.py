@@ -539,6 +539,29 @@ def test_the_list_of_steps_never_overlaps_itself(browser: Any, tmp_path: Path,
         page.close()
 
 
+def test_markup_in_labels_stays_text_in_the_one_layout_page(browser: Any,
+                                                             tmp_path: Path) -> None:
+    hostile = ['<img src=x onerror="alert(1)">', '"><script>alert(2)</script>',
+               "</text></g><g id=mg-s0>"]
+    a, b = Value(2.0, hostile[0]), Value(-3.0, hostile[1])
+    f = a * b + a
+    f.label = hostile[2]
+    path = export_html(tmp_path / "hostile.html", f)
+    page = Page(browser, path)
+    dialogs: list[str] = []
+    page.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        for k in range(len(walkthrough_frames(f).frames)):
+            page.page.fill("#slider", str(k))
+            names = page.page.eval_on_selector_all(
+                "#picture svg g.node", "gs => gs.map(g => g.querySelector('text').textContent)")
+            assert set(hostile) <= set(names)
+        assert page.page.locator("#picture img, #picture script").count() == 0
+        assert dialogs == [] and page.errors == [] and page.refused == []
+    finally:
+        page.close()
+
+
 def test_the_browser_plays_a_recorded_training_run(browser: Any, tmp_path: Path) -> None:
     X, y = make_moons(40, noise=0.1, seed=0)
     model = MLP(2, [3, 1], activation="tanh", init="xavier", seed=0, fused=True)
