@@ -65,7 +65,14 @@ class _NoTemplate(ValueError):
 
 
 def _quoted(s: str) -> str:
+    """``s`` inside a DOT string, shown as written (as :func:`~microgrid.viz.dot.text`)."""
     return s.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _record_quoted(s: str) -> str:
+    """A record label's text (escaped by :func:`~microgrid.viz.dot.field`) as graphviz
+    writes it inside quotes: its unescaped quotes escaped."""
+    return re.sub(r'(?<!\\)"', '\\\\"', s)
 
 
 def _widest(texts: Sequence[str]) -> str:
@@ -297,10 +304,10 @@ def _one_layout(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
         old = f"data {field(data)}" + (f" | grad {field(grad)}" if grad is not None else "")
         new = (f"data {field(widest[ident, 'data'][5:])}"
                + (f" | grad {field(widest[ident, 'grad'][5:])}" if grad is not None else ""))
-        at = line.rfind(_quoted(old))
+        at = line.rfind(_record_quoted(old))
         if at < 0:
             raise _NoTemplate(f"the label of {ident} does not read as expected")
-        body[i] = line[:at] + _quoted(new) + line[at + len(_quoted(old)):]
+        body[i] = line[:at] + _record_quoted(new) + line[at + len(_record_quoted(old)):]
     if _crossings(picture.items) > LONG_EDGES:
         template.graph_attr.update(splines="line", nslimit="1", nslimit1="1")
     svg = template.svg()
