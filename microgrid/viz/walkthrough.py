@@ -366,8 +366,9 @@ def _ids(svg: str, frames: list[dict[str, Any]],
     out.append(svg[at:])
     template = "".join(out)
     missing = [k for k in [*widest, *room] if k not in slot_of]
+    missing += [part for _, lit in states for part, _ in lit if part not in group_id]
     if missing:
-        raise _NoTemplate(f"no text found for {missing[0]!r}")
+        raise _NoTemplate(f"no part of the SVG found for {missing[0]!r}")
     previous: list[str] | None = None
     for frame, (state, lit) in zip(frames, states):
         now = [""] * len(slot_of)
