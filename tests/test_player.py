@@ -27,6 +27,7 @@ from microgrid.viz.explorer import Explorer
 from microgrid.viz.player import (
     EXAMPLES,
     neuron_example,
+    picture_at,
     slide_example,
     walkthrough_frames,
 )
@@ -213,22 +214,6 @@ def test_the_last_step_shows_the_engines_gradients_and_values() -> None:
     assert boxes["loss"] == [f"data {loss.data:.4g}", "grad 1"]
 
 
-def replay(frames: list[dict[str, Any]], k: int) -> str:
-    """Frame ``k``'s picture from a page's stored changes, as the page's script builds it."""
-    segments = [list(p) for p in frames[0]["whole"]]
-    for frame in frames[1:k + 1]:
-        before, segments = segments, []
-        for j, change in frame["delta"]:
-            if j is None:
-                segments.append(list(change))
-                continue
-            piece = before[j]
-            for i, p in change:
-                piece[i] = p
-            segments.append(piece)
-    return "".join("".join(p) for p in segments)
-
-
 @needs_renderer
 def test_a_recorded_run_stores_each_frame_as_its_changes(tmp_path: Path) -> None:
     X, y = make_moons(40, noise=0.1, seed=0)
@@ -242,7 +227,7 @@ def test_a_recorded_run_stores_each_frame_as_its_changes(tmp_path: Path) -> None
                       re.S)
     assert found is not None
     frames = json.loads(found.group(1))["frames"]
-    assert [replay(frames, k) for k in range(len(frames))] == [f.html() for f in view.frames]
+    assert [picture_at(frames, k) for k in range(len(frames))] == [f.html() for f in view.frames]
     assert "whole" in frames[0] and all("delta" in f for f in frames[1:])
     assert len(page) < sum(len(f.html()) for f in view.frames) / 3  # was about 1
 
@@ -268,7 +253,7 @@ def test_a_picture_the_template_cannot_read_is_laid_out_step_by_step(
     found = re.search(r'id="mg-data">(.*?)</script>', page, re.S)
     assert found is not None
     frames = json.loads(found.group(1))["frames"]
-    assert [replay(frames, k) for k in range(7)] == [board.svg_at(k) for k in range(7)]
+    assert [picture_at(frames, k) for k in range(7)] == [board.svg_at(k) for k in range(7)]
 
 
 # -- bad input ----------------------------------------------------------------------

@@ -41,7 +41,7 @@ from .draw import DiagramTooLargeError
 from .live import Frame, LiveView
 from .walkthrough import MARK_STYLES, WalkThrough, marks_css, walk_through
 
-__all__ = ["EXAMPLES", "export_html", "page", "walkthrough_frames"]
+__all__ = ["EXAMPLES", "changes", "export_html", "page", "picture_at", "walkthrough_frames"]
 
 _CSS = """
 body{font-family:Helvetica,Arial,sans-serif;margin:16px 20px;color:#222;background:#fff}
@@ -245,6 +245,23 @@ def changes(pictures: Sequence[str]) -> list[dict[str, Any]]:
         out.append({"delta": delta})
         before = segments
     return out
+
+
+def picture_at(frames: Sequence[dict[str, Any]], k: int) -> str:
+    """Frame ``k``'s picture from frames stored by :func:`changes`, built as the page's
+    script builds it (for checking a page without a browser)."""
+    segments = [list(p) for p in frames[0]["whole"]]
+    for frame in frames[1:k + 1]:
+        before, segments = segments, []
+        for j, change in frame["delta"]:
+            if j is None:
+                segments.append(list(change))
+                continue
+            piece = before[j]  # each segment of the picture before is taken at most once
+            for i, p in change:
+                piece[i] = p
+            segments.append(piece)
+    return "".join("".join(p) for p in segments)
 
 
 def page(frames: Sequence[dict[str, Any]], pictures: Sequence[str] = (), *, title: str,
