@@ -286,7 +286,8 @@ def page(frames: Sequence[dict[str, Any]], pictures: Sequence[str] = (), *, titl
         if len(pictures) != len(frames):
             raise ValueError(f"export_html: {len(frames)} frames but {len(pictures)} "
                              "pictures")
-        payload["frames"] = [{**f, **c} for f, c in zip(frames, changes(pictures))]
+        payload["frames"] = [{**{k: v for k, v in f.items() if k != "parts"}, **c}
+                             for f, c in zip(frames, changes(pictures))]
         picture = pictures[0]
     data = json.dumps(payload, ensure_ascii=False).replace("<", "\\u003c")
     first = frames[0]
