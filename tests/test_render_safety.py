@@ -23,6 +23,7 @@ from microgrid.train import fit
 from microgrid.viz import LiveView, draw_network
 from microgrid.viz import render as viz_render
 from microgrid.viz.explorer import Explorer
+from microgrid.viz.player import picture_at
 
 SECRET = "TOP-SECRET-FILE-CONTENT-4711"
 
@@ -208,10 +209,13 @@ def svg_texts(svg: str) -> list[str]:
 
 
 def svgs_of_page(page: str) -> list[str]:
-    """Every inline SVG of a page: the one shown and those of every frame of the player."""
+    """Every inline SVG of a page: the one shown and those of every frame of the player (a
+    walk-through laid out once changes only texts, set as text, and highlight colours)."""
     data = re.search(r'<script type="application/json" id="mg-data">(.*?)</script>', page,
                      re.S)
-    parts = json.loads(data.group(1))["parts"] if data else []
+    frames = json.loads(data.group(1))["frames"] if data else []
+    stored = frames and "whole" in frames[0]  # each frame stored as its changes
+    parts = [picture_at(frames, k) for k in range(len(frames))] if stored else []
     found = [m.group() for text in [page, *parts]
              for m in re.finditer(r"<svg\b.*?</svg>", text, re.S)]
     assert found, "no picture on the page"
