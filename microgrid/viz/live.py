@@ -305,7 +305,7 @@ class LiveView:
         if not self._started:
             return
         self.history = history
-        self._batch_losses.append(float(loss))
+        self._batch_losses.append(_number(loss))
         if not (self.display or self.record) or history.steps - self._last_step < self.every:
             return
         if self.overhead is None or (self.record and self._every_given):
@@ -363,11 +363,12 @@ class LiveView:
         return frame
 
     def _show(self, markup: str) -> None:
-        from IPython import display as ipd
+        from IPython.core.display import HTML
+        from IPython.core.display_functions import display
 
-        shown: Any = ipd.HTML(markup)  # type: ignore[no-untyped-call]
+        shown: Any = HTML(markup)  # type: ignore[no-untyped-call]
         if self._handle is None:
-            self._handle = ipd.display(shown, display_id=True)  # type: ignore[no-untyped-call]
+            self._handle = display(shown, display_id=True)  # type: ignore[no-untyped-call]
         else:
             self._handle.update(shown)
 
