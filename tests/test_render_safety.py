@@ -518,3 +518,21 @@ def test_draw_network_draws_control_characters_and_a_20000_character_name(
     assert "y" * 999 + "…" in texts  # one line of a DOT string is cut at 1,000 characters
     assert "b␀" + "é" * 997 + "…" in texts
     assert format(model.parameters()[-1].data, ".4g") in texts  # its value is all there
+
+
+def test_a_dot_run_past_its_time_limit_is_a_render_error_saying_so(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+    import subprocess
+
+    from microgrid.viz import render as render_module
+
+    if shutil.which("dot") is None:
+        pytest.fail("the system Graphviz `dot` is needed for this test (CI installs it)")
+
+    def too_slow(*args: object, **kwargs: object) -> None:
+        raise subprocess.TimeoutExpired(cmd="dot", timeout=kwargs.get("timeout", 0))
+
+    monkeypatch.setattr(render_module.subprocess, "run", too_slow)
+    with pytest.raises(render_module.RenderError, match=r"did not finish .* within 120 s"):
+        render_module.render("digraph { a -> b }", "svg", renderer="dot")
