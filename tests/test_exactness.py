@@ -305,6 +305,76 @@ def test_tanh_first_and_second_derivatives_at_large_and_small_arguments(a: float
         assert ulps(h, exact2) <= 8
 
 
+# -- square root, sine and cosine ---------------------------------------------------------
+
+@pytest.mark.parametrize("a", [5e-324, 1e-300, 1e-20, 0.25, 2.0, 3.0, 1e20, 1e300,
+                               1.7976931348623157e308])
+def test_square_root_first_and_second_derivatives_against_mpmath(a: float) -> None:
+    x = Value(a)
+    f = x.sqrt()
+    assert f.data == math.sqrt(a)
+    f.backward()
+    exact1 = 1 / (2 * mp.sqrt(mp.mpf(a)))
+    assert ulps(x.grad, exact1) <= 1
+    (g,) = grad(x.sqrt(), [x], create_graph=True)
+    assert ulps(g.data, exact1) <= 1
+    exact2 = -1 / (4 * mp.mpf(a) ** mp.mpf(1.5))
+    if abs(exact2) > sys.float_info.max:  # ∂²√a/∂a² past the float range: named error
+        with pytest.raises(OverflowError, match=r"^(grad|div): "):
+            hessian(x.sqrt(), [x])
+        return
+    (h,), = hessian(x.sqrt(), [x])
+    assert ulps(h, exact2) <= 4
+
+
+def test_square_root_of_a_negative_number_is_a_value_error_naming_sqrt() -> None:
+    with pytest.raises(ValueError, match=r"^sqrt: input must be >= 0, got -1e-300$"):
+        Value(-1e-300).sqrt()
+
+
+def test_square_root_at_zero_is_zero_and_its_derivative_a_named_error() -> None:
+    for zero in (0.0, -0.0):
+        x = Value(zero)
+        assert x.sqrt().data == 0.0
+        with pytest.raises(OverflowError, match=r"^sqrt: .*infinite"):
+            x.sqrt().backward()
+        with pytest.raises(OverflowError, match=r"^sqrt: .*infinite"):
+            grad(x.sqrt(), [x])
+        with pytest.raises(OverflowError, match=r"^sqrt: .*infinite"):
+            grad(x.sqrt(), [x], create_graph=True)
+        with pytest.raises(OverflowError, match=r"^sqrt: .*infinite"):
+            hessian(x.sqrt(), [x])
+
+
+def test_square_root_at_zero_behind_a_zero_upstream_is_refused_not_zero() -> None:
+    # (√x)² = x has derivative 1, but the chain rule gives 2√0 · ∞ = 0·∞: refused, as x ** ½
+    x = Value(0.0)
+    with pytest.raises(OverflowError, match=r"^sqrt: .*infinite"):
+        (x.sqrt() ** 2).backward()
+    with pytest.raises(OverflowError, match=r"^sqrt: .*infinite"):
+        grad(x.sqrt() ** 2, [x])
+    # where no gradient reaches √0 at all (a constant operand), nothing is refused
+    assert grad(x * 2.0 + Value(0.0).sqrt(), [x]) == (2.0,)
+
+
+@pytest.mark.parametrize("a", [0.0, 5e-324, 1e-300, 0.5, 1.5707963267948966,
+                               3.141592653589793, -7.0, 1e22, 1e300])
+def test_sine_and_cosine_first_and_second_derivatives_against_mpmath(a: float) -> None:
+    s_, c_ = mp.sin(mp.mpf(a)), mp.cos(mp.mpf(a))
+    for method, d1, d2 in (("sin", c_, -s_), ("cos", -s_, -c_)):
+        x = Value(a)
+        f = getattr(x, method)()
+        value = s_ if method == "sin" else c_
+        assert f.data == 0.0 if value == 0 else ulps(f.data, value) <= 1
+        f.backward()
+        (h,), = hessian(getattr(x, method)(), [x])
+        for got, exact in ((x.grad, d1), (h, d2)):
+            if exact == 0:
+                assert got == 0.0, (method, a)
+            else:
+                assert ulps(got, exact) <= 1, (method, a, got)
+
+
 # -- engine-side input checks ----------------------------------------------------------------
 
 def test_bool_follows_data() -> None:

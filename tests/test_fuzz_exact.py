@@ -3,7 +3,7 @@
 Hypothesis draws small programs: 1–3 inputs, then 1–9 steps (half of the programs only 1–2,
 so that every op meets every magnitude often), each applying one op (add, sub, mul, div,
 pow with a ``Value`` exponent, powc, neg, exp, log, tanh, sigmoid, relu, softplus,
-leaky_relu, abs, wsum) to earlier nodes (fan-out: any node may be used again) or to
+leaky_relu, abs, wsum, sqrt, sin, cos) to earlier nodes (fan-out: any node may be used again) or to
 constants. Inputs and constants range over every float magnitude, 5e-324 to 1.8e308, both
 signs, signed zeros, subnormals, and the edges of the ops' domains (exp near 709.78, σ near
 ±37, pow at base 0, log near 0, kinks at 0).
@@ -94,10 +94,11 @@ K = 8  # ulps allowed per local derivative and per elementary step
 
 STATS: Counter[str] = Counter()
 
-UNARY = ("neg", "exp", "log", "tanh", "sigmoid", "relu", "softplus", "abs")
+UNARY = ("neg", "exp", "log", "tanh", "sigmoid", "relu", "softplus", "abs", "sqrt", "sin",
+         "cos")
 BINARY = ("add", "sub", "mul", "div")
 OP_NAMES = ("add", "sub", "mul", "neg", "div", "pow", "powc", "exp", "log", "tanh",
-            "sigmoid", "relu", "softplus", "leaky_relu", "abs", "wsum")
+            "sigmoid", "relu", "softplus", "leaky_relu", "abs", "wsum", "sqrt", "sin", "cos")
 NAMED = re.compile(r"^(" + "|".join(OP_NAMES) + r"): ")
 NAMED_NODE = re.compile(r"^(backward|grad): .*\b(a|an) (" + "|".join(OP_NAMES)
                         + r") node|^(backward|grad): .*\ba leaf\b")
@@ -301,6 +302,17 @@ def exact_local(op: str, xs: Sequence[float], param: float) -> Local:
             return Local(sig(a), [d1], [[d2]], [[abs(d2)]])
         sp = a + CTX.log1p(CTX.exp(-a)) if a > 0 else CTX.log1p(CTX.exp(a))
         return Local(sp, [sig(a)], [[d1]], [[d1]])
+    if op == "sqrt":  # a^½: infinite derivatives at 0, as powc with c = ½
+        if a < 0:
+            raise Undefined("domain")
+        d1, d2 = dpow(a, mpf(0.5), 1), dpow(a, mpf(0.5), 2)
+        return Local(CTX.sqrt(a), [d1], [[d2]], [[abs(d2)]])
+    if op == "sin":
+        s_, c_ = CTX.sin(a), CTX.cos(a)
+        return Local(s_, [c_], [[-s_]], [[abs(s_)]])
+    if op == "cos":
+        s_, c_ = CTX.sin(a), CTX.cos(a)
+        return Local(c_, [-s_], [[-c_]], [[abs(c_)]])
     if op == "relu":
         return Local(a if a > 0 else mpf(0), [mpf(1 if a > 0 else 0)], z2, z2)
     if op == "leaky_relu":
@@ -666,6 +678,8 @@ FOUND = [
     _p((-1.2367729243600703e-06,), Step("sigmoid", (0,))),
     _p((0.0,), Step("exp", (0,)), Step("pow", (C(-1024.0), 0)), Step("exp", (0,))),
     _p((0.0,), Step("powc", (0,), 1 / 3), Step("powc", (0,), 2.0)),  # (x^⅓)² at 0
+    _p((0.0,), Step("sqrt", (0,)), Step("powc", (0,), 2.0)),  # (√x)² at 0: 0·∞, refused
+    _p((5e-324, 1e308), Step("sqrt", (1,)), Step("sin", (0,)), Step("cos", (2,))),
     _p((1.7976931348623157e308, 0.0, 1.0), Step("wsum", (0, 2, 0)), Step("log", (0,)),
        Step("exp", (0,))),  # gradients near the float maximum
 ]

@@ -48,7 +48,10 @@ UNARY: dict[str, tuple[Callable[[Value], Value], Callable[[sp.Expr], sp.Expr]]] 
     "square": (lambda v: v ** 2, lambda e: e ** 2),
     "cube": (lambda v: v ** 3, lambda e: e ** 3),
     "reciprocal": (lambda v: 1 / v, lambda e: 1 / e),
-    "sqrt": (lambda v: (v * v + 1) ** 0.5, lambda e: sp.sqrt(e * e + 1)),
+    "half_power": (lambda v: (v * v + 1) ** 0.5, lambda e: sp.sqrt(e * e + 1)),
+    "sqrt": (lambda v: (v * v + 0.5).sqrt(), lambda e: sp.sqrt(e * e + sp.Float(0.5))),
+    "sin": (lambda v: v.sin(), sp.sin),
+    "cos": (lambda v: v.cos(), sp.cos),
 }
 
 BINARY: dict[str, tuple[Callable[[Value, Value], Value], Callable[[sp.Expr, sp.Expr], sp.Expr]]] = {
@@ -139,6 +142,15 @@ def evaluate(expr: Expr, point: tuple[float, ...]) -> tuple[Env, Value]:
             if node.op in (ops.RELU, ops.LEAKY_RELU))
         and all(abs(node.data) < 1e6 for node in order))
     return env, out
+
+
+def test_a_test_that_rejects_most_of_its_inputs_fails_loudly() -> None:
+    counted = Rejections()
+    counted.counts.update(drawn=10, rejected=5)
+    counted.check()  # half is still fine
+    counted.counts.update(rejected=1)
+    with pytest.raises(AssertionError, match="rejected 6 of 10 drawn inputs"):
+        counted.check()
 
 
 def exact(e: sp.Expr, point: tuple[float, ...]) -> float:
