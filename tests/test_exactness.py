@@ -248,16 +248,31 @@ def test_power_rules_are_accurate_where_a_power_underflows() -> None:
         assert ulps(g.data, exact) <= 2, (a_, b_)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a limitation of float arithmetic: in hessian's reverse pass the product x·b·… = 3e-601 "
-    "underflows to 0, so the term x·∂²(xᵇ)/∂x² = −b/x (which needs a⁻² = 2e565) is lost"))
-def test_an_underflowed_product_in_the_second_reverse_pass_is_not_lost() -> None:
+def test_an_underflowed_upstream_meeting_a_local_derivative_past_the_float_range_is_refused(
+        ) -> None:
+    # ∂²(x·xᵇ)/∂x² = b(1 + b)·x^(b−1) ≈ b/x; half of it is x·∂²(xᵇ)/∂x² = −b/x, reached in
+    # hessian's second reverse pass as the upstream x·b = 3e-601 (underflows to 0) times
+    # ∂x^(b−1)/∂x ≈ −x⁻² = −2e565 (past the float range): floats cannot give it, so the
+    # point is refused with a named error rather than answered b/x·2 (twice the truth)
     x, b = Value(2.16184337872617e-283), Value(1.36902e-318)
-    f = x * x ** b  # ∂²f/∂x² = b(1 + b)·x^(b−1) ≈ b/x
     exact = mp.mpf(1.36902e-318) * (1 + mp.mpf(1.36902e-318)) * mp.power(
         mp.mpf(2.16184337872617e-283), mp.mpf(1.36902e-318) - 1)
-    h = hessian(f, [x, b])[0][0]
-    assert ulps(h, exact) <= 8
+    assert 1e-36 < exact < 1e-34  # a normal number
+    with pytest.raises(OverflowError, match=r"^(grad|pow): .*(cannot be computed|overflows)"):
+        hessian(x * x ** b, [x, b])
+    (g,) = grad(x * x ** b, [x], create_graph=True)  # the first derivatives stay exact
+    assert ulps(g.data, mp.power(mp.mpf(x.data), mp.mpf(b.data)) * (1 + mp.mpf(b.data))) <= 2
+    with pytest.raises(OverflowError, match=r"^pow: .* overflows a float"):
+        grad(g, [x])  # scaled so that x·b is a normal number, x⁻² = 2e565 overflows
+
+
+def test_an_upstream_that_underflowed_to_zero_meeting_finite_local_derivatives_is_zero(
+        ) -> None:
+    # (x · 1e-200 · 1e-200 · 1e-200): the gradient into x underflows, every local is finite
+    x = Value(3.0)
+    f = ((x * 1e-200) * 1e-200) * 1e-200
+    assert grad(f, [x]) == (0.0,)
+    assert hessian(f * x, [x]) == [[0.0]]
 
 
 # -- stable tails --------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from microgrid import Value, grad, hessian, ops, topological_order
+from microgrid import Value, grad, hessian, ops, topological_order, wsum
 
 Env = dict[str, Value]
 Builder = Callable[[Env], Value]
@@ -202,3 +202,41 @@ def test_third_derivative_along_x_equals_sympy(expr: Expr, point: tuple[float, .
     (d3,) = grad(d2, [x])
     want = exact(sp.diff(expr[1], SYMBOLS["x"], 3), point)
     assert close(d3, want, 1e-6), (d3, want, expr[1])
+
+
+# -- second derivatives where a product of local derivatives underflows ------------------
+
+X, Y = SYMBOLS["x"], SYMBOLS["y"]
+EXTREME = [
+    # (engine expression, SymPy expression, x, y): found by tests/test_fuzz_exact.py,
+    # where the second reverse pass lost a product that underflowed to 0
+    (lambda x, y: 6.1517e-319 ** (x ** x), sp.Float(6.1517e-319, 40) ** (X ** X),
+     1.4290953288892287e-44, 1.0),
+    (lambda x, y: wsum([1e-310], [x ** 1.650929747285566e-85], 5.2885e-320),
+     sp.Float(1e-310, 40) * X ** sp.Float(1.650929747285566e-85, 40), 1.650929747285566e-85,
+     1.0),
+]
+
+
+@pytest.mark.parametrize("case", range(len(EXTREME)))
+def test_second_derivatives_at_extreme_magnitudes_equal_sympy(case: int) -> None:
+    build, expr, x0, y0 = EXTREME[case]
+    x, y = Value(x0), Value(y0)
+    h = hessian(build(x, y), [x, y])
+    subs = {X: sp.Float(x0, 40), Y: sp.Float(y0, 40)}
+    for i, a in enumerate((X, Y)):
+        for j, b in enumerate((X, Y)):
+            want = float(sp.diff(expr, a, b).evalf(40, subs=subs))
+            # relative: these numbers are far below 1 (close() would call 0 and 1e-272 equal);
+            # 1e-7, as a subnormal such as 6.1517e-319 holds only 30 bits
+            assert abs(h[i][j] - want) <= 1e-7 * abs(want), (case, i, j, h[i][j], want)
+
+
+def test_a_second_derivative_floats_cannot_give_is_a_named_error_not_a_number() -> None:
+    # ∂²(x·xʸ)/∂x² ≈ y/x: half of it needs x·y = 3e-601 times x⁻² = 2e565
+    x, y = Value(2.16184337872617e-283), Value(1.36902e-318)
+    with pytest.raises(OverflowError, match=r"^(grad|pow): .*(cannot be computed|overflows)"):
+        hessian(x * x ** y, [x, y])
+    want = sp.diff(X * X ** Y, X, X).evalf(40, subs={X: sp.Float(x.data, 40),
+                                                      Y: sp.Float(y.data, 40)})
+    assert 1e-36 < float(want) < 1e-34  # a normal number: refusing beats answering wrong
