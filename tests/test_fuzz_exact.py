@@ -52,10 +52,10 @@ exact zero (a zero upstream or a locally constant operand); then the engine's do
 rule "a zero contributes exactly zero" is the reference (counted as ``indeterminate``).
 
 Nothing is forgiven as a limitation of float arithmetic. In the reverse pass over the graph
-of first derivatives (for ``hessian``), a product of local derivatives can underflow to 0
-and then meet a local derivative past 2¹⁰²⁴ that would have brought it back (an upstream
-of 3e-601 times a⁻² = 2e565); floats cannot compute that product, so ``grad`` refuses the
-point with a named error (tests/test_exactness.py pins one example; FOUND holds others).
+of first derivatives (for ``hessian``), a product of local derivatives can underflow and
+later local derivatives magnify what it lost (it vanished while the term it cancels
+survived; or an upstream of 3e-601 meets a⁻² = 2e565): ``grad`` then reruns the pass from
+a scaled seed, or refuses the point with a named error (FOUND holds such graphs).
 
 CI runs a fixed, derandomized budget (300 first-order graphs, 100 second-order);
 ``pytest --fuzz N`` runs N fresh random graphs per test and prints what it counted.
