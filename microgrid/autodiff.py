@@ -94,20 +94,20 @@ def _reverse(order: list[Value], output: Value, needed: set[Value], seed: Any,
     floats = not F.graph
     for node in reversed(order):
         g = grads.get(node)
-        if g is None:
-            if node.op in _POWERS and node in needed:
-                # no gradient reached it (a zero upstream, maybe an underflowed one), but a
-                # power rule with no value still has none: the kernel raises (see chain)
-                contributions(node, 0.0, FLOAT_FNS, needed)
-            continue
         e = lost.get(node, 0.0) if floats else 0.0
-        if e and g == 0.0:  # 0 only because of underflow: where would the lost part go?
+        if e and not g:  # 0 (or nothing) only because of underflow: where would it go?
             try:
                 for _, p, d, _ in contributions(node, 1.0, F, needed):
                     lost[p] = lost.get(p, 0.0) + e * abs(d)
             except OverflowError:  # a local derivative past the float range
                 for p in operands(node):
                     lost[p] = math.inf
+        if g is None:
+            if node.op in _POWERS and node in needed:
+                # no gradient reached it (a zero upstream, maybe an underflowed one), but a
+                # power rule with no value still has none: the kernel raises (see chain)
+                contributions(node, 0.0, FLOAT_FNS, needed)
+            continue
         for _, p, d, c in contributions(node, g, F, needed):
             prev = grads.get(p)
             grads[p] = c if prev is None else prev + c
@@ -143,15 +143,14 @@ def _float_gradients(order: list[Value], output: Value, needed: set[Value],
             raise OverflowError(
                 f"grad: the gradient of a {bad.op.name} node (data={bad.data!r}) is "
                 f"{grads[bad]!r}: a product of local derivatives overflowed a float")
-        worst = max((lost.get(x, 0.0) for x in xs), default=0.0)
-        allowed = math.ldexp(_ALLOWED, scale)
-        if worst <= allowed:
+        worst = math.ldexp(max((lost.get(x, 0.0) for x in xs), default=0.0), -scale)
+        if worst <= _ALLOWED:  # (what it cost, in the units of the unscaled gradients)
             break
         biggest = max((math.frexp(g)[1] for g in grads.values() if g), default=0)
         room = 1022 - biggest
-        shift = min(room, math.frexp(worst / allowed)[1] + 1) if worst < math.inf else room
+        shift = min(room, math.frexp(worst / _ALLOWED)[1] + 1) if worst < math.inf else room
         if shift <= 0:
-            node = next(x for x in xs if lost.get(x, 0.0) > allowed)
+            node = max(xs, key=lambda x: lost.get(x, 0.0))
             raise _unscalable(node, "a product of local derivatives underflowed where later "
                                     "local derivatives would magnify what it lost, and "
                                     "scaling it up would overflow another gradient")

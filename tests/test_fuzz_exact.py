@@ -587,7 +587,12 @@ def check_first_order(program: Program) -> None:
     for node in topological_order(b.out):
         if not math.isfinite(node.grad):
             fail(f"backward left {node.grad!r} in a .grad of {node!r}: {desc}")
-    assert grad_error is None, f"grad() refused where backward() did not: {grad_error}"
+    if grad_error is not None:
+        # grad() also refuses where an underflowed product meets local derivatives that
+        # would magnify what it lost past what floats carry; backward() does not check
+        assert isinstance(grad_error, OverflowError), (
+            f"grad() refused where backward() did not: {grad_error}")
+        STATS["grad refused where backward answered (underflow magnified)"] += 1
     for x, v in enumerate(b.inputs):
         check(f"backward ∂/∂x{x} of {desc}", v.grad, jet.g[x], jet.gc[x], first[x])
 
@@ -644,6 +649,9 @@ FOUND = [
     _p((1.4290953288892287e-44,), Step("pow", (0, 0)), Step("pow", (C(6.1517e-319), 0))),
     _p((1.650929747285566e-85,), Step("powc", (0,), 1.650929747285566e-85),
        Step("wsum", (C(1e-310), 0, C(5.2885e-320)))),
+    _p((1e-320,), Step("cos", (0,)), Step("div", (1, 0))),  # lost behind dquotient's 2⁻⁶⁰⁰
+    _p((5e-324, 0.0), Step("neg", (0,)), Step("log", (2,)), Step("mul", (0, C(5e-324))),
+       Step("div", (0, 1))),  # grad() refuses log' = 2e323 behind a vanished upstream
     _p((7.332074404926353e-18, -3.490878438472554e+200, -8.241788946766778e-12),
        Step("powc", (2,), 3.706309312203815e-172), Step("sigmoid", (2,)),
        Step("leaky_relu", (2,), 0.01), Step("div", (C(-709.0), 1)),
