@@ -73,7 +73,7 @@ def grad(output: Value, inputs: Value | Sequence[Value],
 
 _TINY_NORMAL = 2.2250738585072014e-308  # 2⁻¹⁰²²: below it a product loses precision
 # what underflow costs is counted in units of the smallest subnormal, 2⁻¹⁰⁷⁴:
-_HALF_TINY = 0.5  # the largest error of a product rounded below 2⁻¹⁰²²
+_ROUNDING = 0.5  # the largest error of a product rounded below 2⁻¹⁰²²
 _ALLOWED = 8.0  # what underflow may cost a gradient
 
 
@@ -83,9 +83,8 @@ def _reverse(order: list[Value], output: Value, needed: set[Value], seed: Any,
 
     Returns the gradients and, on floats, a bound on what underflow cost each one (in
     units of 2⁻¹⁰⁷⁴): a product upstream × local rounded below 2⁻¹⁰²² is off by up to ½ unit
-    (or vanished),
-    and later local derivatives multiply that error (even where the gradient became 0,
-    so that rules skipped behind a zero upstream are evaluated for the bound).
+    (or vanished), and later local derivatives multiply that error (also where no gradient
+    got through: the rules skipped behind a zero upstream are evaluated for the bound).
     """
     grads: dict[Value, Any] = {}
     if output in needed:
@@ -114,7 +113,7 @@ def _reverse(order: list[Value], output: Value, needed: set[Value], seed: Any,
             if floats:
                 cost = e * abs(d) if e else 0.0
                 if -_TINY_NORMAL < c < _TINY_NORMAL and d != 0.0 and g != 0.0:
-                    cost += _HALF_TINY
+                    cost += _ROUNDING
                 if cost:
                     lost[p] = lost.get(p, 0.0) + cost
     return grads, lost
