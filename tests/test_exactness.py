@@ -248,6 +248,17 @@ def test_power_rules_are_accurate_where_a_power_underflows() -> None:
         assert ulps(g.data, exact) <= 2, (a_, b_)
 
 
+@pytest.mark.parametrize("a, c", [(2.5e-323, 2.940359660114419), (0.5, 1074.5), (0.9, 6760.0),
+                                  (-0.9, 6761.0), (1e-160, 2.9), (5e-324, 2.5)])
+def test_second_derivative_of_a_power_is_accurate_where_the_power_underflows(
+        a: float, c: float) -> None:
+    # c(c−1)·a^(c−2) from a graph of c·a^(c−1) whose a^(c−1) (and |a|^((c−1)/2)) underflow
+    x = Value(a)
+    exact = mp.mpf(c) * (mp.mpf(c) - 1) * mp.power(mp.mpf(a), mp.mpf(c) - 2)
+    (h,), = hessian(x ** c, [x])
+    assert abs(mp.mpf(h) - exact) <= 2 * max(math.ulp(float(abs(exact))), 2.0 ** -1074), (a, c)
+
+
 def test_an_underflowed_upstream_meeting_a_local_derivative_past_the_float_range_is_refused(
         ) -> None:
     # ∂²(x·xᵇ)/∂x² = b(1 + b)·x^(b−1) ≈ b/x; half of it is x·∂²(xᵇ)/∂x² = −b/x, reached in

@@ -649,6 +649,7 @@ FOUND = [
     _p((1.4290953288892287e-44,), Step("pow", (0, 0)), Step("pow", (C(6.1517e-319), 0))),
     _p((1.650929747285566e-85,), Step("powc", (0,), 1.650929747285566e-85),
        Step("wsum", (C(1e-310), 0, C(5.2885e-320)))),
+    _p((2.5e-323,), Step("powc", (0,), 2.940359660114419)),  # |a|^((c−1)/2) subnormal
     _p((1e-320,), Step("cos", (0,)), Step("div", (1, 0))),  # lost behind dquotient's 2⁻⁶⁰⁰
     _p((5e-324, 0.0), Step("neg", (0,)), Step("log", (2,)), Step("mul", (0, C(5e-324))),
        Step("div", (0, 1))),  # grad() refuses log' = 2e323 behind a vanished upstream
