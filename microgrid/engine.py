@@ -40,7 +40,7 @@ from typing import Any, TypeAlias
 
 from . import ops
 from ._labels import check_label
-from .chain import contributions
+from .chain import TINY_NORMAL, contributions, float_gradients, gradient_overflow
 from .graph import _post_order, operands, topological_order, traversal_lock
 from .ops import Op
 
@@ -530,13 +530,26 @@ class Value:
         with traversal_lock:
             leaves: list[Value] = []
             order = _post_order([self], leaves)  # interior grads reset on the way
-            self._grad += seed
-            _propagate_into_grad(reversed(order))  # checks each interior node's grad
-            total = sum(map(_grad_of, leaves))
-            if total - total != 0.0:
-                bad = next((n for n in leaves if n._grad - n._grad != 0.0), None)
-                if bad is not None:  # (finite grads whose sum overflows are fine)
-                    raise _gradient_overflow(bad)
+            before = list(map(_grad_of, leaves))
+            try:
+                self._grad += seed
+                if _propagate_into_grad(reversed(order)):  # a product fell below 2⁻¹⁰²²
+                    grads = float_gradients(order, self, None, None, seed, "backward")
+                    for node in order:
+                        node._grad = grads.get(node, 0.0)
+                    for node, g in zip(leaves, before):
+                        node._grad = g + node._grad
+                total = sum(map(_grad_of, leaves))
+                if total - total != 0.0:
+                    bad = next((n for n in leaves if n._grad - n._grad != 0.0), None)
+                    if bad is not None:  # (finite grads whose sum overflows are fine)
+                        raise _gradient_overflow(bad)
+            except BaseException:  # refused: the leaves as they were, no inf left behind
+                for node in order:
+                    node._grad = 0.0
+                for node, g in zip(leaves, before):
+                    node._grad = g
+                raise
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0.0 on this node and every node it depends on."""
@@ -568,11 +581,7 @@ _grad_of = attrgetter("_grad")
 
 def _gradient_overflow(node: Value) -> OverflowError:
     """The error for a node whose gradient is not a finite float."""
-    what = f"a {node._fn.name} node" if node._a is not None else "a leaf"
-    label = f" {node.label!r}" if node.label else ""
-    return OverflowError(
-        f"backward: the gradient of {what}{label} (data={node._data!r}) is {node._grad!r}: "
-        "a product of local derivatives overflowed a float")
+    return gradient_overflow("backward", node, node._grad)
 
 
 class ValueFns:
@@ -696,13 +705,19 @@ class ValueFns:
 VALUE_FNS = ValueFns()
 
 
-def _propagate_into_grad(reverse_order: Iterable[Value]) -> None:
+def _propagate_into_grad(reverse_order: Iterable[Value]) -> bool:
     """The chain rule on floats: push each node's ``grad`` into its operands' ``grad``.
 
     :func:`microgrid.chain.contributions` for every node, with the commonest ops written out
     (reading the table for add and mul made backward() 7–14 % slower on the benchmark's
     training steps, for wsum 20 %); tests/test_chain.py proves the two equal on random graphs.
+
+    Returns whether a contribution upstream × local fell below 2⁻¹⁰²² (to a subnormal or to
+    0) with both factors nonzero: only then can underflow have cost a gradient more than
+    rounding, and ``backward()`` recomputes them with :func:`microgrid.chain.float_gradients`.
     """
+    lo, hi = -TINY_NORMAL, TINY_NORMAL
+    tiny = False
     for node in reverse_order:
         a = node._a
         if a is None:
@@ -714,31 +729,54 @@ def _propagate_into_grad(reverse_order: Iterable[Value]) -> None:
             continue
         if g - g != 0.0:  # inf or nan
             raise _gradient_overflow(node)
+        if lo < g < hi:  # a subnormal upstream: its products may underflow
+            tiny = True
         op = node._fn
         if op is _ADD:
             a._grad += g
             node._b._grad += g
         elif op is _MUL:
             b = node._b
-            a._grad += g * b._data
-            b._grad += g * a._data
+            x = b._data
+            y = a._data
+            ca = g * x
+            cb = g * y
+            a._grad += ca
+            b._grad += cb
+            if (lo < ca < hi and x) or (lo < cb < hi and y):
+                tiny = True
         elif op is _WSUM:
             # ops.WSUM's rule written out, in its order (all wᵢ, then all xᵢ, then b)
             n = len(a) >> 1
             ws, xs = a[:n], a[n:-1]
             for w, x in zip(ws, xs):
-                w._grad += g * x._data
+                d = x._data
+                c = g * d
+                w._grad += c
+                if lo < c < hi and d:
+                    tiny = True
             for w, x in zip(ws, xs):
-                x._grad += g * w._data
+                d = w._data
+                c = g * d
+                x._grad += c
+                if lo < c < hi and d:
+                    tiny = True
             a[-1]._grad += g
         elif op is _RELU:
             if a._data > 0.0:
                 a._grad += g
         elif op is _TANH:
-            a._grad += g * _dtanh(a._data, node._data)
+            d = _dtanh(a._data, node._data)
+            c = g * d
+            a._grad += c
+            if lo < c < hi and d:
+                tiny = True
         else:
-            for _, p, _, c in contributions(node, g):
+            for _, p, d, c in contributions(node, g):
                 p._grad += c
+                if lo < c < hi and d:
+                    tiny = True
+    return tiny
 
 
 def _roots(roots: Any, who: str) -> Value | list[Value]:
