@@ -9,7 +9,7 @@ differentiated again (second derivatives, mixed partials, third derivatives, ...
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, overload
+from typing import Literal, overload
 
 from .chain import float_gradients, reverse_pass
 from .engine import VALUE_FNS, Number, Value

@@ -113,11 +113,11 @@ def reverse_pass(order: list[Any], output: Any, needed: Container[Any] | None, s
                  F: Any) -> tuple[dict[Any, Any], dict[Any, float]]:
     """The chain rule from ``output`` (∂output/∂output = ``seed``) back over ``order``.
 
-    Returns the gradients of the ``needed`` nodes (None: every node) and, on floats, a bound on what underflow
-    cost each one (in units of 2⁻¹⁰⁷⁴): a product upstream × local rounded below 2⁻¹⁰²² is
-    off by up to ½ unit (or vanished), and later local derivatives multiply that error (also
-    where no gradient got through: the rules skipped behind a zero upstream are evaluated
-    for the bound).
+    Returns the gradients of the ``needed`` nodes (None: every node) and, on floats, a bound
+    on what underflow cost each one (in units of 2⁻¹⁰⁷⁴): a product upstream × local
+    rounded below 2⁻¹⁰²² is off by up to ½ unit (or vanished; a local of ±1 is exact), and
+    later local derivatives multiply that error (also where no gradient got through: the
+    rules skipped behind a zero upstream are evaluated for the bound).
     """
     grads: dict[Any, Any] = {}
     if needed is None or output in needed:
@@ -145,7 +145,8 @@ def reverse_pass(order: list[Any], output: Any, needed: Container[Any] | None, s
             grads[p] = c if prev is None else prev + c
             if floats:
                 cost = e * abs(d) if e else 0.0
-                if -TINY_NORMAL < c < TINY_NORMAL and d != 0.0 and g != 0.0:
+                if (-TINY_NORMAL < c < TINY_NORMAL and g != 0.0
+                        and d != 0.0 and d != 1.0 and d != -1.0):  # (±g is exact)
                     cost += _ROUNDING
                 if cost:
                     lost[p] = lost.get(p, 0.0) + cost
