@@ -68,6 +68,7 @@ def stepper_script(f: Value, fmt: str = ".4g") -> list[tuple[str, str]]:
 
 # -- the page's content, without a browser --------------------------------------------
 
+@pytest.mark.slow
 @needs_renderer
 @pytest.mark.parametrize("example", ["slide", "neuron", "worked"])
 def test_every_frame_has_the_steppers_text_and_highlights_its_node(example: str) -> None:
@@ -252,6 +253,7 @@ def png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("example", ["slide", "neuron"])
 def test_the_browser_plays_the_walk_through_offline(browser: Any, tmp_path: Path,
                                                     example: str) -> None:
@@ -295,6 +297,7 @@ def test_the_browser_plays_the_walk_through_offline(browser: Any, tmp_path: Path
         page.close()
 
 
+@pytest.mark.slow
 def test_the_browser_plays_a_recorded_training_run(browser: Any, tmp_path: Path) -> None:
     X, y = make_moons(40, noise=0.1, seed=0)
     model = MLP(2, [3, 1], activation="tanh", init="xavier", seed=0, fused=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import sympy as sp
 from graphs import SMOOTH_BINARY, SMOOTH_UNARY, VALUES
 from hypothesis import HealthCheck, assume, given, settings
@@ -134,6 +135,7 @@ def test_first_derivatives_equal_sympy(expr: Expr, point: tuple[float, ...]) -> 
         assert close(g, want, 1e-8)
 
 
+@pytest.mark.slow  # SymPy's second derivatives of 80 graphs: the oracle's longest run
 @settings(SETTINGS, max_examples=80)
 @given(expressions, points)
 def test_second_derivatives_equal_sympy(expr: Expr, point: tuple[float, ...]) -> None:
