@@ -46,6 +46,9 @@ RAW_UNARY: dict[str, Unary] = {
     "sigmoid": Value.sigmoid,
     "relu": Value.relu,
     "softplus": Value.softplus,
+    "sqrt": Value.sqrt,
+    "sin": Value.sin,
+    "cos": Value.cos,
     "abs": abs,
     "leaky_relu": lambda a: a.leaky_relu(0.1),
     "square": lambda a: a ** 2,
@@ -73,6 +76,9 @@ class VALUES:  # a namespace, as microgrid.ops.FLOAT_FNS
     sigmoid = staticmethod(Value.sigmoid)
     relu = staticmethod(Value.relu)
     softplus = staticmethod(Value.softplus)
+    sqrt = staticmethod(Value.sqrt)
+    sin = staticmethod(Value.sin)
+    cos = staticmethod(Value.cos)
 
     @staticmethod
     def leaky_relu(a: Value, slope: float) -> Value:
@@ -94,6 +100,9 @@ SMOOTH_UNARY: dict[str, SmoothUnary] = {
     "sigmoid": lambda F, a: F.sigmoid(a),
     "relu": lambda F, a: F.relu(a),
     "softplus": lambda F, a: F.softplus(a),
+    "sqrt": lambda F, a: F.sqrt(a * a + 0.5),
+    "sin": lambda F, a: F.sin(a),
+    "cos": lambda F, a: F.cos(a),
     "leaky_relu": lambda F, a: F.leaky_relu(a, 0.1),
     "abs": lambda F, a: abs(a),
     "square": lambda F, a: a ** 2,

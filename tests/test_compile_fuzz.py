@@ -146,6 +146,9 @@ def test_random_programs_compiled_equal_eager_errors_included(
     ([("div", 0, 2)], [1.0, 1.0, 2.0, 0.0], [1.0, 1.0, 0.0, 0.0], ZeroDivisionError),
     ([("half_power", 2, 0), ("mul", 4, 0)], [1.0, 1.0, 4.0, 0.0], [1.0, 1.0, 0.0, 0.0],
      OverflowError),                                 # ∂√x/∂x is infinite at 0
+    ([("sqrt", 2, 0), ("mul", 4, 0)], [1.0, 1.0, 4.0, 0.0], [1.0, 1.0, 0.0, 0.0],
+     OverflowError),                                 # the same with x.sqrt()
+    ([("sqrt", 2, 0)], [1.0, 1.0, 4.0, 0.0], [1.0, 1.0, -1.0, 0.0], ValueError),  # √−1
 ])
 def test_known_errors_are_the_same_compiled(backend: str, program: list[tuple[str, int, int]],
                                             first: list[float], second: list[float],
@@ -155,3 +158,19 @@ def test_known_errors_are_the_same_compiled(backend: str, program: list[tuple[st
     assert eager(program, second) is error
     assert compiled(program, backend, first, second) is error
     assert not math.isnan(eager(program, first)[0])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_square_root_at_zero_behind_a_zero_upstream_is_refused_as_in_eager_mode(
+        backend: str) -> None:
+    # d/dp (√(p·x))² = x, but the chain rule meets 2√0 · ∞: refused, never 0
+    if backend == "numpy":
+        pytest.importorskip("numpy")
+    p = Value(1.0)
+    step = compile_step(lambda xs: (p * xs[0]).sqrt() ** 2, [p], backend=backend)
+    assert step([4.0]) == pytest.approx(4.0) and p.grad == pytest.approx(4.0)
+    with pytest.raises(OverflowError, match=r"^sqrt: .*infinite"):
+        ((p * Value(0.0)).sqrt() ** 2).backward()
+    p.grad = 0.0
+    with pytest.raises(OverflowError, match=r"^sqrt: .*infinite"):
+        step([0.0])
