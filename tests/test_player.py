@@ -163,6 +163,7 @@ def test_a_192_value_walk_through_is_laid_out_once_and_stays_small(
     assert len(page.encode()) < 2_000_000  # was 98 MB with a picture per step
 
 
+@pytest.mark.slow
 @needs_renderer
 def test_a_chain_whose_input_feeds_every_third_node_is_laid_out_in_seconds(
         tmp_path: Path) -> None:

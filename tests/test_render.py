@@ -64,6 +64,7 @@ def test_render_honours_the_renderer_choice(no_dot: None, tmp_path: Path,
     assert not (tmp_path / "h.svg").exists()
 
 
+@pytest.mark.slow
 def test_pipe_goes_through_microgrids_renderers(no_dot: None) -> None:
     d = draw_dot(slide()["f"])
     svg = d.pipe(format="svg")

@@ -177,6 +177,7 @@ def close(a: float, b: float, rel: float) -> bool:
 SETTINGS = settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow  # 150 graphs through SymPy
 @SETTINGS
 @given(expressions, points)
 def test_first_derivatives_equal_sympy(expr: Expr, point: tuple[float, ...]) -> None:
