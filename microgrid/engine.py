@@ -39,6 +39,8 @@ from operator import attrgetter
 from typing import Any, TypeAlias
 
 from . import ops
+from .recording import ACTIVE as _RECORDING
+from .recording import current as _current_block
 from .chain import contributions
 from .graph import _post_order, operands, topological_order, traversal_lock
 from .ops import Op
@@ -129,6 +131,8 @@ def _node(op: Op, data: float, a: Any, b: Any, cls: type[Value] | None = None) -
     v._a = a
     v._b = b
     v._mark = None
+    if _RECORDING[0]:  # some thread records blocks (microgrid.recording): which made v
+        v._block = _current_block()
     return v
 
 
@@ -222,7 +226,8 @@ class Value:
 
     # data and grad live in the slots _data and _grad, behind checking properties; the
     # engine's own hot paths (ops, backward, optimizers, compiled replay) use the slots.
-    __slots__ = ("_a", "_b", "_data", "_fn", "_grad", "_mark", "label")
+    # _block: the microgrid.recording.Block that made the node, set only while recording
+    __slots__ = ("_a", "_b", "_block", "_data", "_fn", "_grad", "_mark", "label")
 
     _data: float
     _grad: float
@@ -238,6 +243,8 @@ class Value:
         self._a: Any = None
         self._b: Any = None
         self._mark: object = None
+        if _RECORDING[0]:
+            self._block = _current_block()
 
     @property
     def data(self) -> float:
@@ -384,6 +391,8 @@ class Value:
         v._a = self
         v._b = other
         v._mark = None
+        if _RECORDING[0]:
+            v._block = _current_block()
         return v
 
     def __radd__(self, other: Number) -> Value:
@@ -404,6 +413,8 @@ class Value:
         v._a = self
         v._b = other
         v._mark = None
+        if _RECORDING[0]:
+            v._block = _current_block()
         return v
 
     def __rmul__(self, other: Number) -> Value:

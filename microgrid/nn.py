@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from . import _validate as check
+from .recording import recorded
 from .engine import Value, wsum
 from .module import LoadResult, Module
 
@@ -101,6 +102,13 @@ def _check_inputs(x: object, n: int, who: str) -> Sequence[Input]:
     if any(type(v).__module__ == "numpy" for v in x):  # numpy scalars: Python numbers
         x = [check.plain(v) for v in x]
     return x
+
+
+def _block_name(module: Module, kind: str) -> str:
+    """The name of a module's block while blocks are recorded: the last part of its label
+    (``"N1"`` for neuron ``"L0.N1"``), else its kind (``"Neuron"``)."""
+    label = getattr(module, "label", "")
+    return label.rpartition(".")[2] if isinstance(label, str) and label else kind
 
 
 def _limit(count: int, what: str) -> None:
@@ -183,6 +191,7 @@ class Neuron(Module):
     def __call__(self, x: Sequence[Input]) -> Value:
         return self._forward(_check_inputs(x, self.nin, f"Neuron {self.label}".rstrip()))
 
+    @recorded(lambda n: _block_name(n, "Neuron"))
     def _forward(self, x: Sequence[Input]) -> Value:
         if self._fused:
             net = wsum(self.w, x, self.b)
@@ -272,6 +281,7 @@ class Layer(Module):
         out = self._forward(_check_inputs(x, self.nin, f"Layer {self.label}".rstrip()))
         return out[0] if len(out) == 1 else out
 
+    @recorded(lambda layer: _block_name(layer, "Layer"))
     def _forward(self, x: Sequence[Input]) -> list[Value]:
         return [n._forward(x) for n in self.neurons]
 
@@ -385,6 +395,7 @@ class MLP(Module):
         for layer in self.layers:
             layer.fused = value
 
+    @recorded(lambda m: _block_name(m, "MLP"))
     def __call__(self, x: Sequence[Input]) -> Value | list[Value]:
         """The network's outputs: a bare ``Value`` when the last layer has one neuron, else a
         list (layers pass lists between them, so one-neuron hidden layers work as any other)."""
