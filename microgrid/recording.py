@@ -95,32 +95,47 @@ class Block:
 
 class _Section:
     """One open ``blocks()`` (``block`` None), ``block()`` or module call: the frame it
-    was entered in, its block, and each user frame below it → the block of that call."""
+    was entered in, its block, and the block of each frame below it seen so far."""
 
-    __slots__ = ("block", "cache", "frame", "last_block", "last_frame")
+    __slots__ = ("block", "cache", "frame")
 
-    def __init__(self, frame: FrameType | None, blk: Block | None) -> None:
+    def __init__(self, frame: FrameType, blk: Block | None) -> None:
         self.frame = frame
         self.block = blk
         self.cache: dict[FrameType, Block | None] = {}
-        self.last_frame: FrameType | None = None
-        self.last_block: Block | None = None
+        self.reset_cache()
+
+    def reset_cache(self) -> None:
+        self.cache.clear()
+        self.cache[self.frame] = self.block
 
 
 _section: ContextVar[_Section | None] = ContextVar("microgrid_blocks", default=None)
-_own: dict[CodeType, bool] = {}
+_USER, _SKIPPED, _ENGINE = 0, 1, 2  # what a frame is to a call path
+_kinds: dict[int, tuple[CodeType, int]] = {}  # id(code) → (code, kind); by id: a code
+# object hashes its whole contents, which made every recorded node several times slower
+_MISS = object()
 
 
-def _is_own(code: CodeType, frame: FrameType) -> bool:
-    """Is this code microgrid's own (or a comprehension, which is no block of its own)?"""
-    own = _own.get(code)
-    if own is None:
-        module = frame.f_globals.get("__name__", "")
-        own = (isinstance(module, str) and (module == _PACKAGE
-                                            or module.startswith(_PACKAGE + "."))
-               or code.co_name in _COMPREHENSIONS)
-        _own[code] = own
-    return own
+def _kind(code: CodeType, frame: FrameType) -> int:
+    """A user call (a block), a frame skipped but worth caching (microgrid's own modules
+    and comprehensions, which live while they make many nodes), or one of the engine's
+    (a fresh frame for every node: skipped and not cached)."""
+    known = _kinds.get(id(code))
+    if known is not None and known[0] is code:
+        return known[1]
+    module = frame.f_globals.get("__name__", "")
+    if not isinstance(module, str):
+        module = ""
+    if module == _PACKAGE + ".engine":
+        kind = _ENGINE
+    elif module == _PACKAGE or module.startswith(_PACKAGE + ".") or \
+            code.co_name in _COMPREHENSIONS:
+        kind = _SKIPPED
+    else:
+        kind = _USER
+    _kinds[id(code)] = (code, kind)
+    return kind
 
 
 def _name(code: CodeType) -> str:
@@ -132,47 +147,45 @@ def _name(code: CodeType) -> str:
 
 def _block_at(section: _Section, frame: FrameType | None) -> Block | None:
     """The block of a node made in ``frame``: the section's block, then one block per user
-    call from the section's frame down to ``frame`` (each call's block cached)."""
-    while frame is not None and frame is not section.frame and _is_own(frame.f_code, frame):
-        frame = frame.f_back
-    if frame is None or frame is section.frame:
-        return section.block
-    if frame is section.last_frame:
-        return section.last_block
+    call from the section's frame down to ``frame``. Each frame's block is cached (a
+    frame's callers are fixed while it lives, and the cache keeps it alive)."""
     cache = section.cache
-    found = cache.get(frame, cache)
-    if found is not cache:
-        section.last_frame, section.last_block = frame, found  # type: ignore[assignment]
-        return found  # type: ignore[return-value]
-    chain: list[FrameType] = []  # user frames not yet cached, innermost first
+    chain: list[tuple[FrameType, bool]] = []  # frames not yet cached, innermost first
     parent: Block | None = section.block
-    f: FrameType | None = frame
-    while f is not None and f is not section.frame:
-        hit = cache.get(f, cache)
-        if hit is not cache:
+    f = frame
+    while f is not None:
+        hit = cache.get(f, _MISS)
+        if hit is not _MISS:
             parent = hit  # type: ignore[assignment]
             break
-        if not _is_own(f.f_code, f):
-            chain.append(f)
+        kind = _kind(f.f_code, f)
+        if kind != _ENGINE:
+            chain.append((f, kind == _USER))
         f = f.f_back
-    else:
-        if f is None:  # the section's frame is not below: a frame the section never saw
-            return section.block
+    else:  # the section's frame is not among the callers (another task's frames)
+        return section.block
     if len(cache) > _CACHE_LIMIT:
-        cache.clear()
-    for f in reversed(chain):
-        parent = Block(_name(f.f_code), parent, "call")
+        section.reset_cache()
+    for f, is_call in reversed(chain):
+        if is_call:
+            parent = Block(_name(f.f_code), parent, "call")
         cache[f] = parent
-    section.last_frame, section.last_block = frame, parent
     return parent
 
 
 def current() -> Block | None:
-    """The block a node made now belongs to (None: outside any block, or not recording)."""
+    """The block a node made now belongs to (None: outside any block, or not recording).
+
+    Called by the engine's node constructors: the frame two levels up is the code that
+    asked for the node (the engine's own frames are skipped on the way up)."""
     section = _section.get()
     if section is None:
         return None
-    return _block_at(section, _getframe(1))
+    frame = _getframe(2)
+    found = section.cache.get(frame, _MISS)
+    if found is not _MISS:
+        return found  # type: ignore[return-value]
+    return _block_at(section, frame)
 
 
 def block_of(node: Any) -> Block | None:
