@@ -19,6 +19,7 @@ Timed in process CPU time, the garbage collector running as usual.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -134,7 +135,7 @@ def gpt_step(m: dict[str, Any], tokens: list[int]) -> Any:
     keys: list[Any] = []
     values: list[Any] = []
     losses = []
-    for pos, (tok, nxt) in enumerate(zip(tokens, tokens[1:])):
+    for pos, (tok, nxt) in enumerate(itertools.pairwise(tokens)):
         probs = softmax(gpt(tok, pos, m, keys, values))
         losses.append(-probs[nxt].log())
     loss = sum(losses[1:], losses[0]) * (1.0 / len(losses))

@@ -39,11 +39,11 @@ from operator import attrgetter
 from typing import Any, TypeAlias
 
 from . import ops
-from .recording import ACTIVE as _RECORDING
-from .recording import current as _current_block
 from .chain import contributions
 from .graph import _post_order, operands, topological_order, traversal_lock
 from .ops import Op
+from .recording import ACTIVE as _RECORDING
+from .recording import current as _current_block
 
 __all__ = ["Number", "Value", "float_comparison", "observing_comparisons", "wsum", "zero_grad"]
 

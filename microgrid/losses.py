@@ -19,8 +19,8 @@ import operator
 from collections.abc import Sequence
 
 from . import _validate as check
-from .recording import recorded_function
 from .engine import Value
+from .recording import recorded_function
 
 __all__ = [
     "binary_cross_entropy",

@@ -36,9 +36,9 @@ from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from . import _validate as check
-from .recording import recorded
 from .engine import Value, wsum
 from .module import LoadResult, Module
+from .recording import recorded
 
 __all__ = ["ACTIVATIONS", "MAX_PARAMETERS", "MLP", "Layer", "LoadResult", "Module", "Neuron"]
 

@@ -7,9 +7,12 @@ package are skipped, and so are frames outside the ``with`` statement's frame; c
 frames (``<listcomp>``, ``<genexpr>``) are not blocks of their own. ``with
 microgrid.block("head 2"):`` names a part explicitly (a loop body, say); the calls made inside
 it nest below it. microgrid's own modules (``Neuron``, ``Layer``, ``MLP``) and losses record a
-block of kind ``"module"`` named for what they are (``"L0"``, ``"N1"``, ``"mse"``) while
-recording is on. :func:`block_of` gives a node's block; a node made outside any block (in
-the ``with`` statement's own frame, or with recording off) has none, and is shown as such.
+block of kind ``"module"`` named for what they are (``"L0"``, ``"N1"``, ``"mse"``), owned
+by the module, while recording is on; only then, since opening a block for every module
+call with recording off made the demo training step about 1.7× slower (without recording, a
+diagram reads the model itself). :func:`block_of` gives a node's block; a node made outside
+any block (in the ``with`` statement's own frame, or with recording off) has none, and is
+shown as such.
 
 One :class:`Block` stands for one call (two calls of ``rmsnorm`` are two blocks with the
 same ``path``), and every node made by that call refers to the same object.
@@ -22,6 +25,9 @@ Rules:
 * ``blocks()`` inside an active recording continues that recording: paths stay relative to
   the outermost ``with``. Leaving any ``blocks()`` or ``block()``, by an exception too,
   restores the recording state that was in force when it was entered.
+* A frame's block is found once and cached (its callers are fixed while it lives), so a
+  loop making many nodes in one function pays little. A generator's frame keeps the
+  block of the call that first ran it.
 * With recording off the engine pays one check of a module-level counter per node (it is
   non-zero only while some thread records); only then is the context variable read.
 
@@ -207,7 +213,7 @@ def _stop() -> None:
         ACTIVE[0] -= 1
 
 
-class blocks:  # noqa: N801  (used as a function: with microgrid.blocks(): ...)
+class blocks:
     """Record, for every node made inside the ``with``, the block of the user's function
     calls that made it (see :mod:`microgrid.recording`).
 
@@ -237,7 +243,7 @@ class blocks:  # noqa: N801  (used as a function: with microgrid.blocks(): ...)
             _stop()
 
 
-class block:  # noqa: N801  (used as a function: with microgrid.block("head 2"): ...)
+class block:
     """Name a part explicitly: nodes made inside belong to a block ``name`` nested in the
     current call path (``gpt › head 2``), and calls made inside nest below it.
 

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 import microgrid
-from microgrid import Block, Value, block, block_of, blocks, topological_order
-from microgrid import recording
+from microgrid import Block, Value, block, block_of, blocks, recording, topological_order
 from microgrid.losses import mse
 from microgrid.nn import MLP, Module
 
@@ -68,7 +67,7 @@ def test_a_node_remembers_the_path_of_user_calls_that_made_it() -> None:
 
 
 def test_every_node_of_one_call_shares_one_block_and_two_calls_get_two() -> None:
-    xs, w = leaves()
+    xs, _ = leaves()
     with blocks():
         a = rmsnorm(xs)
         b = rmsnorm(xs)
@@ -207,18 +206,16 @@ def test_an_exception_inside_blocks_or_block_restores_the_state() -> None:
         after = x * 2.0  # back in the with statement's frame: outside any block
         assert recording.ACTIVE[0] == 1
     assert block_of(after) is None
-    with pytest.raises(ValueError, match="boom"):
-        with blocks():
-            raise ValueError("boom")
+    with pytest.raises(ValueError, match="boom"), blocks():
+        raise ValueError("boom")
     assert recording.ACTIVE[0] == 0 and block_of(x * 2.0) is None
     assert recording.current() is None
 
 
 def test_a_recording_cannot_be_opened_twice() -> None:
     rec = blocks()
-    with rec:
-        with pytest.raises(RuntimeError, match="already open"):
-            rec.__enter__()
+    with rec, pytest.raises(RuntimeError, match="already open"):
+        rec.__enter__()
     assert recording.ACTIVE[0] == 0
 
 
