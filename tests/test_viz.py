@@ -637,6 +637,38 @@ def test_parameter_names_come_from_the_model_not_from_labels() -> None:
         draw_dot(w * 2, params=w)
 
 
+def test_a_state_dict_of_matrices_names_each_entry_by_its_indices() -> None:
+    from microgrid.viz.picture import parameter_names
+
+    wte = [[Value(0.1 * (3 * i + j)) for j in range(3)] for i in range(2)]
+    wq = [[Value(-0.5), Value(0.25)]]
+    bias = Value(0.5)
+    names = parameter_names({"wte": wte, "layer0": {"wq": wq}, "b": bias})
+    assert names == {wte[0][0]: "wte[0][0]", wte[0][1]: "wte[0][1]", wte[0][2]: "wte[0][2]",
+                     wte[1][0]: "wte[1][0]", wte[1][1]: "wte[1][1]", wte[1][2]: "wte[1][2]",
+                     wq[0][0]: "layer0.wq[0][0]", wq[0][1]: "layer0.wq[0][1]", bias: "b"}
+    x = Value(2.0, "x")
+    out = wte[1][2] * x + bias
+    out.backward()
+    src = draw_dot(out, params={"wte": wte, "b": bias}).source
+    # ∂out/∂wte[1][2] = x = 2, its data 0.1·5
+    assert 'label="{ wte[1][2] | data 0.5 | grad 2 }" fillcolor=lightblue' in src
+    assert 'label="{ b | data 0.5 | grad 1 }" fillcolor=lightblue' in src
+    assert 'label="{ x | data 2 | grad 0.5 }" fillcolor=lightyellow' in src
+
+
+def test_a_state_dict_refuses_non_values_and_one_value_under_two_names() -> None:
+    from microgrid.viz.picture import parameter_names
+
+    wte = [[Value(1.0), Value(2.0)], [Value(3.0), Value(4.0)]]
+    with pytest.raises(ValueError, match=r"both 'wte\[1\]\[0\]' and 'lm_head\[0\]\[0\]'"):
+        parameter_names({"wte": wte, "lm_head": [wte[1]]})
+    with pytest.raises(TypeError, match=r"params: wte\[0\]\[1\] must be a Value .* float"):
+        parameter_names({"wte": [[Value(1.0), 2.0]]})
+    with pytest.raises(TypeError, match=r"params: wte\[0\] must be a Value .* str"):
+        draw_dot(wte[0][0] * 2, params={"wte": ["a"]})
+
+
 def test_a_module_not_built_of_neurons_is_named_by_its_named_parameters() -> None:
     from microgrid.module import Module
     from microgrid.viz.picture import parameter_names

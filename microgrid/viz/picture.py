@@ -67,6 +67,35 @@ def _checked(named: Iterable[tuple[str, Any]]) -> dict[Value, str]:
     return out
 
 
+def _entries(name: str, value: Any) -> Iterable[tuple[str, Any]]:
+    """(name, entry) for a mapping's value: a ``Value``, or nested lists of them (a
+    matrix ``wte`` gives ``wte[3][7]``), or a mapping of those (``layer0.wq[1][2]``)."""
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _entries(f"{name}.{k}", v)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from _entries(f"{name}[{i}]", v)
+    elif isinstance(value, Value):
+        yield name, value
+    else:
+        raise TypeError(f"params: {name} must be a Value or a (nested) list of Values, "
+                        f"got {type(value).__name__}: {value!r}")
+
+
+def _named_mapping(params: Mapping[Any, Any]) -> dict[Value, str]:
+    """Each ``Value`` of a mapping (a ``state_dict`` of matrices) → its name; one ``Value``
+    under two names is refused, naming both."""
+    out: dict[Value, str] = {}
+    for key, value in params.items():
+        for name, p in _entries(str(key), value):
+            if p in out:
+                raise ValueError(f"params: the same Value is named both {out[p]!r} and "
+                                 f"{name!r}; give each parameter one name")
+            out[p] = name
+    return out
+
+
 def _neuron_params(neuron: Any, prefix: str) -> list[tuple[str, Any]]:
     return [*((f"{prefix}w{k}", w) for k, w in enumerate(neuron.w)), (f"{prefix}b", neuron.b)]
 
@@ -79,14 +108,17 @@ def parameter_names(params: Params) -> dict[Value, str]:
       or ``.w`` and ``.b``), as :mod:`microgrid.nn`, micrograd and the lecture write them:
       ``"L0.N1.w0"`` is weight 0 of neuron 1 of layer 0, ``"L0.N1.b"`` its bias;
     * another module with ``named_parameters()`` (PyTorch's convention): its names;
-    * a mapping name → ``Value`` (its keys), or anything with ``parameters()``, or an
-      iterable of ``Value``s (their labels).
+    * a mapping name → ``Value`` or name → nested lists of ``Value``s (a ``state_dict``
+      of matrices: ``{"wte": [[...], ...]}`` names an entry ``wte[3][7]``; a nested mapping
+      adds ``.key``); a ``Value`` under two names, or an entry that is no ``Value``, is
+      refused, naming them;
+    * anything with ``parameters()``, or an iterable of ``Value``s (their labels).
     """
     if isinstance(params, Value):
         raise TypeError("params must be a model, a mapping or an iterable of Values, "
                         "not one Value (write params=[v])")
     if isinstance(params, Mapping):
-        return _checked((str(k), v) for k, v in params.items())
+        return _named_mapping(params)
     structure = _structure(params)
     if structure is not None:
         return _checked(structure)
