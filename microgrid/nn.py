@@ -38,7 +38,7 @@ from typing import ClassVar
 from . import _validate as check
 from .engine import Value, wsum
 from .module import LoadResult, Module
-from .recording import recorded
+from .recording import Block, block_of, recorded
 
 __all__ = ["ACTIVATIONS", "MAX_PARAMETERS", "MLP", "Layer", "LoadResult", "Module", "Neuron"]
 
@@ -111,6 +111,24 @@ def _block_name(module: Module, kind: str) -> str:
     return label.rpartition(".")[2] if isinstance(label, str) and label else kind
 
 
+def _own(module: Module, parent: Block | None = None) -> None:
+    """Each parameter of ``module`` remembers it: a module block (``N1`` inside ``L0``)
+    owned by the module whose ``w``/``b`` hold it, so a diagram reads which neuron and layer
+    a parameter belongs to from the model, whatever it is labelled. Called by each
+    constructor for its whole tree (a layer re-parents its neurons' blocks under its own).
+    A parameter another module already owns (shared, or from another model) keeps its
+    owner unless that owner is inside this tree."""
+    blk = Block(_block_name(module, type(module).__name__), parent, "module", module)
+    if isinstance(module, Neuron):
+        for p in (*module.w, module.b):
+            b = block_of(p)
+            if b is None or b.kind != "module" or b.owner is module:
+                p._block = blk
+        return
+    for child in (module.neurons if isinstance(module, Layer) else module.layers):
+        _own(child, blk)
+
+
 def _limit(count: int, what: str) -> None:
     if count > MAX_PARAMETERS:
         raise ValueError(f"{what} would have {count:,} parameters, more than "
@@ -168,6 +186,7 @@ class Neuron(Module):
             b = _parameter(check.plain(bias), f"{prefix}b", f"{who}: bias")
         self.w = w
         self.b = b
+        _own(self)
 
     @property
     def activation(self) -> str:
@@ -253,6 +272,7 @@ class Layer(Module):
                    weights=None if weights is None else weights[j],
                    bias=None if biases is None else biases[j])
             for j in range(nout)]
+        _own(self)
 
     @property
     def activation(self) -> str:
@@ -344,6 +364,7 @@ class MLP(Module):
                   weights=None if weights is None else weights[i],
                   biases=None if biases is None else biases[i])
             for i in range(len(sizes))]
+        _own(self)
 
     @classmethod
     def from_weights(cls, weights: Sequence[Sequence[Sequence[Value | float]]],

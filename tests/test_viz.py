@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import struct
@@ -10,11 +11,12 @@ import sys
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import graphviz
 import pytest
 
-from microgrid import Value, backward_steps, draw_dot, forward_steps, wsum
+from microgrid import Value, backward_steps, draw_dot, forward_steps, topological_order, wsum
 from microgrid import render as rendering
 from microgrid.render import Diagram, RendererNotFoundError
 from microgrid.viz import COLORS, DiagramTooLargeError, group_of_label
@@ -124,10 +126,14 @@ def test_edges_show_local_derivatives_and_contributions() -> None:
     assert "∂q/∂x = 1" in only_local and "×" not in only_local
 
 
+def lecture_params(root: Value) -> list[Value]:
+    return [n for n in topological_order(root) if n.label.startswith("L0.")]
+
+
 def test_colours_tell_output_parameters_inputs_and_constants_apart() -> None:
     o = neuron() * 2
     o.label = "out"
-    src = draw_dot(o).source
+    src = draw_dot(o, params=lecture_params(o)).source
     assert f"fillcolor={COLORS['output']}" in node_line(src, "out")
     assert f"fillcolor={COLORS['parameter']}" in node_line(src, "L0.N0.w0")
     assert f"fillcolor={COLORS['input']}" in node_line(src, "x0")
@@ -159,26 +165,52 @@ def test_hide_constants_writes_them_into_the_op() -> None:
     assert hidden.count("->") == 4  # x → **, ** → v, v → *, * → y
 
 
-def test_group_by_neuron_and_layer_from_parameter_labels() -> None:
-    assert group_of_label("L0.N1.w0") == "L0.N1"
-    assert group_of_label("L0.N1.b", "layer") == "L0"
-    assert group_of_label("w0") is None
-    o = neuron()
+def test_a_label_that_looks_like_a_parameter_makes_no_parameter_and_no_box() -> None:
+    o = neuron()  # hand-made Values labelled "L0.N0.w0": labels are never parsed
     src = draw_dot(o, group="neuron").source
+    assert f"fillcolor={COLORS['input']}" in node_line(src, "L0.N0.w0")
+    assert "subgraph cluster_" not in src
+
+
+def lecture_mlp_neuron(relabel: bool = False) -> tuple[Value, Any]:
+    from microgrid.nn import MLP
+
+    model = MLP.from_weights([[[-3.0, 1.0]]], [[6.8813735870195432]],
+                             output_activation="tanh")
+    if relabel:
+        for k, p in enumerate(model.parameters()):
+            p.label = f"p{k}"
+    o = model([Value(2.0, "x0"), Value(0.0, "x1")])
+    assert isinstance(o, Value)
+    o.label = "o"
+    o.backward()
+    return o, model
+
+
+@pytest.mark.parametrize("relabel", [False, True])
+@pytest.mark.parametrize("given", [False, True])
+def test_group_by_neuron_and_layer_from_the_model(relabel: bool, given: bool) -> None:
+    o, model = lecture_mlp_neuron(relabel)
+    params = model if given else None  # not given: the parameters remember their neuron
+    src = draw_dot(o, group="neuron", params=params).source
     assert src.count("subgraph cluster_") == 1 and "label=\"L0.N0\"" in src
     cluster = src[src.index("subgraph cluster_"):src.index("}\n", src.index("subgraph"))]
-    assert "{ w0 | data -3" in cluster and "{ b | data 6.881" in cluster  # prefix dropped
+    w0, b = ("p0", "p2") if relabel else ("w0", "b")  # the prefix of the box is dropped
+    grad = 2.0 * (1.0 - math.tanh(6.8813735870195432 - 3.0 * 2.0) ** 2)  # x0 · tanh'(net)
+    assert f"{{ {w0} | data -3 | grad {grad:.4g} }}" in cluster
+    assert f"{{ {b} | data 6.881" in cluster
     assert "{ o | data 0.7071" in cluster  # the activation belongs to its neuron
     assert "x0" not in cluster  # the inputs do not
-    assert 'label=L0' in draw_dot(o, group="layer").source
+    assert "label=L0" in draw_dot(o, group="layer", params=params).source
 
 
-def test_explicit_groups() -> None:
-    n = slide()
-    src = draw_dot(n["f"], group={"first sum": [n["x"], n["y"], n["q"]]}).source
-    assert 'label="first sum"' in src
-    cluster = src[src.index("subgraph cluster_"):]
-    assert cluster.index("{ q |") < cluster.index("}\n") and "n2op" in cluster.split("}\n")[0]
+def test_group_of_label_still_works_but_is_deprecated() -> None:
+    with pytest.warns(DeprecationWarning, match="group_of_label is deprecated"):
+        assert group_of_label("L0.N1.w0") == "L0.N1"
+    with pytest.warns(DeprecationWarning):
+        assert group_of_label("L0.N1.b", "layer") == "L0"
+    with pytest.warns(DeprecationWarning):
+        assert group_of_label("w0") is None
 
 
 def test_several_roots_and_a_fused_neuron() -> None:

@@ -19,22 +19,22 @@ part is boxed as ``example k``, and the picture's ``note`` says what was collaps
 
 from __future__ import annotations
 
-import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..engine import Value
 from ..graph import topological_order
+from ..recording import Block, block_of
 from ..stepper import NumberFormat, format_number, node_names
 
-__all__ = ["DiagramTooLargeError", "Item", "Picture", "describe", "group_of_label",
-           "parameter_names"]
+__all__ = ["DiagramTooLargeError", "Item", "Picture", "Unit", "describe", "group_of_label",
+           "owning_models", "parameter_boxes", "parameter_names", "units_of"]
 
 Groups = str | Mapping[str, Iterable[Value]] | None
 Params = Any  # a model, a mapping name -> Value, an iterable of Values, or None
 
-_PARAM_LABEL = re.compile(r"(^|\.)N\d+\.(w\d+|b)$")
 _LEVELS = ("neuron", "layer")
 LR_DEPTH = 5
 """The longest path (in values) a graph drawn left to right may have when ``rankdir`` is
@@ -48,10 +48,19 @@ class DiagramTooLargeError(ValueError):
     """The graph has more nodes than a readable diagram (``max_nodes``), even collapsed."""
 
 
-def group_of_label(label: str, level: str = "neuron") -> str | None:
-    """The neuron (``"L0.N1"``) or layer (``"L0"``) of a parameter labelled ``"L0.N1.w0"``."""
+def _check_level(level: Any) -> None:
     if level not in _LEVELS:
         raise ValueError(f"group must be 'neuron', 'layer' or a mapping, got {level!r}")
+
+
+def group_of_label(label: str, level: str = "neuron") -> str | None:
+    """Deprecated: the neuron (``"L0.N1"``) or layer (``"L0"``) a name like ``"L0.N1.w0"``
+    spells. Diagrams no longer read structure from labels: they read the model
+    (``params=model``) and the blocks its parameters and nodes recorded."""
+    warnings.warn("group_of_label is deprecated: diagrams read the model's structure "
+                  "(draw_dot(..., params=model)), not labels", DeprecationWarning,
+                  stacklevel=2)
+    _check_level(level)
     parts = label.split(".")
     keep = len(parts) - (1 if level == "neuron" else 2)
     return ".".join(parts[:keep]) if keep >= 1 else None
@@ -96,10 +105,6 @@ def _named_mapping(params: Mapping[Any, Any]) -> dict[Value, str]:
     return out
 
 
-def _neuron_params(neuron: Any, prefix: str) -> list[tuple[str, Any]]:
-    return [*((f"{prefix}w{k}", w) for k, w in enumerate(neuron.w)), (f"{prefix}b", neuron.b)]
-
-
 def parameter_names(params: Params) -> dict[Value, str]:
     """Each parameter → its name in the model, in the model's order (a shared parameter
     keeps its first name). What the model *is* decides, never how its values are labelled:
@@ -119,9 +124,9 @@ def parameter_names(params: Params) -> dict[Value, str]:
                         "not one Value (write params=[v])")
     if isinstance(params, Mapping):
         return _named_mapping(params)
-    structure = _structure(params)
-    if structure is not None:
-        return _checked(structure)
+    units = units_of(params)
+    if units is not None:
+        return _checked(pair for u in units for pair in u.parameters())
     named = getattr(params, "named_parameters", None)
     if callable(named):
         return _checked((str(k), v) for k, v in named())
@@ -133,37 +138,77 @@ def parameter_names(params: Params) -> dict[Value, str]:
     return _checked((getattr(v, "label", ""), v) for v in values)
 
 
-def _layer_params(layer: Any) -> list[tuple[str, Any]]:
-    return [pair for j, neuron in enumerate(layer.neurons)
-            for pair in _neuron_params(neuron, f"N{j}.")]
+@dataclass(frozen=True)
+class Unit:
+    """One neuron of a model read from its structure: ``box`` its place (``"L0.N1"``;
+    ``""`` for a lone neuron), ``layer`` its layer's (``"L0"``; ``""`` outside an MLP),
+    ``name`` its own (``"N1"``), and its parameters ``w`` and ``b``."""
+
+    box: str
+    layer: str
+    name: str
+    w: tuple[Value, ...]
+    b: Value
+
+    def parameters(self) -> list[tuple[str, Value]]:
+        """(name in the model, parameter): ``L0.N1.w0``, …, ``L0.N1.b``."""
+        prefix = f"{self.box}." if self.box else ""
+        return [*((f"{prefix}w{k}", w) for k, w in enumerate(self.w)), (f"{prefix}b", self.b)]
 
 
-def _structure(model: Any) -> list[tuple[str, Any]] | None:
-    """(name, parameter) pairs of an MLP, layer or neuron read from its ``layers``,
-    ``neurons``, ``w`` and ``b``; None when ``model`` is not built that way (another
+def _units(layer: Any, name: str) -> list[Unit]:
+    return [Unit(f"{name}.N{j}" if name else f"N{j}", name, f"N{j}", tuple(n.w), n.b)
+            for j, n in enumerate(layer.neurons)]
+
+
+def units_of(model: Any) -> list[Unit] | None:
+    """The neurons of an MLP, layer or neuron, read from what it is — ``.layers`` of
+    ``.neurons`` of ``.w`` and ``.b``, as :mod:`microgrid.nn`, micrograd and the lecture
+    build them — in the model's order; None when ``model`` is not built that way (another
     module, whose ``w`` may be a matrix, is named by its ``named_parameters()``)."""
     try:
         if hasattr(model, "layers"):
-            pairs = [(f"L{i}.{name}", p) for i, layer in enumerate(model.layers)
-                     for name, p in _layer_params(layer)]
+            units = [u for i, layer in enumerate(model.layers) for u in _units(layer, f"L{i}")]
         elif hasattr(model, "neurons"):
-            pairs = _layer_params(model)
+            units = _units(model, "")
         elif hasattr(model, "w") and hasattr(model, "b"):
-            pairs = _neuron_params(model, "")
+            units = [Unit("", "", "", tuple(model.w), model.b)]
         else:
             return None
     except (AttributeError, TypeError):  # layers without neurons, a w that is no list
         return None
-    return pairs if pairs and all(isinstance(p, Value) for _, p in pairs) else None
+    ok = units and all(isinstance(p, Value) for u in units for p in (*u.w, u.b))
+    return units if ok else None
 
 
-def _natural(name: str) -> tuple[Any, ...]:
-    """A sort key reading numbers as numbers and a bias after the weights:
-    ``L0.N2.w1 < L0.N2.b < L0.N10.w0``."""
-    parts = name.split(".")
-    return tuple((1, 0) if part == "b" and i == len(parts) - 1 else
-                 (0, tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", part)))
-                 for i, part in enumerate(parts))
+def owning_models(nodes: Iterable[Value]) -> list[Any]:
+    """The models whose parameters are among ``nodes``, as the parameters remember them
+    (:mod:`microgrid.nn` gives each parameter a module block owned by its neuron, inside
+    its layer's and its network's): the outermost owner of each, in order of first use."""
+    models: dict[int, Any] = {}
+    for node in nodes:
+        b = block_of(node) if node.is_leaf else None
+        if b is None or b.kind != "module" or b.owner is None:
+            continue
+        while b.parent is not None and b.parent.kind == "module" and b.parent.owner is not None:
+            b = b.parent
+        models.setdefault(id(b.owner), b.owner)
+    return list(models.values())
+
+
+def parameter_boxes(models: Iterable[Any], level: str) -> dict[Value, str]:
+    """Each parameter of the models built of neurons → the title of its ``level``'s box
+    (``"neuron"``: ``"L0.N1"``, ``"layer"``: ``"L0"``, ``"model"``: ``"network"``), read
+    from each model's structure (:func:`units_of`); other models give none."""
+    out: dict[Value, str] = {}
+    for model in models:
+        for u in units_of(model) or ():
+            box = {"neuron": u.box, "layer": u.layer,
+                   "model": "network" if u.layer else ""}[level]
+            if box:
+                for _, p in u.parameters():
+                    out.setdefault(p, box)
+    return out
 
 
 @dataclass(frozen=True)
@@ -232,12 +277,31 @@ def _role(node: Value, roots: set[Value], params: Mapping[Value, str]) -> str:
     return "interior"
 
 
+def _block_boxes(order: Sequence[Value], level: str) -> dict[Value, str]:
+    """Boxes from the blocks recorded while the graph was built (``microgrid.blocks()``):
+    each node made in a block is boxed by its innermost block (``"neuron"``), the one
+    enclosing that (``"layer"``) or the outermost (``"model"``)."""
+    out: dict[Value, str] = {}
+    for node in order:
+        b: Block | None = block_of(node)
+        if b is None or (node.is_leaf and b.kind == "module"):
+            continue  # made outside any block, or a parameter (it remembers its module)
+        if level == "layer" and b.parent is not None:
+            b = b.parent
+        elif level == "model":
+            b = b.ancestors()[-1]
+        out[node] = b.title
+    return out
+
+
 def _assign_groups(order: Sequence[Value], params: Mapping[Value, str],
-                   group: Groups) -> dict[Value, str]:
-    """Each node's box. Explicit groups are taken as given; by name (``params``: each
-    parameter's name in the model), a parameter belongs to its neuron/layer, an op node to
-    the group of the parameters it reads, or else to the one group all its (non-constant)
-    operands share."""
+                   group: Groups, models: Sequence[Any] = ()) -> dict[Value, str]:
+    """Each node's box. Explicit groups are taken as given. For ``"neuron"``/``"layer"``
+    the structure of the models (``models``: an MLP, layer or neuron, given or found
+    through what its parameters remember) puts a parameter in its neuron/layer, an op
+    node in the group of the parameters it reads, or else in the one group all its
+    (non-constant) operands share; a graph of no such model is boxed by its recorded
+    blocks. Labels are never read."""
     if group is None:
         return {}
     if isinstance(group, Mapping):
@@ -251,14 +315,15 @@ def _assign_groups(order: Sequence[Value], params: Mapping[Value, str],
     if not isinstance(group, str):
         raise TypeError(f"group must be 'neuron', 'layer' or a mapping, got {group!r}")
     if group != "model":
-        group_of_label("", group)  # checks the level
+        _check_level(group)
+    boxes = parameter_boxes(models, group)
+    if not boxes:
+        return _block_boxes(order, group)
     out = {}
     for node in order:
         if node in params:
-            g = group_of_label(params[node], "layer" if group == "model" else group)
-            g = "network" if group == "model" and g is not None else g
-            if g is not None:
-                out[node] = g
+            if node in boxes:
+                out[node] = boxes[node]
             continue
         g = _joins(node, out, params)
         if g is not None:
@@ -322,8 +387,8 @@ def _depth(items: Sequence[Item]) -> int:
 
 def _full(order: Sequence[Value], names: Mapping[Value, str], roots: set[Value],
           params: Mapping[Value, str], group: Groups, hide_constants: bool,
-          fmt: NumberFormat) -> tuple[list[Item], dict[Value, str]]:
-    groups = _assign_groups(order, params, group)
+          fmt: NumberFormat, models: Sequence[Any]) -> tuple[list[Item], dict[Value, str]]:
+    groups = _assign_groups(order, params, group, models)
     ids = {node: f"n{i}" for i, node in enumerate(order)}
     items: list[Item] = []
     where: dict[Value, str] = {}
@@ -371,11 +436,11 @@ def _components(order: Sequence[Value], params: Mapping[Value, str],
 
 
 def _collapsed(order: Sequence[Value], names: Mapping[Value, str], roots: set[Value],
-               params: Mapping[Value, str], level: str,
-               fmt: NumberFormat) -> tuple[list[Item], dict[Value, str], int]:
+               params: Mapping[Value, str], level: str, fmt: NumberFormat,
+               models: Sequence[Any]) -> tuple[list[Item], dict[Value, str], int]:
     """Items with each application of a neuron (layer) drawn as one box; parameters and
     constants are not drawn. Also returns how many boxes there are."""
-    groups = _assign_groups(order, params, level)
+    groups = _assign_groups(order, params, level, models)
     exit_of = _components(order, params, groups)
     members: dict[Value, list[Value]] = {}
     for node, exit_node in exit_of.items():
@@ -486,14 +551,15 @@ def describe(root: Value | Iterable[Value], *, fmt: NumberFormat = ".4g",
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title must be a string, got {title!r}")
     if isinstance(group, str):
-        group_of_label("", group)  # 'neuron' or 'layer', else a ValueError naming group
+        _check_level(group)  # 'neuron' or 'layer', else a ValueError naming group
     order: list[Value] = topological_order(roots)
     root_set = set(roots)
-    if params is None:  # no model given: the leaves labelled as microgrid.nn labels them
-        found = [n for n in order if n.is_leaf and _PARAM_LABEL.search(n.label)]
-        param_names = {n: n.label for n in sorted(found, key=lambda n: _natural(n.label))}
+    if params is None:  # no model given: the models the graph's parameters remember
+        models = owning_models(order)
+        param_names = {p: name for m in models for p, name in parameter_names(m).items()}
     else:
         param_names = parameter_names(params)
+        models = [params] if units_of(params) is not None else owning_models(param_names)
     param_set = frozenset(param_names)
     # a parameter the model names but nobody labelled is shown by that name ("w0")
     unnamed = {p: name for p, name in param_names.items() if not p.label and name}
@@ -502,10 +568,12 @@ def describe(root: Value | Iterable[Value], *, fmt: NumberFormat = ".4g",
     note = None
     collapsed = False
     if values <= max_nodes:
-        items, where = _full(order, names, root_set, param_names, group, hide_constants, fmt)
+        items, where = _full(order, names, root_set, param_names, group, hide_constants, fmt,
+                             models)
     else:
         for level in _COLLAPSE:
-            items, where, boxes = _collapsed(order, names, root_set, param_names, level, fmt)
+            items, where, boxes = _collapsed(order, names, root_set, param_names, level, fmt,
+                                             models)
             if boxes and len(items) <= max_nodes:
                 what = "the network" if level == "model" else f"each {level}"
                 hidden = ("weights, biases, inputs and constants" if level == "model"
