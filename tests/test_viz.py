@@ -732,3 +732,75 @@ def test_inside_a_neuron_box_a_parameter_is_written_by_its_own_name() -> None:
         src = draw_dot(out, group="neuron", params=params).source
         names = re.findall(r'label="\{ ([\w.]+) \| data [^"]*" fillcolor=lightblue', src)
         assert names == ["w0", "w1", "b"], params
+
+
+class TwoHeads:
+    """A hand-written model of no neurons: two matrices, each applied by its own method."""
+
+    def __init__(self) -> None:
+        from microgrid.module import Module
+
+        class Weights(Module):
+            def __init__(self) -> None:
+                self.wq = [[Value(0.5), Value(-0.25)], [Value(0.125), Value(1.5)]]
+                self.wo = [[Value(0.75), Value(-1.0)]]
+
+        self.weights = Weights()
+
+    def project(self, w: list[list[Value]], x: list[Any]) -> list[Value]:
+        return [sum((wi * xi for wi, xi in zip(row, x)), Value(0.0)) for row in w]
+
+    def __call__(self, x: list[Any]) -> Value:
+        h = [v.tanh() for v in self.project(self.weights.wq, x)]
+        return self.project(self.weights.wo, h)[0]
+
+
+def test_a_hand_written_model_recorded_with_blocks_is_boxed_by_its_calls() -> None:
+    from collections import Counter
+
+    from microgrid import block_of, blocks
+    from microgrid.viz.picture import describe
+
+    model = TwoHeads()
+    with blocks():
+        out = model([Value(1.0, "x0"), Value(2.0, "x1")])
+    out.backward()
+    order = topological_order(out)
+    pic = describe(out, params=model.weights, group="neuron")
+    made = Counter(block_of(n).title for n in order if block_of(n) is not None)
+    assert set(made) == {"TwoHeads.__call__", "TwoHeads.__call__ › TwoHeads.project"}
+    boxed = Counter(item.group for item in pic.items if item.group is not None)
+    assert boxed == made  # each value made in a call is in that call's box
+    # the counts add up: every value drawn once, the parameters named by the model
+    assert len(pic.items) == len(order) == pic.values
+    assert {item.node for item in pic.items} == set(order)
+    names = {item.name for item in pic.items if item.role == "parameter"}
+    assert names == {"wq.0.0", "wq.0.1", "wq.1.0", "wq.1.1", "wo.0.0", "wo.0.1"}
+    # collapsed: each call applied once is one box; with the parameters and constants not
+    # drawn, the boxes and the other items hold every value exactly once
+    small = describe(out, params=model.weights, max_nodes=12)
+    assert small.collapsed
+    hidden = sum(1 for n in order if n in small.params or n.is_constant)
+    assert sum(item.members for item in small.items) + hidden == len(order)
+    assert all(n in small.where for n in order if n not in small.params and not n.is_constant)
+
+
+def test_a_relabelled_mlp_still_collapses_into_one_box_per_neuron_and_example() -> None:
+    from microgrid.losses import mse
+    from microgrid.nn import MLP
+    from microgrid.viz.picture import describe
+
+    model = MLP(2, [3, 1], seed=0)
+    for k, p in enumerate(model.parameters()):
+        p.label = f"theta{k}"
+    X = [[0.5, -1.0], [1.5, 0.25]]
+    loss = mse([model(x) for x in X], [1.0, -1.0])
+    order = topological_order(loss)
+    pic = describe(loss, max_nodes=30)  # no params given: the parameters remember
+    assert pic.collapsed
+    boxes = [item for item in pic.items if item.role == "box"]
+    assert sorted(item.name for item in boxes) == sorted(["L0.N0", "L0.N1", "L0.N2",
+                                                          "L1.N0"] * 2)
+    assert {item.group for item in boxes} == {"example 0", "example 1"}
+    hidden = sum(1 for n in order if n in pic.params or n.is_constant)
+    assert sum(item.members for item in pic.items) + hidden == len(order)
