@@ -38,7 +38,7 @@ from typing import ClassVar
 from . import _validate as check
 from .engine import Value, wsum
 from .module import LoadResult, Module
-from .recording import Block, block_of, recorded
+from .recording import Block, block_of, place, recorded
 
 __all__ = ["ACTIVATIONS", "MAX_PARAMETERS", "MLP", "Layer", "LoadResult", "Module", "Neuron"]
 
@@ -123,9 +123,11 @@ def _own(module: Module, parent: Block | None = None) -> None:
         for p in (*module.w, module.b):
             b = block_of(p)
             if b is None or b.kind != "module" or b.owner is module:
-                p._block = blk
+                place(p, blk)
         return
-    for child in (module.neurons if isinstance(module, Layer) else module.layers):
+    children: Sequence[Module] = (module.neurons if isinstance(module, Layer) else
+                                  module.layers if isinstance(module, MLP) else [])
+    for child in children:
         _own(child, blk)
 
 

@@ -203,6 +203,11 @@ def block_of(node: Any) -> Block | None:
     return b
 
 
+def place(node: Any, blk: Block | None) -> None:
+    """Record that ``node`` belongs to ``blk`` (a module placing the parameters it made)."""
+    node._block = blk
+
+
 def _start() -> None:
     with _active_lock:
         ACTIVE[0] += 1

@@ -6,10 +6,15 @@ name, its role (which colour), the box it sits in, its op and the items feeding 
 knows nothing about Graphviz; :mod:`microgrid.viz.dot` turns it into DOT, and the
 explorer restyles the same picture at every step without walking the graph again.
 
-Parameters and their names come from the model when it is given (``params=model``,
-:func:`parameter_names`: its layers, neurons, ``w`` and ``b``, or its
-``named_parameters()``), else from labels such as ``"L0.N1.w0"``; boxes and the
-parameters in them are drawn in the model's order (:meth:`Picture.reading_order`).
+Structure is read from what the model is, never from labels: parameters and their names
+come from the model when it is given (``params=model``, :func:`parameter_names`: its
+layers, neurons, ``w`` and ``b``, its ``named_parameters()``, or a ``state_dict`` of
+matrices), else from the networks the graph's parameters remember
+(:func:`owning_models`: :mod:`microgrid.nn` gives each parameter a block owned by its
+neuron). Neuron and layer boxes come from that structure, or, for a model not built of
+neurons, from the blocks recorded while the graph was built (``microgrid.blocks()``).
+Boxes and the parameters in them are drawn in the model's order
+(:meth:`Picture.reading_order`).
 
 A graph with more than ``max_nodes`` values gets a readable view instead of a refusal:
 each neuron applied to one example becomes one box (its weighted sum and activation),
