@@ -38,10 +38,11 @@ import json
 import math
 import os
 import stat
-import tempfile
 from typing import Any, TypeVar, overload
 
 from . import _validate as check
+from ._files import write_atomically
+from ._labels import check_label, label_problem, preview
 from .engine import Value
 from .nn import ACTIVATIONS, MLP, Module
 
@@ -93,7 +94,10 @@ def _is_whole_mlp(model: object) -> bool:
 def _state_json(model: Module) -> str:
     head = {"format": STATE_FORMAT, "version": VERSION, "module": type(model).__name__}
     lines = [_dumps(head)[:-1] + ",", ' "parameters": {']
-    lines.extend(f"  {_dumps(name)}: {_dumps(v)}," for name, v in model.state_dict().items())
+    state = model.state_dict()
+    for name in state:
+        check_label(name, "to_json: the parameter name")
+    lines.extend(f"  {_dumps(name)}: {_dumps(v)}," for name, v in state.items())
     lines[-1] = lines[-1][:-1] if len(lines) > 2 else lines[-1]
     lines.append(" }}")
     return "\n".join(lines)
@@ -118,6 +122,8 @@ def to_json(model: Module) -> str:
         lines.extend(f"   {_dumps(n)}," for n in layer["neurons"])
         lines[-1] = lines[-1][:-1] + "]}" + ("," if i < len(layers) - 1 else "],")
     lines.append(' "parameters": [')
+    for i, p in enumerate(params):  # a label assigned after Value() is checked here
+        check_label(p.label, f"to_json: parameters[{i}].label")
     lines.extend(f"  {_dumps({'label': p.label, 'data': p.data})}," for p in params)
     lines[-1] = lines[-1][:-1] + "]}"
     return "\n".join(lines)
@@ -125,6 +131,14 @@ def to_json(model: Module) -> str:
 
 def _fail(what: str) -> ValueError:
     return ValueError(f"not a valid microgrid model file: {what}")
+
+
+def _check_name(name: str, what: str = "parameter name") -> None:
+    """Refuse a label or parameter name read from a file that holds a control character or
+    a lone surrogate (:func:`microgrid._labels.check_label`), naming where it is."""
+    problem = label_problem(name)
+    if problem is not None:
+        raise _fail(f"{what} {preview(name)} {problem}")
 
 
 def _reject_constant(name: str) -> float:
@@ -192,6 +206,7 @@ def _parse_state(doc: Any) -> tuple[str, dict[str, float]]:
     raw = _get(doc, "parameters", dict, "the file")
     values = {}
     for key, v in raw.items():
+        _check_name(key)
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise _fail(f"parameters[{key!r}] is not a number")
         values[key] = _finite(v, f"parameters[{key!r}]")
@@ -212,6 +227,7 @@ def _parse(doc: Any) -> tuple[int, bool, Layers, list[tuple[str, float]]]:
     params = []
     for i, p in enumerate(_get(doc, "parameters", list, "the file")):
         label = _get(p, "label", str, f"parameters[{i}]")
+        _check_name(label, f"parameters[{i}].label")
         data = _finite(_get(p, "data", (int, float), f"parameters[{i}]"),
                        f"parameters[{i}].data")
         params.append((label, data))
@@ -310,12 +326,6 @@ def from_json(text: str, *, into: Module | None = None) -> Module:
     return MLP.from_weights(weights, biases, acts[:-1], acts[-1], fused=fused)
 
 
-def _new_file_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def save(model: Module, path: str | os.PathLike[str]) -> None:
     """Write ``model`` to ``path`` as JSON (UTF-8), atomically: a temporary file in the same
     folder, flushed to disk, then renamed over ``path``. On any failure the previous file is
@@ -324,42 +334,7 @@ def save(model: Module, path: str | os.PathLike[str]) -> None:
     text = to_json(model) + "\n"
     if os.path.isdir(p) and not os.path.islink(p):
         raise IsADirectoryError(f"save: {p} is a directory")
-    folder = os.path.dirname(os.path.abspath(p))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(p)}.", suffix=".tmp",
-                                   dir=folder)
-    except OSError as e:
-        raise type(e)(e.errno, f"save: cannot write in the folder of {p}: {e.strerror}") from e
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        target = os.lstat(p) if os.path.lexists(p) else None
-        mode = (stat.S_IMODE(target.st_mode) if target is not None
-                and stat.S_ISREG(target.st_mode) else _new_file_mode())
-        os.chmod(tmp, mode)
-        os.replace(tmp, p)
-    except BaseException:
-        with _quietly():
-            os.unlink(tmp)
-        raise
-    with _quietly():  # make the rename itself durable (POSIX; best effort elsewhere)
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-
-
-class _quietly:
-    """Ignore an OSError in the block (clean-up that may legitimately fail)."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, value: Any, tb: Any) -> bool:
-        return kind is not None and issubclass(kind, OSError)
+    write_atomically(p, text, "save")
 
 
 def _read(p: str) -> str:

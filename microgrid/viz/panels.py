@@ -13,9 +13,10 @@ with intensity |v| / scale (the largest |v| of the panel, so each panel uses its
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
+
+from .safe_text import page_text
 
 __all__ = ["CLASS_COLORS", "decision_field", "heat_map", "line_chart", "signed_color"]
 
@@ -29,7 +30,7 @@ _FONT = 'font-family="Helvetica,Arial,sans-serif"'
 
 
 def _esc(text: str) -> str:
-    return html.escape(text, quote=True)
+    return page_text(text)
 
 
 def _num(x: float) -> str:
@@ -160,12 +161,13 @@ def heat_map(rows: Sequence[Sequence[float | None]], *, title: str = "",
             out.append(f'<rect x="{x}" y="{y}" width="{size}" height="{size}" '
                        f'fill="{signed_color(v, scale)}" stroke="#ddd">'
                        f'<title>{_esc(f"{rname}.{name} = {_num(v)}")}</title></rect>')
-            if annotate and size >= 24 and len(_short(v)) <= 5:
+            if annotate and size >= 24:  # a text in every cell (empty when too long),
+                short = _short(v)  # so frames of a run differ only in colours and texts
                 dark = scale > 0 and abs(v) / scale > 0.6
                 out.append(f'<text x="{x + size / 2:.1f}" y="{y + size / 2 + 3:.1f}" '
                            f'text-anchor="middle" font-size="8" '
                            f'fill="{"#fff" if dark else "#222"}">'
-                           f'{_esc(_short(v))}</text>')
+                           f'{_esc(short) if len(short) <= 5 else ""}</text>')
     out.append("</svg>")
     return "".join(out)
 
