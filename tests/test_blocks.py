@@ -131,19 +131,46 @@ def test_microgrid_modules_and_losses_record_their_own_blocks_owned_by_the_modul
     assert b.owner is model.layers[1].neurons[0]
     assert b.parent is not None and b.parent.owner is model.layers[1]
     assert b.parent.parent is not None and b.parent.parent.owner is model
-    counts = titles(loss)
+    made = Counter(block_of(n).title if block_of(n) else None  # type: ignore[union-attr]
+                   for n in topological_order(loss) if not n.is_leaf or n.is_constant)
     # a hidden neuron: per number input its constant, w·x and +, then tanh; the output
     # neuron: per Value input w·x and +, and its linear activation makes no node
-    assert counts["MLP › L0 › N0"] == counts["MLP › L0 › N2"] == 2 * 3 + 1
-    assert counts["MLP › L1 › N0"] == 3 * 2
-    assert sum(counts.values()) == len(topological_order(loss))
+    assert made["MLP › L0 › N0"] == made["MLP › L0 › N2"] == 2 * 3 + 1
+    assert made["MLP › L1 › N0"] == 3 * 2
+    # mse: the constant target, −, ** and its constant 2 (one prediction: no mean)
+    assert made["mse"] == 4 and made[None] == 0
+    assert sum(made.values()) + len(model.parameters()) == len(topological_order(loss))
+    # the parameters were placed in their neuron's block when the model was built
+    assert block_of(model.layers[0].neurons[2].b).title == "MLP › L0 › N2"  # type: ignore
 
 
 def test_module_blocks_are_recorded_only_while_recording() -> None:
     model = MLP(2, [2, 1], seed=1)
     loss = mse([model([0.5, -1.0])], [1.0])
-    assert all(block_of(n) is None for n in topological_order(loss))
+    params = set(model.parameters())
+    assert all(block_of(n) is None for n in topological_order(loss) if n not in params)
     assert recording.ACTIVE[0] == 0
+
+
+def test_each_parameter_remembers_the_neuron_that_holds_it_and_a_shared_one_its_first() -> None:
+    from microgrid.nn import Layer, Neuron
+
+    shared = Value(0.5, "shared bias")
+    model = MLP.from_weights([[[1.0, 2.0], [3.0, 4.0]]], [[shared, shared]])
+    n0, n1 = model.layers[0].neurons
+    for neuron, path in ((n0, ("MLP", "L0", "N0")), (n1, ("MLP", "L0", "N1"))):
+        for w in neuron.w:
+            b = block_of(w)
+            assert b is not None and b.path == path and b.owner is neuron
+            assert b.parent is not None and b.parent.owner is model.layers[0]
+    assert block_of(shared).owner is n0  # type: ignore[union-attr]
+    lone = Neuron(2, seed=0)
+    assert block_of(lone.w[1]).title == "Neuron"  # type: ignore[union-attr]
+    layer = Layer(2, 2, seed=0, label="enc")
+    assert block_of(layer.neurons[1].b).title == "enc › N1"  # type: ignore[union-attr]
+    # a parameter of another model keeps its owner
+    again = MLP.from_weights([[n0.w]], [[n0.b]])
+    assert block_of(again.parameters()[0]).owner is n0  # type: ignore[union-attr]
 
 
 def test_recording_changes_no_number() -> None:
@@ -300,3 +327,21 @@ def test_a_deep_program_past_the_frame_cache_limit_still_gets_exact_paths(
 def test_recording_is_exported_from_the_package() -> None:
     assert microgrid.blocks is blocks and microgrid.block is block
     assert microgrid.block_of is block_of and microgrid.Block is Block
+
+
+def test_fused_sums_constants_and_leaves_made_in_a_call_are_in_its_block() -> None:
+    from microgrid import wsum
+
+    w = [Value(0.5), Value(-1.5)]
+
+    def unit(x: list[float]) -> Value:
+        start = Value(0.25)  # a leaf made here
+        return wsum(w, x, start) * 2  # a fused sum with constant inputs, and a constant 2
+
+    with blocks():
+        out = unit([1.0, 3.0])
+    made = [n for n in topological_order(out) if n not in w]
+    assert len(made) == 6  # the leaf, two constant inputs, the wsum, the constant 2, the *
+    assert {block_of(n).title for n in made} == {"unit"}  # type: ignore[union-attr]
+    assert all(block_of(p) is None for p in w)
+    assert out.data == 2 * (0.5 * 1.0 - 1.5 * 3.0 + 0.25)
