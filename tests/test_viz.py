@@ -779,10 +779,13 @@ def test_a_hand_written_model_recorded_with_blocks_is_boxed_by_its_calls() -> No
     # collapsed: each call applied once is one box; with the parameters and constants not
     # drawn, the boxes and the other items hold every value exactly once
     small = describe(out, params=model.weights, max_nodes=12)
-    assert small.collapsed
+    assert small.collapsed and small.note is not None and "each recorded block" in small.note
     hidden = sum(1 for n in order if n in small.params or n.is_constant)
     assert sum(item.members for item in small.items) + hidden == len(order)
     assert all(n in small.where for n in order if n not in small.params and not n.is_constant)
+    plain = model([Value(1.0, "x0"), Value(2.0, "x1")])  # built without recording
+    with pytest.raises(DiagramTooLargeError, match=r"inside `with microgrid\.blocks\(\):`"):
+        describe(plain, max_nodes=12)
 
 
 def test_a_relabelled_mlp_still_collapses_into_one_box_per_neuron_and_example() -> None:

@@ -527,7 +527,9 @@ def _by_example(items: Sequence[Item]) -> list[Item]:
 def _too_large(values: int, max_nodes: int, tried: str,
                no_model: bool) -> DiagramTooLargeError:
     hint = (" If it is a network's graph, pass the model (draw_dot(loss, params=model)) so "
-            "that each neuron applied to one example is drawn as one box." if no_model else "")
+            "that each neuron applied to one example is drawn as one box, or build the graph "
+            "inside `with microgrid.blocks():` so that each function call is."
+            if no_model else "")
     return DiagramTooLargeError(
         f"this graph has {values} values, more than max_nodes={max_nodes}{tried}: a "
         "diagram that size cannot be read. Draw a smaller part (one neuron's output, one "
@@ -580,11 +582,16 @@ def describe(root: Value | Iterable[Value], *, fmt: NumberFormat = ".4g",
             items, where, boxes = _collapsed(order, names, root_set, param_names, level, fmt,
                                              models)
             if boxes and len(items) <= max_nodes:
-                what = "the network" if level == "model" else f"each {level}"
+                if any(units_of(m) is not None for m in models):
+                    what = ("the network" if level == "model" else f"each {level}") + \
+                        " applied to one example"
+                else:  # boxed by the blocks recorded while the graph was built
+                    what = {"neuron": "each recorded block", "layer": "each block enclosing "
+                            "those", "model": "each outermost block"}[level]
                 hidden = ("weights, biases, inputs and constants" if level == "model"
                           else "weights, biases and constants")
                 note = (f"{values} values are more than max_nodes={max_nodes}, so {what} "
-                        f"applied to one example is drawn as one box ({boxes} boxes) "
+                        f"is drawn as one box ({boxes} boxes) "
                         f"showing the value leaving it; {hidden} are not drawn. Draw a "
                         f"part, or pass max_nodes={values} to see every value.")
                 collapsed = True
