@@ -227,7 +227,11 @@ class Value:
 
     # data and grad live in the slots _data and _grad, behind checking properties; the
     # engine's own hot paths (ops, backward, optimizers, compiled replay) use the slots.
-    # _block: the microgrid.recording.Block that made the node, set only while recording
+    # _block: the microgrid.recording.Block that made the node, set only while recording.
+    # The eighth slot asks for 96 bytes instead of 88, but pymalloc hands out 16-byte
+    # multiples, so a node took 96 bytes before too: the process's memory per node is
+    # unchanged (1,000,000 nodes: 128.4 vs 128.3 bytes each in RSS); tracemalloc, which
+    # counts requested bytes, reports 8 more.
     __slots__ = ("_a", "_b", "_block", "_data", "_fn", "_grad", "_mark", "label")
 
     _data: float
