@@ -492,6 +492,19 @@ class Value:
         """tanh x; tanh'(x) = 1 − tanh²x (evaluated without cancellation for large |x|)."""
         return _apply(_TANH, self, None, type(self))
 
+    def sqrt(self) -> Value:
+        """√x for x ≥ 0; sqrt'(x) = 1/(2√x), infinite at x = 0 (a gradient through √0 is an
+        ``OverflowError``)."""
+        return _apply(ops.SQRT, self, None, type(self))
+
+    def sin(self) -> Value:
+        """sin x (x in radians); sin'(x) = cos x."""
+        return _apply(ops.SIN, self, None, type(self))
+
+    def cos(self) -> Value:
+        """cos x (x in radians); cos'(x) = −sin x."""
+        return _apply(ops.COS, self, None, type(self))
+
     def sigmoid(self) -> Value:
         """σ(x) = 1/(1 + e⁻ˣ), stable for any finite x; σ'(x) = σ(x)σ(−x)."""
         return _apply(ops.SIGMOID, self, None, type(self))
@@ -599,6 +612,19 @@ class ValueFns:
         return x.sigmoid()
 
     @staticmethod
+    def sin(x: Value) -> Value:
+        return x.sin()
+
+    @staticmethod
+    def cos(x: Value) -> Value:
+        return x.cos()
+
+    @staticmethod
+    def dsqrt(out: Value) -> Value:
+        ops.FLOAT_FNS.dsqrt(out.data)  # the named error at √0
+        return 0.5 / out
+
+    @staticmethod
     def dtanh(a: Value, out: Value) -> Value:
         if -0.5 < a.data < 0.5:
             # 1 − out·out, not (1 − out)(1 + out): its derivative −2·out·out' has one term,
@@ -622,14 +648,26 @@ class ValueFns:
         rest, accurate where a^e underflows (see ops.FloatFns.dpowc)."""
         p: Value = a ** e
         if -_TINY_NORMAL < p.data < _TINY_NORMAL and a.data != 0.0:
-            q = abs(a) ** (0.5 * e)  # normal: multiply by c before squaring
+            # a^e underflowed, c·a^e may not have: multiply c by |a|^(e/2) before squaring
             e_ = e.data if isinstance(e, Value) else e
             odd = a.data < 0.0 and e_ % 2.0 == 1.0
-            d: Value = ((-c if odd else c) * q) * q
-        else:
-            d = c * p
+            q = abs(a) ** (0.5 * e)
+            if q.data >= _TINY_NORMAL:
+                return ValueFns._corrected(((-c if odd else c) * q) * q, a, lo)
+            # q is subnormal too (a = 2.5e-323): a graph (c·q)·q would carry its few bits
+            # into the Hessian (10⁴ ulps; found by tests/test_fuzz_exact.py). The graph stays
+            # c · a^e, differentiated by the float rule of a^e; its value is the float one.
+            c_ = c.data if isinstance(c, Value) else c
+            d: Value = c * p
+            d._data = ((-c_ if odd else c_) * q.data) * q.data
+            return ValueFns._corrected(d, a, lo)
+        return ValueFns._corrected(c * p, a, lo)
+
+    @staticmethod
+    def _corrected(d: Value, a: Value, lo: float) -> Value:
+        """d · a^lo: the part of the exponent that c − 1 rounded away."""
         if lo != 0.0 and a.data > 0.0:
-            d = d * (lo * a.log()).exp()
+            return d * (lo * a.log()).exp()
         return d
 
     @staticmethod
