@@ -37,7 +37,7 @@ from .._files import write_atomically
 from ..engine import Value
 from ..stepper import NumberFormat
 from .draw import DiagramTooLargeError
-from .live import Frame, LiveView
+from .frame import Frame, Recording
 from .safe_text import clean, page_text
 from .walkthrough import MARK_STYLES, WalkThrough, marks_css, walk_through
 
@@ -356,7 +356,22 @@ def _write(path: str | os.PathLike[str], text: str) -> Path:
     return target
 
 
-def export_html(path: str | os.PathLike[str], source: Value | LiveView | Sequence[Frame], *,
+def _recorded(source: object) -> list[Frame]:
+    """The frames of a training run: those of a recording (any object with ``frames``, such
+    as a :class:`~microgrid.viz.LiveView` made with ``record=True``) or a list of frames."""
+    frames = source if isinstance(source, Sequence) else getattr(source, "frames", None)
+    if isinstance(frames, Sequence) and all(isinstance(f, Frame) for f in frames):
+        if frames:
+            return list(frames)
+        if frames is not source:
+            raise ValueError(f"export_html: source is a {type(source).__name__} that "
+                             "recorded no frames; create it with LiveView(record=True) and "
+                             "train with it first")
+    raise TypeError(f"export_html: source must be a Value, a LiveView or a list of its "
+                    f"frames, got {type(source).__name__}")
+
+
+def export_html(path: str | os.PathLike[str], source: Value | Recording | Sequence[Frame], *,
                 title: str | None = None, fmt: NumberFormat = ".4g",
                 **draw_options: Any) -> Path:
     """Write a self-contained HTML player to ``path`` (``.html``) and return its path.
@@ -391,16 +406,7 @@ def export_html(path: str | os.PathLike[str], source: Value | LiveView | Sequenc
     if draw_options:
         raise TypeError(f"export_html: {', '.join(draw_options)} apply to a graph, "
                         "not to a training run")
-    if isinstance(source, LiveView):
-        recorded = source.frames
-        if not recorded:
-            raise ValueError("export_html: source is a LiveView that recorded no frames; "
-                             "create it with LiveView(record=True) and train with it first")
-    elif isinstance(source, Sequence) and source and all(isinstance(f, Frame) for f in source):
-        recorded = list(source)
-    else:
-        raise TypeError(f"export_html: source must be a Value, a LiveView or a list of its "
-                        f"frames, got {type(source).__name__}")
+    recorded = _recorded(source)
     tframes = [{"caption": "", "text": "", "outline": f.head} for f in recorded]
     subtitle = (f"{len(recorded)} frames of the training dashboard, from step "
                 f"{recorded[0].step} to step {recorded[-1].step}. Keys: ← → Home End, "
