@@ -23,15 +23,10 @@ from microgrid.nn import MLP
 from microgrid.optim import Adam
 from microgrid.train import fit
 from microgrid.viz import DiagramTooLargeError, LiveView
+from microgrid.viz.examples import EXAMPLES, neuron_example, slide_example
 from microgrid.viz.explorer import Explorer
 from microgrid.viz.frame import Frame
-from microgrid.viz.player import (
-    EXAMPLES,
-    neuron_example,
-    picture_at,
-    slide_example,
-    walkthrough_frames,
-)
+from microgrid.viz.player import picture_at, walkthrough_frames
 from microgrid.viz.render import Diagram, find_renderer
 
 ROOT = Path(__file__).resolve().parent.parent
