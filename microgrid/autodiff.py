@@ -12,9 +12,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal, overload
 
 from .chain import contributions
-from .engine import VALUE_FNS, Number, Value
+from .engine import Number, Value
 from .graph import operands, topological_order
-from .ops import FLOAT_FNS, POWERS
+from .namespaces import FLOAT_FNS, VALUE_FNS
+from .ops import POWERS
 
 __all__ = ["GradcheckError", "grad", "gradcheck", "hessian"]
 

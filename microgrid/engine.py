@@ -40,7 +40,7 @@ from typing import Any, TypeAlias
 
 from . import ops
 from .chain import contributions
-from .graph import _post_order, operands, topological_order, traversal_lock
+from .graph import operands, post_order, topological_order, traversal_lock
 from .ops import Op
 
 __all__ = ["Number", "Value", "float_comparison", "observing_comparisons", "wsum", "zero_grad"]
@@ -55,7 +55,6 @@ _ADD, _MUL, _NEG, _DIV, _POW, _POWC = ops.ADD, ops.MUL, ops.NEG, ops.DIV, ops.PO
 _CONST, _WSUM, _RELU, _TANH = ops.CONST, ops.WSUM, ops.RELU, ops.TANH
 _dtanh = ops.FLOAT_FNS.dtanh
 _POWERS = ops.POWERS
-_TINY_NORMAL = 2.2250738585072014e-308  # the smallest normal float, 2⁻¹⁰²²
 
 _observer: ContextVar[ComparisonObserver | None] = ContextVar("microgrid_comparisons",
                                                               default=None)
@@ -515,7 +514,7 @@ class Value:
         seed = _check_number(gradient, "backward: gradient")
         with traversal_lock:
             leaves: list[Value] = []
-            order = _post_order([self], leaves)  # interior grads reset on the way
+            order = post_order([self], leaves)  # interior grads reset on the way
             self._grad += seed
             _propagate_into_grad(reversed(order))  # checks each interior node's grad
             total = sum(map(_grad_of, leaves))
@@ -559,102 +558,6 @@ def _gradient_overflow(node: Value) -> OverflowError:
     return OverflowError(
         f"backward: the gradient of {what}{label} (data={node._data!r}) is {node._grad!r}: "
         "a product of local derivatives overflowed a float")
-
-
-class ValueFns:
-    """The functions derivative rules need, on Values (for ``create_graph=True``).
-
-    Each mirrors :class:`microgrid.ops.FloatFns`, building graph instead of numbers, so
-    the derivative of a derivative comes from the same op table.
-    """
-
-    graph = True
-
-    @staticmethod
-    def where(cond: Any, x: Any, y: Any) -> Any:
-        return x if cond else y
-
-    @staticmethod
-    def log(x: Value) -> Value:
-        return x.log()
-
-    @staticmethod
-    def sigmoid(x: Value) -> Value:
-        return x.sigmoid()
-
-    @staticmethod
-    def dtanh(a: Value, out: Value) -> Value:
-        if -0.5 < a.data < 0.5:
-            # 1 − out·out, not (1 − out)(1 + out): its derivative −2·out·out' has one term,
-            # the other form's (1 − out)·out' − (1 + out)·out' cancels to nothing near 0
-            # (tanh''(1e-20) came out 0.0; found by tests/test_fuzz_exact.py)
-            return 1.0 - out * out
-        return 4.0 * (2.0 * a).sigmoid() * (-2.0 * a).sigmoid()  # = 1 − tanh²a
-
-    @staticmethod
-    def dsigmoid(a: Value, out: Value) -> Value:
-        if -1.0 < a.data < 1.0:
-            # σ'(a) = ¼·(1 − tanh²(a/2)): its derivative −¼·tanh(a/2)·sech²(a/2) has one
-            # term; out·σ(−a) differentiates to σ'σ(−a) − σσ'(−a), which cancels near 0
-            t = (0.5 * a).tanh()
-            return 0.25 * (1.0 - t * t)
-        return out * (-a).sigmoid()  # no cancellation for |a| ≥ 1: |σ(−a) − σ(a)| ≥ 0.46
-
-    @staticmethod
-    def _times_power(c: Any, a: Value, e: Any, lo: float) -> Value:
-        """c · a^(e + lo), with e the rounded exponent c − 1 (a number or node) and lo the
-        rest, accurate where a^e underflows (see ops.FloatFns.dpowc)."""
-        p: Value = a ** e
-        if -_TINY_NORMAL < p.data < _TINY_NORMAL and a.data != 0.0:
-            q = abs(a) ** (0.5 * e)  # normal: multiply by c before squaring
-            e_ = e.data if isinstance(e, Value) else e
-            odd = a.data < 0.0 and e_ % 2.0 == 1.0
-            d: Value = ((-c if odd else c) * q) * q
-        else:
-            d = c * p
-        if lo != 0.0 and a.data > 0.0:
-            d = d * (lo * a.log()).exp()
-        return d
-
-    @staticmethod
-    def dpowc(a: Value, c: float) -> Any:
-        if c == 0.0:
-            return 0.0
-        if c == 1.0:
-            return 1.0
-        h, lo = ops.exponent_minus_one(c)
-        return ValueFns._times_power(c, a, h, lo)
-
-    @staticmethod
-    def dpow_base(a: Value, b: Value) -> Value:
-        _, lo = ops.exponent_minus_one(b.data)
-        return ValueFns._times_power(b, a, b - 1.0, lo)
-
-    @staticmethod
-    def dpow_exponent(a: Value, b: Value, out: Value) -> Any:
-        if a.data > 0.0:
-            if out.data < _TINY_NORMAL:  # see ops.FloatFns.dpow_exponent
-                h = a ** (0.5 * b)
-                return h * a.log() * h
-            return out * a.log()
-        if a.data == 0.0 and b.data > 0.0 and a.is_constant:
-            return 0.0
-        raise ValueError(
-            f"pow: ∂(a ** b)/∂b = a ** b · ln(a) has no derivative graph at a = {a.data!r}")
-
-    @staticmethod
-    def dquotient(a: Value, b: Value, out: Value) -> Value:
-        if a.data != 0.0 and -_TINY_NORMAL <= out.data <= _TINY_NORMAL:
-            s = 2.0 ** 600  # a/b underflowed: scale as ops.FloatFns.dquotient does
-            return -((a * s) / b / b) * (1.0 / s)
-        return -out / b
-
-    @staticmethod
-    def recip(b: Value, op: str = "div") -> Value:
-        return 1.0 / b
-
-
-VALUE_FNS = ValueFns()
 
 
 def _propagate_into_grad(reverse_order: Iterable[Value]) -> None:

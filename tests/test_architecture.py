@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "microgrid"
@@ -212,7 +213,7 @@ def _cycle_in(component: set[str], graph: dict[str, list[str]]) -> list[str]:
 
 def _explain(path: list[str]) -> str:
     return " -> ".join(
-        f"{a} (line {IMPORTS[a].edges[b]})" for a, b in zip(path, path[1:])) + f" -> {path[-1]}"
+        f"{a} (line {IMPORTS[a].edges[b]})" for a, b in pairwise(path)) + f" -> {path[-1]}"
 
 
 def private_uses() -> list[tuple[str, str, int]]:
@@ -310,7 +311,7 @@ def test_the_checker_finds_a_cycle_and_prints_it() -> None:
     try:
         (path,) = [p for p in cycles() if {"microgrid.engine", "microgrid.graph"} <= set(p)]
         assert path[0] == path[-1]
-        assert all(b in IMPORTS[a].edges for a, b in zip(path, path[1:]))
+        assert all(b in IMPORTS[a].edges for a, b in pairwise(path))
         assert "microgrid.graph (line 1) -> microgrid.engine" in _explain(path)
     finally:
         del IMPORTS["microgrid.graph"].edges["microgrid.engine"]
