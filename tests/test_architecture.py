@@ -315,3 +315,9 @@ def test_the_checker_finds_a_cycle_and_prints_it() -> None:
         assert "microgrid.graph (line 1) -> microgrid.engine" in _explain(path)
     finally:
         del IMPORTS["microgrid.graph"].edges["microgrid.engine"]
+
+
+def test_the_old_forwarding_modules_explorer_and_render_are_gone() -> None:
+    # they only forwarded to microgrid.viz and were never documented; the wing has one door
+    assert "microgrid.explorer" not in MODULES and "microgrid.render" not in MODULES
+    assert {"microgrid.viz.explorer", "microgrid.viz.render"} <= set(MODULES)

@@ -12,11 +12,11 @@ import pytest
 from test_viz import PNG_SIGNATURE, need_dot, need_wasi
 
 from microgrid import Value, draw_dot
-from microgrid import render as rendering
 from microgrid.nn import MLP
-from microgrid.render import UnsafeDiagramError
 from microgrid.serialization import from_json, to_json
 from microgrid.viz import draw_network
+from microgrid.viz import render as rendering
+from microgrid.viz.render import UnsafeDiagramError
 
 SECRET = "TOP-SECRET-FILE-CONTENT-4711"
 
