@@ -4,6 +4,9 @@
 writing ``.grad``. With ``create_graph=True`` every local derivative from the op table is
 evaluated on ``Value`` nodes, so the gradients are themselves graphs that can be
 differentiated again (second derivatives, mixed partials, third derivatives, ...).
+
+On the ground floor, above the engine: it imports only ``Value``, the chain rule's reference,
+the traversal and the rules' namespaces.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ over its uses, of the upstream gradient times the local derivative,
 
     ∂L/∂x = Σ_uses ∂L/∂out · ∂out/∂x.
 
+This module applies the op table; it defines no op's maths. To change an op, open
+:mod:`microgrid.ops` (forward and derivative side by side); the chain rule's reference is
+:mod:`microgrid.chain`, the traversal :mod:`microgrid.graph`.
+
 Data rules (checked when a ``Value`` is made, when its ``data`` or ``grad`` is assigned, and
 after every op):
 
