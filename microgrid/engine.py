@@ -43,6 +43,7 @@ from operator import attrgetter
 from typing import Any, TypeAlias
 
 from . import ops
+from ._labels import check_label
 from .chain import contributions
 from .graph import operands, post_order, topological_order, traversal_lock
 from .ops import Op
@@ -232,8 +233,8 @@ class Value:
     label: str
 
     def __init__(self, data: Number, label: str = "") -> None:
-        if not isinstance(label, str):
-            raise TypeError(f"Value label must be a str, got {type(label).__name__}")
+        if type(label) is not str or (label and not label.isprintable()):  # rare: look closer
+            check_label(label)
         self._data = _check_number(data, "Value data")
         self._grad = 0.0
         self.label = label

@@ -42,6 +42,7 @@ import tempfile
 from typing import Any, TypeVar, overload
 
 from . import _validate as check
+from ._labels import label_problem, preview
 from .engine import Value
 from .nn import ACTIVATIONS, MLP, Module
 
@@ -127,6 +128,14 @@ def _fail(what: str) -> ValueError:
     return ValueError(f"not a valid microgrid model file: {what}")
 
 
+def _check_name(name: str, what: str = "parameter name") -> None:
+    """Refuse a label or parameter name read from a file that holds a control character or
+    a lone surrogate (:func:`microgrid._labels.check_label`), naming where it is."""
+    problem = label_problem(name)
+    if problem is not None:
+        raise _fail(f"{what} {preview(name)} {problem}")
+
+
 def _reject_constant(name: str) -> float:
     raise _fail(f"{name} is not a finite number")
 
@@ -192,6 +201,7 @@ def _parse_state(doc: Any) -> tuple[str, dict[str, float]]:
     raw = _get(doc, "parameters", dict, "the file")
     values = {}
     for key, v in raw.items():
+        _check_name(key)
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise _fail(f"parameters[{key!r}] is not a number")
         values[key] = _finite(v, f"parameters[{key!r}]")
@@ -212,6 +222,7 @@ def _parse(doc: Any) -> tuple[int, bool, Layers, list[tuple[str, float]]]:
     params = []
     for i, p in enumerate(_get(doc, "parameters", list, "the file")):
         label = _get(p, "label", str, f"parameters[{i}]")
+        _check_name(label, f"parameters[{i}].label")
         data = _finite(_get(p, "data", (int, float), f"parameters[{i}]"),
                        f"parameters[{i}].data")
         params.append((label, data))

@@ -1,10 +1,14 @@
 """The graphviz emitter: a :class:`~microgrid.viz.picture.Picture` with its marks → DOT.
 
 Every string that comes from data (labels, names, titles, box titles) passes through
-:func:`text` or :func:`field` before it reaches DOT: backslashes are doubled (no DOT
-escape such as ``\\N`` or ``\\l`` is read from data), record separators are escaped, and
-the string is marked as never being an HTML-like label, so a label ``<x> evil [image=…]``
-is written as those characters, in quotes. Attribute names and node ids are ours.
+:func:`text` or :func:`field` before it reaches DOT: control characters become visible
+symbols and overlong lines are cut (:mod:`~microgrid.viz.safe_text`), backslashes are
+doubled (no DOT escape such as ``\\N`` or ``\\l`` is read from data), record separators
+are escaped, and the string is marked as never being an HTML-like label, so a label
+``<x> evil [image=…]`` is written as those characters, in quotes. Attribute names and node
+ids are ours. Names, box titles and the title are shown at most
+:data:`~microgrid.viz.safe_text.LIMIT` characters long, and the drawing says when a label
+was changed to be drawn.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import graphviz  # type: ignore[import-untyped]
 
@@ -22,6 +26,7 @@ from .colors import COLORS
 from .marks import Marks, paren
 from .picture import Item, Picture, const_slot
 from .render import Diagram
+from .safe_text import changes, dot_text, shown
 
 __all__ = ["Style", "emit", "field", "text"]
 
@@ -47,15 +52,18 @@ _ORDERED_MCLIMIT = "0.01"  # dot's crossing reduction, scaled: its first pass on
 
 
 def text(value: str) -> str:
-    """``value`` as a plain DOT string: shown as written, never HTML, no DOT escapes."""
+    """``value`` as a plain DOT string: shown as written (line breaks kept, control
+    characters as symbols, see :func:`~microgrid.viz.safe_text.dot_text`), never HTML, no
+    DOT escapes."""
     if not isinstance(value, str):
         raise TypeError(f"diagram text must be a string, got {value!r}")
-    return graphviz.nohtml(value.replace("\\", "\\\\"))  # type: ignore[no-any-return]
+    return graphviz.nohtml(dot_text(value))  # type: ignore[no-any-return]
 
 
 def field(value: str) -> str:
-    """``value`` escaped for one field of a Graphviz record label (before :func:`text`)."""
-    return _RECORD_SPECIAL.sub(r"\\\1", value.replace("\\", "\\\\"))
+    """``value`` escaped for one field of a Graphviz record label (written as it is, not
+    through :func:`text`)."""
+    return _RECORD_SPECIAL.sub(r"\\\1", dot_text(value))
 
 
 def _record(fields: list[str]) -> str:
@@ -237,8 +245,26 @@ def _add_edges(g: Diagram, picture: Picture, texts: Mapping[str, Mapping[int, di
         g.edge(item.ident + "op", item.ident, **out)
 
 
+def _drawable(picture: Picture) -> Picture:
+    """``picture`` with its names, box titles and title as they are drawn
+    (:func:`~microgrid.viz.safe_text.shown`), and a note saying so when that changed any."""
+    texts = [picture.title or "", *picture.names.values(),
+             *(item.name for item in picture.items),
+             *(item.group for item in picture.items if item.group is not None)]
+    said = changes(texts)
+    if said is None:
+        return picture
+    items = [replace(item, name=shown(item.name),
+                     group=None if item.group is None else shown(item.group))
+             for item in picture.items]
+    return replace(picture, items=items, title=picture.title and shown(picture.title),
+                   names={node: shown(name) for node, name in picture.names.items()},
+                   note=f"{picture.note} {said}" if picture.note else said)
+
+
 def emit(picture: Picture, marks: Marks, style: Style) -> Diagram:
     """The DOT of ``picture`` drawn with ``marks`` and ``style``, as a :class:`Diagram`."""
+    picture = _drawable(picture)
     texts = {item.ident: _edge_texts(item, picture, marks, style) for item in picture.items
              if item.op is not None and item.inputs}
     g = _graph(picture, labelled=any(texts.values()))

