@@ -10,14 +10,15 @@ It imports only the float namespace.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .floats import TINY_NORMAL, exponent_minus_one
 
-if TYPE_CHECKING:
-    from ..engine import Value
-
 __all__ = ["VALUE_FNS", "ValueFns"]
+
+Node = Any
+"""A ``microgrid.Value`` (not imported, not even for type checking: the engine is
+built on top of this module, and the floor's imports run one way)."""
 
 
 class ValueFns:
@@ -35,15 +36,15 @@ class ValueFns:
         return x if cond else y
 
     @staticmethod
-    def log(x: Value) -> Value:
+    def log(x: Node) -> Node:
         return x.log()
 
     @staticmethod
-    def sigmoid(x: Value) -> Value:
+    def sigmoid(x: Node) -> Node:
         return x.sigmoid()
 
     @staticmethod
-    def dtanh(a: Value, out: Value) -> Value:
+    def dtanh(a: Node, out: Node) -> Node:
         if -0.5 < a.data < 0.5:
             # 1 − out·out, not (1 − out)(1 + out): its derivative −2·out·out' has one term,
             # the other form's (1 − out)·out' − (1 + out)·out' cancels to nothing near 0
@@ -52,7 +53,7 @@ class ValueFns:
         return 4.0 * (2.0 * a).sigmoid() * (-2.0 * a).sigmoid()  # = 1 − tanh²a
 
     @staticmethod
-    def dsigmoid(a: Value, out: Value) -> Value:
+    def dsigmoid(a: Node, out: Node) -> Node:
         if -1.0 < a.data < 1.0:
             # σ'(a) = ¼·(1 − tanh²(a/2)): its derivative −¼·tanh(a/2)·sech²(a/2) has one
             # term; out·σ(−a) differentiates to σ'σ(−a) − σσ'(−a), which cancels near 0
@@ -61,15 +62,15 @@ class ValueFns:
         return out * (-a).sigmoid()  # no cancellation for |a| ≥ 1: |σ(−a) − σ(a)| ≥ 0.46
 
     @staticmethod
-    def _times_power(c: Any, a: Value, e: Any, e_data: float, lo: float) -> Value:
+    def _times_power(c: Any, a: Node, e: Any, e_data: float, lo: float) -> Node:
         """c · a^(e + lo), with e the rounded exponent c − 1 (a number or node whose number
         is ``e_data``) and lo the rest, accurate where a^e underflows (see
         FloatFns.dpowc)."""
-        p: Value = a ** e
+        p = a ** e
         if -TINY_NORMAL < p.data < TINY_NORMAL and a.data != 0.0:
             q = abs(a) ** (0.5 * e)  # normal: multiply by c before squaring
             odd = a.data < 0.0 and e_data % 2.0 == 1.0
-            d: Value = ((-c if odd else c) * q) * q
+            d = ((-c if odd else c) * q) * q
         else:
             d = c * p
         if lo != 0.0 and a.data > 0.0:
@@ -77,7 +78,7 @@ class ValueFns:
         return d
 
     @staticmethod
-    def dpowc(a: Value, c: float) -> Any:
+    def dpowc(a: Node, c: float) -> Any:
         if c == 0.0:
             return 0.0
         if c == 1.0:
@@ -86,12 +87,12 @@ class ValueFns:
         return ValueFns._times_power(c, a, h, h, lo)
 
     @staticmethod
-    def dpow_base(a: Value, b: Value) -> Value:
+    def dpow_base(a: Node, b: Node) -> Node:
         h, lo = exponent_minus_one(b.data)
         return ValueFns._times_power(b, a, b - 1.0, h, lo)
 
     @staticmethod
-    def dpow_exponent(a: Value, b: Value, out: Value) -> Any:
+    def dpow_exponent(a: Node, b: Node, out: Node) -> Any:
         if a.data > 0.0:
             if out.data < TINY_NORMAL:  # see FloatFns.dpow_exponent
                 h = a ** (0.5 * b)
@@ -103,14 +104,14 @@ class ValueFns:
             f"pow: ∂(a ** b)/∂b = a ** b · ln(a) has no derivative graph at a = {a.data!r}")
 
     @staticmethod
-    def dquotient(a: Value, b: Value, out: Value) -> Value:
+    def dquotient(a: Node, b: Node, out: Node) -> Node:
         if a.data != 0.0 and -TINY_NORMAL <= out.data <= TINY_NORMAL:
             s = 2.0 ** 600  # a/b underflowed: scale as FloatFns.dquotient does
             return -((a * s) / b / b) * (1.0 / s)
         return -out / b
 
     @staticmethod
-    def recip(b: Value, op: str = "div") -> Value:
+    def recip(b: Node, op: str = "div") -> Node:
         return 1.0 / b
 
 
