@@ -38,10 +38,10 @@ import json
 import math
 import os
 import stat
-import tempfile
 from typing import Any, TypeVar, overload
 
 from . import _validate as check
+from ._files import write_atomically
 from ._labels import label_problem, preview
 from .engine import Value
 from .nn import ACTIVATIONS, MLP, Module
@@ -321,12 +321,6 @@ def from_json(text: str, *, into: Module | None = None) -> Module:
     return MLP.from_weights(weights, biases, acts[:-1], acts[-1], fused=fused)
 
 
-def _new_file_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def save(model: Module, path: str | os.PathLike[str]) -> None:
     """Write ``model`` to ``path`` as JSON (UTF-8), atomically: a temporary file in the same
     folder, flushed to disk, then renamed over ``path``. On any failure the previous file is
@@ -335,42 +329,7 @@ def save(model: Module, path: str | os.PathLike[str]) -> None:
     text = to_json(model) + "\n"
     if os.path.isdir(p) and not os.path.islink(p):
         raise IsADirectoryError(f"save: {p} is a directory")
-    folder = os.path.dirname(os.path.abspath(p))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(p)}.", suffix=".tmp",
-                                   dir=folder)
-    except OSError as e:
-        raise type(e)(e.errno, f"save: cannot write in the folder of {p}: {e.strerror}") from e
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        target = os.lstat(p) if os.path.lexists(p) else None
-        mode = (stat.S_IMODE(target.st_mode) if target is not None
-                and stat.S_ISREG(target.st_mode) else _new_file_mode())
-        os.chmod(tmp, mode)
-        os.replace(tmp, p)
-    except BaseException:
-        with _quietly():
-            os.unlink(tmp)
-        raise
-    with _quietly():  # make the rename itself durable (POSIX; best effort elsewhere)
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-
-
-class _quietly:
-    """Ignore an OSError in the block (clean-up that may legitimately fail)."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, value: Any, tb: Any) -> bool:
-        return kind is not None and issubclass(kind, OSError)
+    write_atomically(p, text, "save")
 
 
 def _read(p: str) -> str:

@@ -36,7 +36,8 @@ KNOWN_UNTIL_MERGED: set[tuple[str, str, str]] = {
     ("cycle", "microgrid.train", "microgrid.plot"),
     ("cycle", "microgrid.viz.live", "microgrid.viz.player"),
     # ("private", user, "module.name"): a private name used outside its module
-    ("private", "microgrid.viz.player", "microgrid.viz.live._svg_only"),
+    ("private", "microgrid.viz.walkthrough", "microgrid.viz.live._svg_only"),
+    ("private", "microgrid.viz.walkthrough", "microgrid.viz.dot._data_grad"),
 }
 """TEMPORARY: the known breaches being removed on other branches, each excused here until
 those branches are merged; then this set is emptied (and must stay empty)."""

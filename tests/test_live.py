@@ -31,6 +31,7 @@ from microgrid.stepper import format_number
 from microgrid.train import History, fit
 from microgrid.viz import LiveView, draw_dot
 from microgrid.viz import live as live_module
+from microgrid.viz.live import Frame
 from microgrid.viz.relabel import Relabel, ShapeChanged
 from microgrid.viz.render import find_renderer
 
@@ -302,7 +303,9 @@ def test_the_throttle_keeps_drawing_within_its_share_of_the_time(
             return result
         return drawn
 
-    view = LiveView(record=True, overhead=0.05, min_interval=0.25, max_nodes=1)
+    view = LiveView(display=True, overhead=0.05, min_interval=0.25, max_nodes=1)
+    shown: list[Frame] = []  # what the notebook would show (a view that does not record)
+    monkeypatch.setattr(view, "_show", lambda markup: shown.append(view.frame))
     monkeypatch.setattr(view, "_panels", slow(0.02, view._panels))
     monkeypatch.setattr(view, "_draw_graph", slow(0.48, view._draw_graph))
 
@@ -315,14 +318,35 @@ def test_the_throttle_keeps_drawing_within_its_share_of_the_time(
     X, y = moons(8)
     model = small_model()
     fit(model, X, y, loss="bce", epochs=60, progress=False, callbacks=[Tick(), view])
-    full = [f.step for f in view.frames[1:] if f.numbers["graph_step"] == f.step]
-    light = len(view.frames) - len(full)  # the first frame (step 0) is a light one
+    assert view.frames == []
+    full = [f.step for f in shown[1:] if f.numbers["graph_step"] == f.step]
+    light = len(shown) - len(full)  # the first frame (step 0) is a light one
     assert view.time_drawing == pytest.approx(0.5 * len(full) + 0.02 * light)
     # within 5 % of the run, but for the final frame, which is always drawn
     assert view.time_drawing - 0.5 <= 0.05 * (60.0 + view.time_drawing)
     assert len(full) >= 3  # the graph is refreshed during the run, not only at the end
-    assert len(view.frames) > len(full)  # with light frames in between
-    assert view.frames[-1].step == 60
+    assert len(shown) > len(full)  # with light frames in between
+    assert shown[-1].step == 60
+
+
+@needs_renderer
+def test_a_recording_keeps_every_asked_for_step_complete_whatever_the_throttle() -> None:
+    X, y = moons(8)
+    model = small_model()
+    view = LiveView(every=10, record=True)  # the default throttle: 3 % of the run
+    fit(model, X, y, loss="bce", epochs=30, progress=False, callbacks=[view])
+    assert [f.step for f in view.frames] == [0, 10, 20, 30, 30]
+    for f in view.frames:  # every frame has the graph of its own step, none is a placeholder
+        assert "laying out" not in f.graph and f.graph.startswith('<div class="mg-sub">graph')
+        assert f.numbers["graph_step"] == f.step and "<svg" in f.graph
+        assert "decision" in f.panels
+    assert view.frames[-1].numbers["parameters"] == model_numbers(model)
+    throttled = LiveView(record=True)  # no every: the throttle chooses the frames
+    fit(small_model(), X, y, loss="bce", epochs=30, progress=False, callbacks=[throttled])
+    assert 2 <= len(throttled.frames) < 31
+    first = throttled.frames[0]  # complete too: it waited for the layout
+    assert "laying out" not in first.graph and "<svg" in first.graph
+    assert first.numbers["graph_step"] == 0
 
 
 # -- outside Jupyter -------------------------------------------------------------------------

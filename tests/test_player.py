@@ -8,6 +8,7 @@ import json
 import os
 import re
 import struct
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,16 +18,20 @@ import pytest
 
 from microgrid import Value, backward_steps, export_html, forward_steps
 from microgrid.data import make_moons
+from microgrid.losses import mse
 from microgrid.nn import MLP
 from microgrid.optim import Adam
 from microgrid.train import fit
 from microgrid.viz import DiagramTooLargeError, LiveView
+from microgrid.viz.explorer import Explorer
 from microgrid.viz.player import (
     EXAMPLES,
+    neuron_example,
+    picture_at,
     slide_example,
     walkthrough_frames,
 )
-from microgrid.viz.render import find_renderer
+from microgrid.viz.render import Diagram, find_renderer
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -73,14 +78,14 @@ def stepper_script(f: Value, fmt: str = ".4g") -> list[tuple[str, str]]:
 def test_every_frame_has_the_steppers_text_and_highlights_its_node(example: str) -> None:
     f = EXAMPLES[example][0]()
     fmt = ".9g" if example == "worked" else ".4g"  # the lecture notes' precision
-    frames, parts = walkthrough_frames(f, fmt=fmt, hide_constants=example == "worked")
+    board = walkthrough_frames(f, fmt=fmt, hide_constants=example == "worked")
+    frames = board.frames
     expected = stepper_script(f, fmt)
     assert [fr["text"] for fr in frames] == [text for text, _ in expected]
     assert all(str(step).endswith(fr["text"]) for fr, step in zip(
         frames, [*forward_steps(f, fmt), *backward_steps(f, fmt=fmt)]))
-    for fr, (_, name) in zip(frames, expected):
-        (k,) = fr["parts"]
-        assert highlighted_names(parts[k]) == [name]
+    for k, (fr, (_, name)) in enumerate(zip(frames, expected)):
+        assert highlighted_names(board.svg_at(k)) == [name]
         assert fr["node"] == name
     n_forward = len(forward_steps(f))
     assert frames[0]["caption"] == f"step 1 of {len(frames)} · forward"
@@ -97,8 +102,8 @@ def test_every_frame_has_the_steppers_text_and_highlights_its_node(example: str)
 @needs_renderer
 def test_the_diagrams_show_the_numbers_of_each_step() -> None:
     f = slide_example()
-    frames, parts = walkthrough_frames(f)
-    last = parts[frames[-1]["parts"][0]]  # after backprop: every gradient known
+    board = walkthrough_frames(f)
+    last = board.svg_at(len(board.frames) - 1)  # after backprop: every gradient known
     texts = [t.text for t in ET.fromstring(last).iter(f"{SVG}text")]
     for value in (x for x in (f, *f.parents, *f.parents[0].parents)):
         assert value.label in texts
@@ -106,7 +111,7 @@ def test_the_diagrams_show_the_numbers_of_each_step() -> None:
     (q, z), (x, y) = f.parents, f.parents[0].parents
     for node in (f, q, z, x, y):
         assert f"grad {node.grad:g}" in texts
-    first_backward = parts[frames[len(forward_steps(f))]["parts"][0]]
+    first_backward = board.svg_at(len(forward_steps(f)))
     assert "grad ?" in [t.text for t in ET.fromstring(first_backward).iter(f"{SVG}text")]
 
 
@@ -126,7 +131,129 @@ def test_the_page_is_one_file_that_fetches_nothing(tmp_path: Path) -> None:
     data = json.loads(found.group(1))
     assert [fr["text"] for fr in data["frames"]] == [t for t, _ in stepper_script(
         slide_example())]
-    assert len(data["parts"]) == len(data["frames"]) == 7
+    assert len(data["frames"]) == 7
+    assert len(re.findall(r"<svg\b", page)) == 1  # one picture, laid out once
+
+
+def svg_texts(svg: str) -> list[str]:
+    return [t.text or "" for t in ET.fromstring(svg).iter(f"{SVG}text")]
+
+
+def mlp_loss() -> tuple[Value, MLP]:
+    """The MSE of an MLP 2-4-4-1 on two examples: 192 values, 305 steps."""
+    model = MLP(2, [4, 4, 1], seed=0)
+    loss = mse([model(x) for x in ([0.5, -1.0], [1.5, 0.25])], [1.0, -1.0])
+    loss.label = "loss"
+    return loss, model
+
+
+@needs_renderer
+def test_a_192_value_walk_through_is_laid_out_once_and_stays_small(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loss, _ = mlp_loss()
+    layouts = []
+    render = Diagram.svg
+    monkeypatch.setattr(Diagram, "svg", lambda self, *a, **k: layouts.append(1) or render(
+        self, *a, **k))
+    page = export_html(tmp_path / "mlp.html", loss).read_text(encoding="utf-8")
+    assert len(layouts) == 1  # one Graphviz layout for all 305 steps
+    assert page.count('"caption":') == 305
+    assert len(re.findall(r"<svg\b", page)) == 1
+    assert len(page.encode()) < 2_000_000  # was 98 MB with a picture per step
+
+
+@needs_renderer
+def test_a_chain_whose_input_feeds_every_third_node_is_laid_out_in_seconds(
+        tmp_path: Path) -> None:
+    x = Value(0.3, "x")
+    v = x
+    for _ in range(64):  # 193 values; x is an operand of every product
+        v = v * x + 1.0
+    start = time.perf_counter()
+    board = walkthrough_frames(v)
+    assert time.perf_counter() - start < 30  # was over two minutes (dot's 120 s limit)
+    assert board.layouts == 1 and len(board.frames) == 257
+    last = ET.fromstring(board.svg_at(len(board.frames) - 1))
+    v.backward()
+    grads = {t[0]: t[2] for g in last.iter(f"{SVG}g") if g.get("class") == "node"
+             and len(t := [e.text or "" for e in g.iter(f"{SVG}text")]) == 3}
+    assert grads["x"] == f"grad {x.grad:.4g}"
+
+
+@needs_renderer
+@pytest.mark.parametrize("example", ["slide", "neuron"])
+def test_each_steps_numbers_are_those_of_the_step_drawn_on_its_own(example: str) -> None:
+    f = EXAMPLES[example][0]()
+    board = walkthrough_frames(f)
+    explorer = Explorer(f)
+    n_forward = len(forward_steps(f))
+    for k in range(len(board.frames)):
+        explorer.goto(k)
+        alone = svg_texts(explorer.diagram().svg())  # laid out for this step only
+        shown = [t for t in svg_texts(board.svg_at(k)) if t]  # empty: no flow on that edge
+        if k < n_forward:  # the one layout shows the grad cell before backprop, unknown
+            assert [t for t in shown if t.startswith("grad ")] == ["grad ?"] * sum(
+                t.startswith("data ") for t in shown)
+            shown = [t for t in shown if not t.startswith("grad ")]
+        assert sorted(shown) == sorted(alone)
+
+
+@needs_renderer
+def test_the_last_step_shows_the_engines_gradients_and_values() -> None:
+    loss, model = mlp_loss()
+    board = walkthrough_frames(loss)
+    last = ET.fromstring(board.svg_at(len(board.frames) - 1))
+    boxes = {}
+    for g in last.iter(f"{SVG}g"):
+        texts = [t.text or "" for t in g.iter(f"{SVG}text")]
+        if g.get("class") == "node" and len(texts) == 3:
+            boxes[texts[0]] = texts[1:]
+    loss.backward()  # the engine is the oracle of the finished walk-through
+    for name, p in model.named_parameters():
+        assert boxes[name] == [f"data {p.data:.4g}", f"grad {p.grad:.4g}"], name
+    assert boxes["loss"] == [f"data {loss.data:.4g}", "grad 1"]
+
+
+@needs_renderer
+def test_a_recorded_run_stores_each_frame_as_its_changes(tmp_path: Path) -> None:
+    X, y = make_moons(40, noise=0.1, seed=0)
+    model = MLP(2, [3, 1], activation="tanh", init="xavier", seed=0, fused=True)
+    view = LiveView(record=True, every=1, resolution=8)
+    fit(model, X, y, loss="bce", optimizer=Adam(model.parameters(), lr=0.1), epochs=20,
+        progress=False, callbacks=[view])
+    assert [f.step for f in view.frames] == [*range(21), 20]
+    page = export_html(tmp_path / "run.html", view).read_text(encoding="utf-8")
+    found = re.search(r'<script type="application/json" id="mg-data">(.*?)</script>', page,
+                      re.S)
+    assert found is not None
+    frames = json.loads(found.group(1))["frames"]
+    assert [picture_at(frames, k) for k in range(len(frames))] == [f.html() for f in view.frames]
+    assert "whole" in frames[0] and all("delta" in f for f in frames[1:])
+    assert len(page) < sum(len(f.html()) for f in view.frames) / 3  # was about 1
+
+
+@needs_renderer
+def test_a_picture_the_template_cannot_read_is_laid_out_step_by_step(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from microgrid.viz import walkthrough
+
+    def unreadable(*args: Any) -> Any:
+        raise walkthrough._NoTemplate("an SVG of another shape")
+
+    monkeypatch.setattr(walkthrough, "_one_layout", unreadable)
+    f = slide_example()
+    board = walkthrough_frames(f)
+    assert board.svg is None and board.layouts == len(board.frames) == 7
+    explorer = Explorer(f)
+    for k in range(7):  # each step exactly as draw_dot draws it
+        explorer.goto(k)
+        assert svg_texts(board.svg_at(k)) == svg_texts(explorer.diagram().svg())
+        assert highlighted_names(board.svg_at(k)) == [board.frames[k]["node"]]
+    page = export_html(tmp_path / "slide.html", f).read_text(encoding="utf-8")
+    found = re.search(r'id="mg-data">(.*?)</script>', page, re.S)
+    assert found is not None
+    frames = json.loads(found.group(1))["frames"]
+    assert [picture_at(frames, k) for k in range(7)] == [board.svg_at(k) for k in range(7)]
 
 
 # -- bad input ----------------------------------------------------------------------
@@ -176,6 +303,41 @@ def test_a_failed_export_keeps_the_old_file_whole(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["slide.html"]
 
 
+@needs_renderer
+def test_an_interrupted_export_keeps_the_old_page_and_leaves_no_temporary_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "course page.html"
+    export_html(path, slide_example())
+    before = path.read_bytes()
+
+    def ctrl_c(src: str, dst: str) -> None:  # Ctrl-C just before the rename
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        export_html(path, neuron_example())
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["course page.html"]
+
+
+@needs_renderer
+def test_re_exporting_keeps_the_pages_mode_and_a_new_page_follows_the_umask(
+        tmp_path: Path) -> None:
+    path = tmp_path / "private.html"
+    path.write_text("old", encoding="utf-8")
+    path.chmod(0o600)
+    export_html(path, slide_example())
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    old = os.umask(0o027)
+    try:
+        fresh = export_html(tmp_path / "fresh.html", slide_example())
+    finally:
+        os.umask(old)
+    assert fresh.stat().st_mode & 0o777 == 0o640
+
+
 def test_a_source_that_is_not_a_graph_or_a_run_is_refused(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="source must be a Value, a LiveView"):
         export_html(tmp_path / "x.html", [1, 2])  # type: ignore[arg-type]
@@ -211,8 +373,8 @@ def browser() -> Iterator[Any]:
 class Page:
     """A page opened from disk with every request but file:// refused and recorded."""
 
-    def __init__(self, browser: Any, path: Path) -> None:
-        self.context = browser.new_context(viewport={"width": 1000, "height": 800})
+    def __init__(self, browser: Any, path: Path, width: int = 1000) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": 800})
         self.refused: list[str] = []
         self.requested: list[str] = []
         self.errors: list[str] = []
@@ -295,6 +457,96 @@ def test_the_browser_plays_the_walk_through_offline(browser: Any, tmp_path: Path
         page.close()
 
 
+def test_the_browsers_picture_of_a_step_is_the_one_computed_for_it(browser: Any,
+                                                                    tmp_path: Path) -> None:
+    loss, _ = mlp_loss()
+    board = walkthrough_frames(loss)
+    path = export_html(tmp_path / "mlp.html", loss)
+    page = Page(browser, path)
+    try:
+        n = len(board.frames)
+        for k in (0, 1, 170, 171, 250, n - 1, 3, 0):  # forward, backward, and back again
+            page.page.fill("#slider", str(k))
+            texts = page.page.eval_on_selector_all("#picture svg text",
+                                                   "ts => ts.map(t => t.textContent)")
+            assert texts == svg_texts(board.svg_at(k)), k
+            assert page.state()[2] == highlighted_names(board.svg_at(k)) == [
+                board.frames[k]["node"]]
+        assert page.errors == [] and page.refused == []
+    finally:
+        page.close()
+
+
+OVERLAPS = """ol => {
+  // every item's number and every line of its text, as boxes on the page
+  const items = [...ol.querySelectorAll('li')], boxes = items.map(li => li.getBoundingClientRect());
+  const ink = document.createElement('canvas').getContext('2d');
+  const lines = items.map(li => { const r = document.createRange(); r.selectNodeContents(li);
+                                  return [...r.getClientRects()]; });
+  const marks = items.map((li, i) => {
+    const style = getComputedStyle(li), b = boxes[i], first = lines[i][0];
+    ink.font = style.font;
+    const w = ink.measureText(`${i + 1}. `).width;
+    return style.listStylePosition === 'inside'
+      ? {left: first.left - w, right: first.left, top: first.top, bottom: first.bottom}
+      : {left: b.left - w, right: b.left, top: b.top, bottom: first.bottom};
+  });
+  const meet = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5
+                         && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+  const out = [];
+  items.forEach((li, i) => {
+    const inked = [marks[i], ...lines[i]];
+    if (inked.some(r => r.left < boxes[i].left - 0.5 || r.right > boxes[i].right + 0.5)) {
+      out.push(`${i + 1}: its number or text runs out of its box`);
+    }
+    items.forEach((_, j) => {
+      if (j !== i && inked.some(r => meet(r, boxes[j]))) {
+        out.push(`${i + 1} runs into ${j + 1}`);
+      }
+    });
+  });
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("width", [1200, 800])
+def test_the_list_of_steps_never_overlaps_itself(browser: Any, tmp_path: Path,
+                                                 width: int) -> None:
+    path = export_html(tmp_path / "worked.html", EXAMPLES["worked"][0](), hide_constants=True)
+    page = Page(browser, path, width=width)
+    try:
+        assert page.page.locator("#outline li").count() == 46
+        assert page.page.eval_on_selector("#outline", OVERLAPS) == []
+        columns = page.page.eval_on_selector_all(
+            "#outline li", "ls => new Set(ls.map(l => l.getBoundingClientRect().left)).size")
+        assert columns == 2  # two columns at both widths
+    finally:
+        page.close()
+
+
+def test_markup_in_labels_stays_text_in_the_one_layout_page(browser: Any,
+                                                             tmp_path: Path) -> None:
+    hostile = ['<img src=x onerror="alert(1)">', '"><script>alert(2)</script>',
+               "</text></g><g id=mg-s0>"]
+    a, b = Value(2.0, hostile[0]), Value(-3.0, hostile[1])
+    f = a * b + a
+    f.label = hostile[2]
+    path = export_html(tmp_path / "hostile.html", f)
+    page = Page(browser, path)
+    dialogs: list[str] = []
+    page.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        for k in range(len(walkthrough_frames(f).frames)):
+            page.page.fill("#slider", str(k))
+            names = page.page.eval_on_selector_all(
+                "#picture svg g.node", "gs => gs.map(g => g.querySelector('text').textContent)")
+            assert set(hostile) <= set(names)
+        assert page.page.locator("#picture img, #picture script").count() == 0
+        assert dialogs == [] and page.errors == [] and page.refused == []
+    finally:
+        page.close()
+
+
 def test_the_browser_plays_a_recorded_training_run(browser: Any, tmp_path: Path) -> None:
     X, y = make_moons(40, noise=0.1, seed=0)
     model = MLP(2, [3, 1], activation="tanh", init="xavier", seed=0, fused=True)
@@ -314,6 +566,11 @@ def test_the_browser_plays_a_recorded_training_run(browser: Any, tmp_path: Path)
             assert numbers == json.loads(json.dumps(frame.numbers))
         assert numbers["parameters"] == [[n, p.data, p.grad]
                                          for n, p in model.named_parameters()]
+        for k in (0, 3, 1, len(view.frames) - 1):  # back, on, back: rebuilt from the start
+            page.page.fill("#slider", str(k))
+            shown = json.loads(page.page.text_content("#picture .mg-numbers") or "")
+            assert shown == json.loads(json.dumps(view.frames[k].numbers))
+            assert page.page.inner_text("#picture .mg-head") == view.frames[k].head
         assert page.page.locator("#picture .mg-graph svg").count() == 1
         page.page.click("#picture .mg-graph")  # the graph zooms to its natural size
         assert page.page.locator("#picture .mg-graph.mg-zoom").count() == 1

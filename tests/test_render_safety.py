@@ -21,6 +21,7 @@ from microgrid.train import fit
 from microgrid.viz import LiveView, draw_network
 from microgrid.viz import render as rendering
 from microgrid.viz.explorer import Explorer
+from microgrid.viz.player import picture_at
 from microgrid.viz.render import UnsafeDiagramError
 
 SECRET = "TOP-SECRET-FILE-CONTENT-4711"
@@ -207,10 +208,13 @@ def svg_texts(svg: str) -> list[str]:
 
 
 def svgs_of_page(page: str) -> list[str]:
-    """Every inline SVG of a page: the one shown and those of every frame of the player."""
+    """Every inline SVG of a page: the one shown and those of every frame of the player (a
+    walk-through laid out once changes only texts, set as text, and highlight colours)."""
     data = re.search(r'<script type="application/json" id="mg-data">(.*?)</script>', page,
                      re.S)
-    parts = json.loads(data.group(1))["parts"] if data else []
+    frames = json.loads(data.group(1))["frames"] if data else []
+    stored = frames and "whole" in frames[0]  # each frame stored as its changes
+    parts = [picture_at(frames, k) for k in range(len(frames))] if stored else []
     found = [m.group() for text in [page, *parts]
              for m in re.finditer(r"<svg\b.*?</svg>", text, re.S)]
     assert found, "no picture on the page"
@@ -513,3 +517,21 @@ def test_draw_network_draws_control_characters_and_a_20000_character_name(
     assert "y" * 999 + "…" in texts  # one line of a DOT string is cut at 1,000 characters
     assert "b␀" + "é" * 997 + "…" in texts
     assert format(model.parameters()[-1].data, ".4g") in texts  # its value is all there
+
+
+def test_a_dot_run_past_its_time_limit_is_a_render_error_saying_so(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+    import subprocess
+
+    from microgrid.viz import render as render_module
+
+    if shutil.which("dot") is None:
+        pytest.fail("the system Graphviz `dot` is needed for this test (CI installs it)")
+
+    def too_slow(*args: object, **kwargs: object) -> None:
+        raise subprocess.TimeoutExpired(cmd="dot", timeout=kwargs.get("timeout", 0))
+
+    monkeypatch.setattr(render_module.subprocess, "run", too_slow)
+    with pytest.raises(render_module.RenderError, match=r"did not finish .* within 120 s"):
+        render_module.render("digraph { a -> b }", "svg", renderer="dot")

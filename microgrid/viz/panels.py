@@ -160,12 +160,13 @@ def heat_map(rows: Sequence[Sequence[float | None]], *, title: str = "",
             out.append(f'<rect x="{x}" y="{y}" width="{size}" height="{size}" '
                        f'fill="{signed_color(v, scale)}" stroke="#ddd">'
                        f'<title>{_esc(f"{rname}.{name} = {_num(v)}")}</title></rect>')
-            if annotate and size >= 24 and len(_short(v)) <= 5:
+            if annotate and size >= 24:  # a text in every cell (empty when too long),
+                short = _short(v)  # so frames of a run differ only in colours and texts
                 dark = scale > 0 and abs(v) / scale > 0.6
                 out.append(f'<text x="{x + size / 2:.1f}" y="{y + size / 2 + 3:.1f}" '
                            f'text-anchor="middle" font-size="8" '
                            f'fill="{"#fff" if dark else "#222"}">'
-                           f'{_esc(_short(v))}</text>')
+                           f'{_esc(short) if len(short) <= 5 else ""}</text>')
     out.append("</svg>")
     return "".join(out)
 

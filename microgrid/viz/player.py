@@ -11,8 +11,14 @@ values or gradients known so far, the contribution upstream × local on the edge
 
 The page is self-contained: the pictures are inline SVG, the styles and the script inline,
 nothing is fetched from the network, so it opens from disk in any modern browser (for a
-course page or a slide). Controls: first / back / play / next / last buttons, a slider, the
-list of steps, and the keys ← → Home End and space.
+course page or a slide). Its size grows with the graph plus the steps, not with their
+product: the walk-through's graph is laid out once and each step stores only the texts and
+highlights that change (:mod:`microgrid.viz.walkthrough`; a 192-value graph, 305 steps:
+0.5 MB, about a second), and a training run stores its first frame whole and each later
+one as the pieces that changed (:func:`changes`).
+
+Controls: first / back / play / next / last buttons, a slider, the list of steps, and the
+keys ← → Home End and space.
 
 From the command line: ``microgrid export`` (or ``python -m microgrid export``; ``--example
 slide``, ``neuron`` or ``worked``) writes one of the three examples of the lecture notes.
@@ -23,18 +29,19 @@ from __future__ import annotations
 import html
 import json
 import os
-import tempfile
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._files import write_atomically
 from ..engine import Value
 from ..stepper import NumberFormat
 from .draw import DiagramTooLargeError
-from .explorer import Explorer
-from .live import Frame, LiveView, _svg_only
+from .live import Frame, LiveView
+from .walkthrough import MARK_STYLES, WalkThrough, marks_css, walk_through
 
-__all__ = ["EXAMPLES", "export_html", "page", "walkthrough_frames"]
+__all__ = ["EXAMPLES", "changes", "export_html", "page", "picture_at", "walkthrough_frames"]
 
 _CSS = """
 body{font-family:Helvetica,Arial,sans-serif;margin:16px 20px;color:#222;background:#fff}
@@ -55,8 +62,9 @@ font-size:14px;line-height:1.45;white-space:pre-wrap;overflow-x:auto}
 #picture{overflow:auto}
 #picture>svg{max-width:100%;height:auto}
 #outline{font-family:Menlo,Consolas,monospace;font-size:12px;color:#444;columns:2 360px;
-margin-top:14px;padding-left:28px}
-#outline li{cursor:pointer;padding:1px 2px;break-inside:avoid}
+column-gap:24px;margin-top:14px;padding-left:0;list-style-position:inside}
+#outline li{cursor:pointer;padding:1px 2px 1px 3.6em;text-indent:-3.6em;break-inside:avoid;
+overflow-wrap:anywhere}
 #outline li.current{background:#fde2df;color:#000}
 """
 
@@ -64,7 +72,7 @@ _JS = """
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("mg-data").textContent);
-  var frames = data.frames, parts = data.parts;
+  var frames = data.frames, board = data.board;
   function $(id) { return document.getElementById(id); }
   var picture = $("picture"), text = $("text"), caption = $("caption");
   var slider = $("slider"), counter = $("counter"), outline = $("outline");
@@ -77,10 +85,62 @@ _JS = """
     outline.appendChild(li);
     items.push(li);
   });
+  // one layout: every step's texts (its changes applied in turn) and its highlights
+  var slots = [], states = [], undo = [];
+  if (board) {
+    var now = [];
+    for (var s = 0; s < board.slots; s++) { slots.push($("mg-s" + s)); now.push(""); }
+    frames.forEach(function (f) {
+      f.set.forEach(function (c) { now[c[0]] = c[1]; });
+      states.push(now.slice());
+    });
+  }
+  function paint(k) {
+    var texts = states[k];
+    slots.forEach(function (el, s) {
+      if (el && el.textContent !== texts[s]) { el.textContent = texts[s]; }
+    });
+    for (var u = undo.length - 1; u >= 0; u--) {
+      var r = undo[u];
+      if (r[2] === null) { r[0].removeAttribute(r[1]); } else { r[0].setAttribute(r[1], r[2]); }
+    }
+    undo = [];
+    frames[k].marks.forEach(function (m) {
+      var g = $(m[0]), styles = board.styles[m[1]];
+      if (!g) { return; }
+      Array.prototype.forEach.call(g.children, function (el) {
+        var tag = el.tagName.toLowerCase();
+        var want = styles[tag] || (tag !== "text" && tag !== "title" ? styles.shape : null);
+        if (!want) { return; }
+        Object.keys(want).forEach(function (a) {
+          undo.push([el, a, el.getAttribute(a)]);
+          el.setAttribute(a, want[a]);
+        });
+      });
+    });
+  }
+  var built = null, builtAt = -1;  // the segments of the picture last built, and which
+  function whole(k) {  // a picture: the first one, and the changes since
+    if (built === null || k < builtAt) {
+      built = frames[0].whole.map(function (p) { return p.slice(); });
+      builtAt = 0;
+    }
+    for (var m = builtAt + 1; m <= k; m++) {
+      var before = built;  // each segment of it is taken at most once: changed in place
+      built = frames[m].delta.map(function (d) {
+        if (d[0] === null) { return d[1].slice(); }
+        var p = before[d[0]];
+        d[1].forEach(function (c) { p[c[0]] = c[1]; });
+        return p;
+      });
+    }
+    builtAt = k;
+    return built.map(function (p) { return p.join(""); }).join("");
+  }
   function show(i) {
     pos = Math.max(0, Math.min(frames.length - 1, i));
     var f = frames[pos];
-    picture.innerHTML = f.parts.map(function (k) { return parts[k]; }).join("");
+    if (board) { paint(pos); } else { picture.innerHTML = whole(pos); }
     text.textContent = f.text;
     caption.textContent = f.caption;
     slider.value = String(pos);
@@ -119,67 +179,123 @@ _JS = """
 """
 
 
-class _Parts:
-    """The distinct HTML pieces of all frames, stored once each (a graph shown by many
-    frames of a training run is written into the page once)."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-        self._index: dict[str, int] = {}
-
-    def __call__(self, piece: str) -> int:
-        if piece not in self._index:
-            self._index[piece] = len(self.items)
-            self.items.append(piece)
-        return self._index[piece]
-
-
 def walkthrough_frames(root: Value, *, fmt: NumberFormat = ".4g",
-                       **draw_options: Any) -> tuple[list[dict[str, Any]], list[str]]:
-    """The player's frames for ``root``: one per forward step, then one per backward step.
+                       **draw_options: Any) -> WalkThrough:
+    """The player's frames for ``root``: one per forward step, then one per backward step,
+    over one layout of the graph (:mod:`microgrid.viz.walkthrough`).
 
     Each frame has ``caption`` (``"step 5 of 7 · backward"``), ``text`` (the stepper's text
     of the step, as the notebook explorer shows it), ``outline`` (its first line),
-    ``phase``, ``node`` (the step's node name) and ``parts`` (indices into the returned
-    list of SVG pictures).
+    ``phase`` and ``node`` (the step's node name); ``svg_at(k)`` is step ``k``'s picture.
     """
-    explorer = Explorer(root, fmt=fmt, **draw_options)
-    parts = _Parts()
-    frames = []
-    for position in range(len(explorer)):
-        explorer.goto(position)
-        caption, _, text = explorer.text().partition("\n")
-        svg = _svg_only(explorer.diagram().svg())
-        frames.append({"caption": caption, "text": text, "outline": text.split("\n")[0],
-                       "phase": explorer.phase, "node": explorer.step.name,
-                       "parts": [parts(svg)]})
-    return frames, parts.items
+    return walk_through(root, fmt=fmt, **draw_options)
 
 
-def _training_frames(frames: Sequence[Frame]) -> tuple[list[dict[str, Any]], list[str]]:
-    parts = _Parts()
-    out = []
-    for f in frames:
-        whole = f.html()
-        head, graph, tail = whole.partition(f.graph) if f.graph else (whole, "", "")
-        ids = [parts(head)] + ([parts(graph)] if graph else []) + [parts(tail)]
-        out.append({"caption": "", "text": "", "outline": f.head, "parts": ids})
-    return out, parts.items
+_CUT = re.compile(r'("[^"]*"|>)')
 
 
-def page(frames: Sequence[dict[str, Any]], parts: Sequence[str], *, title: str,
-         subtitle: str = "", interval_ms: int = 1000) -> str:
-    """The HTML page playing ``frames`` (see :func:`walkthrough_frames`)."""
+def _segments(picture: str) -> list[list[str]]:
+    """``picture`` cut after each ``>`` and around each quoted string (an attribute's value:
+    a colour, a number) into pieces, grouped into segments that each begin with an ``<svg``
+    (one per chart, one for the graph)."""
+    segments: list[list[str]] = [[]]
+    for piece in _CUT.split(picture):
+        if "<svg" in piece:
+            segments.append([])
+        segments[-1].append(piece)
+    return segments
+
+
+def changes(pictures: Sequence[str]) -> list[dict[str, Any]]:
+    """``pictures`` (HTML), each stored as what differs from the one before.
+
+    The first is stored whole, cut into segments of pieces (``{"whole": segments}``, see
+    :func:`_segments`). Each later one as ``{"delta": [[j, changed], ...]}``, one entry per
+    segment: the segment ``j`` of the picture before with the pieces ``changed``
+    (``[[index, piece], ...]``), or ``[None, pieces]`` for a segment stored whole. A segment
+    is matched to the one at its place, or at its place counted from the end (when a chart
+    appears), with as many pieces. Consecutive frames of a training run differ in numbers,
+    colours and curves, hardly in structure, so a frame costs a few kilobytes instead of
+    the whole dashboard.
+    """
+    out: list[dict[str, Any]] = []
+    before: list[list[str]] | None = None
+    for picture in pictures:
+        segments = _segments(picture)
+        if before is None:
+            out.append({"whole": segments})
+            before = segments
+            continue
+        shift = len(segments) - len(before)
+        delta: list[list[Any]] = []
+        used: set[int] = set()
+        for k, now in enumerate(segments):
+            best: tuple[int, list[list[Any]]] | None = None
+            for j in dict.fromkeys((k, k - shift)):
+                if 0 <= j < len(before) and j not in used and len(before[j]) == len(now):
+                    changed = [[i, p] for i, (p, q) in enumerate(zip(now, before[j]))
+                               if p != q]
+                    if best is None or len(changed) < len(best[1]):
+                        best = (j, changed)
+            if best is None:
+                delta.append([None, now])
+            else:
+                used.add(best[0])
+                delta.append([best[0], best[1]])
+        out.append({"delta": delta})
+        before = segments
+    return out
+
+
+def picture_at(frames: Sequence[dict[str, Any]], k: int) -> str:
+    """Frame ``k``'s picture from frames stored by :func:`changes`, built as the page's
+    script builds it (for checking a page without a browser)."""
+    segments = [list(p) for p in frames[0]["whole"]]
+    for frame in frames[1:k + 1]:
+        before, segments = segments, []
+        for j, change in frame["delta"]:
+            if j is None:
+                segments.append(list(change))
+                continue
+            piece = before[j]  # each segment of the picture before is taken at most once
+            for i, p in change:
+                piece[i] = p
+            segments.append(piece)
+    return "".join("".join(p) for p in segments)
+
+
+def page(frames: Sequence[dict[str, Any]], pictures: Sequence[str] = (), *, title: str,
+         subtitle: str = "", interval_ms: int = 1000,
+         board: WalkThrough | None = None) -> str:
+    """The HTML page playing ``frames`` (dicts with ``caption``, ``text``, ``outline``):
+    with ``board`` (a walk-through laid out once), its picture changed step by step;
+    else frame ``k`` shows ``pictures[k]`` (stored as :func:`changes`)."""
     if not frames:
         raise ValueError("export_html: nothing to show (no frames)")
-    data = json.dumps({"frames": list(frames), "parts": list(parts), "interval": interval_ms},
-                      ensure_ascii=False).replace("<", "\\u003c")
+    if board is not None and board.svg is None:  # laid out step by step: its pictures
+        pictures = [board.svg_at(k) for k in range(len(frames))]
+        board = None
+    payload: dict[str, Any] = {"interval": interval_ms, "board": None}
+    noscript = ""
+    if board is not None:
+        payload["frames"] = list(frames)
+        payload["board"] = {"slots": board.slots, "styles": MARK_STYLES}
+        picture = board.svg_at(0, marked=False)
+        noscript = f"<noscript><style>{marks_css(frames[0]['marks'])}</style></noscript>\n"
+    else:
+        if len(pictures) != len(frames):
+            raise ValueError(f"export_html: {len(frames)} frames but {len(pictures)} "
+                             "pictures")
+        payload["frames"] = [{**{k: v for k, v in f.items() if k != "parts"}, **c}
+                             for f, c in zip(frames, changes(pictures))]
+        picture = pictures[0]
+    data = json.dumps(payload, ensure_ascii=False).replace("<", "\\u003c")
     first = frames[0]
-    picture = "".join(parts[k] for k in first["parts"])
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n{noscript}</head>\n"
+        "<body>\n"
         f"<h1>{html.escape(title)}</h1>\n"
         f'<p class="sub">{html.escape(subtitle)}</p>\n'
         '<nav aria-label="steps">'
@@ -227,23 +343,16 @@ def _check_path(path: str | os.PathLike[str]) -> Path:
 
 
 def _write(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` whole or not at all (a temporary file, then a rename)."""
+    """Write ``text`` to ``path`` whole or not at all (:func:`~microgrid._files.
+    write_atomically`: a temporary file, then a rename; an existing page keeps its mode)."""
     target = _check_path(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                   dir=target.parent)
+        write_atomically(str(target), text, "export_html")
     except OSError as e:
-        raise type(e)(f"export_html: cannot write path {str(path)!r}: "
-                      f"{e.strerror or e}") from e
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise type(e)(f"export_html: cannot write path {str(path)!r}: "
-                      f"{e.strerror or e}") from e
+        if (e.strerror or "").startswith("export_html:"):
+            raise
+        raise type(e)(e.errno, f"export_html: cannot write path {str(path)!r}: "
+                               f"{e.strerror or e}") from e
     return target
 
 
@@ -259,21 +368,25 @@ def export_html(path: str | os.PathLike[str], source: Value | LiveView | Sequenc
 
     Raises ``DiagramTooLargeError`` for a graph with more than ``max_nodes`` values,
     ``RendererNotFoundError`` without a Graphviz renderer, and an ``OSError`` naming
-    ``path`` when it cannot be written; the file is written whole or not at all.
+    ``path`` when it cannot be written; the file is written whole or not at all, even when
+    interrupted, and a page written over keeps its permission bits
+    (:func:`~microgrid._files.write_atomically`, as :func:`~microgrid.serialization.save`).
     """
     _check_path(path)
     if isinstance(source, Value):
         try:
-            frames, parts = walkthrough_frames(source, fmt=fmt, **draw_options)
+            board = walkthrough_frames(source, fmt=fmt, **draw_options)
         except DiagramTooLargeError as e:
             raise DiagramTooLargeError(f"export_html: source: {e}") from e
+        frames = board.frames
         n_forward = sum(f["phase"] == "forward" for f in frames)
         name = frames[n_forward - 1]["node"]  # the last forward step is the root
         subtitle = (f"The forward pass ({n_forward} steps), then backprop "
                     f"({len(frames) - n_forward} steps): at each node, upstream gradient × "
                     f"local derivative = the contribution each operand receives. "
                     f"Keys: ← → Home End, space plays.")
-        return _write(path, page(frames, parts, title=title or f"Backprop step by step: {name}",
+        return _write(path, page(frames, board=board,
+                                 title=title or f"Backprop step by step: {name}",
                                  subtitle=subtitle, interval_ms=1200))
     if draw_options:
         raise TypeError(f"export_html: {', '.join(draw_options)} apply to a graph, "
@@ -288,11 +401,12 @@ def export_html(path: str | os.PathLike[str], source: Value | LiveView | Sequenc
     else:
         raise TypeError(f"export_html: source must be a Value, a LiveView or a list of its "
                         f"frames, got {type(source).__name__}")
-    tframes, parts = _training_frames(recorded)
+    tframes = [{"caption": "", "text": "", "outline": f.head} for f in recorded]
     subtitle = (f"{len(recorded)} frames of the training dashboard, from step "
                 f"{recorded[0].step} to step {recorded[-1].step}. Keys: ← → Home End, "
                 f"space plays.")
-    return _write(path, page(tframes, parts, title=title or "Training run",
+    return _write(path, page(tframes, [f.html() for f in recorded],
+                             title=title or "Training run",
                              subtitle=subtitle, interval_ms=400))
 
 

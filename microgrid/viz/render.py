@@ -220,6 +220,10 @@ def render(source: str, format: str = "svg", renderer: str | None = None) -> byt
     return rasterize(svg) if format == "png" else svg.encode("utf-8")
 
 
+DOT_TIMEOUT = 120.0
+"""Seconds the system ``dot`` may take for one picture before :class:`RenderError`."""
+
+
 def _render_dot(source: str, format: str) -> bytes:
     exe = shutil.which("dot")
     if exe is None:
@@ -228,8 +232,14 @@ def _render_dot(source: str, format: str) -> bytes:
     args = [exe, f"-T{format}"] + (["-Gdpi=144"] if format == "png" else [])
     env = {k: v for k, v in os.environ.items() if k != "GV_FILE_PATH"}
     env["SERVER_NAME"] = "microgrid"  # Graphviz's safe mode: no file is loaded
-    done = subprocess.run(args, input=source.encode("utf-8"), env=env,
-                          capture_output=True, timeout=120, check=False)
+    try:
+        done = subprocess.run(args, input=source.encode("utf-8"), env=env,
+                              capture_output=True, timeout=DOT_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        raise RenderError(
+            f"dot did not finish laying out the graph within {DOT_TIMEOUT:g} s (a graph with "
+            "many long edges is slow to route): draw a part of it, or pass max_nodes= to draw "
+            "it collapsed") from None
     if done.returncode != 0:
         raise RenderError(f"dot failed: {done.stderr.decode('utf-8', 'replace').strip()}")
     return done.stdout
