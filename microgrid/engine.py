@@ -572,9 +572,10 @@ def _propagate_into_grad(reverse_order: Iterable[Value]) -> None:
     node's own rule (a micrograd-style node made by hand) — with the commonest ops written
     out, each a measured fast path: reading the table for add and mul made backward() 7–14 %
     slower on the benchmark's training steps, for wsum 20 % (benchmarks/bench.py, workloads
-    a and b); for relu 40 % and tanh 55 % slower (one backward() of ``MLP(2, [16, 16, 1])``
-    with that activation on 100 points). tests/test_chain.py proves every written-out op
-    equal to the reference, bit for bit, on random graphs.
+    a and b); for relu 23–40 % and tanh 22 % slower (CPU time of one backward() through
+    ``MLP(2, [16, 16, 1])`` with that activation on 100 points, a squared-error loss).
+    tests/test_chain.py proves every written-out op equal to the reference, bit for bit, on
+    random graphs.
     """
     for node in reverse_order:
         a = node._a
