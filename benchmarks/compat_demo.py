@@ -46,10 +46,10 @@ except ImportError:
     sys.exit("micrograd 0.1.0 is needed: pip install micrograd==0.1.0 (or the 'bench' extra)")
 
 from bench import into_rhythm  # this directory: the same timing rule as bench.py
+from micrograd_demo import demo_step, moons  # this directory: the demo's data and step
 
 import microgrid.micrograd.engine as compat_engine
 import microgrid.micrograd.nn as compat_nn
-from microgrid.micrograd.demo import demo_step, moons
 
 
 class Demo:

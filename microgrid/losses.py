@@ -16,20 +16,27 @@ from __future__ import annotations
 import functools
 import math
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from . import _validate as check
 from .engine import Value
 
 __all__ = [
+    "NAMED_LOSSES",
+    "NamedLoss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "decision_threshold",
     "hinge_loss",
     "l1_penalty",
     "l2_penalty",
     "log_softmax",
+    "model_outputs",
     "mse",
+    "named_loss",
+    "predicted_class",
     "softmax",
     "sum_squared_error",
 ]
@@ -236,3 +243,145 @@ def l1_penalty(params: Sequence[Value]) -> Value:
 def l2_penalty(params: Sequence[Value]) -> Value:
     """Σ wᵢ²  (multiply by your own coefficient: ``loss + 1e-4 * l2_penalty(ps)``)."""
     return _total([p * p for p in _params(params, "l2_penalty")])
+
+
+# --- the losses fit knows by name, and the class an output stands for ---------------------
+#
+# A class label c becomes target numbers t for a model with k outputs, and each loss below
+# computes from t alone (never looking at c again), so the same function runs on floats and
+# on a compiled step's traced inputs. ``fit(loss=name)`` reads this table and nothing else.
+
+Encode = Callable[[Any], list[Any]]
+"""A target as the numbers a named loss computes from (a class label, or a regression
+target: a number or a list of numbers)."""
+LossFn = Callable[[Any, Any], Value]
+"""``loss(output, target) -> Value`` for one example: ``output`` what the model returns."""
+
+
+def model_outputs(out: object, who: str) -> list[Value]:
+    """A model's output as a list: a bare ``Value`` is one output, a list or tuple of
+    ``Value``s is k outputs; anything else is refused, naming ``who``."""
+    if isinstance(out, Value):
+        return [out]
+    if isinstance(out, (list, tuple)) and out and all(isinstance(v, Value) for v in out):
+        return list(out)
+    raise TypeError(f"{who}: the model must return a Value or a non-empty list of Values, "
+                    f"got {type(out).__name__}")
+
+
+def decision_threshold(model: object) -> float:
+    """The score above which a one-output model says class 1: 0.5 for a sigmoid output
+    (``model.output_activation == "sigmoid"``), else 0."""
+    return 0.5 if getattr(model, "output_activation", None) == "sigmoid" else 0.0
+
+
+def predicted_class(scores: Sequence[float], threshold: float = 0.0) -> int:
+    """The class that output numbers stand for: with k ≥ 2 outputs the argmax (the first of
+    equal ones), with one output 1 when it is above ``threshold`` (a score equal to it is
+    class 0). :func:`decision_threshold` gives a model's threshold."""
+    if len(scores) == 1:
+        return int(scores[0] > threshold)
+    return max(range(len(scores)), key=scores.__getitem__)
+
+
+def _bce_on_logit(out: Any, t: Sequence[Any]) -> Value:
+    """softplus(z) − t·z for the one output z (a logit), branch-free in t."""
+    z = model_outputs(out, "fit")[0]
+    loss: Value = z.softplus() - t[0] * z
+    return loss
+
+
+def _bce_on_sigmoid(out: Any, t: Sequence[Any]) -> Value:
+    """BCE of a sigmoid output σ(z), computed from z when the output is a sigmoid node
+    (stable: no log 0 at σ(z) = 1); −(t·log p + (1 − t)·log(1 − p)) otherwise."""
+    p = model_outputs(out, "fit")[0]
+    if p.op.name == "sigmoid" and len(p.parents) == 1:
+        return _bce_on_logit(p.parents[0], t)
+    loss: Value = -(t[0] * p.log() + (1.0 - t[0]) * (1.0 - p).log())
+    return loss
+
+
+def _cross_entropy_one_hot(out: Any, t: Sequence[Any]) -> Value:
+    """−Σⱼ tⱼ·log softmax(y)ⱼ with t one-hot: −log softmax(y)_c, branch-free in t."""
+    logp = log_softmax(model_outputs(out, "fit"))
+    return -_total([tj * lj for tj, lj in zip(t, logp)])
+
+
+class NamedLoss(NamedTuple):
+    """A loss ``fit`` knows by name.
+
+    ``labels`` says how a class label c becomes the targets t for k outputs:
+    ``"score"`` (one output: t = +1 for c = 1, −1 for c = 0 (0 for a sigmoid output);
+    k ≥ 2 outputs: t one-hot), ``"sign"`` (one output, t = ±1), ``"probability"`` (one
+    output, t = c) or ``"one_hot"`` (k ≥ 2 outputs). ``regression``: whether number
+    targets apply too (target for target). ``sigmoid``: the loss used instead when the
+    model's output is a sigmoid."""
+
+    loss: LossFn
+    labels: str
+    regression: bool = False
+    sigmoid: LossFn | None = None
+
+
+NAMED_LOSSES: dict[str, NamedLoss] = {
+    "mse": NamedLoss(mse, "score", regression=True),
+    "sse": NamedLoss(sum_squared_error, "score", regression=True),
+    "hinge": NamedLoss(hinge_loss, "sign"),
+    "bce": NamedLoss(_bce_on_logit, "probability", sigmoid=_bce_on_sigmoid),
+    "cross_entropy": NamedLoss(_cross_entropy_one_hot, "one_hot"),
+}
+"""The loss names of ``fit(loss=...)``; see :class:`NamedLoss` for the target encodings."""
+
+
+def named_loss(name: object, y: Sequence[Any], k: int, sigmoid_output: bool,
+               who: str = "fit") -> tuple[Encode, LossFn]:
+    """``(encode, loss)`` for the loss ``name`` on targets ``y`` and a model with ``k``
+    outputs: class labels (all ints) are encoded as the table says, regression targets
+    are taken as they are. A name or target that does not fit is refused, naming it."""
+    entry = NAMED_LOSSES.get(name) if isinstance(name, str) else None
+    if entry is None or not isinstance(name, str):
+        raise ValueError(f"{who}: unknown loss {name!r}; choose one of "
+                         f"{', '.join(map(repr, NAMED_LOSSES))} or pass a callable")
+    if not all(isinstance(t, int) and not isinstance(t, bool) for t in y):
+        return _regression(name, entry, y, k, who), entry.loss
+    classes = min(y), max(y) + 1
+    if classes[0] < 0:
+        raise ValueError(f"{who}: class labels must be ints 0..k-1, got {classes[0]}")
+    encode = _label_encoder(name, entry.labels, k, classes[1], sigmoid_output, who)
+    return encode, (entry.sigmoid if sigmoid_output and entry.sigmoid else entry.loss)
+
+
+def _regression(name: str, entry: NamedLoss, y: Sequence[Any], k: int, who: str) -> Encode:
+    for i, t in enumerate(y):
+        values = t if isinstance(t, (list, tuple)) else [t]
+        if not all(isinstance(v, (int, float)) for v in values):
+            raise TypeError(f"{who}: y[{i}] must be a class label (int), a number or a "
+                            f"list of numbers, got {type(t).__name__}")
+        if len(values) != k:
+            raise ValueError(f"{who}: y[{i}] has {len(values)} number(s) but the model has "
+                             f"{k} output(s)")
+    if not entry.regression:
+        raise ValueError(f"{who}: loss {name!r} needs class labels (ints 0..k-1) in y")
+    return lambda t: list(t) if isinstance(t, (list, tuple)) else [t]
+
+
+def _label_encoder(name: str, labels: str, k: int, classes: int, sigmoid_output: bool,
+                   who: str) -> Encode:
+    def need(condition: bool, what: str) -> None:
+        if not condition:
+            raise ValueError(f"{who}: loss {name!r} needs {what}; the model has {k} output(s)")
+
+    def one_hot(c: int) -> list[float]:
+        return [1.0 if j == c else 0.0 for j in range(k)]
+
+    if labels == "one_hot" or (labels == "score" and k >= 2):
+        need(k >= 2 and classes <= k, f"one output per class ({classes} classes)")
+        return one_hot
+    if labels == "score":
+        need(classes <= 2, "two classes for one output")
+        low = 0.0 if sigmoid_output else -1.0
+        return lambda c: [1.0 if c else low]
+    need(k == 1 and classes <= 2, "one output and labels 0/1")
+    if labels == "sign":
+        return lambda c: [1.0 if c else -1.0]
+    return lambda c: [float(c)]

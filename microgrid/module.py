@@ -3,10 +3,17 @@
 Assigning a ``Value``, a module, or a list/tuple/dict of them to a public attribute
 registers it; ``named_parameters()`` walks the attributes in assignment order and names each
 parameter by its path (``"layers.0.w.2"``). A subclass can name its lists more briefly with
-``_naming`` (the built-in MLP says ``"L0.N1.w0"``). The parameter list is cached; every
-change to a module (an attribute set or deleted, a registered list or dict changed in place)
-drops the caches of the module and of every module holding it, and gives them a new
-``structure_version``.
+``_naming`` (the built-in MLP says ``"L0.N1.w0"``).
+
+What a module keeps besides its attributes serves one thing, the cached parameter list:
+walking the attributes costs about 3 ms for the 337 parameters of an MLP 2-16-16-1 (13 ms
+for 2,410), the cached list under 1 µs, and a hand-written loop calls ``parameters()`` or
+``zero_grad()`` every step, as does ``compile_step(..., params=model.parameters)``. So
+every change to a module (an attribute set or deleted, a registered list or dict changed
+in place: lists and dicts are kept as tracked copies) drops the cache of the module and of
+every module holding it (each sub-module knows its holders), and bumps
+``structure_version``, the cache's generation number, for code that keeps something
+derived from the structure. Nothing else is kept: compiled steps cache nothing here.
 
 A name is a path, so each part of it must be non-empty text without ``"."`` (an attribute
 name, a dict key; list positions are numbers): otherwise two parameters could share one
@@ -290,7 +297,7 @@ class Module:
     ``parameters()`` and ``named_parameters()`` are cached: the cache is dropped whenever
     this module or a sub-module changes — an attribute assigned or deleted, or a registered
     list or dict changed in place (``self.layers.append(...)``, ``self.w[0] = Value(2.0)``).
-    :attr:`structure_version` changes at the same moments (compiled steps key on it).
+    :attr:`structure_version` changes at the same moments.
     """
 
     _naming: ClassVar[dict[str, str]] = {}
@@ -354,7 +361,9 @@ class Module:
     @property
     def structure_version(self) -> int:
         """A number that changes whenever this module or a sub-module changes (a parameter
-        replaced, an activation or ``fused`` switched, a registered list edited)."""
+        replaced, an activation or ``fused`` switched, a registered list edited): the
+        generation of the parameter cache, for code that keeps something derived from the
+        structure (the package itself keys nothing on it)."""
         return int(self.__dict__["_mg_version"])
 
     def _named(self, active: set[int], owner: str, base: str = "") -> Iterator[Named]:

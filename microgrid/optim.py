@@ -28,6 +28,7 @@ from typing import Any
 from . import _validate as check
 from .autodiff import grad, hessian
 from .engine import Value
+from .linalg import solve
 
 __all__ = ["SGD", "Adagrad", "Adam", "FloatMath", "Newton", "Optimizer", "RMSprop", "Rule"]
 
@@ -39,9 +40,9 @@ def _number(x: object, what: str, *, low: float = 0.0, low_ok: bool = True,
 
 
 class FloatMath:
-    """The functions an update rule calls, on floats. numpy's functions of the same names
-    (``numpy.sqrt``, ``numpy.maximum``) give the same values on whole arrays, so a rule runs
-    unchanged on every parameter at once (:mod:`microgrid.compile` does that)."""
+    """The functions an update rule calls, on floats (``F`` of :meth:`Optimizer.rule` in
+    :meth:`Optimizer.step`). A rule uses nothing else, so it also runs on whole arrays with
+    numpy's functions of the same names."""
 
     sqrt = staticmethod(math.sqrt)
     maximum = staticmethod(max)
@@ -98,12 +99,6 @@ class Optimizer:
         """The update of step ``t`` for one parameter, ``(g, *state) -> (δ, *new state)``,
         written with arithmetic and ``F.sqrt`` / ``F.maximum`` only (floats or arrays)."""
         raise NotImplementedError(f"{type(self).__name__} does not define step()")
-
-    @property
-    def vectorizable(self) -> bool:
-        """Whether :meth:`step` is the rule applied to each parameter (so the rule may be
-        applied to all of them at once instead); False for an overridden ``step``."""
-        return type(self).step is Optimizer.step and type(self).rule is not Optimizer.rule
 
     def step(self) -> None:
         """One update of every parameter from its ``grad``: g (+ λθ), then the rule."""
@@ -291,35 +286,6 @@ class Adam(Optimizer):
             v = b2 * v + c2 * g * g
             return step_size * (m / (sqrt(v) / root_c2 + eps)), m, v
         return update
-
-
-def solve(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float]:
-    """x with A·x = b, by Gaussian elimination with partial pivoting (pure Python)."""
-    a, b = check.rows(a, "solve: A"), check.sequence(b, "solve: b")
-    n = len(b)
-    rows = [[check.real(v, f"solve: A[{i}][{j}]") for j, v in enumerate(
-        check.sequence(row, f"solve: A[{i}]"))] + [check.real(bi, f"solve: b[{i}]")]
-        for i, (row, bi) in enumerate(zip(a, b))]
-    if len(rows) != n or any(len(r) != n + 1 for r in rows):
-        raise ValueError(f"solve: A must be {n}×{n} to match b")
-    scale = max((abs(v) for r in rows for v in r[:n]), default=0.0)
-    for col in range(n):
-        pivot = max(range(col, n), key=lambda r: abs(rows[r][col]))
-        if abs(rows[pivot][col]) <= 1e-12 * scale or scale == 0.0:
-            raise ValueError("solve: the matrix is singular (or nearly so)")
-        rows[col], rows[pivot] = rows[pivot], rows[col]
-        top = rows[col]
-        for r in range(col + 1, n):
-            f = rows[r][col] / top[col]
-            if f:
-                row = rows[r]
-                for k in range(col, n + 1):
-                    row[k] -= f * top[k]
-    x = [0.0] * n
-    for r in range(n - 1, -1, -1):
-        s = rows[r][n] - sum(rows[r][k] * x[k] for k in range(r + 1, n))
-        x[r] = s / rows[r][r]
-    return x
 
 
 class Newton(Optimizer):

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .compile import gc_paused
+from . import _validate as check
+from .collector import gc_paused
 from .engine import Value
+from .losses import decision_threshold, predicted_class
 from .optim import Newton, Optimizer
-from .train import History
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -53,24 +54,10 @@ def _axes(ax: object, who: str, figsize: tuple[float, float]) -> Axes:
     return ax
 
 
-def _count(n: object, what: str, low: int, high: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"{what} must be an int, got {type(n).__name__}: {n!r}")
-    if not low <= n <= high:
-        raise ValueError(f"{what} must be between {low} and {high}, got {n}")
-    return n
-
-
-def _real(x: object, what: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
-        raise TypeError(f"{what} must be a finite number, got {type(x).__name__}: {x!r}")
-    return float(x)
-
-
 def _pair(p: object, what: str) -> Point:
     if isinstance(p, (str, bytes)) or not isinstance(p, Sequence) or len(p) != 2:
         raise TypeError(f"{what} must be a pair of numbers (x0, x1), got {p!r}")
-    return _real(p[0], f"{what}[0]"), _real(p[1], f"{what}[1]")
+    return check.real(p[0], f"{what}[0]"), check.real(p[1], f"{what}[1]")
 
 
 def _linspace(lo: float, hi: float, n: int) -> list[float]:
@@ -81,7 +68,20 @@ def _linspace(lo: float, hi: float, n: int) -> list[float]:
 # Training history
 # ----------------------------------------------------------------------------------
 
-def history(hist: History | Mapping[str, History], ax: Axes | None = None, *,
+class _History(Protocol):
+    """What :func:`history` reads: per-epoch ``loss`` and ``accuracy`` lists (what ``fit``
+    returns, :class:`microgrid.train.History`; this module does not import it)."""
+
+    loss: list[float]
+    accuracy: list[float]
+
+
+def _is_history(h: object) -> bool:
+    return isinstance(getattr(h, "loss", None), list) and isinstance(
+        getattr(h, "accuracy", None), list)
+
+
+def history(hist: _History | Mapping[str, _History], ax: Axes | None = None, *,
             log: bool | None = None) -> Axes:
     """The loss curve of a :class:`~microgrid.train.History`, and its accuracy on a second
     y-axis (right, 0 to 1) when it has one. Epochs are numbered from 1.
@@ -90,7 +90,9 @@ def history(hist: History | Mapping[str, History], ax: Axes | None = None, *,
     each, for comparing runs. ``log=None`` puts the loss on a log scale when every loss is
     positive and they span more than a factor of 10. Returns the loss Axes.
     """
-    if isinstance(hist, History):
+    single = _is_history(hist)
+    runs: dict[str, Any]
+    if single:
         runs = {"loss": hist}
     elif isinstance(hist, Mapping):
         if not hist:
@@ -98,7 +100,7 @@ def history(hist: History | Mapping[str, History], ax: Axes | None = None, *,
                              "a mapping of names to Histories")
         runs = {}
         for name, h in hist.items():
-            if not isinstance(h, History):
+            if not _is_history(h):
                 raise TypeError(f"history: hist[{name!r}] must be a History, "
                                 f"got {type(h).__name__}")
             runs[str(name)] = h
@@ -107,7 +109,7 @@ def history(hist: History | Mapping[str, History], ax: Axes | None = None, *,
                         f"of names to Histories, got {type(hist).__name__}")
     for name, h in runs.items():
         if not h.loss:
-            where = "hist" if isinstance(hist, History) else f"hist[{name!r}]"
+            where = "hist" if single else f"hist[{name!r}]"
             raise ValueError(f"history: {where} has no epochs; train with fit first")
     if log is not None and not isinstance(log, bool):
         raise TypeError(f"history: log must be True, False or None, got {log!r}")
@@ -123,9 +125,10 @@ def history(hist: History | Mapping[str, History], ax: Axes | None = None, *,
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean loss")
     ax.grid(alpha=0.3, which="both")
-    if isinstance(hist, History) and hist.accuracy:
+    if single and runs["loss"].accuracy:
         right = ax.twinx()
-        lines += right.plot(range(1, len(hist.accuracy) + 1), hist.accuracy,
+        accuracy = runs["loss"].accuracy
+        lines += right.plot(range(1, len(accuracy) + 1), accuracy,
                             color="tab:green", label="accuracy")
         right.set_ylim(0.0, 1.02)
         right.set_ylabel("accuracy")
@@ -153,13 +156,6 @@ def _scores(out: object) -> list[float]:
     if not scores:
         raise ValueError("decision_boundary: model returned no outputs")
     return scores
-
-
-def _decide(scores: list[float], threshold: float) -> int:
-    """One output: class 1 when above the threshold; several: the argmax."""
-    if len(scores) == 1:
-        return int(scores[0] > threshold)
-    return max(range(len(scores)), key=scores.__getitem__)
 
 
 def _light(color: Any, amount: float = 0.7) -> tuple[float, float, float]:
@@ -201,8 +197,8 @@ def decision_boundary(model: Callable[[list[float]], Any], X: Sequence[Sequence[
         if isinstance(t, bool) or not isinstance(t, int) or t < 0:
             raise ValueError(f"decision_boundary: y[{i}] must be a class label "
                              f"(an int 0, 1, ...), got {t!r}")
-    n = _count(resolution, "decision_boundary: resolution", 2, 1000)
-    threshold = 0.5 if getattr(model, "output_activation", None) == "sigmoid" else 0.0
+    n = check.count(resolution, "decision_boundary: resolution", least=2, most=1000)
+    threshold = decision_threshold(model)
 
     def span(values: list[float]) -> tuple[float, float]:
         lo, hi = min(values), max(values)
@@ -224,7 +220,7 @@ def decision_boundary(model: Callable[[list[float]], Any], X: Sequence[Sequence[
                                      f"({gx:.3g}, {gy:.3g}) but {k} before")
                 k = len(s)
                 score_row.append(s[0])
-                class_row.append(_decide(s, threshold))
+                class_row.append(predicted_class(s, threshold))
             scores.append(score_row)
             classes.append(class_row)
 
@@ -279,10 +275,10 @@ def activation_curve(name: str, grid: Sequence[float], *,
     if name not in ACTIVATION_NAMES:
         raise ValueError(f"activation name must be one of {', '.join(ACTIVATION_NAMES)}; "
                          f"got {name!r}")
-    slope = _real(slope, "slope")
+    slope = check.real(slope, "slope")
     values, slopes = [], []
     for i, n in enumerate(grid):
-        v = Value(_real(n, f"grid[{i}]"))
+        v = Value(check.real(n, f"grid[{i}]"))
         out = v.leaky_relu(slope) if name == "leaky_relu" else getattr(v, name)()
         out.backward()
         values.append(out.data)
@@ -309,11 +305,11 @@ def activations(names: Sequence[str] | None = None,
         if name not in ACTIVATION_NAMES:
             raise ValueError(f"activations: names has {name!r}; choose from "
                              f"{', '.join(ACTIVATION_NAMES)}")
-    slope = _real(slope, "activations: slope")
-    lo, hi = _real(lo, "activations: lo"), _real(hi, "activations: hi")
+    slope = check.real(slope, "activations: slope")
+    lo, hi = check.real(lo, "activations: lo"), check.real(hi, "activations: hi")
     if not lo < hi:
         raise ValueError(f"activations: lo must be below hi, got lo={lo}, hi={hi}")
-    grid = _linspace(lo, hi, _count(points, "activations: points", 2, 100_000))
+    grid = _linspace(lo, hi, check.count(points, "activations: points", least=2, most=100_000))
     if ax is None:
         top, bottom = _pyplot().subplots(2, 1, figsize=(8.0, 6.5), sharex=True,
                                            layout="constrained")[1]
@@ -361,7 +357,7 @@ def _descend(loss_fn: Callable[[Value, Value], Value], make: MakeOptimizer, name
     path = [start]
     for _ in range(steps):
         loss = loss_fn(x, y)
-        if isinstance(opt, Newton):
+        if isinstance(opt, Newton):  # its step differentiates the loss itself (twice)
             opt.step(loss)
         else:
             opt.zero_grad()
@@ -417,12 +413,12 @@ def optimizer_paths(loss_fn: Callable[[Value, Value], Value],
         missing = set(optimizers) - set(steps)
         if missing:
             raise ValueError(f"optimizer_paths: steps has no entry for {sorted(missing)}")
-        counts = {name: _count(steps[name], f"optimizer_paths: steps[{name!r}]", 1, 10**6)
-                  for name in optimizers}
+        counts = {name: check.count(steps[name], f"optimizer_paths: steps[{name!r}]",
+                                    least=1, most=10**6) for name in optimizers}
     else:
-        n = _count(steps, "optimizer_paths: steps", 1, 10**6)
+        n = check.count(steps, "optimizer_paths: steps", least=1, most=10**6)
         counts = dict.fromkeys(optimizers, n)
-    res = _count(resolution, "optimizer_paths: resolution", 2, 1000)
+    res = check.count(resolution, "optimizer_paths: resolution", least=2, most=1000)
     mark = None if minimum is None else _pair(minimum, "optimizer_paths: minimum")
 
     paths = {name: _descend(loss_fn, make, name, begin, counts[name])

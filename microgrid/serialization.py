@@ -42,7 +42,7 @@ from typing import Any, TypeVar, overload
 
 from . import _validate as check
 from ._files import write_atomically
-from ._labels import label_problem, preview
+from ._labels import check_label, label_problem, preview
 from .engine import Value
 from .nn import ACTIVATIONS, MLP, Module
 
@@ -94,7 +94,10 @@ def _is_whole_mlp(model: object) -> bool:
 def _state_json(model: Module) -> str:
     head = {"format": STATE_FORMAT, "version": VERSION, "module": type(model).__name__}
     lines = [_dumps(head)[:-1] + ",", ' "parameters": {']
-    lines.extend(f"  {_dumps(name)}: {_dumps(v)}," for name, v in model.state_dict().items())
+    state = model.state_dict()
+    for name in state:
+        check_label(name, "to_json: the parameter name")
+    lines.extend(f"  {_dumps(name)}: {_dumps(v)}," for name, v in state.items())
     lines[-1] = lines[-1][:-1] if len(lines) > 2 else lines[-1]
     lines.append(" }}")
     return "\n".join(lines)
@@ -119,6 +122,8 @@ def to_json(model: Module) -> str:
         lines.extend(f"   {_dumps(n)}," for n in layer["neurons"])
         lines[-1] = lines[-1][:-1] + "]}" + ("," if i < len(layers) - 1 else "],")
     lines.append(' "parameters": [')
+    for i, p in enumerate(params):  # a label assigned after Value() is checked here
+        check_label(p.label, f"to_json: parameters[{i}].label")
     lines.extend(f"  {_dumps({'label': p.label, 'data': p.data})}," for p in params)
     lines[-1] = lines[-1][:-1] + "]}"
     return "\n".join(lines)

@@ -29,9 +29,10 @@ A callable ``loss(output, target)`` gets what the model returns — a bare ``Val
 one-output model, a list of ``Value`` otherwise — and ``y[i]`` as given (numpy scalars
 as Python numbers).
 
-**One step, eager or compiled.** The table above is the only definition of the losses:
-each entry encodes a label as numbers and computes the loss from them without looking at
-the label again, so the same function runs eagerly (on floats) and under compiled replay
+**One step, eager or compiled.** The table above is
+:data:`microgrid.losses.NAMED_LOSSES`, the only definition of the named losses: each entry
+encodes a label as numbers and computes the loss from them without looking at the label
+again, so the same function runs eagerly (on floats) and under compiled replay
 (on traced inputs), and the python backend reproduces eager training bit for bit.
 A callable loss may branch on its target (``if t == 1``), so under compiled replay it is
 traced one example at a time with the target passed as the plain Python value it is, one
@@ -51,44 +52,52 @@ reads (switches an activation, replaces a weight, sets ``self._scale``, draws ra
 numbers) is not seen by the steps of that call; train such a model with
 ``compiled=False``, or change it between ``fit`` calls.
 
-**Predictions** (:func:`predict`, :func:`accuracy`): with k ≥ 2 outputs the class is the
-argmax; with one output it is 1 when the output is > 0 (> 0.5 for a sigmoid output).
+**Predictions** (:func:`predict`, :func:`accuracy`, and the accuracy in the History): with
+k ≥ 2 outputs the class is the argmax; with one output it is 1 when the output is > 0
+(> 0.5 for a sigmoid output): :func:`microgrid.losses.predicted_class`, which the plots
+use too.
+
+**Compiled steps** come from the speed wing's one door,
+:func:`microgrid.compile.training_step`; this module knows nothing else of compiling.
+Newton's optimizer is the one special case of a step: it is given the batch loss itself
+(its step differentiates it twice), so it trains eagerly only.
 
 **Callbacks** watch the loop: ``fit(..., callbacks=[cb])`` calls whichever of these methods
 ``cb`` has: ``on_fit_start(model, X, y, loss)`` (``loss(outputs, target) -> Value``, the
 per-example loss), ``on_step(model, history, loss)`` after each completed step (parameters
 updated; ``loss``, the batch's mean loss before the update), ``on_epoch(model, history)``
 after each epoch, ``on_fit_end(model, history)`` at the end, also after an interrupt or an
-error. ``live=True`` adds a :class:`microgrid.viz.LiveView`.
+error. ``live=True`` adds a :class:`microgrid.viz.LiveView` (``live=`` takes any object
+with those methods; the seeing wing is imported only for ``live=True``).
 
-**Interrupting** (Ctrl-C, the Jupyter kernel's interrupt) stops after the step in progress:
+**Interrupting** (Ctrl-C, the Jupyter kernel's interrupt) stops after the step in progress
+(:func:`microgrid.interrupt.stop_requested`):
 the parameters are those of the last completed step, ``fit`` returns the :class:`History`
 of the completed epochs with ``interrupted=True``. A second interrupt stops at once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import random
-import signal
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from . import _validate as check
-from . import losses
-from .compile import GraphChanged, compile_step, gc_paused
+from .collector import gc_paused
+from .compile import training_step
 from .engine import Value
+from .interrupt import stop_requested
+from .losses import Encode, LossFn, decision_threshold, model_outputs, named_loss, predicted_class
 from .optim import SGD, Newton, Optimizer
 
 __all__ = ["History", "accuracy", "fit", "predict"]
 
 Target = int | float | Sequence[float]
 Output = Value | list[Value]
-LossFn = Callable[[Any, Any], Value]
-LOSSES = ("mse", "sse", "hinge", "bce", "cross_entropy")
 ON_CHANGE = ("retrace", "error")
+Step = Callable[[list[Any], list[Any]], tuple[float, list[list[float]]]]
+"""One training step on a batch: ``(xs, targets) -> (mean loss, each output's numbers)``."""
 
 
 class Model(Protocol):
@@ -122,28 +131,15 @@ class History:
                 f"loss {self.loss[0]:.4g} → {self.loss[-1]:.4g}{acc}{stop})")
 
     def plot(self, **kw: Any) -> Any:
-        """Draw the loss and accuracy curves: :func:`microgrid.plot.history` (needs matplotlib)."""
+        """Draw the loss and accuracy curves: :func:`microgrid.plot.history` (needs
+        matplotlib). The plot module reads any object with ``loss`` and ``accuracy``
+        lists and imports nothing of this one, so the import goes one way."""
         from .plot import history
         return history(self, **kw)
 
 
-def _output_activation(model: Model) -> str:
-    act = getattr(model, "output_activation", "linear")
-    return act if isinstance(act, str) else "linear"
-
-
 def _is_labels(y: Sequence[Target]) -> bool:
     return all(isinstance(t, int) and not isinstance(t, bool) for t in y)
-
-
-def _outputs(out: object, who: str) -> list[Value]:
-    """A model's output as a list: a bare ``Value`` is one output."""
-    if isinstance(out, Value):
-        return [out]
-    if isinstance(out, (list, tuple)) and out and all(isinstance(v, Value) for v in out):
-        return list(out)
-    raise TypeError(f"{who}: the model must return a Value or a non-empty list of Values, "
-                    f"got {type(out).__name__}")
 
 
 def _numbers(out: Any) -> list[float]:
@@ -152,16 +148,11 @@ def _numbers(out: Any) -> list[float]:
     return [float(v.data) if isinstance(v, Value) else float(v) for v in items]
 
 
-def _decide(outputs: Sequence[float], sigmoid_output: bool) -> int:
-    if len(outputs) == 1:
-        return int(outputs[0] > (0.5 if sigmoid_output else 0.0))
-    return max(range(len(outputs)), key=lambda j: outputs[j])
-
-
 def predict(model: Model, X: Sequence[Sequence[Any]]) -> list[int]:
-    """The predicted class of each input (argmax, or a threshold for one output)."""
-    sig = _output_activation(model) == "sigmoid"
-    return [_decide(_numbers(_outputs(model(x), "predict")), sig)
+    """The predicted class of each input (argmax, or a threshold for one output:
+    :func:`microgrid.losses.predicted_class`)."""
+    threshold = decision_threshold(model)
+    return [predicted_class(_numbers(model_outputs(model(x), "predict")), threshold)
             for x in check.rows(X, "predict: X", numbers=True)]
 
 
@@ -178,137 +169,22 @@ def accuracy(model: Model, X: Sequence[Sequence[Any]], y: Sequence[int]) -> floa
     return hits / len(ys)
 
 
-# --- the loss table --------------------------------------------------------------------------
-
-Encode = Callable[[Any], Any]
-
-
-def _sum(terms: list[Value]) -> Value:
-    total = terms[0]
-    for t in terms[1:]:
-        total = total + t
-    return total
-
-
-def _bce_logits(out: Any, t: Sequence[Any]) -> Value:
-    """softplus(z) − t·z, branch-free in t (t a float or a traced input)."""
-    z = _outputs(out, "fit")[0]
-    loss: Value = z.softplus() - t[0] * z
-    return loss
-
-
-def _bce_sigmoid(out: Any, t: Sequence[Any]) -> Value:
-    """BCE of a sigmoid output σ(z), computed from z (stable, no log 0 at σ(z) = 1)."""
-    p = _outputs(out, "fit")[0]
-    if p.op.name == "sigmoid" and len(p.parents) == 1:
-        return _bce_logits(p.parents[0], t)
-    loss: Value = -(t[0] * p.log() + (1.0 - t[0]) * (1.0 - p).log())
-    return loss
-
-
-def _cross_entropy(out: Any, t: Sequence[Any]) -> Value:
-    """−Σⱼ tⱼ·log softmax(y)ⱼ with t one-hot: −log softmax(y)_c, branch-free in t."""
-    logp = losses.log_softmax(_outputs(out, "fit"))
-    return -_sum([tj * lj for tj, lj in zip(t, logp)])
-
-
-def _label_loss(name: str, k: int, sigmoid_output: bool, classes: int) -> tuple[Encode, LossFn]:
-    """``(encode, loss)`` for class labels under the table of the module docstring."""
-    def need(condition: bool, what: str) -> None:
-        if not condition:
-            raise ValueError(f"fit: loss {name!r} needs {what}; the model has {k} output(s)")
-
-    def one_hot(c: int) -> list[float]:
-        return [1.0 if j == c else 0.0 for j in range(k)]
-
-    low = 0.0 if sigmoid_output else -1.0
-    if name in ("mse", "sse"):
-        fn = losses.mse if name == "mse" else losses.sum_squared_error
-        if k >= 2:
-            need(classes <= k, f"one output per class ({classes} classes)")
-            return one_hot, fn
-        need(classes <= 2, "two classes for one output")
-        return (lambda c: [1.0 if c else low]), fn
-    if name == "hinge":
-        need(k == 1 and classes <= 2, "one output and labels 0/1")
-        return (lambda c: [1.0 if c else -1.0]), losses.hinge_loss
-    if name == "bce":
-        need(k == 1 and classes <= 2, "one output and labels 0/1")
-        return (lambda c: [float(c)]), (_bce_sigmoid if sigmoid_output else _bce_logits)
-    need(k >= 2 and classes <= k, f"one output per class ({classes} classes)")
-    return one_hot, _cross_entropy
-
-
-def _regression_loss(name: str) -> tuple[Encode, LossFn]:
-    def encode(t: Any) -> Any:
-        return list(t) if isinstance(t, (list, tuple)) else [t]
-    if name == "mse":
-        return encode, losses.mse
-    if name == "sse":
-        return encode, losses.sum_squared_error
-    raise ValueError(f"fit: loss {name!r} needs class labels (ints 0..k-1) in y")
-
-
-def _resolve_loss(loss: str | LossFn, y: Sequence[Target], k: int,
-                  sigmoid_output: bool) -> tuple[Encode, LossFn] | None:
-    """``(encode, loss)`` for a loss name and these targets; None for a callable."""
-    if callable(loss):
-        return None
-    if not isinstance(loss, str) or loss not in LOSSES:
-        raise ValueError(f"fit: unknown loss {loss!r}; choose one of "
-                         f"{', '.join(map(repr, LOSSES))} or pass a callable")
-    if not _is_labels(y):
-        for i, t in enumerate(y):
-            values = t if isinstance(t, (list, tuple)) else [t]
-            if not all(isinstance(v, (int, float)) for v in values):
-                raise TypeError(f"fit: y[{i}] must be a class label (int), a number or a "
-                                f"list of numbers, got {type(t).__name__}")
-            if len(values) != k:
-                raise ValueError(f"fit: y[{i}] has {len(values)} number(s) but the model has "
-                                 f"{k} output(s)")
-        return _regression_loss(loss)
-    classes = [c for c in y if isinstance(c, int)]
-    if min(classes) < 0:
-        raise ValueError(f"fit: class labels must be ints 0..k-1, got {min(classes)}")
-    return _label_loss(loss, k, sigmoid_output, max(classes) + 1)
-
-
 def _batch_loss(model: Model, xs: Sequence[Any], ts: Sequence[Any],
                 loss_fn: LossFn) -> tuple[Value, list[Any]]:
     """(1/B)·Σ loss(model(xᵢ), tᵢ) over the batch, and the model's outputs."""
-    outputs = [model(x) for x in xs]
+    outs = [model(x) for x in xs]
     total: Value | None = None
-    for out, t in zip(outputs, ts):
-        term = loss_fn(out, t)
-        if not isinstance(term, Value):
-            raise TypeError(f"fit: the loss must return a Value, got {type(term).__name__}")
+    for out, t in zip(outs, ts):
+        term = _checked(loss_fn(out, t))
         total = term if total is None else total + term
     assert total is not None
-    return (total if len(xs) == 1 else total * (1.0 / len(xs))), outputs
+    return (total if len(xs) == 1 else total * (1.0 / len(xs))), outs
 
 
-@contextlib.contextmanager
-def _stop_on_interrupt() -> Iterator[list[bool]]:
-    """While training, the first SIGINT only sets the flag (``flag[0]``): the loop stops
-    after the step in progress, so no update is left half done. A second SIGINT raises
-    ``KeyboardInterrupt`` at once. Outside the main thread signals go elsewhere: no-op."""
-    flag = [False]
-    previous = (signal.getsignal(signal.SIGINT)
-                if threading.current_thread() is threading.main_thread() else None)
-    if previous is None:
-        yield flag
-        return
-
-    def ask_to_stop(signum: int, frame: Any) -> None:
-        if flag[0]:
-            raise KeyboardInterrupt
-        flag[0] = True
-
-    signal.signal(signal.SIGINT, ask_to_stop)
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGINT, previous)
+def _checked(term: object) -> Value:
+    if not isinstance(term, Value):
+        raise TypeError(f"fit: the loss must return a Value, got {type(term).__name__}")
+    return term
 
 
 def _hooks(callbacks: Sequence[Any], name: str) -> list[Callable[..., Any]]:
@@ -316,117 +192,42 @@ def _hooks(callbacks: Sequence[Any], name: str) -> list[Callable[..., Any]]:
     return [m for cb in callbacks if (m := getattr(cb, name, None)) is not None]
 
 
-# --- compiled steps -------------------------------------------------------------------------
+def _eager_step(model: Model, params: list[Value], opt: Optimizer, encode: Encode,
+                loss_fn: LossFn) -> Step:
+    """One step by building the graph: zero grads, batch loss, backward, update."""
+    mine = {id(p) for p in params}
+    zeroed = params + [p for p in opt.params if id(p) not in mine]
 
-def _freeze(t: Any) -> Any:
-    """A hashable stand-in for a target (lists become tuples)."""
-    return tuple(_freeze(v) for v in t) if isinstance(t, (list, tuple)) else t
-
-
-def _floats(data: Any) -> Any:
-    """``data`` with every int made a float (nested lists kept), for a compiled step, which
-    treats ints as static values (class labels) and would trace once per distinct int."""
-    if isinstance(data, (list, tuple)):
-        return [_floats(v) for v in data]
-    if isinstance(data, int) and not isinstance(data, bool):
-        return float(data)
-    return data
-
-
-class _Runner:
-    """One training step on a batch: the loss as a float and each example's output numbers;
-    the gradients are filled (eagerly, or by compiled replay) and the optimizer stepped."""
-
-    def __init__(self, model: Model, params: list[Value], opt: Optimizer,
-                 table: tuple[Encode, LossFn] | None, loss: LossFn | str,
-                 backend: str | None, on_change: str, max_retraces: int) -> None:
-        self.model, self.params, self.opt = model, params, opt
-        mine, held = {id(p) for p in params}, {id(p) for p in opt.params}
-        self.zeroed = params + [p for p in opt.params if id(p) not in mine]
-        self.unheld = [p for p in params if id(p) not in held]  # zeroed by fit, not opt
-        self.backend = backend or "python"
-        self.eager = backend is None
-        self.encode: Encode = table[0] if table else (lambda t: t)
-        self.loss_fn: LossFn = table[1] if table else loss  # type: ignore[assignment]
-        self.per_example = table is None
-        self.on_change, self.max_retraces = on_change, max_retraces
-        self.targets: dict[Any, Any] = {}
-        self._step: Any = None  # the compiled step of this fit call, made at its first batch
-
-    def __call__(self, xs: list[Any], ts: list[Any]) -> tuple[float, list[list[float]]]:
-        if self.eager:
-            self._zero_grads()
-            with gc_paused():  # acyclic graphs: refcounting frees them, see gc_paused
-                loss, outs = _batch_loss(self.model, xs, [self.encode(t) for t in ts],
-                                         self.loss_fn)
-                if isinstance(self.opt, Newton):
-                    self.opt.step(loss)
-                else:
-                    loss.backward()
-                    self.opt.step()
-                return loss.data, [_numbers(o) for o in outs]
-        try:
-            value, outs = self._replay(xs, ts)
-        except GraphChanged as e:
-            hint = ("fit(..., on_change='retrace') traces the step again instead"
-                    if self.on_change == "error" else
-                    f"fit(..., max_retraces=...) allows more re-traces (now "
-                    f"{self.max_retraces})")
-            raise GraphChanged(f"fit: {e} In fit: {hint}; compiled=False trains "
-                               "eagerly.") from None
-        return value, outs
-
-    def _zero_grads(self) -> None:
-        for p in self.zeroed:  # the model's parameters and any other the optimizer holds
+    def step(xs: list[Any], ts: list[Any]) -> tuple[float, list[list[float]]]:
+        for p in zeroed:  # the model's parameters and any other the optimizer holds
             p.grad = 0.0
-
-    def _compiled(self) -> Any:
-        """This fit call's compiled step, traced afresh (never one kept from an earlier call:
-        what the forward reads besides its parameters, a private attribute, a nested
-        object, a global, may have changed since, and nothing on the model shows it)."""
-        if self._step is None:
-            if self.per_example:  # one example at a time, the target static
-                self._step = compile_step(
-                    self._one, self.params, backend=self.backend, static=(2,),
-                    on_change=self.on_change, max_retraces=self.max_retraces)
+        with gc_paused():  # acyclic graphs: refcounting frees them, see gc_paused
+            loss, outs = _batch_loss(model, xs, [encode(t) for t in ts], loss_fn)
+            if isinstance(opt, Newton):  # Newton's step differentiates the loss itself
+                opt.step(loss)           # (gradient and Hessian): it needs the graph
             else:
-                self._step = compile_step(
-                    lambda bx, bt: _batch_loss(self.model, bx, bt, self.loss_fn),
-                    self.params, backend=self.backend, on_change=self.on_change,
-                    max_retraces=self.max_retraces)
-        return self._step
+                loss.backward()
+                opt.step()
+            return loss.data, [_numbers(o) for o in outs]
+    return step
 
-    def _replay(self, xs: list[Any], ts: list[Any]) -> tuple[float, list[list[float]]]:
-        step = self._compiled()
-        if not self.per_example:
-            encoded = [self.encode(t) for t in ts]
-            for p in self.unheld:
-                p.grad = 0.0
-            step.optimizer = self.opt  # the whole step: zero grads, backward, update
-            # numbers as floats: a compiled step keeps ints static (one trace per value)
-            value, outs = step(_floats(xs), _floats(encoded))
-            return value, [_numbers(o) for o in outs]
-        # a callable loss: one example at a time, the target static (a plain Python value)
-        self._zero_grads()
-        weight = 1.0 / len(xs)
-        total: float | None = None
-        outs = []
-        for x, t in zip(xs, ts):
-            key = _freeze(t)
-            self.targets.setdefault(key, t)
-            _, term, out = step(_floats(x), weight if len(xs) > 1 else 1.0, key)
-            total = term if total is None else total + term
-            outs.append(_numbers(out))
-        assert total is not None
-        self.opt.step()
-        return (total if len(xs) == 1 else total * weight), outs
 
-    def _one(self, x: Any, weight: Value, key: Any) -> tuple[Value, Value, Any]:
-        out = self.model(x)
-        term = self.loss_fn(out, self.targets[key])
-        if not isinstance(term, Value):
-            raise TypeError(f"fit: the loss must return a Value, got {type(term).__name__}")
-        return term * weight, term, out
+def _compiled_step(model: Model, params: list[Value], opt: Optimizer,
+                   table: tuple[Encode, LossFn] | None, loss: Any, targets: list[Any],
+                   backend: str, on_change: str, max_retraces: int) -> Step:
+    """The same step by compiled replay: the speed wing's one door, ``training_step``."""
+    options: dict[str, Any] = {"backend": backend, "on_change": on_change,
+                               "max_retraces": max_retraces, "who": "fit"}
+    if table is None:  # a callable loss may branch on its target: one example at a time
+        def example_loss(x: Any, t: Any) -> tuple[Value, Any]:
+            out = model(x)
+            return _checked(loss(out, t)), out
+        return training_step(params, opt, example_loss=example_loss, targets=targets,
+                             **options)
+    encode, loss_fn = table
+    run = training_step(params, opt, batch_loss=lambda bx, bt: _batch_loss(
+        model, bx, bt, loss_fn), **options)
+    return lambda xs, ts: run(xs, [encode(t) for t in ts])
 
 
 def _no_parameters(model: object) -> ValueError:
@@ -489,28 +290,22 @@ def fit(model: Model, X: Sequence[Sequence[Any]], y: Sequence[Target], *,
     parameters = model.parameters()
     if not parameters:
         raise _no_parameters(model)
-    first = _outputs(model(xs[0]), "fit")
-    sigmoid_output = _output_activation(model) == "sigmoid"
-    table = _resolve_loss(loss, ys, len(first), sigmoid_output)
+    first = model_outputs(model(xs[0]), "fit")
+    sigmoid_output = getattr(model, "output_activation", None) == "sigmoid"
+    threshold = decision_threshold(model)
+    table = None if callable(loss) else named_loss(loss, ys, len(first), sigmoid_output)
     labels = _is_labels(ys)
-    if table is None and backend is not None:  # a compiled step keys on each target
-        for i, t in enumerate(ys):
-            try:
-                hash(_freeze(t))
-            except TypeError:
-                raise TypeError(f"fit: y[{i}] must be hashable for compiled=True with a "
-                                f"callable loss (a number, or a list of them), got "
-                                f"{type(t).__name__}") from None
     opt = optimizer if optimizer is not None else SGD(parameters, lr)
     if not isinstance(opt, Optimizer):
         raise TypeError(f"fit: optimizer must be a microgrid.optim optimizer, got "
                         f"{type(opt).__name__}")
-    if backend is not None and isinstance(opt, Newton):
-        raise ValueError("fit: compiled=True cannot drive Newton, which needs the loss "
-                         "graph itself; use compiled=False")
-    run = _Runner(model, parameters, opt, table, loss, backend, on_change, max_retraces)
-    if live is True:
-        from .viz import LiveView  # the seeing wing, only when asked for
+    encode: Encode = table[0] if table else (lambda t: t)
+    loss_fn: LossFn = table[1] if table else loss  # type: ignore[assignment]
+    run = (_eager_step(model, parameters, opt, encode, loss_fn) if backend is None else
+           _compiled_step(model, parameters, opt, table, loss, ys, backend, on_change,
+                          max_retraces))
+    if live is True:  # the seeing wing, through its one public door, only when asked for
+        from .viz import LiveView
         live = LiveView()
     watchers = [*callbacks, *([live] if live is not False else [])]
     for cb in watchers:
@@ -523,14 +318,14 @@ def fit(model: Model, X: Sequence[Sequence[Any]], y: Sequence[Target], *,
 
     def example_loss(out: Any, target: Any) -> Value:
         """The per-example loss on a raw target, as the callbacks see it."""
-        return run.loss_fn(out, run.encode(target))
+        return loss_fn(out, encode(target))
 
     n = len(xs)
     size = n if batch_size is None else min(batch_size, n)
     order = list(range(n))
     history = History()
     bar = _progress_bar(epochs) if progress else None
-    with _stop_on_interrupt() as stop:
+    with stop_requested() as stop:
         try:
             for hook in _hooks(watchers, "on_fit_start"):
                 hook(model, xs, ys, example_loss)
@@ -543,7 +338,7 @@ def fit(model: Model, X: Sequence[Sequence[Any]], y: Sequence[Target], *,
                     value, outs = run([xs[i] for i in batch], [ys[i] for i in batch])
                     total += value * len(batch)
                     if labels:
-                        correct += sum(_decide(out, sigmoid_output) == ys[i]
+                        correct += sum(predicted_class(out, threshold) == ys[i]
                                        for out, i in zip(outs, batch))
                     history.steps += 1
                     for hook in on_step:

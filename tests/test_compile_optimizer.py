@@ -18,7 +18,7 @@ import pytest
 
 from microgrid import Value
 from microgrid.compile import compile_step
-from microgrid.compile.update import vector_step
+from microgrid.compile.update import vector_step, vectorizable
 from microgrid.losses import mse
 from microgrid.nn import MLP
 from microgrid.optim import SGD, Adagrad, Adam, Newton, Optimizer, RMSprop
@@ -231,7 +231,7 @@ class _Halving(Optimizer):
 def test_an_optimizer_with_its_own_step_is_stepped_as_written() -> None:
     w = Value(1.0)
     opt = _Halving([w], 0.1)
-    assert not opt.vectorizable and SGD([w], 0.1).vectorizable
+    assert not vectorizable(opt) and vectorizable(SGD([w], 0.1))
     step = compile_step(lambda x: w * x, [w], backend="numpy", optimizer=opt)
     step(2.0)
     step(2.0)

@@ -307,3 +307,62 @@ def test_the_softmax_shift_is_part_of_the_graph() -> None:
     total = sum(math.exp(z.data) for z in zs)
     assert after == pytest.approx([z.data - math.log(total) for z in zs], rel=1e-15)
     assert before != after
+
+
+# ---------------------------------------------------------------- fit's loss names, classes
+def test_predicted_class_is_the_argmax_or_the_side_of_the_threshold() -> None:
+    from microgrid.losses import decision_threshold, predicted_class
+
+    assert predicted_class([0.1, 0.7, 0.7, -2.0]) == 1  # the first of equal maxima
+    assert predicted_class([-3.0, -1.0]) == 1
+    assert [predicted_class([s]) for s in (-0.1, 0.0, 1e-300)] == [0, 0, 1]
+    assert [predicted_class([s], 0.5) for s in (0.49, 0.5, 0.51)] == [0, 0, 1]
+
+    class Sigmoid:
+        output_activation = "sigmoid"
+
+    assert (decision_threshold(Sigmoid()), decision_threshold(object())) == (0.5, 0.0)
+
+
+@pytest.mark.parametrize(("name", "k", "sigmoid", "encoded"), [
+    ("mse", 1, False, [[-1.0], [1.0]]),
+    ("mse", 1, True, [[0.0], [1.0]]),
+    ("sse", 3, False, [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]),
+    ("hinge", 1, True, [[-1.0], [1.0]]),
+    ("bce", 1, False, [[0.0], [1.0]]),
+    ("cross_entropy", 2, False, [[1.0, 0.0], [0.0, 1.0]]),
+])
+def test_each_loss_name_encodes_class_labels_as_its_table_entry_says(
+        name: str, k: int, sigmoid: bool, encoded: list[list[float]]) -> None:
+    from microgrid.losses import NAMED_LOSSES, named_loss
+
+    encode, fn = named_loss(name, [0, 1], k, sigmoid)
+    assert [encode(0), encode(1)] == encoded
+    entry = NAMED_LOSSES[name]
+    assert fn is (entry.sigmoid if sigmoid and entry.sigmoid else entry.loss)
+    # the loss computed from the encoded targets equals the formula on the label
+    outs = [Value(0.3 * (j + 1)) for j in range(k)]
+    got = fn(outs if k > 1 else outs[0], encode(1)).data
+    z = [o.data for o in outs]
+    formulas: dict[str, Callable[[], float]] = {
+        "mse": lambda: (z[0] - encoded[1][0]) ** 2,
+        "sse": lambda: sum(0.5 * (t - y) ** 2 for y, t in zip(z, encoded[1])),
+        "hinge": lambda: max(0.0, 1.0 - z[0]),
+        "bce": lambda: math.log1p(math.exp(-z[0])),
+        "cross_entropy": lambda: -(z[1] - math.log(sum(math.exp(v) for v in z)))}
+    expected = formulas[name]()
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_named_loss_refuses_what_its_entry_cannot_encode_naming_the_argument() -> None:
+    from microgrid.losses import named_loss
+
+    with pytest.raises(ValueError, match=r"^fit: unknown loss 'mae'; choose one of 'mse'"):
+        named_loss("mae", [0, 1], 1, False)
+    with pytest.raises(ValueError, match=r"^fit: loss 'hinge' needs class labels"):
+        named_loss("hinge", [0.5, 1.5], 1, False)
+    with pytest.raises(ValueError, match=r"^fit: loss 'cross_entropy' needs one output per "
+                                         r"class \(3 classes\); the model has 2"):
+        named_loss("cross_entropy", [0, 2], 2, False)
+    with pytest.raises(ValueError, match=r"^fit: y\[1\] has 1 number\(s\) but the model"):
+        named_loss("mse", [[0.5, 1.0], [2.0]], 2, False)

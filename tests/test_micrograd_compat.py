@@ -24,7 +24,23 @@ import pytest
 
 from microgrid.micrograd import MLP, Layer, Module, Neuron, Value
 from microgrid.micrograd import engine as compat_engine
-from microgrid.micrograd.demo import demo_step, moons
+
+
+def _benchmark_module(name: str) -> Any:
+    """A module of ``benchmarks/`` (not part of the package), loaded by its path."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_demo = _benchmark_module("micrograd_demo")  # micrograd's demo.ipynb: its data and step
+demo_step, moons = _demo.demo_step, _demo.moons
 
 try:
     import micrograd.engine as mg_engine
@@ -433,7 +449,7 @@ def test_numbers_of_other_types_and_numpy_divisors() -> None:
     assert compat_engine.Value is Value
 
 
-def test_own_nodes_are_drawn_with_their_op_and_refused_by_grad() -> None:
+def test_own_nodes_are_drawn_with_their_op_and_differentiated_by_grad_on_numbers() -> None:
     import microgrid
     from microgrid import draw_dot
 
@@ -447,8 +463,28 @@ def test_own_nodes_are_drawn_with_their_op_and_refused_by_grad() -> None:
     y.backward()
     assert x.grad == 6 * 0.5 ** 2 and out._op == "cube" and out._prev == {x}
     assert "op [label=cube " in draw_dot(y).source
+    assert list(microgrid.grad(y, [x])) == [6 * 0.5 ** 2] and x.grad == 6 * 0.5 ** 2  # kept
+    h = 1e-6
+    assert microgrid.grad(y, [x])[0] == pytest.approx(
+        (2 * (0.5 + h) ** 3 - 2 * (0.5 - h) ** 3) / (2 * h), rel=1e-9)  # finite differences
     with pytest.raises(TypeError, match="_backward"):
-        microgrid.grad(y, [x])
+        microgrid.grad(y, [x], create_graph=True)  # its rule exists on numbers only
+
+
+def test_an_own_node_changes_nothing_for_other_graphs() -> None:
+    class Node(Value):  # no __slots__: its op nodes take any attribute, _backward too
+        pass
+
+    def product_grads() -> tuple[float, float]:
+        a, b = Node(2.0), Node(3.0)
+        out = a * b
+        out._backward = lambda: None  # an op node's rule is the op table's, always
+        out.backward()
+        return a.grad, b.grad
+
+    before = product_grads()
+    own = Value(1.0, (Value(2.0),), "mine")  # a node of your own, somewhere else
+    assert product_grads() == before == (3.0, 2.0) and own._op == "mine"
 
 
 def test_core_values_mix_in_and_labels_are_kept() -> None:

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from microgrid import Value
-from microgrid.optim import SGD, Adagrad, Adam, Newton, Optimizer, RMSprop, solve
+from microgrid.linalg import solve
+from microgrid.optim import SGD, Adagrad, Adam, Newton, Optimizer, RMSprop
 
 START = [1.0, -2.0, 0.5]
 STEPS = 6

@@ -83,6 +83,7 @@ def test_the_wheel_carries_the_package_metadata_and_console_script(
     assert {"microgrid/__init__.py", "microgrid/__main__.py", "microgrid/py.typed",
             f"{info}/licenses/LICENSE"} <= set(names)
     assert not [n for n in names if n.startswith(("tests/", "notebooks/", "docs/"))]
+    assert "microgrid/micrograd/demo.py" not in names  # the demo's workload: benchmarks/
     assert metadata["Name"] == NAME
     assert metadata["License-Expression"] == "MIT"
     assert metadata["Requires-Python"] == ">=3.10"
@@ -108,7 +109,8 @@ def test_the_sdist_runs_its_own_tests(dists: tuple[Path, Path], tmp_path: Path) 
     (tree,) = tmp_path.iterdir()
     for needed in ("README.md", "LICENSE", "pyproject.toml", "mkdocs.yml",
                    "docs/worked-example.md", "tests/test_engine.py", "tests/test_notebooks.py",
-                   "benchmarks/bench.py", "microgrid/py.typed"):
+                   "benchmarks/bench.py", "benchmarks/micrograd_demo.py",
+                   "microgrid/py.typed"):
         assert (tree / needed).is_file(), needed
     assert len(list((tree / "notebooks").glob("*.ipynb"))) == 7
     assert not list(tree.rglob("__pycache__"))

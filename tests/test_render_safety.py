@@ -371,6 +371,18 @@ def test_a_lone_surrogate_label_is_drawn_written_and_shown(renderer: str,
     assert "x\\ufffd" not in diagram.source and "x\ufffd" in diagram.source
 
 
+def test_a_walk_through_page_of_an_assigned_surrogate_or_control_label_is_written_cleaned(
+        tmp_path: Path) -> None:
+    x = Value(2.0, "x")
+    x.label = "x\ud800\x00<b>"  # assigned after Value(), which refuses it
+    f = x * x
+    f.backward()
+    page = export_html(tmp_path / "walk.html", f, title="t\ud800<script>").read_text("utf-8")
+    assert "x\ufffd\u2400" in page  # drawn as the replacement character and ␀
+    assert "<script>t" not in page and "t\ufffd&lt;script&gt;" in page
+    assert "<b>" not in page.replace("&lt;b&gt;", "")
+
+
 def test_a_hostile_model_gives_a_page_and_pictures_without_links_or_script(
         renderer: str, tmp_path: Path) -> None:
     model = hostile_model()

@@ -453,3 +453,15 @@ def test_a_missing_file_names_the_path(tmp_path: Path) -> None:
         load(tmp_path / "nowhere.json")
     with pytest.raises(TypeError, match="path must be a str or a path"):
         load(3)  # type: ignore[call-overload]
+
+
+def test_a_label_assigned_after_construction_that_no_file_can_hold_is_refused_by_save_naming_it(
+        tmp_path: Path) -> None:
+    model = MLP(2, [1], seed=0)
+    target = tmp_path / "m.json"
+    save(model, target)
+    before = target.read_bytes()
+    model.parameters()[1].label = "w\ud800"  # Value() refuses it; an assignment is not checked
+    with pytest.raises(ValueError, match=r"parameters\[1\]\.label .* lone surrogate U\+D800"):
+        save(model, target)
+    assert target.read_bytes() == before  # the previous file is untouched

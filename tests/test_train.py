@@ -614,3 +614,17 @@ def test_the_quick_table_check_accepts_only_what_the_row_walk_accepts() -> None:
                        ([[[1.0, 2.0]], [[1.0]]], r"X\[1\] has a nested list of 1 item\b")]:
         with pytest.raises((TypeError, ValueError), match=match):
             check.rows(bad, "X", numbers=True)
+
+
+def test_fit_reaches_the_compiler_through_training_step_alone() -> None:
+    import ast
+    from pathlib import Path
+
+    import microgrid.train as train_module
+
+    tree = ast.parse(Path(train_module.__file__).read_text(encoding="utf-8"))
+    names = {(node.module, alias.name) for node in ast.walk(tree)
+             if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert {n for m, n in names if m and m.startswith("compile")} == {"training_step"}
+    assert {n for m, n in names if m == "viz"} == {"LiveView"}  # for live=True only
+    assert ("plot", "history") in names  # History.plot: train -> plot, never back

@@ -28,7 +28,9 @@ The wing's rooms, each with one job; backends see only the tape:
   numpy backend's training steps);
 * :mod:`.backends` — the backends by name (:func:`replayer`);
 * :mod:`.step` — :func:`compile_step`: trace per argument shape, replay, re-trace or refuse
-  when the graph changes.
+  when the graph changes;
+* :mod:`.training` — :func:`training_step`: the compiled training step of
+  ``fit(compiled=...)``, the one entry the learning wing calls.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ from .backends import BACKENDS, replayer
 from .python_backend import PythonReplay, python_source
 from .step import CompiledStep, GraphChanged, compile_step
 from .tape import Guard, GuardFailed, NotFinite, Tape, trace
+from .training import TrainingStep, training_step
 
 __all__ = ["BACKENDS", "CompiledStep", "GraphChanged", "Guard", "GuardFailed", "NotFinite",
-           "PythonReplay", "Tape", "compile_step", "gc_paused", "python_source", "replayer",
-           "trace"]
+           "PythonReplay", "Tape", "TrainingStep", "compile_step", "gc_paused", "python_source",
+           "replayer", "trace", "training_step"]

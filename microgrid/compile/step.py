@@ -374,8 +374,8 @@ class CompiledStep:
         """Where the optimizer's parameters are among the step's (made once per pairing)."""
         plan = self._plan
         if plan is None or plan.params is not self.params:
-            plan = self._plan = _Plan(self.params, opt, vectorized=(
-                self.backend == "numpy" and opt.vectorizable))
+            plan = self._plan = _Plan(self.params, opt,
+                                      vectorized=self.backend == "numpy" and _vectorizable(opt))
         return plan
 
     @staticmethod
@@ -435,6 +435,12 @@ class CompiledStep:
         while len(self._cache) > MAX_SHAPES:  # the oldest first: dicts keep insertion order
             del self._cache[next(iter(self._cache))]
         return _rebuild(out_shape, iter([v.data for v in flat_out]))
+
+
+def _vectorizable(opt: Optimizer) -> bool:
+    from .update import vectorizable  # numpy: only with the numpy backend
+
+    return vectorizable(opt)
 
 
 def _checked_params(params: Any) -> list[Value]:

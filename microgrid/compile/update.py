@@ -18,9 +18,16 @@ import numpy.typing as npt
 
 from ..optim import Optimizer
 
-__all__ = ["as_vector", "vector_step"]
+__all__ = ["as_vector", "vector_step", "vectorizable"]
 
 Array = npt.NDArray[np.float64]
+
+
+def vectorizable(opt: Optimizer) -> bool:
+    """Whether ``opt.step()`` is its rule applied to each parameter, so the rule may be
+    applied to all of them at once instead: False for an optimizer that overrides ``step``
+    (Newton) or defines no rule."""
+    return type(opt).step is Optimizer.step and type(opt).rule is not Optimizer.rule
 
 
 def as_vector(values: list[float]) -> Array:

@@ -9,25 +9,30 @@ floating-point numbers as micrograd 0.1.0:
   is ``a * 2.0**-1``, computed by ``pow``), ``n + a`` is ``a + n``, ``n * a`` is ``a * n``;
 * ``x ** 3`` is microgrid's constant-exponent power, ``_op`` ``'**3'``.
 
-Everything else is microgrid's: ``backward()`` is iterative (any depth), leaves accumulate and
-interior nodes are reset on each call, data must be a finite real number (kept as a float),
-and an op whose result is not finite raises instead of producing ``nan``.
+Everything else is microgrid's: ``backward()`` is the engine's own (iterative, any depth),
+leaves accumulate and interior nodes are reset on each call, data must be a finite real
+number (kept as a float), and an op whose result is not finite raises instead of producing
+``nan``.
 
 ``Value(data, _children, _op)`` with operands makes a node of your own, as in micrograd:
-assign its ``_backward`` (a function of no arguments that adds this node's contribution to
-each operand's ``grad``) and ``backward()`` calls it in reverse topological order.
+assign its ``_backward`` (a function of no arguments that adds this node's contribution,
+local derivative × ``out.grad``, to each operand's ``grad``). The node's op reads its local
+derivatives from that function (called once with ``out.grad`` = 1, every ``grad`` put
+back), so the engine's ``backward()`` and :func:`microgrid.grad` apply the chain rule to it
+as to any op; nothing is switched for the rest of the process.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import ops
 from ..engine import Value as _EngineValue
-from ..graph import topological_order, traversal_lock
+from ..graph import operands
 
 __all__ = ["Value"]
 
@@ -40,27 +45,41 @@ _engine_pow: Callable[[Any, Any], Value] = _EngineValue.__pow__  # type: ignore[
 _POWC = ops.POWC
 
 
-def _own_rule(F: Any, *xs: Any) -> tuple[Any, ...]:
-    raise TypeError(
-        "a node made with Value(data, _children, _op) has its derivative only in its own "
-        "_backward(); differentiate it with its .backward(), not with microgrid.grad")
-
-
-_own_ops: dict[str, ops.Op] = {}
-
-
-def _own_op(symbol: str) -> ops.Op:
+def _own_op(node: Value, symbol: str) -> ops.Op:
     """The op of a node made by ``Value(data, _children, symbol)``: drawn with ``symbol``,
-    its rule is the node's ``_backward`` (one entry per symbol)."""
-    op = _own_ops.get(symbol)
-    if op is None:
-        op = _own_ops[symbol] = ops.Op(
-            "micrograd_node", symbol, -1, "{label}", "given by the node's own _backward()",
-            vector_rule=_own_rule)
-    return op
+    its local derivatives read from the node's ``_backward`` (:func:`_pushed`). One op per
+    node, holding the node weakly: a graph keeps no reference cycle."""
+    ref = weakref.ref(node)
 
-_custom_nodes = False
-"""Set once a node with its own ``_backward`` exists; ``backward()`` then goes node by node."""
+    def rule(F: Any, *xs: Any) -> list[float]:
+        own = ref()
+        if F.graph or own is None:
+            raise TypeError(
+                "a node made with Value(data, _children, _op) has its derivative only in its "
+                "own _backward(), on numbers: create_graph=True and hessian need op-table ops")
+        return _pushed(own)
+
+    return ops.Op("micrograd_node", symbol, -1, "{label}",
+                  "given by the node's own _backward()", vector_rule=rule)
+
+
+def _pushed(node: Value) -> list[float]:
+    """What ``node._backward()`` adds to each operand's ``grad`` when ``node.grad`` is 1:
+    ∂node/∂operand, for a ``_backward`` that adds ``local × node.grad`` (as micrograd's do).
+    The engine's ``backward()`` then adds upstream × local, the product micrograd's
+    ``_backward`` forms, so the numbers are micrograd's. Every ``grad`` is restored."""
+    parents = operands(node)
+    saved, upstream = [p._grad for p in parents], node._grad
+    try:
+        for p in parents:
+            p._grad = 0.0
+        node._grad = 1.0
+        node._backward()
+        return [p._grad for p in parents]
+    finally:
+        node._grad = upstream
+        for p, g in zip(parents, saved):
+            p._grad = g
 
 
 def _nothing() -> None:
@@ -96,10 +115,8 @@ class Value(_EngineValue):
                 if not isinstance(child, _EngineValue):
                     raise TypeError("Value _children must be Values, got "
                                     f"{type(child).__name__}: {child!r}")
-            global _custom_nodes
-            _custom_nodes = True
             self._a = children
-            self._fn = _own_op(_op)
+            self._fn = _own_op(self, _op)
             self._backward = _nothing  # type: ignore[method-assign]
 
     def __repr__(self) -> str:
@@ -163,31 +180,6 @@ class Value(_EngineValue):
         if not isinstance(other, _EngineValue):
             out.parents[1].label = str(other)  # the constant exponent, as written
         return out
-
-    # -- gradients -------------------------------------------------------------------------
-    def backward(self, gradient: float = 1.0) -> None:
-        """Fill ``grad`` of every node below with ∂self/∂node (microgrid's semantics:
-        leaves accumulate, interior nodes are reset first).
-
-        Once a node of your own exists (``Value(data, _children, _op)``), the graph is walked
-        node by node, calling each node's ``_backward()`` in reverse topological order."""
-        if not _custom_nodes:
-            super().backward(gradient)
-            return
-        seed = _EngineValue(gradient).data  # checked as the engine checks it
-        with traversal_lock:
-            order = topological_order(self)
-            for node in order:
-                if not node.is_leaf:
-                    node.grad = 0.0
-            self.grad += seed
-            for node in reversed(order):
-                node._backward()
-        for node in reversed(order):
-            if not math.isfinite(node.grad):
-                raise OverflowError(f"backward: the gradient of a node with data={node.data!r} "
-                                    f"(op {node._op!r}) is {node.grad!r}")
-
 
 class _OwnNode(Value):
     """A node made by ``Value(data, _children, _op)``: it has an instance dict, so its

@@ -21,6 +21,7 @@ from ..engine import Value
 from ..stepper import BackwardStep, ForwardStep, NumberFormat, backward_steps, forward_steps
 from .marks import marks_at
 from .picture import DiagramTooLargeError, Picture, describe
+from .safe_text import page_text
 
 if TYPE_CHECKING:
     from .render import Diagram
@@ -241,7 +242,7 @@ class Explorer:
         self.next_button.disabled = self.last_button.disabled = self.position == len(self) - 1
         self.counter_label.value = f"<b>{html.escape(self.counter())}</b>"
         self.step_text.value = (
-            f"<pre>{html.escape(_STEP_INDEX.sub('', str(self.step)))}</pre>")
+            f"<pre>{page_text(_STEP_INDEX.sub('', str(self.step)))}</pre>")
         self.picture.value = self._picture_html()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,

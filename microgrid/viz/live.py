@@ -56,6 +56,7 @@ from . import panels
 from .draw import DiagramTooLargeError, draw_dot, group_of_label
 from .explorer import in_notebook
 from .relabel import Relabel, ShapeChanged
+from .safe_text import page_text
 
 __all__ = ["Frame", "LiveView"]
 
@@ -116,7 +117,7 @@ class Frame:
     def html(self) -> str:
         """The frame as a standalone HTML fragment (styles included)."""
         return (f'<div class="mg-live" data-step="{self.step}"><style>{STYLE}</style>'
-                f'<div class="mg-head">{html.escape(self.head)}</div>'
+                f'<div class="mg-head">{page_text(self.head)}</div>'
                 f'<div class="mg-panels">{self.panels}</div>{self.graph}'
                 f'<script type="application/json" class="mg-numbers">'
                 f'{_json_for_html(self.numbers)}</script></div>')

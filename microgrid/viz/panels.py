@@ -13,9 +13,10 @@ with intensity |v| / scale (the largest |v| of the panel, so each panel uses its
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
+
+from .safe_text import page_text
 
 __all__ = ["CLASS_COLORS", "decision_field", "heat_map", "line_chart", "signed_color"]
 
@@ -29,7 +30,7 @@ _FONT = 'font-family="Helvetica,Arial,sans-serif"'
 
 
 def _esc(text: str) -> str:
-    return html.escape(text, quote=True)
+    return page_text(text)
 
 
 def _num(x: float) -> str:

@@ -26,7 +26,6 @@ slide``, ``neuron`` or ``worked``) writes one of the three examples of the lectu
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
@@ -39,6 +38,7 @@ from ..engine import Value
 from ..stepper import NumberFormat
 from .draw import DiagramTooLargeError
 from .live import Frame, LiveView
+from .safe_text import clean, page_text
 from .walkthrough import MARK_STYLES, WalkThrough, marks_css, walk_through
 
 __all__ = ["EXAMPLES", "changes", "export_html", "page", "picture_at", "walkthrough_frames"]
@@ -289,15 +289,15 @@ def page(frames: Sequence[dict[str, Any]], pictures: Sequence[str] = (), *, titl
         payload["frames"] = [{**{k: v for k, v in f.items() if k != "parts"}, **c}
                              for f, c in zip(frames, changes(pictures))]
         picture = pictures[0]
-    data = json.dumps(payload, ensure_ascii=False).replace("<", "\\u003c")
+    data = clean(json.dumps(payload, ensure_ascii=False)).replace("<", "\\u003c")
     first = frames[0]
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n{noscript}</head>\n"
+        f"<title>{page_text(title)}</title>\n<style>{_CSS}</style>\n{noscript}</head>\n"
         "<body>\n"
-        f"<h1>{html.escape(title)}</h1>\n"
-        f'<p class="sub">{html.escape(subtitle)}</p>\n'
+        f"<h1>{page_text(title)}</h1>\n"
+        f'<p class="sub">{page_text(subtitle)}</p>\n'
         '<nav aria-label="steps">'
         '<button id="first" title="first (Home)">« first</button>'
         '<button id="prev" title="back (←)">◀ back</button>'
@@ -307,8 +307,8 @@ def page(frames: Sequence[dict[str, Any]], pictures: Sequence[str] = (), *, titl
         f'<input id="slider" type="range" min="0" max="{len(frames) - 1}" value="0" '
         'step="1" aria-label="step">'
         f'<span id="counter">1 / {len(frames)}</span></nav>\n'
-        f'<div id="caption">{html.escape(first["caption"])}</div>\n'
-        f'<pre id="text">{html.escape(first["text"])}</pre>\n'
+        f'<div id="caption">{page_text(first["caption"])}</div>\n'
+        f'<pre id="text">{page_text(first["text"])}</pre>\n'
         f'<main id="picture">{picture}</main>\n'
         '<ol id="outline" start="1"></ol>\n'
         "<noscript><p>The step controls need JavaScript; the first step is shown."

@@ -8,6 +8,8 @@ more than 16,384 bytes. This module is the one place that decides what is drawn 
 * :func:`clean`: each such character becomes a visible symbol: a C0 control its Control
   Pictures sign (U+0000 → ␀, a line break → ␊), DEL ␡, the others the replacement
   character � (text a page writes beside a picture can go through it too);
+* :func:`page_text`: text a page writes beside a picture (titles, captions, the stepper's
+  text), cleaned line by line and HTML-escaped;
 * :func:`shown`: cleaned and, past :data:`LIMIT` characters, cut short with "…";
   :func:`changes` says so in a sentence the drawing shows under its title;
 * :func:`dot_text`: the body of a DOT quoted string (cleaned line by line, backslashes
@@ -21,6 +23,7 @@ The characters refused as labels are defined once, in :mod:`microgrid._labels`.
 
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -28,7 +31,7 @@ from collections.abc import Iterable
 from .._labels import CONTROL, SURROGATES
 
 __all__ = ["LIMIT", "MAX_LINE", "SVG_ATTRIBUTES", "SVG_ELEMENTS", "UnsafeDiagramError",
-           "changes", "clean", "dot_text", "safe_svg", "shown"]
+           "changes", "clean", "dot_text", "page_text", "safe_svg", "shown"]
 
 LIMIT = 200
 """The characters of a label (name, box title, title) a drawing shows; longer ones end "…"."""
@@ -48,6 +51,12 @@ def _symbol(m: re.Match[str]) -> str:
 def clean(text: str) -> str:
     """``text`` with each character no picture can hold replaced by a visible symbol."""
     return _UNDRAWABLE.sub(_symbol, text)
+
+
+def page_text(text: str) -> str:
+    """``text`` for an HTML page: each line :func:`clean` (line breaks kept), then escaped,
+    so no markup and no character UTF-8 or a page cannot hold reaches it."""
+    return html.escape("\n".join(map(clean, text.split("\n"))), quote=True)
 
 
 def shown(text: str, limit: int = LIMIT) -> str:

@@ -1,5 +1,6 @@
-"""micrograd's ``demo.ipynb``: its data and its training step, for running the notebook (and
-its benchmark) here.
+"""micrograd's ``demo.ipynb``: its data and its training step, the workload of
+``compat_demo.py`` and of the compatibility tests (``tests/test_micrograd_compat.py`` loads
+this file by its path). It is not part of the installed package.
 
 numpy is imported only when ``moons`` is called (it is not a dependency of microgrid).
 """
