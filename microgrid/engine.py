@@ -568,14 +568,13 @@ def _gradient_overflow(node: Value) -> OverflowError:
 def _propagate_into_grad(reverse_order: Iterable[Value]) -> None:
     """The chain rule on floats: push each node's ``grad`` into its operands' ``grad``.
 
-    Each node's ``_backward()`` — :func:`microgrid.chain.contributions`, the reference, or a
-    node's own rule (a micrograd-style node made by hand) — with the commonest ops written
-    out, each a measured fast path: reading the table for add and mul made backward() 7–14 %
-    slower on the benchmark's training steps, for wsum 20 % (benchmarks/bench.py, workloads
-    a and b); for relu 23–40 % and tanh 22 % slower (CPU time of one backward() through
-    ``MLP(2, [16, 16, 1])`` with that activation on 100 points, a squared-error loss).
-    tests/test_chain.py proves every written-out op equal to the reference, bit for bit, on
-    random graphs.
+    :func:`microgrid.chain.contributions` (the reference) for every node, with the commonest
+    ops written out, each a measured fast path: reading the table for add and mul made
+    backward() 7–14 % slower on the benchmark's training steps, for wsum 20 %
+    (benchmarks/bench.py, workloads a and b); for relu 23–40 % and tanh 22 % slower (CPU
+    time of one backward() through ``MLP(2, [16, 16, 1])`` with that activation on 100
+    points, a squared-error loss). tests/test_chain.py proves every written-out op equal to
+    the reference, bit for bit, on random graphs.
     """
     for node in reverse_order:
         a = node._a
@@ -611,7 +610,8 @@ def _propagate_into_grad(reverse_order: Iterable[Value]) -> None:
         elif op is _TANH:
             a._grad += g * _dtanh(a._data, node._data)
         else:
-            node._backward()
+            for _, p, _, c in contributions(node, g):
+                p._grad += c
 
 
 def _roots(roots: Any, who: str) -> Value | list[Value]:

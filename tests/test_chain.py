@@ -11,8 +11,8 @@ ways of computing the gradients must give exactly the same floats for every node
 3. ``grad(out, nodes)``.
 
 The compiled python replay writes the chain rule out as code: on the same random graphs its
-gradients are the kernel's, bit for bit. And a node with its own rule (micrograd's
-``Value(data, _children, _op)`` with an assigned ``_backward``) goes through the same
+gradients are the kernel's, bit for bit. A node with its own rule (micrograd's
+``Value(data, _children, _op)`` with an assigned ``_backward``) goes through the engine's own
 ``backward()``. Lastly, the rules' three namespaces offer the same functions.
 """
 
