@@ -20,8 +20,9 @@ It evaluates only what can matter:
   exception is a power rule that has no value at all: c·a^(c−1) at a = 0 with 0 < c < 1
   is truly infinite, and 0·∞ has none (d/dx (x^⅓)² at 0 is infinite although the upstream
   2·x^⅓ is 0); ∂aᵇ/∂b for a < 0 is undefined (aᵇ is not real for b near an integer), and
-  an upstream that underflowed to 0 does not make it so. These rules are evaluated and
-  raise their named errors;
+  an upstream that underflowed to 0 does not make it so; √a at a = 0 is infinite too.
+  Such ops declare ``refuse`` in the op table, which is evaluated and raises their named
+  errors;
 * a local derivative that is exactly 0 contributes exactly 0 (never 0 × ∞ = nan).
 
 This module is on the ground floor: it imports only the op table, the float namespace and the
@@ -68,8 +69,8 @@ def contributions(node: Any, upstream: Any, F: Any = FLOAT_FNS,
         return []
     graph = F.graph
     if not graph and upstream == 0.0:
-        if op in _POWERS and parents[0]._data <= 0.0:
-            _refuse_undefined_power(F, node, parents, wanted)
+        if op in _POWERS and parents[0]._data <= 0.0:  # the rule may have no value there
+            op.refuse(F, wanted, *[p._data for p in parents], node._data)
         return []
     if graph:
         args = [p._data if i in const else p for i, p in enumerate(parents)]
@@ -96,14 +97,3 @@ def contributions(node: Any, upstream: Any, F: Any = FLOAT_FNS,
             c = upstream * d if d != 0.0 else 0.0
         out.append((i, parents[i], d, c))
     return out
-
-
-def _refuse_undefined_power(F: Any, node: Any, parents: tuple[Any, ...],
-                            wanted: list[int]) -> None:
-    """Raise the named error of a power rule with no value at a base a ≤ 0, even though
-    the upstream gradient is 0 (see the module docstring)."""
-    a, b = parents[0]._data, parents[1].data
-    if wanted[0] == 0 and a == 0.0:
-        F.dpowc(0.0, b)  # b·0^(b−1): infinite for 0 < b < 1
-    if wanted[-1] == 1:  # the exponent is a Value (pow, not powc)
-        F.dpow_exponent(a, b, node._data)  # undefined for a < 0, and at 0 for b ≤ 0

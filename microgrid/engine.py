@@ -480,6 +480,19 @@ class Value:
         """tanh x; tanh'(x) = 1 − tanh²x (evaluated without cancellation for large |x|)."""
         return _apply(_TANH, self, None, type(self))
 
+    def sqrt(self) -> Value:
+        """√x for x ≥ 0; sqrt'(x) = 1/(2√x), infinite at x = 0 (a gradient through √0 is an
+        ``OverflowError``)."""
+        return _apply(ops.SQRT, self, None, type(self))
+
+    def sin(self) -> Value:
+        """sin x (x in radians); sin'(x) = cos x."""
+        return _apply(ops.SIN, self, None, type(self))
+
+    def cos(self) -> Value:
+        """cos x (x in radians); cos'(x) = −sin x."""
+        return _apply(ops.COS, self, None, type(self))
+
     def sigmoid(self) -> Value:
         """σ(x) = 1/(1 + e⁻ˣ), stable for any finite x; σ'(x) = σ(x)σ(−x)."""
         return _apply(ops.SIGMOID, self, None, type(self))

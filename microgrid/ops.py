@@ -27,7 +27,8 @@ What consumers need is *declared*, never guessed from names:
 
 A rule is evaluated only for an operand that needs it: not for constant operands, not when
 the upstream gradient is zero (see :mod:`microgrid.chain`). Where a derivative is infinite
-(√a at a = 0) the float rule raises ``OverflowError`` naming the op.
+(√a at a = 0) the float rule raises ``OverflowError`` naming the op; ops whose rule can have
+no value declare ``refuse``, which raises that error even behind a zero upstream gradient.
 
 This module is on the ground floor: it imports only the float namespace of the rules
 (:mod:`microgrid.namespaces.floats`, whose names ``FLOAT_FNS``, ``FloatFns``,
@@ -54,6 +55,7 @@ __all__ = [
     "ABS",
     "ADD",
     "CONST",
+    "COS",
     "DIV",
     "EXP",
     "FLOAT_FNS",
@@ -68,7 +70,9 @@ __all__ = [
     "POWERS",
     "RELU",
     "SIGMOID",
+    "SIN",
     "SOFTPLUS",
+    "SQRT",
     "TANH",
     "WSUM",
     "FloatFns",
@@ -105,6 +109,12 @@ class Op:
     kind: str = "elementwise"
     spelling: str = ""
     """How Python code writes it (``a / b``, ``a.exp()``), for the documentation."""
+    refuse: Callable[..., None] | None = None
+    """For an op whose local derivative can have no value (√a at 0, c·a^(c−1) at 0 for
+    c < 1, aᵇ·ln a at a < 0), only ever where its first operand is ≤ 0:
+    ``refuse(F, wanted, *operands, out)`` raises the rule's named error there, and is
+    called even when the upstream gradient is 0 (0·∞ has no value; ``wanted`` holds the
+    operand indices that receive a gradient)."""
 
     @property
     def const_operand(self) -> bool:
@@ -175,6 +185,12 @@ def _log(a: float) -> float:
     return math.log(a)
 
 
+def _sqrt(a: float) -> float:
+    if a < 0.0:
+        raise ValueError(f"sqrt: input must be >= 0, got {a!r}")
+    return math.sqrt(a)
+
+
 def _relu(a: float) -> float:
     return a if a > 0.0 else 0.0
 
@@ -199,6 +215,18 @@ def _one(F: Any, *args: Any) -> float:
     return 1.0
 
 
+def _refuse_power(F: Any, wanted: Sequence[int], a: float, b: float, out: float) -> None:
+    # b·0^(b−1) is infinite for 0 < b < 1; aᵇ·ln a (a Value exponent) is undefined at a < 0
+    if wanted[0] == 0 and a == 0.0:
+        F.dpowc(0.0, b)
+    if wanted[-1] == 1:
+        F.dpow_exponent(a, b, out)
+
+
+def _refuse_sqrt(F: Any, wanted: Sequence[int], a: float, out: float) -> None:
+    F.dsqrt(out)  # 1/(2√a) at a = 0
+
+
 # ----------------------------------------------------------------------------------
 # The table. Each rule: (F, *operands, out) -> ∂out/∂operand, arithmetic and F only.
 # ----------------------------------------------------------------------------------
@@ -219,10 +247,12 @@ DIV = Op("div", "/", 2, "{0} / {1}", "∂/∂a = 1/b, ∂/∂b = −(a/b)/b", _d
 POW = Op("pow", "**", 2, "{0} ** {1}", "∂/∂a = b·a^(b−1), ∂/∂b = a^b·ln a", _pow,
          (lambda F, a, b, out: F.dpow_base(a, b),
           lambda F, a, b, out: F.dpow_exponent(a, b, out)),
-         spelling='`a ** b` (a `Value` exponent), `2 ** x`')
+         spelling='`a ** b` (a `Value` exponent), `2 ** x`', refuse=_refuse_power)
 POWC = Op("powc", "**", 2, "{0} ** {1}", "∂/∂a = c·a^(c−1) for a constant exponent c", _pow,
           (lambda F, a, c, out: F.dpowc(a, c), _one), const_operands=(1,),
-         spelling='`a ** 3` (a number exponent)')
+         spelling='`a ** 3` (a number exponent)', refuse=_refuse_power)
+SQRT = Op("sqrt", "√", 1, "√{0}", "sqrt'(a) = 1/(2√a) (infinite at a = 0)", _sqrt,
+          (lambda F, a, out: F.dsqrt(out),), spelling='`a.sqrt()`', refuse=_refuse_sqrt)
 EXP = Op("exp", "exp", 1, "exp({0})", "exp'(a) = exp(a)", _exp, (lambda F, a, out: out,),
          spelling='`a.exp()`')
 LOG = Op("log", "log", 1, "log({0})", "log'(a) = 1/a", _log,
@@ -231,6 +261,10 @@ LOG = Op("log", "log", 1, "log({0})", "log'(a) = 1/a", _log,
 TANH = Op("tanh", "tanh", 1, "tanh({0})", "tanh'(a) = 1 − tanh(a)²", math.tanh,
           (lambda F, a, out: F.dtanh(a, out),),
          spelling='`a.tanh()`')
+SIN = Op("sin", "sin", 1, "sin({0})", "sin'(a) = cos(a)", math.sin,
+         (lambda F, a, out: F.cos(a),), spelling='`a.sin()`')
+COS = Op("cos", "cos", 1, "cos({0})", "cos'(a) = −sin(a)", math.cos,
+         (lambda F, a, out: -F.sin(a),), spelling='`a.cos()`')
 SIGMOID = Op("sigmoid", "σ", 1, "σ({0})", "σ'(a) = σ(a)(1 − σ(a)) = σ(a)σ(−a)",
              stable_sigmoid, (lambda F, a, out: F.dsigmoid(a, out),),
          spelling='`a.sigmoid()`')
@@ -251,14 +285,15 @@ WSUM = Op("wsum", "Σw·x+b", -1, "Σ wᵢ·xᵢ + b", "∂/∂wᵢ = xᵢ, ∂/
           _wsum, vector_rule=_wsum_rule, kind="dot",
          spelling='`wsum(ws, xs, b)`')
 
-POWERS = (POW, POWC)
-"""The ops whose rule can have no value (0·∞ at base 0, ln of a base < 0): evaluated even
-behind a zero upstream gradient, so such a point is refused rather than given 0."""
-
 OPS: dict[str, Op] = {op.name: op for op in (
-    LEAF, CONST, ADD, MUL, NEG, DIV, POW, POWC, EXP, LOG, TANH, SIGMOID, RELU, SOFTPLUS,
-    LEAKY_RELU, ABS, WSUM)}
+    LEAF, CONST, ADD, MUL, NEG, DIV, POW, POWC, SQRT, EXP, LOG, TANH, SIN, COS, SIGMOID, RELU,
+    SOFTPLUS, LEAKY_RELU, ABS, WSUM)}
 """Every op by name."""
+
+POWERS = tuple(op for op in OPS.values() if op.refuse is not None)
+"""The ops whose rule can have no value (powers and √ at base 0, ln of a base < 0): their
+``refuse`` runs even behind a zero upstream gradient, where the first operand is ≤ 0, so such
+a point is refused rather than given 0."""
 
 
 def markdown_table() -> str:

@@ -1,25 +1,73 @@
-"""Shared pytest options and fixtures."""
+"""Shared pytest options and fixtures.
+
+Property-based tests (Hypothesis) run the same fixed set of examples on every run, with or
+without ``CI`` set: the ``microgrid`` settings profile below is derandomized (examples come
+from a hash of each test, not from a fresh random seed) and keeps no example database, so
+nothing drawn once is replayed forever. ``pytest --fuzz N`` runs every property test with N
+fresh random examples instead.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import pytest
+from hypothesis import settings
+
+pytest_plugins = ["pytester"]  # tests/test_property_settings.py runs pytest on small files
+
+settings.register_profile("microgrid", derandomize=True, database=None, deadline=None,
+                          print_blob=True)
+settings.load_profile("microgrid")  # before the test modules are imported: they inherit it
 
 
 # -- property-based fuzz budget ---------------------------------------------------------
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--fuzz", type=int, default=0, metavar="N",
-        help="run each property-based fuzz test with N random examples (a longer, randomized "
-             "run) instead of its small fixed CI budget")
+        help="run every property-based test with N fresh random examples (a longer, "
+             "randomized run) instead of its fixed, derandomized examples")
+
+
+def _fuzz(config: pytest.Config) -> int:
+    return int(config.getoption("--fuzz"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    n = _fuzz(config)
+    if n < 0:
+        raise pytest.UsageError(f"--fuzz takes a number of examples >= 1, got {n}")
+    if n:
+        settings.register_profile("microgrid-fuzz", settings.get_profile("microgrid"),
+                                  max_examples=n, derandomize=False, database=None)
+        settings.load_profile("microgrid-fuzz")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``--fuzz N``, a property test's own ``@settings(max_examples=...)`` and
+    ``derandomize=True`` give way to N fresh random examples."""
+    n = _fuzz(config)
+    if not n:
+        return
+    for item in items:
+        fn = getattr(getattr(item, "obj", None), "__func__", getattr(item, "obj", None))
+        if not getattr(fn, "is_hypothesis_test", False):
+            continue
+        # Hypothesis keeps a test's settings here (its own pytest plugin rewrites it too);
+        # if a release moves it, say so rather than run the small budget silently
+        own = getattr(fn, "_hypothesis_internal_use_settings", None)
+        if not isinstance(own, settings):
+            raise pytest.UsageError(f"--fuzz cannot reach the settings of {item.nodeid}")
+        fn._hypothesis_internal_use_settings = settings(
+            own, max_examples=n, derandomize=False, database=None)
 
 
 @pytest.fixture
 def fuzz_examples(request: pytest.FixtureRequest) -> Callable[[int], tuple[int, bool]]:
     """``fuzz_examples(n)`` -> (number of examples, randomized?): ``n`` and a fixed,
-    derandomized run by default; the ``--fuzz N`` value and a fresh random run with it."""
-    longer: int = request.config.getoption("--fuzz")
+    derandomized run by default; the ``--fuzz N`` value and a fresh random run with it
+    (for property tests that build their ``@given`` function inside the test)."""
+    longer = _fuzz(request.config)
 
     def budget(n: int) -> tuple[int, bool]:
         return (longer, True) if longer > 0 else (n, False)

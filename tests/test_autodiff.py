@@ -145,3 +145,23 @@ def test_gradcheck_second_order_catches_a_wrong_hessian() -> None:
 def test_gradcheck_requires_a_value_result() -> None:
     with pytest.raises(TypeError, match="fn must return a Value"):
         gradcheck(lambda x: 1.0, [0.5])  # type: ignore[arg-type, return-value]
+
+
+def test_grad_is_exact_where_a_product_of_local_derivatives_underflows_on_the_way_back(
+        ) -> None:
+    # the upstream of x/1e-300 is 1e-30·1e-300 = 1e-330, below the smallest float; times
+    # the local derivative 1/1e-300 = 1e300 it is the whole answer, 1e-30
+    x = Value(3.0)
+    f = (x / 1e-300) * 1e-300 * 1e-30
+    (g,) = grad(f, [x])
+    assert g == pytest.approx(1e-30, rel=1e-15, abs=0.0)
+
+
+def test_grad_refuses_with_a_named_error_where_no_scaling_of_floats_can_serve() -> None:
+    # one gradient near the float maximum, another whose product underflows and would need
+    # a local derivative of 1e300 to come back: no seed keeps both
+    x, y = Value(3.0), Value(2.0)
+    f = x * 1e300 + ((y / 1e-300) * 1e-300 * 1e-30) * 1e-20  # ∂f/∂y = 1e-50
+    with pytest.raises(OverflowError, match=r"^grad: the gradient of a leaf .*cannot be computed"):
+        grad(f, [x, y])
+    assert grad(f, [x]) == (1e300,)  # y is not asked for: nothing to refuse

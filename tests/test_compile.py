@@ -627,7 +627,7 @@ def test_numpy_forward_of_every_op_matches_the_op_tables_forward() -> None:
     for op in ops.OPS.values():
         if op.arity <= 0:
             continue   # leaves; wsum (variadic) runs as a matmul, tested with fused networks
-        signs = [1] if op.name in ("log", "pow", "powc") else [1, -1]
+        signs = [1] if op.name in ("log", "pow", "powc", "sqrt") else [1, -1]
         cols = [[r.uniform(0.1, 3.0) * r.choice(signs if k == 0 else [1]) for _ in range(50)]
                 for k in range(op.arity)]
         assert op.forward is not None
@@ -650,7 +650,8 @@ def test_numpy_namespace_has_every_rule_function_of_the_float_one() -> None:
             args = {"where": (a > 1.0, a, b), "log": (a,), "sigmoid": (b * 20,),
                     "dtanh": (b * 3, math.tanh(b * 3)), "dsigmoid": (b, ops.stable_sigmoid(b)),
                     "dpowc": (a, b), "dpow_base": (a, b), "dpow_exponent": (a, b, a ** b),
-                    "recip": (a,), "dquotient": (b, a, b / a)}[name]
+                    "recip": (a,), "dquotient": (b, a, b / a), "sin": (b * 3,),
+                    "cos": (b * 3,), "dsqrt": (a,)}[name]
             want = fn(*args)
             got = float(twin(*[np.float64(v) if isinstance(v, float) else v for v in args]))
             assert got == pytest.approx(want, rel=1e-14, abs=1e-300), name

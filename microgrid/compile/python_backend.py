@@ -56,17 +56,6 @@ CHUNK = 10_000
 _POWERS = ops.POWERS
 
 
-def _refuse_power(F: Any, a: float, b: float, out: float, base: bool,
-                  exponent: bool) -> None:
-    """The named error of a power rule with no value at a ≤ 0 (``backward()`` raises it
-    even where the upstream gradient is zero): b·0^(b−1) for 0 < b < 1, aᵇ·ln a."""
-    if a <= 0.0:
-        if base and a == 0.0:
-            F.dpowc(0.0, b)
-        if exponent:
-            F.dpow_exponent(a, b, out)
-
-
 def _literal(x: float) -> str:
     text = repr(float(x))
     if x - x != 0.0:  # inf (a guard's bound beyond the floats) has no literal
@@ -180,7 +169,8 @@ class _Program:
         return inline
 
     def fn(self, kind: str, op: Op, k: int = 0) -> str:
-        """The name under which the code calls ``op``'s forward or rule number k."""
+        """The name under which the code calls ``op``'s forward (kind ``"f"``), rule number
+        k (``"r"``), vector rule (``"v"``) or refusal (``"x"``, see ``Op.refuse``)."""
         key = (id(op), kind, k)
         name = self.op_names.get(key)
         if name is None:
@@ -190,6 +180,8 @@ class _Program:
                 self.ops[name] = _checked(op) if op.kind == "elementwise" else op.forward
             elif kind == "v":
                 self.ops[name] = op.vector_rule
+            elif kind == "x":
+                self.ops[name] = op.refuse
             else:
                 self.ops[name] = op.partials[k]
         return name
@@ -336,11 +328,10 @@ class _Program:
                     for p in wanted:
                         target(js[p], f"{g} * {self.fn('r', op, p)}(_F, {args})", f"if {g}: ")
                 if op in _POWERS:
-                    # as backward(): a power rule with no value at a base a ≤ 0 is refused
+                    # as backward(): a rule with no value at a first operand ≤ 0 is refused
                     # even behind a zero upstream gradient
-                    first, exponent = 0 in wanted, 1 in wanted
-                    lines.append(f"    if not {g}: _refuse_power(_F, {args}, {first}, "
-                                 f"{exponent})")
+                    lines.append(f"    if not {g} and {v[js[0]]} <= 0.0: "
+                                 f"{self.fn('x', op)}(_F, {tuple(wanted)!r}, {args})")
         for j in sorted(outside):
             lines.append(f"    G[{j}] = {name(j)}")
         for i in range(s, e):
@@ -370,7 +361,7 @@ class PythonReplay:
     def __init__(self, tape: Tape, chunk: int = CHUNK) -> None:
         program = _Program(tape, chunk)
         namespace: dict[str, Any] = {"GuardFailed": GuardFailed, "NotFinite": NotFinite,
-                                     "_F": FLOAT_FNS, "_refuse_power": _refuse_power,
+                                     "_F": FLOAT_FNS,
                                      "_sum": builtins.sum}
         self._chunks: list[Callable[[list[float], list[float], list[Any]],
                                     Iterator[None]]] = []

@@ -47,6 +47,19 @@ class NumpyFns:
         return _sigmoid(x)
 
     @staticmethod
+    def sin(x: Any) -> Any:
+        return np.sin(x)
+
+    @staticmethod
+    def cos(x: Any) -> Any:
+        return np.cos(x)
+
+    @staticmethod
+    def dsqrt(out: Any) -> Any:
+        """0.5/√a: inf at a = 0."""
+        return 0.5 / out
+
+    @staticmethod
     def dtanh(a: Any, out: Any) -> Any:
         """1 − tanh²a, as 4e^(−2|a|)/(1 + e^(−2|a|))² for |a| ≥ ½."""
         e = np.exp(-2.0 * np.abs(a))

@@ -72,6 +72,21 @@ class FloatFns:
         return stable_sigmoid(x)
 
     @staticmethod
+    def sin(x: float) -> float:
+        return math.sin(x)
+
+    @staticmethod
+    def cos(x: float) -> float:
+        return math.cos(x)
+
+    @staticmethod
+    def dsqrt(out: float) -> float:
+        """∂√a/∂a = 1/(2√a) = 0.5/out, from out = √a; infinite at a = 0 (raises)."""
+        if out == 0.0:
+            raise _infinite("sqrt: ∂√a/∂a = 1/(2√a) at a = 0")
+        return 0.5 / out  # out ≥ √(5e-324) ≈ 2.2e-162, so this is at most 2.3e161
+
+    @staticmethod
     def dtanh(a: float, out: float) -> float:
         """tanh'(a) = 1 − tanh²a = 4e^(−2|a|) / (1 + e^(−2|a|))², the second form for |a| ≥ ½
         (where 1 − tanh²a would cancel)."""

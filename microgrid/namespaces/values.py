@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .floats import TINY_NORMAL, exponent_minus_one
+from .floats import FLOAT_FNS, TINY_NORMAL, exponent_minus_one
 
 __all__ = ["VALUE_FNS", "ValueFns"]
 
@@ -44,6 +44,19 @@ class ValueFns:
         return x.sigmoid()
 
     @staticmethod
+    def sin(x: Node) -> Node:
+        return x.sin()
+
+    @staticmethod
+    def cos(x: Node) -> Node:
+        return x.cos()
+
+    @staticmethod
+    def dsqrt(out: Node) -> Node:
+        FLOAT_FNS.dsqrt(out.data)  # the named error at √0
+        return 0.5 / out
+
+    @staticmethod
     def dtanh(a: Node, out: Node) -> Node:
         if -0.5 < a.data < 0.5:
             # 1 − out·out, not (1 − out)(1 + out): its derivative −2·out·out' has one term,
@@ -62,19 +75,30 @@ class ValueFns:
         return out * (-a).sigmoid()  # no cancellation for |a| ≥ 1: |σ(−a) − σ(a)| ≥ 0.46
 
     @staticmethod
-    def _times_power(c: Any, a: Node, e: Any, e_data: float, lo: float) -> Node:
-        """c · a^(e + lo), with e the rounded exponent c − 1 (a number or node whose number
-        is ``e_data``) and lo the rest, accurate where a^e underflows (see
-        FloatFns.dpowc)."""
+    def _times_power(c: Any, c_: float, a: Node, e: Any, e_: float, lo: float) -> Node:
+        """c · a^(e + lo), with e the rounded exponent c − 1 and lo the rest, accurate where
+        a^e underflows (see FloatFns.dpowc). c and e are numbers or nodes; ``c_`` and ``e_``
+        are their numbers."""
         p = a ** e
         if -TINY_NORMAL < p.data < TINY_NORMAL and a.data != 0.0:
-            q = abs(a) ** (0.5 * e)  # normal: multiply by c before squaring
-            odd = a.data < 0.0 and e_data % 2.0 == 1.0
-            d = ((-c if odd else c) * q) * q
-        else:
+            # a^e underflowed, c·a^e may not have: multiply c by |a|^(e/2) before squaring
+            odd = a.data < 0.0 and e_ % 2.0 == 1.0
+            q = abs(a) ** (0.5 * e)
+            if q.data >= TINY_NORMAL:
+                return ValueFns._corrected(((-c if odd else c) * q) * q, a, lo)
+            # q is subnormal too (a = 2.5e-323): a graph (c·q)·q would carry its few bits
+            # into the Hessian (10⁴ ulps; found by tests/test_fuzz_exact.py). The graph stays
+            # c · a^e, differentiated by the float rule of a^e; its value is the float one.
             d = c * p
+            d._data = ((-c_ if odd else c_) * q.data) * q.data
+            return ValueFns._corrected(d, a, lo)
+        return ValueFns._corrected(c * p, a, lo)
+
+    @staticmethod
+    def _corrected(d: Node, a: Node, lo: float) -> Node:
+        """d · a^lo: the part of the exponent that c − 1 rounded away."""
         if lo != 0.0 and a.data > 0.0:
-            d = d * (lo * a.log()).exp()
+            return d * (lo * a.log()).exp()
         return d
 
     @staticmethod
@@ -84,12 +108,12 @@ class ValueFns:
         if c == 1.0:
             return 1.0
         h, lo = exponent_minus_one(c)
-        return ValueFns._times_power(c, a, h, h, lo)
+        return ValueFns._times_power(c, c, a, h, h, lo)
 
     @staticmethod
     def dpow_base(a: Node, b: Node) -> Node:
         h, lo = exponent_minus_one(b.data)
-        return ValueFns._times_power(b, a, b - 1.0, h, lo)
+        return ValueFns._times_power(b, b.data, a, b - 1.0, h, lo)
 
     @staticmethod
     def dpow_exponent(a: Node, b: Node, out: Node) -> Any:
