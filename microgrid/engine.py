@@ -47,6 +47,8 @@ from ._labels import check_label
 from .chain import contributions
 from .graph import operands, post_order, topological_order, traversal_lock
 from .ops import Op
+from .recording import ACTIVE as _RECORDING
+from .recording import current as _current_block
 
 __all__ = ["Number", "Value", "float_comparison", "observing_comparisons", "wsum", "zero_grad"]
 
@@ -133,6 +135,8 @@ def _node(op: Op, data: float, a: Any, b: Any, cls: type[Value] | None = None) -
     v._a = a
     v._b = b
     v._mark = None
+    if _RECORDING[0]:  # some thread records blocks (microgrid.recording): which made v
+        v._block = _current_block()
     return v
 
 
@@ -226,7 +230,12 @@ class Value:
 
     # data and grad live in the slots _data and _grad, behind checking properties; the
     # engine's own hot paths (ops, backward, optimizers, compiled replay) use the slots.
-    __slots__ = ("_a", "_b", "_data", "_fn", "_grad", "_mark", "label")
+    # _block: the microgrid.recording.Block that made the node, set only while recording.
+    # The eighth slot asks for 96 bytes instead of 88, but pymalloc hands out 16-byte
+    # multiples, so a node took 96 bytes before too: the process's memory per node is
+    # unchanged (1,000,000 nodes: 128.4 vs 128.3 bytes each in RSS); tracemalloc, which
+    # counts requested bytes, reports 8 more.
+    __slots__ = ("_a", "_b", "_block", "_data", "_fn", "_grad", "_mark", "label")
 
     _data: float
     _grad: float
@@ -242,6 +251,8 @@ class Value:
         self._a: Any = None
         self._b: Any = None
         self._mark: object = None
+        if _RECORDING[0]:
+            self._block = _current_block()
 
     @property
     def data(self) -> float:
@@ -388,6 +399,8 @@ class Value:
         v._a = self
         v._b = other
         v._mark = None
+        if _RECORDING[0]:
+            v._block = _current_block()
         return v
 
     def __radd__(self, other: Number) -> Value:
@@ -408,6 +421,8 @@ class Value:
         v._a = self
         v._b = other
         v._mark = None
+        if _RECORDING[0]:
+            v._block = _current_block()
         return v
 
     def __rmul__(self, other: Number) -> Value:

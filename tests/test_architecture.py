@@ -5,9 +5,10 @@
 2. no module uses another module's private name (one leading underscore, not a dunder):
    ``from .graph import _post_order``, ``live._svg_only`` on an imported module;
 3. the engine floor (the op table, the rules' namespaces, the traversal, the chain rule,
-   ``Value``, ``grad``) imports only the engine floor and the shared helpers below every
-   room (``_labels``, which imports nothing of microgrid): nothing of the learning, seeing
-   (``viz``), speed (``compile``) or compat (``micrograd``) wings.
+   the recording of blocks as nodes are made, ``Value``, ``grad``) imports only the engine
+   floor and the shared helpers below every room (``_labels``, which imports nothing of
+   microgrid): nothing of the learning, seeing (``viz``), speed (``compile``) or compat
+   (``micrograd``) wings.
 
 A module named with a leading underscore (``_validate``) is the package's own helper: using
 it is not using a private name; its private names are private like any other's.
@@ -24,7 +25,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "microgrid"
 
 FLOOR = ("microgrid.ops", "microgrid.namespaces", "microgrid.graph", "microgrid.chain",
-         "microgrid.engine", "microgrid.autodiff")
+         "microgrid.recording", "microgrid.engine", "microgrid.autodiff")
 """The engine floor: these modules (and their submodules) import only each other and the
 shared helpers."""
 

@@ -42,7 +42,6 @@ import html
 import json
 import math
 import numbers
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -53,14 +52,13 @@ from ..compile import gc_paused
 from ..engine import Value
 from ..stepper import NumberFormat, format_number
 from . import panels
-from .draw import DiagramTooLargeError, draw_dot, group_of_label
+from .draw import DiagramTooLargeError, draw_dot
 from .explorer import in_notebook
+from .picture import owning_models, units_of
 from .relabel import Relabel, ShapeChanged
 from .safe_text import page_text
 
 __all__ = ["Frame", "LiveView"]
-
-_PARAM = re.compile(r"^(?:(?P<group>.*?)\.)?(?:N(?P<neuron>\d+)\.)?(?:w(?P<w>\d+)|b)$")
 
 STYLE = (
     ".mg-live{font-family:Helvetica,Arial,sans-serif;font-size:13px;color:#222}"
@@ -153,31 +151,36 @@ def _named_parameters(model: Any) -> list[tuple[str, Value]]:
     return [(p.label or f"p{i}", p) for i, p in enumerate(model.parameters())]
 
 
-def _layers(named: Sequence[tuple[str, Value]]) -> list[tuple[str, list[str], list[str],
-                                                               list[list[Value | None]]]]:
-    """The parameters as matrices, one per layer: ``(name, rows, cols, cells)``.
+def _structured(model: Any, params: Sequence[Value]) -> Any:
+    """The model whose neurons and layers the view shows: ``model`` itself when it is built
+    of neurons (``.layers`` of ``.neurons`` of ``.w``/``.b``), else the one network its
+    parameters remember (a module holding a microgrid MLP), else None."""
+    if units_of(model) is not None:
+        return model
+    found = [m for m in owning_models(params) if units_of(m) is not None]
+    return found[0] if len(found) == 1 else None
 
-    ``"L0.N1.w0"`` is row N1, column w0 of layer L0 (the bias ``b`` is the last column);
-    parameters named otherwise share one last row of their own.
-    """
-    groups: dict[str, dict[int, dict[str, Value]]] = {}
-    loose: list[tuple[str, Value]] = []
-    for name, p in named:
-        m = _PARAM.match(name)
-        if m is None:
-            loose.append((name, p))
-            continue
-        group = m.group("group") or "weights"
-        col = f"w{m.group('w')}" if m.group("w") is not None else "b"
-        groups.setdefault(group, {}).setdefault(int(m.group("neuron") or 0), {})[col] = p
+
+def _layers(model: Any, named: Sequence[tuple[str, Value]]
+            ) -> list[tuple[str, list[str], list[str], list[list[Value | None]]]]:
+    """The parameters as matrices, one per layer: ``(name, rows, cols, cells)``, read from
+    the model's structure: row N1 of layer L0 holds neuron 1's weights w0, w1, … and its
+    bias b (the last column); parameters outside it share one last row of their own."""
+    structured = _structured(model, [p for _, p in named])
+    units = units_of(structured) if structured is not None else None
     out = []
-    for group, neurons in groups.items():
-        width = max((int(c[1:]) + 1 for cols in neurons.values() for c in cols if c != "b"),
-                    default=0)
+    placed: set[Value] = set()
+    layers: dict[str, list[Any]] = {}
+    for u in units or ():
+        layers.setdefault(u.layer or "weights", []).append(u)
+    for name, neurons in layers.items():
+        width = max(len(u.w) for u in neurons)
         cols = [f"w{j}" for j in range(width)] + ["b"]
-        rows = sorted(neurons)
-        cells = [[neurons[r].get(c) for c in cols] for r in rows]
-        out.append((group, [f"N{r}" for r in rows], cols, cells))
+        cells: list[list[Value | None]] = [
+            [*u.w, *([None] * (width - len(u.w))), u.b] for u in neurons]
+        placed.update(p for row in cells for p in row if p is not None)
+        out.append((name, [u.name or "N0" for u in neurons], cols, cells))
+    loose = [(n, p) for n, p in named if p not in placed]
     if loose:
         out.append(("other", ["·"], [n for n, _ in loose], [[p for _, p in loose]]))
     return out
@@ -263,7 +266,7 @@ class LiveView:
         self._params = params
         self._param_list = list(dict.fromkeys(p for _, p in params))  # each once
         self._replay: Any = None  # the traced model, for the decision field
-        self._layers = _layers(params)
+        self._layers = _layers(model, params)
         nin = len(self._X[0])
         if isinstance(self.sample, int):
             if not -len(self._X) <= self.sample < len(self._X):
@@ -275,7 +278,8 @@ class LiveView:
                 raise ValueError(f"LiveView: sample has {len(self.sample)} values but the "
                                  f"model's inputs (the rows of X) have {nin}")
             self._x, self._t = list(self.sample), self.target
-        self._grouped = len({group_of_label(n) for n, _ in params} - {None}) > 1
+        structured = _structured(model, self._param_list)
+        self._grouped = structured is not None and len(units_of(structured) or ()) > 1
         self._batch_losses: list[float] = []
         self.frames, self.frame, self.history = [], None, None
         self.refreshes, self.time_drawing = 0, 0.0
@@ -457,7 +461,10 @@ class LiveView:
     def _draw_options(self, lv: Value | None) -> dict[str, Any]:
         """How the sample's graph is drawn (``draw_dot``'s options)."""
         return {"fmt": self.fmt, "show_grad": lv is not None, "hide_constants": True,
-                "params": self._param_list, "group": "neuron" if self._grouped else None,
+                # the model itself when it is built of neurons (its structure names and boxes
+                # them); else its parameters, which may remember the network they belong to
+                "params": self.model if units_of(self.model) is not None else self._param_list,
+                "group": "neuron" if self._grouped else None,
                 "max_nodes": self.max_nodes}
 
     def _lay_out(self, roots: Value | list[Value], lv: Value | None) -> None:
