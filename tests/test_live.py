@@ -200,6 +200,25 @@ def test_the_relabelled_graph_reads_as_a_fresh_drawing() -> None:
 
 
 @needs_renderer
+def test_a_label_the_drawing_cleans_still_relabels_in_place() -> None:
+    """A box whose name is drawn cleaned (a control character as its symbol) is matched by
+    the name as drawn, so the layout is kept instead of failing as another graph."""
+    x = Value(2.0, "x")
+    x.label = "x\x00"  # assigned after Value(), which refuses it; drawn as x␀
+    w = Value(-3.0, "w")
+
+    def graph() -> Value:
+        out = (x * w).tanh()
+        out.backward()
+        return out
+
+    template = Relabel(graph())
+    x.data = 0.5
+    fresh = graph()
+    assert svg_boxes(template.fill(fresh)) == svg_boxes(draw_dot(fresh).svg())
+
+
+@needs_renderer
 def test_a_graph_too_large_is_said_and_the_curves_stay() -> None:
     X, y = moons()
     model = small_model()

@@ -50,6 +50,7 @@ from typing import Any
 
 from ..compile import gc_paused
 from ..engine import Value
+from ..losses import decision_threshold, predicted_class
 from ..stepper import NumberFormat, format_number
 from . import panels
 from .draw import DiagramTooLargeError, draw_dot
@@ -515,7 +516,7 @@ class LiveView:
         my = 0.1 * (max(ys) - min(ys) or 1.0)
         x0, x1, y0, y1 = min(xs) - mx, max(xs) + mx, min(ys) - my, max(ys) + my
         n = self.resolution
-        threshold = 0.5 if getattr(self.model, "output_activation", "") == "sigmoid" else 0.0
+        threshold = decision_threshold(self.model)
         evaluate = self._evaluator()
         grid: list[list[float]] = []
         classes = False
@@ -529,7 +530,7 @@ class LiveView:
                         row.append(outs[0] - threshold)
                     else:
                         classes = True
-                        row.append(float(max(range(len(outs)), key=outs.__getitem__)))
+                        row.append(float(predicted_class(outs)))
                 grid.append(row)
         labels = [int(t) for t in self._y] if self._labels else [None] * len(self._y)
         limit = 500  # points drawn at most
