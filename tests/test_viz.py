@@ -17,9 +17,9 @@ import graphviz
 import pytest
 
 from microgrid import Value, backward_steps, draw_dot, forward_steps, topological_order, wsum
-from microgrid import render as rendering
-from microgrid.render import Diagram, RendererNotFoundError
 from microgrid.viz import COLORS, DiagramTooLargeError, group_of_label
+from microgrid.viz import render as rendering
+from microgrid.viz.render import Diagram, RendererNotFoundError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
