@@ -31,7 +31,7 @@ from pathlib import Path
 
 from .engine import Value
 from .stepper import backward_steps, forward_steps
-from .viz.player import EXAMPLES, slide_example
+from .viz.examples import EXAMPLES, slide_example
 
 DISTRIBUTION = "microgrid-autodiff"
 OUTPUT_FOLDER = Path("microgrid-output")

@@ -23,7 +23,7 @@ from microgrid.__main__ import (
 )
 from microgrid.stepper import backward_steps, forward_steps
 from microgrid.viz import render as rendering
-from microgrid.viz.player import neuron_example, slide_example
+from microgrid.viz.examples import neuron_example, slide_example
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_renderer = pytest.mark.skipif(

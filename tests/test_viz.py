@@ -561,6 +561,16 @@ def test_fit_svg_keeps_the_view_box_and_scales_to_the_container() -> None:
     assert 'viewBox="0.00 0.00 400.00 120.00"' in fitted and "120pt" not in fitted
 
 
+
+def test_a_picture_is_inlined_from_its_svg_tag_and_text_without_one_is_kept_whole() -> None:
+    from microgrid.viz.page import fit_svg, inline_svg
+
+    svg = '<?xml version="1.0"?>\n<!DOCTYPE svg>\n<svg xmlns="http://www.w3.org/2000/svg"/>'
+    assert inline_svg(svg) == '<svg xmlns="http://www.w3.org/2000/svg"/>'
+    note = "No picture: dot is not installed"
+    assert inline_svg(note) == note
+    assert fit_svg(note) == note  # not its last character
+
 def test_shallow_graphs_go_left_to_right_and_rankdir_can_be_chosen() -> None:
     assert "rankdir=LR" in draw_dot(slide()["f"]).source
     assert "rankdir=LR" in draw_dot(neuron()).source  # 5 values deep: as on the slides

@@ -39,12 +39,9 @@ from __future__ import annotations
 
 import contextlib
 import html
-import json
-import math
 import numbers
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,74 +52,12 @@ from ..stepper import NumberFormat, format_number
 from . import panels
 from .draw import DiagramTooLargeError, draw_dot
 from .explorer import in_notebook
+from .frame import Frame
+from .page import inline_svg
 from .picture import owning_models, units_of
 from .relabel import Relabel, ShapeChanged
-from .safe_text import page_text
 
 __all__ = ["Frame", "LiveView"]
-
-STYLE = (
-    ".mg-live{font-family:Helvetica,Arial,sans-serif;font-size:13px;color:#222}"
-    ".mg-live .mg-head{font-weight:bold;margin:4px 0 6px 0}"
-    ".mg-live .mg-panels{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start}"
-    ".mg-live .mg-graph{overflow:auto;max-height:640px;border:1px solid #ddd;"
-    "margin-top:6px;background:#fff}"
-    ".mg-live .mg-graph svg{max-width:100%;height:auto;cursor:zoom-in}"
-    ".mg-live .mg-graph.mg-zoom svg{max-width:none;cursor:zoom-out}"
-    ".mg-live .mg-note{border:1px solid #e0b000;background:#fffbe6;padding:6px;"
-    "margin-top:6px;white-space:pre-wrap}"
-    ".mg-live .mg-sub{color:#666;font-size:12px;margin:2px 0}"
-)
-"""The dashboard's CSS (every rule scoped to ``.mg-live``)."""
-
-
-def _json_for_html(obj: Any) -> str:
-    """JSON that can sit inside ``<script>`` (no ``<`` to close it early); a number that is
-    not finite is written as null."""
-    try:
-        text = json.dumps(obj, allow_nan=False)
-    except ValueError:
-        text = json.dumps(_finite(obj))
-    return text.replace("<", "\\u003c")
-
-
-def _finite(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
-
-
-def _svg_only(svg: str) -> str:
-    """An SVG document without its XML prolog and doctype, to inline it in HTML."""
-    at = svg.find("<svg")
-    return svg[at:] if at >= 0 else svg
-
-
-@dataclass
-class Frame:
-    """One picture of the dashboard, and the exact numbers behind it (``numbers``)."""
-
-    step: int
-    epoch: int
-    head: str
-    panels: str
-    graph: str  # an inline SVG, or an HTML note saying why there is none
-    numbers: dict[str, Any] = field(default_factory=dict)
-
-    def html(self) -> str:
-        """The frame as a standalone HTML fragment (styles included)."""
-        return (f'<div class="mg-live" data-step="{self.step}"><style>{STYLE}</style>'
-                f'<div class="mg-head">{page_text(self.head)}</div>'
-                f'<div class="mg-panels">{self.panels}</div>{self.graph}'
-                f'<script type="application/json" class="mg-numbers">'
-                f'{_json_for_html(self.numbers)}</script></div>')
-
-    def _repr_html_(self) -> str:
-        return self.html()
 
 
 def _cannot_render() -> tuple[type[Exception], ...]:
@@ -502,7 +437,7 @@ class LiveView:
                     self._graph = (self._relabel.fill(roots) if self._relabel is not None
                                    else self._problem)
             except ShapeChanged:  # a picture the template cannot read: draw it whole
-                self._graph = _svg_only(draw_dot(roots, **self._draw_options(lv)).svg())
+                self._graph = inline_svg(draw_dot(roots, **self._draw_options(lv)).svg())
             except _cannot_render() as e:  # no Graphviz renderer: say so, go on
                 self._relabel, self._problem = None, f"No picture of the graph: {e}"
                 self._graph = self._problem
