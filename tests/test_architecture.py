@@ -32,11 +32,6 @@ shared helpers."""
 SHARED = ("microgrid._labels",)
 """Helpers under every room, the engine floor's too: they import nothing of microgrid."""
 
-KNOWN_UNTIL_MERGED: set[tuple[str, str, str]] = set()
-"""TEMPORARY: the known breaches being removed on other branches, each excused here until
-those branches are merged; then this set is emptied (and must stay empty)."""
-
-
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
     if parts[-1] == "__init__":
@@ -141,15 +136,10 @@ def _module_named(node: ast.expr, aliases: dict[str, str]) -> str | None:
 IMPORTS = {m: imports_of(m) for m in MODULES}
 
 
-def _excused(kind: str, a: str, b: str) -> bool:
-    return (kind, a, b) in KNOWN_UNTIL_MERGED
-
-
 def cycles() -> list[list[str]]:
     """One cycle per strongly connected component of the import graph (Tarjan, iterative),
-    each as a path ``[m₀, m₁, …, m₀]``; excused edges are left out of the graph."""
-    graph = {m: sorted(t for t in IMPORTS[m].edges if not _excused("cycle", m, t))
-             for m in MODULES}
+    each as a path ``[m₀, m₁, …, m₀]``."""
+    graph = {m: sorted(IMPORTS[m].edges) for m in MODULES}
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     on_stack: set[str] = set()
@@ -221,24 +211,9 @@ def private_uses() -> list[tuple[str, str, int]]:
     found = []
     for m, imports in IMPORTS.items():
         for target, name, line in imports.names:
-            if is_private(name) and f"{target}.{name}" not in MODULES and not _excused(
-                    "private", m, f"{target}.{name}"):
+            if is_private(name) and f"{target}.{name}" not in MODULES:
                 found.append((m, f"{target}.{name}", line))
     return found
-
-
-def _reaches(start: str, goal: str) -> bool:
-    """Whether ``goal`` can be reached from ``start`` along import edges."""
-    seen, stack = {start}, [start]
-    while stack:
-        m = stack.pop()
-        if m == goal:
-            return True
-        for t in IMPORTS[m].edges:
-            if t not in seen:
-                seen.add(t)
-                stack.append(t)
-    return False
 
 
 def on_floor(module: str) -> bool:
@@ -259,7 +234,7 @@ def test_no_module_uses_another_modules_private_name() -> None:
 def test_the_engine_floor_imports_nothing_of_the_wings_above_it() -> None:
     up = [(m, t, line) for m in MODULES if on_floor(m)
           for t, line in IMPORTS[m].edges.items()
-          if not on_floor(t) and t not in SHARED and not _excused("layer", m, t)]
+          if not on_floor(t) and t not in SHARED]
     assert not up, "the engine floor imports a wing above it:\n" + "\n".join(
         f"{m} line {line} imports {t}" for m, t, line in up)
 
@@ -271,22 +246,6 @@ def test_the_shared_helpers_import_nothing_of_microgrid() -> None:
 def test_every_floor_module_exists_so_the_layering_check_sees_it() -> None:
     missing = [f for f in (*FLOOR, *SHARED) if f not in MODULES]
     assert not missing, missing
-
-
-def test_every_excused_breach_is_still_there() -> None:
-    """An entry of KNOWN_UNTIL_MERGED that no longer happens is deleted from it."""
-    stale = []
-    for kind, a, b in sorted(KNOWN_UNTIL_MERGED):
-        if kind == "cycle":  # the edge is there and closes a cycle
-            real = b in IMPORTS[a].edges and _reaches(b, a)
-        elif kind == "private":
-            target, _, name = b.rpartition(".")
-            real = any(t == target and n == name for t, n, _ in IMPORTS[a].names)
-        else:
-            real = b in IMPORTS[a].edges
-        if not real:
-            stale.append((kind, a, b))
-    assert not stale, f"no longer true, remove from KNOWN_UNTIL_MERGED: {stale}"
 
 
 # -- the checker itself, on small made-up sources ----------------------------------------
