@@ -4,6 +4,9 @@
 writing ``.grad``. With ``create_graph=True`` every local derivative from the op table is
 evaluated on ``Value`` nodes, so the gradients are themselves graphs that can be
 differentiated again (second derivatives, mixed partials, third derivatives, ...).
+
+On the ground floor, above the engine: it imports only ``Value``, the chain rule's reference,
+the traversal and the rules' namespaces.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal, overload
 
 from .chain import contributions
-from .engine import VALUE_FNS, Number, Value
+from .engine import Number, Value
 from .graph import operands, topological_order
-from .ops import FLOAT_FNS, POWERS
+from .namespaces import FLOAT_FNS, TINY_NORMAL, VALUE_FNS
+from .ops import POWERS
 
 __all__ = ["GradcheckError", "grad", "gradcheck", "hessian"]
 
@@ -71,8 +75,8 @@ def grad(output: Value, inputs: Value | Sequence[Value],
     return tuple(grads.get(x, 0.0) for x in xs)
 
 
-_TINY_NORMAL = 2.2250738585072014e-308  # 2⁻¹⁰²²: below it a product loses precision
-# what underflow costs is counted in units of the smallest subnormal, 2⁻¹⁰⁷⁴:
+# below TINY_NORMAL (2⁻¹⁰²²) a product loses precision; what underflow costs is counted
+# in units of the smallest subnormal, 2⁻¹⁰⁷⁴:
 _ROUNDING = 0.5  # the largest error of a product rounded below 2⁻¹⁰²²
 _ALLOWED = 8.0  # what underflow may cost a gradient
 
@@ -112,7 +116,7 @@ def _reverse(order: list[Value], output: Value, needed: set[Value], seed: Any,
             grads[p] = c if prev is None else prev + c
             if floats:
                 cost = e * abs(d) if e else 0.0
-                if -_TINY_NORMAL < c < _TINY_NORMAL and d != 0.0 and g != 0.0:
+                if -TINY_NORMAL < c < TINY_NORMAL and d != 0.0 and g != 0.0:
                     cost += _ROUNDING
                 if cost:
                     lost[p] = lost.get(p, 0.0) + cost

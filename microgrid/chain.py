@@ -5,10 +5,12 @@ For a node ``out = f(x₁, …, xₙ)`` that has received the upstream gradient 
     contribution to xᵢ = ḡ · ∂out/∂xᵢ      (upstream × local),
 
 and ∂L/∂xᵢ is the sum of the contributions xᵢ receives from all its uses.
-:func:`contributions` lists them for one node. It is the one implementation of that rule:
-``Value._backward()``, :func:`microgrid.grad` (floats, or graph with ``create_graph=True``),
-the stepper and compiled replay all call it; ``Value.backward()`` keeps a hand-written fast
-path for the commonest ops that a test proves equal to it.
+:func:`contributions` lists them for one node. It is the reference implementation of that
+rule: ``Value._backward()``, :func:`microgrid.grad` (floats, or graph with
+``create_graph=True``) and the stepper call it. Where speed was measured to need it, the rule
+is written out instead, and a test proves the result equal to this one: ``Value.backward()``
+for its commonest ops and the compiled python replay, bit for bit (tests/test_chain.py); the
+numpy replay, which reassociates sums, to rounding (tests/test_compile_fuzz.py).
 
 It evaluates only what can matter:
 
@@ -23,7 +25,8 @@ It evaluates only what can matter:
   errors;
 * a local derivative that is exactly 0 contributes exactly 0 (never 0 × ∞ = nan).
 
-This module is on the ground floor: it imports only the op table and the traversal.
+This module is on the ground floor: it imports only the op table, the float namespace and the
+traversal.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any
 
 from . import ops
 from .graph import operands
+from .namespaces import FLOAT_FNS
 
 __all__ = ["contributions"]
 
@@ -43,11 +47,11 @@ _CONST = ops.CONST
 _POWERS = ops.POWERS
 
 
-def contributions(node: Any, upstream: Any, F: Any = ops.FLOAT_FNS,
+def contributions(node: Any, upstream: Any, F: Any = FLOAT_FNS,
                   needed: Container[Any] | None = None) -> list[Contribution]:
     """What ``node`` passes back to each operand, given ∂L/∂node = ``upstream``.
 
-    ``F`` is the namespace the rules are evaluated with: :data:`microgrid.ops.FLOAT_FNS`
+    ``F`` is the namespace the rules are evaluated with: :data:`~microgrid.namespaces.FLOAT_FNS`
     (numbers; ``upstream`` a float) or a graph-building one (``F.graph`` true; ``upstream``
     a node; the result's locals and contributions are nodes or plain numbers).
     ``needed``, when given, holds the operands worth a contribution; others are skipped.

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 import microgrid
-from microgrid import render as rendering
 from microgrid.__main__ import (
     CLOSED_PIPE,
     DEFAULT_NAME,
@@ -23,7 +22,8 @@ from microgrid.__main__ import (
     output_path,
 )
 from microgrid.stepper import backward_steps, forward_steps
-from microgrid.viz.player import neuron_example, slide_example
+from microgrid.viz import render as rendering
+from microgrid.viz.examples import neuron_example, slide_example
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_renderer = pytest.mark.skipif(

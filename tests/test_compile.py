@@ -609,7 +609,7 @@ def test_numpy_forward_of_every_op_matches_the_op_tables_forward() -> None:
 
 def test_numpy_namespace_has_every_rule_function_of_the_float_one() -> None:
     np = pytest.importorskip("numpy")
-    from microgrid.compile.numpy_fns import NUMPY_FNS
+    from microgrid.namespaces.arrays import NUMPY_FNS
 
     names = [n for n in dir(ops.FLOAT_FNS) if not n.startswith("_") and n != "graph"]
     r = random.Random(5)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from microgrid import render as rendering
 from microgrid.__main__ import main
+from microgrid.viz import render as rendering
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -23,14 +23,10 @@ from microgrid.nn import MLP
 from microgrid.optim import Adam
 from microgrid.train import fit
 from microgrid.viz import DiagramTooLargeError, LiveView
+from microgrid.viz.examples import EXAMPLES, neuron_example, slide_example
 from microgrid.viz.explorer import Explorer
-from microgrid.viz.player import (
-    EXAMPLES,
-    neuron_example,
-    picture_at,
-    slide_example,
-    walkthrough_frames,
-)
+from microgrid.viz.frame import Frame
+from microgrid.viz.player import picture_at, walkthrough_frames
 from microgrid.viz.render import Diagram, find_renderer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -348,6 +344,28 @@ def test_a_source_that_is_not_a_graph_or_a_run_is_refused(tmp_path: Path) -> Non
     with pytest.raises(TypeError, match="apply to a graph"):
         export_html(tmp_path / "x.html", LiveView(), hide_constants=True)
 
+
+
+def test_any_object_holding_recorded_frames_plays_as_a_run_and_one_with_none_is_refused(
+        tmp_path: Path) -> None:
+    class Run:  # not a LiveView: the player reads only its frames
+        def __init__(self, frames: list[Any]) -> None:
+            self.frames = frames
+
+    recorded = [Frame(k, k // 2, f"step {k}", f'<svg><text x="{k}">{k * k}</text></svg>', "",
+                      {"step": k}) for k in range(3)]
+    page = export_html(tmp_path / "run.html", Run(recorded)).read_text(encoding="utf-8")
+    found = re.search(r'<script type="application/json" id="mg-data">(.*?)</script>', page,
+                      re.S)
+    assert found is not None
+    frames = json.loads(found.group(1))["frames"]
+    assert [f["outline"] for f in frames] == ["step 0", "step 1", "step 2"]
+    assert [picture_at(frames, k) for k in range(3)] == [f.html() for f in recorded]
+    assert "from step 0 to step 2" in page
+    with pytest.raises(ValueError, match="source is a Run that recorded no frames"):
+        export_html(tmp_path / "x.html", Run([]))
+    with pytest.raises(TypeError, match="source must be a Value, a LiveView or a list"):
+        export_html(tmp_path / "x.html", Run([1, 2]))
 
 # -- in a browser ------------------------------------------------------------------------
 

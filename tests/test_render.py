@@ -14,8 +14,8 @@ import pytest
 from test_viz import PNG_SIGNATURE, check_slide_svg, need_dot, need_wasi, slide, svg_texts_at
 
 from microgrid import Value, draw_dot
-from microgrid import render as rendering
-from microgrid.render import Diagram, RendererNotFoundError
+from microgrid.viz import render as rendering
+from microgrid.viz.render import Diagram, RendererNotFoundError
 
 
 @pytest.fixture
