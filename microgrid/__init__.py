@@ -12,16 +12,21 @@ from . import data, losses, nn, optim, plot, serialization, train  # noqa: F401 
 from .autodiff import GradcheckError, grad, gradcheck, hessian
 from .compile import compile_step, gc_paused
 from .engine import Value, wsum, zero_grad
-from .explorer import explore
 from .graph import topological_order
+from .recording import Block, block, block_of, blocks
 from .stepper import backward_steps, forward_steps, grads_after
 from .viz import LiveView, draw_dot, export_html
+from .viz.explorer import explore
 
 __all__ = [
+    "Block",
     "GradcheckError",
     "LiveView",
     "Value",
     "backward_steps",
+    "block",
+    "block_of",
+    "blocks",
     "compile_step",
     "draw_dot",
     "explore",

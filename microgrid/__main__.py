@@ -31,7 +31,7 @@ from pathlib import Path
 
 from .engine import Value
 from .stepper import backward_steps, forward_steps
-from .viz.player import EXAMPLES, slide_example
+from .viz.examples import EXAMPLES, slide_example
 
 DISTRIBUTION = "microgrid-autodiff"
 OUTPUT_FOLDER = Path("microgrid-output")
@@ -199,8 +199,8 @@ def _slide(say: Printer) -> Value:
 def _diagram(f: Value, out: Path) -> str:
     """Write the slide's diagram to ``out`` (its DOT source, when no renderer is installed);
     returns what to tell the user. Raises ``OSError`` when it cannot be written."""
-    from .render import RendererNotFoundError
     from .viz import draw_dot
+    from .viz.render import RendererNotFoundError
 
     diagram = draw_dot(f, show_local=True, show_contribution=True,
                        title="f = (x + y)·z")

@@ -4,6 +4,9 @@
 writing ``.grad``. With ``create_graph=True`` every local derivative from the op table is
 evaluated on ``Value`` nodes, so the gradients are themselves graphs that can be
 differentiated again (second derivatives, mixed partials, third derivatives, ...).
+
+On the ground floor, above the engine: it imports only ``Value``, the chain rule's reference,
+the traversal and the rules' namespaces.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from collections.abc import Callable, Sequence
 from typing import Literal, overload
 
 from .chain import float_gradients, reverse_pass
-from .engine import VALUE_FNS, Number, Value
+from .engine import Number, Value
 from .graph import operands, topological_order
+from .namespaces import VALUE_FNS
 
 __all__ = ["GradcheckError", "grad", "gradcheck", "hessian"]
 

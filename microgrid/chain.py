@@ -5,10 +5,12 @@ For a node ``out = f(x₁, …, xₙ)`` that has received the upstream gradient 
     contribution to xᵢ = ḡ · ∂out/∂xᵢ      (upstream × local),
 
 and ∂L/∂xᵢ is the sum of the contributions xᵢ receives from all its uses.
-:func:`contributions` lists them for one node. It is the one implementation of that rule:
-``Value._backward()``, :func:`microgrid.grad` (floats, or graph with ``create_graph=True``),
-the stepper and compiled replay all call it; ``Value.backward()`` keeps a hand-written fast
-path for the commonest ops that a test proves equal to it.
+:func:`contributions` lists them for one node. It is the reference implementation of that
+rule: ``Value._backward()``, :func:`microgrid.grad` (floats, or graph with
+``create_graph=True``) and the stepper call it. Where speed was measured to need it, the rule
+is written out instead, and a test proves the result equal to this one: ``Value.backward()``
+for its commonest ops and the compiled python replay, bit for bit (tests/test_chain.py); the
+numpy replay, which reassociates sums, to rounding (tests/test_compile_fuzz.py).
 
 It evaluates only what can matter:
 
@@ -23,11 +25,12 @@ It evaluates only what can matter:
   errors;
 * a local derivative that is exactly 0 contributes exactly 0 (never 0 × ∞ = nan).
 
-:func:`float_gradients` runs the rule over a whole graph on floats with underflow accounted
-for: :func:`microgrid.grad` calls it, and so does ``Value.backward()`` where its fast pass saw
-a product fall below the normal range.
+There is one routine for it over a whole graph on floats, underflow accounted for:
+:func:`float_gradients`, which :func:`microgrid.grad` calls, and ``Value.backward()`` too where
+its fast path saw a product fall below the normal range.
 
-This module is on the ground floor: it imports only the op table and the traversal.
+This module is on the ground floor: it imports only the op table, the float namespace and the
+traversal.
 """
 
 from __future__ import annotations
@@ -38,9 +41,9 @@ from typing import Any
 
 from . import ops
 from .graph import operands
+from .namespaces import FLOAT_FNS, TINY_NORMAL
 
-__all__ = ["TINY_NORMAL", "contributions", "float_gradients", "gradient_overflow",
-           "reverse_pass"]
+__all__ = ["contributions", "float_gradients", "gradient_overflow", "reverse_pass"]
 
 Contribution = tuple[int, Any, Any, Any]
 """(operand index, operand node, local derivative, upstream × local)."""
@@ -49,11 +52,11 @@ _CONST = ops.CONST
 _POWERS = ops.POWERS
 
 
-def contributions(node: Any, upstream: Any, F: Any = ops.FLOAT_FNS,
+def contributions(node: Any, upstream: Any, F: Any = FLOAT_FNS,
                   needed: Container[Any] | None = None) -> list[Contribution]:
     """What ``node`` passes back to each operand, given ∂L/∂node = ``upstream``.
 
-    ``F`` is the namespace the rules are evaluated with: :data:`microgrid.ops.FLOAT_FNS`
+    ``F`` is the namespace the rules are evaluated with: :data:`~microgrid.namespaces.FLOAT_FNS`
     (numbers; ``upstream`` a float) or a graph-building one (``F.graph`` true; ``upstream``
     a node; the result's locals and contributions are nodes or plain numbers).
     ``needed``, when given, holds the operands worth a contribution; others are skipped.
@@ -101,10 +104,8 @@ def contributions(node: Any, upstream: Any, F: Any = ops.FLOAT_FNS,
     return out
 
 
-TINY_NORMAL = 2.2250738585072014e-308
-"""2⁻¹⁰²², the smallest normal float: a product below it has lost precision (or vanished)."""
-
-# what underflow costs is counted in units of the smallest subnormal, 2⁻¹⁰⁷⁴:
+# below TINY_NORMAL (2⁻¹⁰²²) a product loses precision (or vanishes); what underflow costs is
+# counted in units of the smallest subnormal, 2⁻¹⁰⁷⁴:
 _ROUNDING = 0.5  # the largest error of a product rounded below 2⁻¹⁰²²
 _ALLOWED = 8.0  # what underflow may cost a gradient
 
@@ -138,7 +139,7 @@ def reverse_pass(order: list[Any], output: Any, needed: Container[Any] | None, s
             if node._fn in _POWERS and (needed is None or node in needed):
                 # no gradient reached it (a zero upstream, maybe an underflowed one), but a
                 # power rule with no value still has none: the kernel raises (see above)
-                contributions(node, 0.0, ops.FLOAT_FNS, needed)
+                contributions(node, 0.0, FLOAT_FNS, needed)
             continue
         for _, p, d, c in contributions(node, g, F, needed):
             prev = grads.get(p)
@@ -171,7 +172,7 @@ def float_gradients(order: list[Any], output: Any, needed: Container[Any] | None
     scale = 0
     for _ in range(8):
         grads, lost = reverse_pass(order, output, needed, math.ldexp(seed, scale),
-                                   ops.FLOAT_FNS)
+                                   FLOAT_FNS)
         bad = next((n for n, g in grads.items() if g - g != 0.0), None)
         if bad is not None:
             if scale:

@@ -7,6 +7,10 @@ over its uses, of the upstream gradient times the local derivative,
 
     ∂L/∂x = Σ_uses ∂L/∂out · ∂out/∂x.
 
+This module applies the op table; it defines no op's maths. To change an op, open
+:mod:`microgrid.ops` (forward and derivative side by side); the chain rule's reference is
+:mod:`microgrid.chain`, the traversal :mod:`microgrid.graph`.
+
 Data rules (checked when a ``Value`` is made, when its ``data`` or ``grad`` is assigned, and
 after every op):
 
@@ -40,9 +44,12 @@ from typing import Any, TypeAlias
 
 from . import ops
 from ._labels import check_label
-from .chain import TINY_NORMAL, contributions, float_gradients, gradient_overflow
-from .graph import _post_order, operands, topological_order, traversal_lock
+from .chain import contributions, float_gradients, gradient_overflow
+from .graph import operands, post_order, topological_order, traversal_lock
+from .namespaces import TINY_NORMAL
 from .ops import Op
+from .recording import ACTIVE as _RECORDING
+from .recording import current as _current_block
 
 __all__ = ["Number", "Value", "float_comparison", "observing_comparisons", "wsum", "zero_grad"]
 
@@ -56,7 +63,6 @@ _ADD, _MUL, _NEG, _DIV, _POW, _POWC = ops.ADD, ops.MUL, ops.NEG, ops.DIV, ops.PO
 _CONST, _WSUM, _RELU, _TANH = ops.CONST, ops.WSUM, ops.RELU, ops.TANH
 _dtanh = ops.FLOAT_FNS.dtanh
 _POWERS = ops.POWERS
-_TINY_NORMAL = 2.2250738585072014e-308  # the smallest normal float, 2⁻¹⁰²²
 
 _observer: ContextVar[ComparisonObserver | None] = ContextVar("microgrid_comparisons",
                                                               default=None)
@@ -130,6 +136,8 @@ def _node(op: Op, data: float, a: Any, b: Any, cls: type[Value] | None = None) -
     v._a = a
     v._b = b
     v._mark = None
+    if _RECORDING[0]:  # some thread records blocks (microgrid.recording): which made v
+        v._block = _current_block()
     return v
 
 
@@ -223,7 +231,12 @@ class Value:
 
     # data and grad live in the slots _data and _grad, behind checking properties; the
     # engine's own hot paths (ops, backward, optimizers, compiled replay) use the slots.
-    __slots__ = ("_a", "_b", "_data", "_fn", "_grad", "_mark", "label")
+    # _block: the microgrid.recording.Block that made the node, set only while recording.
+    # The eighth slot asks for 96 bytes instead of 88, but pymalloc hands out 16-byte
+    # multiples, so a node took 96 bytes before too: the process's memory per node is
+    # unchanged (1,000,000 nodes: 128.4 vs 128.3 bytes each in RSS); tracemalloc, which
+    # counts requested bytes, reports 8 more.
+    __slots__ = ("_a", "_b", "_block", "_data", "_fn", "_grad", "_mark", "label")
 
     _data: float
     _grad: float
@@ -239,6 +252,8 @@ class Value:
         self._a: Any = None
         self._b: Any = None
         self._mark: object = None
+        if _RECORDING[0]:
+            self._block = _current_block()
 
     @property
     def data(self) -> float:
@@ -385,6 +400,8 @@ class Value:
         v._a = self
         v._b = other
         v._mark = None
+        if _RECORDING[0]:
+            v._block = _current_block()
         return v
 
     def __radd__(self, other: Number) -> Value:
@@ -405,6 +422,8 @@ class Value:
         v._a = self
         v._b = other
         v._mark = None
+        if _RECORDING[0]:
+            v._block = _current_block()
         return v
 
     def __rmul__(self, other: Number) -> Value:
@@ -538,7 +557,7 @@ class Value:
         seed = _check_number(gradient, "backward: gradient")
         with traversal_lock:
             leaves: list[Value] = []
-            order = _post_order([self], leaves)  # interior grads reset on the way
+            order = post_order([self], leaves)  # interior grads reset on the way
             before = list(map(_grad_of, leaves))
             try:
                 self._grad += seed
@@ -593,133 +612,16 @@ def _gradient_overflow(node: Value) -> OverflowError:
     return gradient_overflow("backward", node, node._grad)
 
 
-class ValueFns:
-    """The functions derivative rules need, on Values (for ``create_graph=True``).
-
-    Each mirrors :class:`microgrid.ops.FloatFns`, building graph instead of numbers, so
-    the derivative of a derivative comes from the same op table.
-    """
-
-    graph = True
-
-    @staticmethod
-    def where(cond: Any, x: Any, y: Any) -> Any:
-        return x if cond else y
-
-    @staticmethod
-    def log(x: Value) -> Value:
-        return x.log()
-
-    @staticmethod
-    def sigmoid(x: Value) -> Value:
-        return x.sigmoid()
-
-    @staticmethod
-    def sin(x: Value) -> Value:
-        return x.sin()
-
-    @staticmethod
-    def cos(x: Value) -> Value:
-        return x.cos()
-
-    @staticmethod
-    def dsqrt(out: Value) -> Value:
-        ops.FLOAT_FNS.dsqrt(out.data)  # the named error at √0
-        return 0.5 / out
-
-    @staticmethod
-    def dtanh(a: Value, out: Value) -> Value:
-        if -0.5 < a.data < 0.5:
-            # 1 − out·out, not (1 − out)(1 + out): its derivative −2·out·out' has one term,
-            # the other form's (1 − out)·out' − (1 + out)·out' cancels to nothing near 0
-            # (tanh''(1e-20) came out 0.0; found by tests/test_fuzz_exact.py)
-            return 1.0 - out * out
-        return 4.0 * (2.0 * a).sigmoid() * (-2.0 * a).sigmoid()  # = 1 − tanh²a
-
-    @staticmethod
-    def dsigmoid(a: Value, out: Value) -> Value:
-        if -1.0 < a.data < 1.0:
-            # σ'(a) = ¼·(1 − tanh²(a/2)): its derivative −¼·tanh(a/2)·sech²(a/2) has one
-            # term; out·σ(−a) differentiates to σ'σ(−a) − σσ'(−a), which cancels near 0
-            t = (0.5 * a).tanh()
-            return 0.25 * (1.0 - t * t)
-        return out * (-a).sigmoid()  # no cancellation for |a| ≥ 1: |σ(−a) − σ(a)| ≥ 0.46
-
-    @staticmethod
-    def _times_power(c: Any, a: Value, e: Any, lo: float) -> Value:
-        """c · a^(e + lo), with e the rounded exponent c − 1 (a number or node) and lo the
-        rest, accurate where a^e underflows (see ops.FloatFns.dpowc)."""
-        p: Value = a ** e
-        if -_TINY_NORMAL < p.data < _TINY_NORMAL and a.data != 0.0:
-            # a^e underflowed, c·a^e may not have: multiply c by |a|^(e/2) before squaring
-            e_ = e.data if isinstance(e, Value) else e
-            odd = a.data < 0.0 and e_ % 2.0 == 1.0
-            q = abs(a) ** (0.5 * e)
-            if q.data >= _TINY_NORMAL:
-                return ValueFns._corrected(((-c if odd else c) * q) * q, a, lo)
-            # q is subnormal too (a = 2.5e-323): a graph (c·q)·q would carry its few bits
-            # into the Hessian (10⁴ ulps; found by tests/test_fuzz_exact.py). The graph stays
-            # c · a^e, differentiated by the float rule of a^e; its value is the float one.
-            c_ = c.data if isinstance(c, Value) else c
-            d: Value = c * p
-            d._data = ((-c_ if odd else c_) * q.data) * q.data
-            return ValueFns._corrected(d, a, lo)
-        return ValueFns._corrected(c * p, a, lo)
-
-    @staticmethod
-    def _corrected(d: Value, a: Value, lo: float) -> Value:
-        """d · a^lo: the part of the exponent that c − 1 rounded away."""
-        if lo != 0.0 and a.data > 0.0:
-            return d * (lo * a.log()).exp()
-        return d
-
-    @staticmethod
-    def dpowc(a: Value, c: float) -> Any:
-        if c == 0.0:
-            return 0.0
-        if c == 1.0:
-            return 1.0
-        h, lo = ops.exponent_minus_one(c)
-        return ValueFns._times_power(c, a, h, lo)
-
-    @staticmethod
-    def dpow_base(a: Value, b: Value) -> Value:
-        _, lo = ops.exponent_minus_one(b.data)
-        return ValueFns._times_power(b, a, b - 1.0, lo)
-
-    @staticmethod
-    def dpow_exponent(a: Value, b: Value, out: Value) -> Any:
-        if a.data > 0.0:
-            if out.data < _TINY_NORMAL:  # see ops.FloatFns.dpow_exponent
-                h = a ** (0.5 * b)
-                return h * a.log() * h
-            return out * a.log()
-        if a.data == 0.0 and b.data > 0.0 and a.is_constant:
-            return 0.0
-        raise ValueError(
-            f"pow: ∂(a ** b)/∂b = a ** b · ln(a) has no derivative graph at a = {a.data!r}")
-
-    @staticmethod
-    def dquotient(a: Value, b: Value, out: Value) -> Value:
-        if a.data != 0.0 and -_TINY_NORMAL <= out.data <= _TINY_NORMAL:
-            s = 2.0 ** 600  # a/b underflowed: scale as ops.FloatFns.dquotient does
-            return -((a * s) / b / b) * (1.0 / s)
-        return -out / b
-
-    @staticmethod
-    def recip(b: Value, op: str = "div") -> Value:
-        return 1.0 / b
-
-
-VALUE_FNS = ValueFns()
-
-
 def _propagate_into_grad(reverse_order: Iterable[Value]) -> bool:
     """The chain rule on floats: push each node's ``grad`` into its operands' ``grad``.
 
-    :func:`microgrid.chain.contributions` for every node, with the commonest ops written out
-    (reading the table for add and mul made backward() 7–14 % slower on the benchmark's
-    training steps, for wsum 20 %); tests/test_chain.py proves the two equal on random graphs.
+    :func:`microgrid.chain.contributions` (the reference) for every node, with the commonest
+    ops written out, each a measured fast path: reading the table for add and mul made
+    backward() 7–14 % slower on the benchmark's training steps, for wsum 20 %
+    (benchmarks/bench.py, workloads a and b); for relu 23–40 % and tanh 22 % slower (CPU
+    time of one backward() through ``MLP(2, [16, 16, 1])`` with that activation on 100
+    points, a squared-error loss). tests/test_chain.py proves every written-out op equal to
+    the reference, bit for bit, on random graphs.
 
     Returns whether a product upstream × local fell below 2⁻¹⁰²² (to a subnormal or to 0)
     with both factors nonzero, the products :func:`microgrid.chain.reverse_pass` counts:

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-__all__ = ["operands", "topological_order", "traversal_lock"]
+__all__ = ["operands", "post_order", "topological_order", "traversal_lock"]
 
 traversal_lock = threading.RLock()
 """Held while a graph's nodes are marked (and by ``backward()`` while it writes ``grad``)."""
@@ -52,15 +52,16 @@ def topological_order(roots: N | Iterable[N]) -> list[N]:
         stack = list(roots)  # type: ignore[arg-type]
         stack.reverse()
     with traversal_lock:
-        return _post_order(stack)
+        return post_order(stack)
 
 
-def _post_order(stack: list[Any], leaves: list[Any] | None = None) -> list[Any]:
-    """Iterative depth-first post-order from the nodes on ``stack`` (last is visited first).
+def post_order(stack: list[Any], leaves: list[Any] | None = None) -> list[Any]:
+    """The traversal itself: iterative depth-first post-order from the nodes on ``stack``
+    (the last is visited first; the list is consumed). Hold :data:`traversal_lock`.
 
-    With a ``leaves`` list (``backward()``'s traversal), each interior node's ``grad`` is
-    reset to 0.0 as it is listed and the leaves are also collected into ``leaves``: one
-    pass over the graph instead of three.
+    :func:`topological_order` is the usual door; ``backward()`` calls this directly with a
+    ``leaves`` list: then each interior node's ``grad`` is reset to 0.0 as it is listed and
+    the leaves are also collected into ``leaves``: one pass over the graph instead of three.
     """
     entered = object()
     done = object()

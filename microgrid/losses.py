@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 from . import _validate as check
 from .engine import Value
+from .recording import recorded_function
 
 __all__ = [
     "NAMED_LOSSES",
@@ -97,12 +98,14 @@ def _number(t: Scalar, name: str, i: int) -> float:
     return float(x)
 
 
+@recorded_function
 def sum_squared_error(preds: Scalars, targets: Scalars) -> Value:
     """E = Σᵢ ½(tᵢ − yᵢ)²  (the step-by-step example's total error; ∂E/∂yᵢ = −(tᵢ − yᵢ))."""
     ys, ts = _pairs(preds, targets, "sum_squared_error")
     return _total([0.5 * (t - _value(y)) ** 2 for y, t in zip(ys, ts)])
 
 
+@recorded_function
 def mse(preds: Scalars, targets: Scalars) -> Value:
     """J = (1/m) Σᵢ (yᵢ − tᵢ)²  (mean squared error over m predictions)."""
     ys, ts = _pairs(preds, targets, "mse")
@@ -116,6 +119,7 @@ def _target_in_unit_interval(t: Scalar, name: str, i: int) -> float:
     return tv
 
 
+@recorded_function
 def binary_cross_entropy(probs: Scalars, targets: Scalars) -> Value:
     """L = −(1/m) Σᵢ [tᵢ log pᵢ + (1 − tᵢ) log(1 − pᵢ)], probabilities pᵢ ∈ (0, 1).
 
@@ -144,6 +148,7 @@ def binary_cross_entropy(probs: Scalars, targets: Scalars) -> Value:
     return loss if len(ps) == 1 else loss * (1.0 / len(ps))
 
 
+@recorded_function
 def binary_cross_entropy_with_logits(logits: Scalars, targets: Scalars) -> Value:
     """L = (1/m) Σᵢ [softplus(zᵢ) − tᵢ·zᵢ] = BCE(σ(zᵢ), tᵢ), stable for any finite logit."""
     name = "binary_cross_entropy_with_logits"
@@ -181,6 +186,7 @@ def _shifted(values: Sequence[Scalar], name: str) -> list[Value]:
     return [z - top for z in zs]
 
 
+@recorded_function
 def softmax(values: Sequence[Scalar]) -> list[Value]:
     """softmax(z)ᵢ = e^(zᵢ − max z) / Σⱼ e^(zⱼ − max z)  (stable for any finite z)."""
     es = [d.exp() for d in _shifted(values, "softmax")]
@@ -188,6 +194,7 @@ def softmax(values: Sequence[Scalar]) -> list[Value]:
     return [e * inv for e in es]
 
 
+@recorded_function
 def log_softmax(values: Sequence[Scalar]) -> list[Value]:
     """log softmax(z)ᵢ = (zᵢ − max z) − log Σⱼ e^(zⱼ − max z)  (stable for any finite z)."""
     ds = _shifted(values, "log_softmax")
@@ -195,6 +202,7 @@ def log_softmax(values: Sequence[Scalar]) -> list[Value]:
     return [d - log_total for d in ds]
 
 
+@recorded_function
 def cross_entropy(logits: Sequence[Scalar], target_index: int) -> Value:
     """L = −log softmax(z)_target: categorical cross-entropy of one example from logits."""
     target_index = check.plain(target_index)
@@ -208,6 +216,7 @@ def cross_entropy(logits: Sequence[Scalar], target_index: int) -> Value:
     return -logp[target_index]
 
 
+@recorded_function
 def hinge_loss(scores: Scalars, labels: Scalars, margin: float = 1.0) -> Value:
     """L = (1/m) Σᵢ max(0, margin − yᵢ·sᵢ) with labels yᵢ ∈ {−1, +1} (the max-margin loss).
 
@@ -235,11 +244,13 @@ def _params(params: Sequence[Value], name: str) -> list[Value]:
     return ps
 
 
+@recorded_function
 def l1_penalty(params: Sequence[Value]) -> Value:
     """Σ |wᵢ|, with |w| = relu(w) + relu(−w) (subgradient 0 at w = 0)."""
     return _total([p.relu() + (-p).relu() for p in _params(params, "l1_penalty")])
 
 
+@recorded_function
 def l2_penalty(params: Sequence[Value]) -> Value:
     """Σ wᵢ²  (multiply by your own coefficient: ``loss + 1e-4 * l2_penalty(ps)``)."""
     return _total([p * p for p in _params(params, "l2_penalty")])

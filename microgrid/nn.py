@@ -38,6 +38,7 @@ from typing import ClassVar
 from . import _validate as check
 from .engine import Value, wsum
 from .module import LoadResult, Module
+from .recording import Block, block_of, place, recorded
 
 __all__ = ["ACTIVATIONS", "MAX_PARAMETERS", "MLP", "Layer", "LoadResult", "Module", "Neuron"]
 
@@ -103,6 +104,33 @@ def _check_inputs(x: object, n: int, who: str) -> Sequence[Input]:
     return x
 
 
+def _block_name(module: Module, kind: str) -> str:
+    """The name of a module's block while blocks are recorded: the last part of its label
+    (``"N1"`` for neuron ``"L0.N1"``), else its kind (``"Neuron"``)."""
+    label = getattr(module, "label", "")
+    return label.rpartition(".")[2] if isinstance(label, str) and label else kind
+
+
+def _own(module: Module, parent: Block | None = None) -> None:
+    """Each parameter of ``module`` remembers it: a module block (``N1`` inside ``L0``)
+    owned by the module whose ``w``/``b`` hold it, so a diagram reads which neuron and layer
+    a parameter belongs to from the model, whatever it is labelled. Called by each
+    constructor for its whole tree (a layer re-parents its neurons' blocks under its own).
+    A parameter another module already owns (shared, or from another model) keeps its
+    owner unless that owner is inside this tree."""
+    blk = Block(_block_name(module, type(module).__name__), parent, "module", module)
+    if isinstance(module, Neuron):
+        for p in (*module.w, module.b):
+            b = block_of(p)
+            if b is None or b.kind != "module" or b.owner is module:
+                place(p, blk)
+        return
+    children: Sequence[Module] = (module.neurons if isinstance(module, Layer) else
+                                  module.layers if isinstance(module, MLP) else [])
+    for child in children:
+        _own(child, blk)
+
+
 def _limit(count: int, what: str) -> None:
     if count > MAX_PARAMETERS:
         raise ValueError(f"{what} would have {count:,} parameters, more than "
@@ -160,6 +188,7 @@ class Neuron(Module):
             b = _parameter(check.plain(bias), f"{prefix}b", f"{who}: bias")
         self.w = w
         self.b = b
+        _own(self)
 
     @property
     def activation(self) -> str:
@@ -183,6 +212,7 @@ class Neuron(Module):
     def __call__(self, x: Sequence[Input]) -> Value:
         return self._forward(_check_inputs(x, self.nin, f"Neuron {self.label}".rstrip()))
 
+    @recorded(lambda n: _block_name(n, "Neuron"))
     def _forward(self, x: Sequence[Input]) -> Value:
         if self._fused:
             net = wsum(self.w, x, self.b)
@@ -244,6 +274,7 @@ class Layer(Module):
                    weights=None if weights is None else weights[j],
                    bias=None if biases is None else biases[j])
             for j in range(nout)]
+        _own(self)
 
     @property
     def activation(self) -> str:
@@ -272,6 +303,7 @@ class Layer(Module):
         out = self._forward(_check_inputs(x, self.nin, f"Layer {self.label}".rstrip()))
         return out[0] if len(out) == 1 else out
 
+    @recorded(lambda layer: _block_name(layer, "Layer"))
     def _forward(self, x: Sequence[Input]) -> list[Value]:
         return [n._forward(x) for n in self.neurons]
 
@@ -334,6 +366,7 @@ class MLP(Module):
                   weights=None if weights is None else weights[i],
                   biases=None if biases is None else biases[i])
             for i in range(len(sizes))]
+        _own(self)
 
     @classmethod
     def from_weights(cls, weights: Sequence[Sequence[Sequence[Value | float]]],
@@ -385,6 +418,7 @@ class MLP(Module):
         for layer in self.layers:
             layer.fused = value
 
+    @recorded(lambda m: _block_name(m, "MLP"))
     def __call__(self, x: Sequence[Input]) -> Value | list[Value]:
         """The network's outputs: a bare ``Value`` when the last layer has one neuron, else a
         list (layers pass lists between them, so one-neuron hidden layers work as any other)."""

@@ -28,6 +28,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a browser and JupyterLab
+
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET = float(os.environ.get("MICROGRID_BROWSER_BUDGET", "85"))  # seconds, all of it
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 import microgrid
-from microgrid import render as rendering
 from microgrid.__main__ import (
     CLOSED_PIPE,
     DEFAULT_NAME,
@@ -23,7 +22,8 @@ from microgrid.__main__ import (
     output_path,
 )
 from microgrid.stepper import backward_steps, forward_steps
-from microgrid.viz.player import neuron_example, slide_example
+from microgrid.viz import render as rendering
+from microgrid.viz.examples import neuron_example, slide_example
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_renderer = pytest.mark.skipif(
@@ -56,6 +56,7 @@ def files_under(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
+@pytest.mark.slow
 def test_by_default_the_diagram_goes_into_the_output_folder(tmp_path: Path) -> None:
     done = run("--no-train", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -68,6 +69,7 @@ def test_by_default_the_diagram_goes_into_the_output_folder(tmp_path: Path) -> N
         assert files_under(tmp_path) == ["microgrid-output/slide.gv"]
 
 
+@pytest.mark.slow
 @needs_renderer
 def test_the_demo_and_export_write_only_into_the_output_folder_git_ignores(
         tmp_path: Path) -> None:
@@ -88,6 +90,7 @@ def test_the_demo_and_export_write_only_into_the_output_folder_git_ignores(
             assert checked.returncode == 0, f"git does not ignore {name}"
 
 
+@pytest.mark.slow
 def test_an_output_folder_in_the_way_is_one_line_exit_2(tmp_path: Path) -> None:
     (tmp_path / "microgrid-output").write_text("a file of the user's", encoding="utf-8")
     done = run(cwd=tmp_path)  # training is on: it must not start
@@ -102,6 +105,7 @@ def test_an_output_folder_in_the_way_is_one_line_exit_2(tmp_path: Path) -> None:
         "directory; give PATH to write elsewhere"]
 
 
+@pytest.mark.slow
 def test_an_existing_directory_as_out_gets_the_default_name(tmp_path: Path) -> None:
     (tmp_path / "pictures").mkdir()
     done = run("--no-train", "--out", "pictures", cwd=tmp_path)
@@ -118,6 +122,7 @@ def test_an_existing_directory_as_out_gets_the_default_name(tmp_path: Path) -> N
     ("missing-dir/", "--out 'missing-dir/': no such directory"),
     ("", "--out is empty; give a file (.svg, .png, .gv, .dot) or a directory"),
 ])
+@pytest.mark.slow
 def test_a_bad_out_is_one_line_exit_2_before_any_work(
         tmp_path: Path, out: str, message: str) -> None:
     done = run("--out", out, cwd=tmp_path)  # training is on: it must not start
@@ -141,6 +146,7 @@ def test_output_path_resolves_names(tmp_path: Path) -> None:
     assert output_path(str(tmp_path / "f.dot")) == tmp_path / "f.dot"
 
 
+@pytest.mark.slow
 def test_a_bad_epochs_is_one_line_exit_2(tmp_path: Path) -> None:
     done = run("--epochs", "0", cwd=tmp_path)
     assert done.returncode == 2
@@ -149,6 +155,7 @@ def test_a_bad_epochs_is_one_line_exit_2(tmp_path: Path) -> None:
     assert written(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_version_names_the_installed_distribution_or_the_package() -> None:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -161,6 +168,7 @@ def test_version_names_the_installed_distribution_or_the_package() -> None:
     assert done.stdout.strip() == f"microgrid {expected}"
 
 
+@pytest.mark.slow
 def test_stdout_that_cannot_encode_the_symbols_gets_ascii(tmp_path: Path) -> None:
     done = run("--epochs", "2", cwd=tmp_path, env={"PYTHONIOENCODING": "ascii"})
     assert done.returncode == 0, done.stderr
@@ -175,12 +183,14 @@ def test_stdout_that_cannot_encode_the_symbols_gets_ascii(tmp_path: Path) -> Non
     assert "fit: 100%" in done.stderr
 
 
+@pytest.mark.slow
 def test_utf8_stdout_keeps_the_math_symbols(tmp_path: Path) -> None:
     done = run("--no-train", cwd=tmp_path, env={"PYTHONIOENCODING": "utf-8"})
     assert done.returncode == 0, done.stderr
     assert "So f = -12, ∂f/∂x = -4, ∂f/∂y = -4, ∂f/∂z = 3." in done.stdout
 
 
+@pytest.mark.slow
 def test_the_console_script_runs_the_same_demo(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / ("microgrid.exe" if os.name == "nt" else "microgrid")
     if not script.exists():  # installed by `pip install -e '.[dev]'`, as CI does
@@ -225,6 +235,7 @@ def test_export_writes_the_slide_walk_through_as_one_html_file(
     assert stop.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @needs_renderer
 def test_export_without_a_path_writes_into_the_output_folder(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-W", "error", "-m", "microgrid", "export",
@@ -240,6 +251,7 @@ def test_export_without_a_path_writes_into_the_output_folder(tmp_path: Path) -> 
     assert step_text(forward_steps(o)[-1]) in page
 
 
+@pytest.mark.slow
 def test_a_stdout_closed_before_the_first_line_ends_quietly_with_status_141(
         tmp_path: Path) -> None:
     """The reader goes away before the demo prints anything: the command ends at its first
@@ -258,6 +270,7 @@ def test_a_stdout_closed_before_the_first_line_ends_quietly_with_status_141(
     assert (tmp_path / "slide.html").read_text(encoding="utf-8").endswith("</html>\n")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("head") is None or shutil.which("bash") is None,
                     reason="needs a POSIX shell with head")
 def test_piping_the_demo_into_head_prints_one_line_and_no_error(tmp_path: Path) -> None:

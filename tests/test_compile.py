@@ -20,10 +20,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
+from graphs import SMOOTH_BINARY, SMOOTH_UNARY, Instruction, instructions, on_values, run_program
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from microgrid import Value, ops, wsum
+from microgrid import Value, ops
 from microgrid.compile import (
     CompiledStep,
     GraphChanged,
@@ -37,47 +38,17 @@ from microgrid.compile import (
 
 BACKENDS = ["python", "numpy"]
 
-# ----------------------------------------------------------------------------------
-# Random graphs: every op of the table, kept inside its domain.
-# ----------------------------------------------------------------------------------
-
-UNARY: dict[str, Callable[[Value], Value]] = {
-    "neg": lambda a: -a,
-    "exp": lambda a: (a * 0.3).exp(),
-    "log": lambda a: (a * a + 0.5).log(),
-    "tanh": lambda a: a.tanh(),
-    "sigmoid": lambda a: a.sigmoid(),
-    "relu": lambda a: a.relu(),
-    "softplus": lambda a: a.softplus(),
-    "leaky_relu": lambda a: a.leaky_relu(0.1),
-    "square": lambda a: a ** 2,
-    "inverse": lambda a: (a * a + 1.0) ** -1,
-    "sqrt": lambda a: (a * a + 0.25) ** 0.5,
-    "const": lambda a: 1.5 * a - 0.25,
-}
-BINARY: dict[str, Callable[[Value, Value], Value]] = {
-    "add": lambda a, b: a + b,
-    "sub": lambda a, b: a - b,
-    "mul": lambda a, b: a * b,
-    "div": lambda a, b: a / (b * b + 1.0),
-    "pow": lambda a, b: (a * 0.2).exp() ** b.tanh(),
-    "wsum": lambda a, b: wsum([a, b], [b, 0.5], a),
-}
-
-instruction = st.tuples(st.sampled_from(sorted(UNARY) + sorted(BINARY)),
-                        st.integers(0, 10**6), st.integers(0, 10**6))
-program_st = st.lists(instruction, min_size=1, max_size=14)
+# Random graphs: every op of the table, kept inside its domain (tests/graphs.py).
+UNARY, BINARY = on_values(SMOOTH_UNARY, SMOOTH_BINARY)
+program_st = st.lists(instructions([*UNARY, *BINARY]), min_size=1, max_size=14)
 point_st = st.lists(st.floats(-2.0, 2.0), min_size=5, max_size=5)
 
 
-def build(program: Sequence[tuple[str, int, int]], leaves: Sequence[Value]) -> Value:
+def build(program: Sequence[Instruction], leaves: Sequence[Value]) -> Value:
     """Run a program on the leaves (each instruction reads two earlier nodes); sum it up."""
-    nodes = list(leaves)
-    for name, i, j in program:
-        a, b = nodes[i % len(nodes)], nodes[j % len(nodes)]
-        nodes.append(UNARY[name](a) if name in UNARY else BINARY[name](a, b))
-    out = nodes[len(leaves)]
-    for n in nodes[len(leaves) + 1:]:
+    made = run_program(program, leaves, UNARY, BINARY)
+    out = made[0]
+    for n in made[1:]:
         out = out + n * 0.5
     return out
 
@@ -638,7 +609,7 @@ def test_numpy_forward_of_every_op_matches_the_op_tables_forward() -> None:
 
 def test_numpy_namespace_has_every_rule_function_of_the_float_one() -> None:
     np = pytest.importorskip("numpy")
-    from microgrid.compile.numpy_fns import NUMPY_FNS
+    from microgrid.namespaces.arrays import NUMPY_FNS
 
     names = [n for n in dir(ops.FLOAT_FNS) if not n.startswith("_") and n != "graph"]
     r = random.Random(5)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from microgrid import render as rendering
 from microgrid.__main__ import main
+from microgrid.viz import render as rendering
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -18,6 +18,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=120, check=False)
 
 
+@pytest.mark.slow
 def test_the_demo_prints_the_steps_writes_the_svg_and_trains(tmp_path: Path) -> None:
     out = tmp_path / "slide.svg"
     done = run("--out", str(out), "--epochs", "60")
@@ -37,6 +38,7 @@ def test_the_demo_prints_the_steps_writes_the_svg_and_trains(tmp_path: Path) -> 
     assert "fit: 100%" in done.stderr  # the progress bar
 
 
+@pytest.mark.slow
 def test_no_train_and_help() -> None:
     done = run("--no-train", "--out", str(Path("/nonexistent-dir") / "x.gv"))
     assert done.returncode == 2  # an unwritable path is an error, not silence

@@ -79,6 +79,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_the_home_page_shows_the_slide_diagram(site: Path) -> None:
     home = (site / "index.html").read_text(encoding="utf-8")
     assert 'src="images/slide.svg"' in home
@@ -87,6 +88,7 @@ def test_the_home_page_shows_the_slide_diagram(site: Path) -> None:
     assert {"data -12", "grad -4", "grad 3", "∂q/∂x = 1", "-4 × 1 = -4"} <= texts
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", sorted(API_PAGES))
 def test_the_api_reference_is_built_from_the_docstrings(site: Path, page: str) -> None:
     text = text_of(site / "api" / page / "index.html")
@@ -103,6 +105,7 @@ def test_the_api_reference_is_built_from_the_docstrings(site: Path, page: str) -
     assert not re.search(r":(?:class|func|meth|mod):<code>", raw)  # roles read as plain code
 
 
+@pytest.mark.slow
 def test_the_notebooks_are_pages_and_the_executed_one_shows_its_diagrams(site: Path) -> None:
     assert len(NOTEBOOKS) == 7  # the six lessons and the live view
     for stem in NOTEBOOKS:

@@ -337,6 +337,7 @@ def test_topological_order_of_several_roots_lists_shared_nodes_once() -> None:
     assert order.index(b) < order.index(c)
 
 
+@pytest.mark.slow
 def test_a_chain_one_million_nodes_deep_under_the_default_recursion_limit() -> None:
     limit = sys.getrecursionlimit()
     x = Value(0.5, "x")

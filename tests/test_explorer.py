@@ -7,10 +7,10 @@ import sys
 import pytest
 
 from microgrid import explore
-from microgrid import explorer as explorer_module
-from microgrid import render as rendering
 from microgrid.__main__ import slide_example as slide
-from microgrid.explorer import Explorer
+from microgrid.viz import explorer as explorer_module
+from microgrid.viz import render as rendering
+from microgrid.viz.explorer import Explorer
 
 
 def test_stepping_runs_forward_then_backward_and_stops_at_the_ends() -> None:

@@ -200,6 +200,25 @@ def test_the_relabelled_graph_reads_as_a_fresh_drawing() -> None:
 
 
 @needs_renderer
+def test_a_label_the_drawing_cleans_still_relabels_in_place() -> None:
+    """A box whose name is drawn cleaned (a control character as its symbol) is matched by
+    the name as drawn, so the layout is kept instead of failing as another graph."""
+    x = Value(2.0, "x")
+    x.label = "x\x00"  # assigned after Value(), which refuses it; drawn as x␀
+    w = Value(-3.0, "w")
+
+    def graph() -> Value:
+        out = (x * w).tanh()
+        out.backward()
+        return out
+
+    template = Relabel(graph())
+    x.data = 0.5
+    fresh = graph()
+    assert svg_boxes(template.fill(fresh)) == svg_boxes(draw_dot(fresh).svg())
+
+
+@needs_renderer
 def test_a_graph_too_large_is_said_and_the_curves_stay() -> None:
     X, y = moons()
     model = small_model()
@@ -542,6 +561,7 @@ def test_notebook_07_is_committed_clean_and_reads_as_a_lesson() -> None:
     assert "the seeds" not in "".join(c.source for c in nb.cells).lower()
 
 
+@pytest.mark.slow
 @needs_renderer
 def test_notebook_07_shows_one_dashboard_updated_per_refresh(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -601,6 +621,7 @@ def test_notebook_07_shows_one_dashboard_updated_per_refresh(
         assert json.dumps(re.sub(r"^\[\d+\] ", "", t), ensure_ascii=False)[1:-1] in page
 
 
+@pytest.mark.slow
 @needs_renderer
 def test_the_kernels_interrupt_stops_live_training_without_losing_the_model(
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -676,3 +697,77 @@ def test_the_kernels_interrupt_stops_live_training_without_losing_the_model(
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+# -- structure read from the model, never from labels ----------------------------------------
+
+class HandNeuron:
+    def __init__(self, w: list[float], b: float) -> None:
+        self.w = [Value(x) for x in w]  # no labels at all
+        self.b = Value(b)
+
+    def __call__(self, x: list[Any]) -> Value:
+        return sum((wi * xi for wi, xi in zip(self.w, x)), self.b).tanh()
+
+
+class HandLayer:
+    def __init__(self, rows: list[list[float]]) -> None:
+        self.neurons = [HandNeuron(r, 0.1 * j) for j, r in enumerate(rows)]
+
+    def __call__(self, x: list[Any]) -> list[Value]:
+        return [n(x) for n in self.neurons]
+
+
+class HandMLP:
+    """The lecture's own classes: layers of neurons of w and b, written by hand."""
+
+    def __init__(self) -> None:
+        self.layers = [HandLayer([[0.5, -0.25], [0.3, 0.2], [-0.4, 0.6]]),
+                       HandLayer([[0.7, -0.1, 0.2]])]
+
+    def __call__(self, x: list[Any]) -> Value:
+        for layer in self.layers:
+            x = layer(x)
+        return x[0]
+
+    def parameters(self) -> list[Value]:
+        return [p for layer in self.layers for n in layer.neurons for p in (*n.w, n.b)]
+
+
+def heat_maps(view: LiveView) -> dict[str, tuple[list[str], list[str], list[list[Any]]]]:
+    return {name: (rows, cols, cells) for name, rows, cols, cells in view._layers}
+
+
+@pytest.mark.parametrize("which", ["relabelled MLP", "hand-written MLP"])
+def test_heat_maps_and_neuron_boxes_come_from_the_models_structure(which: str) -> None:
+    X, y = moons(6)
+    model: Any
+    if which == "relabelled MLP":
+        model = MLP(2, [3, 1], seed=0)
+        for k, p in enumerate(model.parameters()):
+            p.label = f"theta{k}"  # nothing left that reads like L0.N1.w0
+    else:
+        model = HandMLP()
+    view = LiveView(record=True, every=1, overhead=None)
+    view.on_fit_start(model, X, y)
+    maps = heat_maps(view)
+    assert list(maps) == ["L0", "L1"]  # no "other": every parameter has its place
+    rows, cols, cells = maps["L0"]
+    assert rows == ["N0", "N1", "N2"] and cols == ["w0", "w1", "b"]
+    n1 = model.layers[0].neurons[1]
+    assert cells[1][0] is n1.w[0] and cells[1][1] is n1.w[1] and cells[1][2] is n1.b
+    assert maps["L1"][1] == ["w0", "w1", "w2", "b"]
+    # the counts add up: each parameter in exactly one cell
+    placed = [p for _, _, cells in maps.values() for row in cells for p in row]
+    assert len(placed) == len(model.parameters()) == 13
+    assert set(map(id, placed)) == set(map(id, model.parameters()))
+    assert view._grouped is True
+    from microgrid.viz.picture import describe
+
+    with view._sample_graph() as (roots, lv):
+        options = view._draw_options(lv)
+        picture = describe(roots, params=options["params"], group=options["group"])
+    boxes = {item.group for item in picture.items if item.group is not None}
+    assert boxes == {"L0.N0", "L0.N1", "L0.N2", "L1.N0"}
+    blue = [item.node for item in picture.items if item.role == "parameter"]
+    assert set(map(id, blue)) == set(map(id, model.parameters()))

@@ -265,6 +265,7 @@ def test_neuron_and_layer_reprs_signatures_and_defaults() -> None:
     assert isinstance(Layer(2, 1)([1.0, 2.0]), Value)  # one neuron: a bare Value
 
 
+@pytest.mark.slow
 @needs_micrograd
 def test_demo_training_loop_gives_micrograds_losses_and_accuracies() -> None:
     X, y = moons()
@@ -284,6 +285,7 @@ def test_demo_training_loop_gives_micrograds_losses_and_accuracies() -> None:
     assert 0.0 < loss_o < 10.0 and 0.5 <= acc_o <= 1.0
 
 
+@pytest.mark.slow
 def test_the_demo_notebook_prints_its_published_lines() -> None:
     """The first lines micrograd's demo.ipynb prints (its saved output), with only the
     imports changed: the data, the network and the loop are the notebook's."""
@@ -330,6 +332,7 @@ def test_demo_step_gradients_match_finite_differences() -> None:
 # What microgrid adds under micrograd's API.
 # ----------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_chain_100000_deep_back_propagates() -> None:
     x = Value(0.5)
     v = x

@@ -357,6 +357,7 @@ def test_notebook_is_committed_without_outputs_and_reads_as_a_lesson(path: Path)
     assert "the seeds" not in text and "seed 001" not in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_top_to_bottom(path: Path) -> None:
     run = executed(path)
@@ -371,12 +372,14 @@ def test_notebook_runs_top_to_bottom(path: Path) -> None:
             assert svgs, f"{path.name} drew no diagram"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_writes_files_only_into_the_output_folder(path: Path) -> None:
     written = executed(path).written
     assert [f for f in written if not f.startswith(f"{OUTPUT_FOLDER}/")] == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_teaches_the_right_numbers(path: Path) -> None:
     reads, check = CHECKS[path.stem]

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds the sdist and the wheel
+
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "microgrid-autodiff"
 

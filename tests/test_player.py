@@ -23,14 +23,10 @@ from microgrid.nn import MLP
 from microgrid.optim import Adam
 from microgrid.train import fit
 from microgrid.viz import DiagramTooLargeError, LiveView
+from microgrid.viz.examples import EXAMPLES, neuron_example, slide_example
 from microgrid.viz.explorer import Explorer
-from microgrid.viz.player import (
-    EXAMPLES,
-    neuron_example,
-    picture_at,
-    slide_example,
-    walkthrough_frames,
-)
+from microgrid.viz.frame import Frame
+from microgrid.viz.player import picture_at, walkthrough_frames
 from microgrid.viz.render import Diagram, find_renderer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +69,7 @@ def stepper_script(f: Value, fmt: str = ".4g") -> list[tuple[str, str]]:
 
 # -- the page's content, without a browser --------------------------------------------
 
+@pytest.mark.slow
 @needs_renderer
 @pytest.mark.parametrize("example", ["slide", "neuron", "worked"])
 def test_every_frame_has_the_steppers_text_and_highlights_its_node(example: str) -> None:
@@ -162,6 +159,7 @@ def test_a_192_value_walk_through_is_laid_out_once_and_stays_small(
     assert len(page.encode()) < 2_000_000  # was 98 MB with a picture per step
 
 
+@pytest.mark.slow
 @needs_renderer
 def test_a_chain_whose_input_feeds_every_third_node_is_laid_out_in_seconds(
         tmp_path: Path) -> None:
@@ -347,6 +345,28 @@ def test_a_source_that_is_not_a_graph_or_a_run_is_refused(tmp_path: Path) -> Non
         export_html(tmp_path / "x.html", LiveView(), hide_constants=True)
 
 
+
+def test_any_object_holding_recorded_frames_plays_as_a_run_and_one_with_none_is_refused(
+        tmp_path: Path) -> None:
+    class Run:  # not a LiveView: the player reads only its frames
+        def __init__(self, frames: list[Any]) -> None:
+            self.frames = frames
+
+    recorded = [Frame(k, k // 2, f"step {k}", f'<svg><text x="{k}">{k * k}</text></svg>', "",
+                      {"step": k}) for k in range(3)]
+    page = export_html(tmp_path / "run.html", Run(recorded)).read_text(encoding="utf-8")
+    found = re.search(r'<script type="application/json" id="mg-data">(.*?)</script>', page,
+                      re.S)
+    assert found is not None
+    frames = json.loads(found.group(1))["frames"]
+    assert [f["outline"] for f in frames] == ["step 0", "step 1", "step 2"]
+    assert [picture_at(frames, k) for k in range(3)] == [f.html() for f in recorded]
+    assert "from step 0 to step 2" in page
+    with pytest.raises(ValueError, match="source is a Run that recorded no frames"):
+        export_html(tmp_path / "x.html", Run([]))
+    with pytest.raises(TypeError, match="source must be a Value, a LiveView or a list"):
+        export_html(tmp_path / "x.html", Run([1, 2]))
+
 # -- in a browser ------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -414,6 +434,7 @@ def png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("example", ["slide", "neuron"])
 def test_the_browser_plays_the_walk_through_offline(browser: Any, tmp_path: Path,
                                                     example: str) -> None:
@@ -457,6 +478,7 @@ def test_the_browser_plays_the_walk_through_offline(browser: Any, tmp_path: Path
         page.close()
 
 
+@pytest.mark.slow
 def test_the_browsers_picture_of_a_step_is_the_one_computed_for_it(browser: Any,
                                                                     tmp_path: Path) -> None:
     loss, _ = mlp_loss()
@@ -509,6 +531,7 @@ OVERLAPS = """ol => {
 }"""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width", [1200, 800])
 def test_the_list_of_steps_never_overlaps_itself(browser: Any, tmp_path: Path,
                                                  width: int) -> None:
@@ -524,6 +547,7 @@ def test_the_list_of_steps_never_overlaps_itself(browser: Any, tmp_path: Path,
         page.close()
 
 
+@pytest.mark.slow
 def test_markup_in_labels_stays_text_in_the_one_layout_page(browser: Any,
                                                              tmp_path: Path) -> None:
     hostile = ['<img src=x onerror="alert(1)">', '"><script>alert(2)</script>',
@@ -547,6 +571,7 @@ def test_markup_in_labels_stays_text_in_the_one_layout_page(browser: Any,
         page.close()
 
 
+@pytest.mark.slow
 def test_the_browser_plays_a_recorded_training_run(browser: Any, tmp_path: Path) -> None:
     X, y = make_moons(40, noise=0.1, seed=0)
     model = MLP(2, [3, 1], activation="tanh", init="xavier", seed=0, fused=True)

@@ -55,6 +55,7 @@ def project(pytester: pytest.Pytester) -> Iterator[pytest.Pytester]:
     settings.load_profile("outer")
 
 
+@pytest.mark.slow  # runs pytest twice in fresh processes
 def test_property_tests_draw_the_same_examples_on_every_run_and_keep_no_database(
         project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     # each run in a fresh process, as a user runs the suite (Hypothesis also draws the
@@ -67,6 +68,7 @@ def test_property_tests_draw_the_same_examples_on_every_run_and_keep_no_database
     assert not (project.path / ".hypothesis" / "examples").exists()
 
 
+@pytest.mark.slow  # runs pytest three times
 def test_the_fuzz_flag_gives_every_property_test_n_fresh_random_examples(
         project: pytest.Pytester) -> None:
     fixed = drawn(project)

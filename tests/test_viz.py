@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import struct
@@ -10,14 +11,15 @@ import sys
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import graphviz
 import pytest
 
-from microgrid import Value, backward_steps, draw_dot, forward_steps, wsum
-from microgrid import render as rendering
-from microgrid.render import Diagram, RendererNotFoundError
+from microgrid import Value, backward_steps, draw_dot, forward_steps, topological_order, wsum
 from microgrid.viz import COLORS, DiagramTooLargeError, group_of_label
+from microgrid.viz import render as rendering
+from microgrid.viz.render import Diagram, RendererNotFoundError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -124,10 +126,14 @@ def test_edges_show_local_derivatives_and_contributions() -> None:
     assert "∂q/∂x = 1" in only_local and "×" not in only_local
 
 
+def lecture_params(root: Value) -> list[Value]:
+    return [n for n in topological_order(root) if n.label.startswith("L0.")]
+
+
 def test_colours_tell_output_parameters_inputs_and_constants_apart() -> None:
     o = neuron() * 2
     o.label = "out"
-    src = draw_dot(o).source
+    src = draw_dot(o, params=lecture_params(o)).source
     assert f"fillcolor={COLORS['output']}" in node_line(src, "out")
     assert f"fillcolor={COLORS['parameter']}" in node_line(src, "L0.N0.w0")
     assert f"fillcolor={COLORS['input']}" in node_line(src, "x0")
@@ -159,26 +165,52 @@ def test_hide_constants_writes_them_into_the_op() -> None:
     assert hidden.count("->") == 4  # x → **, ** → v, v → *, * → y
 
 
-def test_group_by_neuron_and_layer_from_parameter_labels() -> None:
-    assert group_of_label("L0.N1.w0") == "L0.N1"
-    assert group_of_label("L0.N1.b", "layer") == "L0"
-    assert group_of_label("w0") is None
-    o = neuron()
+def test_a_label_that_looks_like_a_parameter_makes_no_parameter_and_no_box() -> None:
+    o = neuron()  # hand-made Values labelled "L0.N0.w0": labels are never parsed
     src = draw_dot(o, group="neuron").source
+    assert f"fillcolor={COLORS['input']}" in node_line(src, "L0.N0.w0")
+    assert "subgraph cluster_" not in src
+
+
+def lecture_mlp_neuron(relabel: bool = False) -> tuple[Value, Any]:
+    from microgrid.nn import MLP
+
+    model = MLP.from_weights([[[-3.0, 1.0]]], [[6.8813735870195432]],
+                             output_activation="tanh")
+    if relabel:
+        for k, p in enumerate(model.parameters()):
+            p.label = f"p{k}"
+    o = model([Value(2.0, "x0"), Value(0.0, "x1")])
+    assert isinstance(o, Value)
+    o.label = "o"
+    o.backward()
+    return o, model
+
+
+@pytest.mark.parametrize("relabel", [False, True])
+@pytest.mark.parametrize("given", [False, True])
+def test_group_by_neuron_and_layer_from_the_model(relabel: bool, given: bool) -> None:
+    o, model = lecture_mlp_neuron(relabel)
+    params = model if given else None  # not given: the parameters remember their neuron
+    src = draw_dot(o, group="neuron", params=params).source
     assert src.count("subgraph cluster_") == 1 and "label=\"L0.N0\"" in src
     cluster = src[src.index("subgraph cluster_"):src.index("}\n", src.index("subgraph"))]
-    assert "{ w0 | data -3" in cluster and "{ b | data 6.881" in cluster  # prefix dropped
+    w0, b = ("p0", "p2") if relabel else ("w0", "b")  # the prefix of the box is dropped
+    grad = 2.0 * (1.0 - math.tanh(6.8813735870195432 - 3.0 * 2.0) ** 2)  # x0 · tanh'(net)
+    assert f"{{ {w0} | data -3 | grad {grad:.4g} }}" in cluster
+    assert f"{{ {b} | data 6.881" in cluster
     assert "{ o | data 0.7071" in cluster  # the activation belongs to its neuron
     assert "x0" not in cluster  # the inputs do not
-    assert 'label=L0' in draw_dot(o, group="layer").source
+    assert "label=L0" in draw_dot(o, group="layer", params=params).source
 
 
-def test_explicit_groups() -> None:
-    n = slide()
-    src = draw_dot(n["f"], group={"first sum": [n["x"], n["y"], n["q"]]}).source
-    assert 'label="first sum"' in src
-    cluster = src[src.index("subgraph cluster_"):]
-    assert cluster.index("{ q |") < cluster.index("}\n") and "n2op" in cluster.split("}\n")[0]
+def test_group_of_label_still_works_but_is_deprecated() -> None:
+    with pytest.warns(DeprecationWarning, match="group_of_label is deprecated"):
+        assert group_of_label("L0.N1.w0") == "L0.N1"
+    with pytest.warns(DeprecationWarning):
+        assert group_of_label("L0.N1.b", "layer") == "L0"
+    with pytest.warns(DeprecationWarning):
+        assert group_of_label("w0") is None
 
 
 def test_several_roots_and_a_fused_neuron() -> None:
@@ -336,6 +368,7 @@ def test_with_no_renderer_the_notebook_shows_how_to_install_one_and_the_source(
     assert d.write(tmp_path / "f.gv").read_text() == d.source  # the source needs no renderer
 
 
+@pytest.mark.slow
 def test_import_microgrid_does_not_need_graphviz_or_ipywidgets() -> None:
     code = textwrap.dedent("""
         import sys
@@ -460,6 +493,7 @@ def test_the_lecture_loss_graph_renders(tmp_path: Path) -> None:
     assert texts.count("L2.N0") == 4 and "loss" in texts
 
 
+@pytest.mark.slow
 def test_bigger_graphs_collapse_per_example_then_are_refused_with_working_fixes() -> None:
     loss, preds = lecture_loss(40)
     d = draw_dot(loss)
@@ -478,6 +512,7 @@ def test_bigger_graphs_collapse_per_example_then_are_refused_with_working_fixes(
     assert part.note is None and "{ L2.N0.b" in part.source
 
 
+@pytest.mark.slow
 def test_a_chain_without_neurons_is_refused_and_max_nodes_draws_it() -> None:
     total = Value(0.0)
     for i in range(2500):
@@ -528,6 +563,16 @@ def test_fit_svg_keeps_the_view_box_and_scales_to_the_container() -> None:
                              'min-width:240pt;height:auto;display:block"')
     assert 'viewBox="0.00 0.00 400.00 120.00"' in fitted and "120pt" not in fitted
 
+
+
+def test_a_picture_is_inlined_from_its_svg_tag_and_text_without_one_is_kept_whole() -> None:
+    from microgrid.viz.page import fit_svg, inline_svg
+
+    svg = '<?xml version="1.0"?>\n<!DOCTYPE svg>\n<svg xmlns="http://www.w3.org/2000/svg"/>'
+    assert inline_svg(svg) == '<svg xmlns="http://www.w3.org/2000/svg"/>'
+    note = "No picture: dot is not installed"
+    assert inline_svg(note) == note
+    assert fit_svg(note) == note  # not its last character
 
 def test_shallow_graphs_go_left_to_right_and_rankdir_can_be_chosen() -> None:
     assert "rankdir=LR" in draw_dot(slide()["f"]).source
@@ -637,6 +682,38 @@ def test_parameter_names_come_from_the_model_not_from_labels() -> None:
         draw_dot(w * 2, params=w)
 
 
+def test_a_state_dict_of_matrices_names_each_entry_by_its_indices() -> None:
+    from microgrid.viz.picture import parameter_names
+
+    wte = [[Value(0.1 * (3 * i + j)) for j in range(3)] for i in range(2)]
+    wq = [[Value(-0.5), Value(0.25)]]
+    bias = Value(0.5)
+    names = parameter_names({"wte": wte, "layer0": {"wq": wq}, "b": bias})
+    assert names == {wte[0][0]: "wte[0][0]", wte[0][1]: "wte[0][1]", wte[0][2]: "wte[0][2]",
+                     wte[1][0]: "wte[1][0]", wte[1][1]: "wte[1][1]", wte[1][2]: "wte[1][2]",
+                     wq[0][0]: "layer0.wq[0][0]", wq[0][1]: "layer0.wq[0][1]", bias: "b"}
+    x = Value(2.0, "x")
+    out = wte[1][2] * x + bias
+    out.backward()
+    src = draw_dot(out, params={"wte": wte, "b": bias}).source
+    # ∂out/∂wte[1][2] = x = 2, its data 0.1·5
+    assert 'label="{ wte[1][2] | data 0.5 | grad 2 }" fillcolor=lightblue' in src
+    assert 'label="{ b | data 0.5 | grad 1 }" fillcolor=lightblue' in src
+    assert 'label="{ x | data 2 | grad 0.5 }" fillcolor=lightyellow' in src
+
+
+def test_a_state_dict_refuses_non_values_and_one_value_under_two_names() -> None:
+    from microgrid.viz.picture import parameter_names
+
+    wte = [[Value(1.0), Value(2.0)], [Value(3.0), Value(4.0)]]
+    with pytest.raises(ValueError, match=r"both 'wte\[1\]\[0\]' and 'lm_head\[0\]\[0\]'"):
+        parameter_names({"wte": wte, "lm_head": [wte[1]]})
+    with pytest.raises(TypeError, match=r"params: wte\[0\]\[1\] must be a Value .* float"):
+        parameter_names({"wte": [[Value(1.0), 2.0]]})
+    with pytest.raises(TypeError, match=r"params: wte\[0\] must be a Value .* str"):
+        draw_dot(wte[0][0] * 2, params={"wte": ["a"]})
+
+
 def test_a_module_not_built_of_neurons_is_named_by_its_named_parameters() -> None:
     from microgrid.module import Module
     from microgrid.viz.picture import parameter_names
@@ -668,3 +745,78 @@ def test_inside_a_neuron_box_a_parameter_is_written_by_its_own_name() -> None:
         src = draw_dot(out, group="neuron", params=params).source
         names = re.findall(r'label="\{ ([\w.]+) \| data [^"]*" fillcolor=lightblue', src)
         assert names == ["w0", "w1", "b"], params
+
+
+class TwoHeads:
+    """A hand-written model of no neurons: two matrices, each applied by its own method."""
+
+    def __init__(self) -> None:
+        from microgrid.module import Module
+
+        class Weights(Module):
+            def __init__(self) -> None:
+                self.wq = [[Value(0.5), Value(-0.25)], [Value(0.125), Value(1.5)]]
+                self.wo = [[Value(0.75), Value(-1.0)]]
+
+        self.weights = Weights()
+
+    def project(self, w: list[list[Value]], x: list[Any]) -> list[Value]:
+        return [sum((wi * xi for wi, xi in zip(row, x)), Value(0.0)) for row in w]
+
+    def __call__(self, x: list[Any]) -> Value:
+        h = [v.tanh() for v in self.project(self.weights.wq, x)]
+        return self.project(self.weights.wo, h)[0]
+
+
+def test_a_hand_written_model_recorded_with_blocks_is_boxed_by_its_calls() -> None:
+    from collections import Counter
+
+    from microgrid import block_of, blocks
+    from microgrid.viz.picture import describe
+
+    model = TwoHeads()
+    with blocks():
+        out = model([Value(1.0, "x0"), Value(2.0, "x1")])
+    out.backward()
+    order = topological_order(out)
+    pic = describe(out, params=model.weights, group="neuron")
+    made = Counter(block_of(n).title for n in order if block_of(n) is not None)
+    assert set(made) == {"TwoHeads.__call__", "TwoHeads.__call__ › TwoHeads.project"}
+    boxed = Counter(item.group for item in pic.items if item.group is not None)
+    assert boxed == made  # each value made in a call is in that call's box
+    # the counts add up: every value drawn once, the parameters named by the model
+    assert len(pic.items) == len(order) == pic.values
+    assert {item.node for item in pic.items} == set(order)
+    names = {item.name for item in pic.items if item.role == "parameter"}
+    assert names == {"wq.0.0", "wq.0.1", "wq.1.0", "wq.1.1", "wo.0.0", "wo.0.1"}
+    # collapsed: each call applied once is one box; with the parameters and constants not
+    # drawn, the boxes and the other items hold every value exactly once
+    small = describe(out, params=model.weights, max_nodes=12)
+    assert small.collapsed and small.note is not None and "each recorded block" in small.note
+    hidden = sum(1 for n in order if n in small.params or n.is_constant)
+    assert sum(item.members for item in small.items) + hidden == len(order)
+    assert all(n in small.where for n in order if n not in small.params and not n.is_constant)
+    plain = model([Value(1.0, "x0"), Value(2.0, "x1")])  # built without recording
+    with pytest.raises(DiagramTooLargeError, match=r"inside `with microgrid\.blocks\(\):`"):
+        describe(plain, max_nodes=12)
+
+
+def test_a_relabelled_mlp_still_collapses_into_one_box_per_neuron_and_example() -> None:
+    from microgrid.losses import mse
+    from microgrid.nn import MLP
+    from microgrid.viz.picture import describe
+
+    model = MLP(2, [3, 1], seed=0)
+    for k, p in enumerate(model.parameters()):
+        p.label = f"theta{k}"
+    X = [[0.5, -1.0], [1.5, 0.25]]
+    loss = mse([model(x) for x in X], [1.0, -1.0])
+    order = topological_order(loss)
+    pic = describe(loss, max_nodes=30)  # no params given: the parameters remember
+    assert pic.collapsed
+    boxes = [item for item in pic.items if item.role == "box"]
+    assert sorted(item.name for item in boxes) == sorted(["L0.N0", "L0.N1", "L0.N2",
+                                                          "L1.N0"] * 2)
+    assert {item.group for item in boxes} == {"example 0", "example 1"}
+    hidden = sum(1 for n in order if n in pic.params or n.is_constant)
+    assert sum(item.members for item in pic.items) + hidden == len(order)

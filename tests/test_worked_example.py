@@ -288,6 +288,7 @@ def train(steps: int, *, sequential: bool = False) -> tuple[float, float, float,
     return (*forward_error(model), before)
 
 
+@pytest.mark.slow
 def test_after_10000_updates() -> None:
     error, o1, o2, _ = train(10_000)
     assert abs(error - float(EXACT_10000["E_total"])) < 1e-17
@@ -300,6 +301,7 @@ def test_after_10000_updates() -> None:
     assert agrees(o1, "0.015913620") and agrees(o2, "0.984064274")
 
 
+@pytest.mark.slow
 def test_published_outputs_after_10000_come_from_the_sequential_update() -> None:
     error, o1, o2, _ = train(10_000, sequential=True)
     assert agrees(o1, "0.015912196")
@@ -307,12 +309,14 @@ def test_published_outputs_after_10000_come_from_the_sequential_update() -> None
     assert not agrees(error, "0.0000351085")  # 0.0000350848: the error fits neither run
 
 
+@pytest.mark.slow
 def test_published_error_after_10000_equals_the_exact_run_after_9999() -> None:
     after_9999 = train(10_000)[3]
     assert abs(after_9999 - 3.510854812251e-5) < 1e-15
     assert agrees(after_9999, "0.0000351085")
 
 
+@pytest.mark.slow
 def test_fit_reproduces_the_manual_loop() -> None:
     model, w, b1, b2 = network()
     history = fit(model, [list(INPUTS)], [list(T)], loss="sse", optimizer=SGD(w, lr=ETA),

@@ -1,4 +1,4 @@
-"""MkDocs hook: the docstrings' Sphinx roles (``:class:`~microgrid.render.Diagram```,
+"""MkDocs hook: the docstrings' Sphinx roles (``:class:`~microgrid.viz.render.Diagram```,
 ``:func:`grad```) read as plain code in the API reference (``Diagram``, ``grad``) instead
 of showing the role's markup."""
 

@@ -22,7 +22,8 @@ The wing's rooms, each with one job; backends see only the tape:
   (bit-identical);
 * :mod:`.numpy_backend` — ``backend="numpy"`` (needs numpy): nodes of one op at one depth
   as one array operation, layers of products and sums (or of ``wsum`` nodes) as matrix
-  products; :mod:`.numpy_fns` holds the op table on arrays (the rules' ``F`` namespace);
+  products; :mod:`.numpy_fns` lowers each op's forward to numpy (the rules run with the
+  numpy namespace, :mod:`microgrid.namespaces.arrays`);
 * :mod:`.update` — an optimizer's rule applied to all parameters at once on arrays (the
   numpy backend's training steps);
 * :mod:`.backends` — the backends by name (:func:`replayer`);

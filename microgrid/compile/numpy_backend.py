@@ -29,10 +29,11 @@ value or gradient, even one a later relu would hide, and the compiled step then 
 eagerly so the op raises its own error.
 
 Backward, per group in reverse: each of the op's ``partials`` rules, called on the arrays
-with the numpy namespace ``F`` (:data:`.numpy_fns.NUMPY_FNS`), times the group's gradient
-(exactly 0 where that gradient is 0, as in eager mode), added into the operands'
-gradients: through the operand's view of ``G`` (summing first over the axes along which
-the view repeats one slot), or with ``bincount`` when the targets have no regular pattern.
+with the numpy namespace ``F`` (:data:`microgrid.namespaces.arrays.NUMPY_FNS`), times the
+group's gradient (exactly 0 where that gradient is 0, as in eager mode), added into the
+operands' gradients: through the operand's view of ``G`` (summing first over the axes along
+which the view repeats one slot), or with ``bincount`` when the targets have no regular
+pattern.
 A product's local derivatives (b, a) are what the contraction's two matmuls apply.
 
 The results agree with eager mode to rounding: sums are reassociated (pairwise, by BLAS,
@@ -52,8 +53,9 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import as_strided
 
+from ..namespaces.arrays import NUMPY_FNS
 from ..ops import CONST, Op
-from .numpy_fns import NUMPY_FNS, forward
+from .numpy_fns import forward
 from .tape import GuardFailed, NotFinite, Tape
 
 __all__ = ["NumpyReplay"]

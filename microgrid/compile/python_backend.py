@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 from .. import ops
+from ..namespaces import FLOAT_FNS
 from ..ops import Op
 from .tape import GuardFailed, NotFinite, Tape
 
@@ -360,7 +361,7 @@ class PythonReplay:
     def __init__(self, tape: Tape, chunk: int = CHUNK) -> None:
         program = _Program(tape, chunk)
         namespace: dict[str, Any] = {"GuardFailed": GuardFailed, "NotFinite": NotFinite,
-                                     "_F": ops.FLOAT_FNS,
+                                     "_F": FLOAT_FNS,
                                      "_sum": builtins.sum}
         self._chunks: list[Callable[[list[float], list[float], list[Any]],
                                     Iterator[None]]] = []

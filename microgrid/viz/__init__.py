@@ -4,8 +4,28 @@ The door of the seeing wing. ``draw_dot`` describes a graph's picture and writes
 DOT; :mod:`~microgrid.viz.render` turns DOT into SVG/PNG; :mod:`~microgrid.viz.explorer`
 steps through a computation in a notebook. graphviz is imported only when a diagram is
 drawn, so ``import microgrid`` works without it.
-"""
 
+The rooms, each importing only those listed after it:
+
+* :mod:`~microgrid.viz.live` — the dashboard while a network trains (its charts in
+  :mod:`~microgrid.viz.panels`, its graph redrawn in place by
+  :mod:`~microgrid.viz.relabel`);
+* :mod:`~microgrid.viz.player` — one HTML page that plays a walk-through
+  (:mod:`~microgrid.viz.walkthrough`: one layout, per step what changes) or a recorded
+  run (:mod:`~microgrid.viz.frame`: the frames the live view records);
+* :mod:`~microgrid.viz.explorer` — step through a graph in a notebook;
+* :mod:`~microgrid.viz.draw` and :mod:`~microgrid.viz.network` — a graph as the slides
+  draw it, a network as neurons;
+* :mod:`~microgrid.viz.dot` — a picture with its marks as DOT;
+  :mod:`~microgrid.viz.picture` — what is drawn, read from the graph and the model;
+  :mod:`~microgrid.viz.marks` — the state at one step;
+* :mod:`~microgrid.viz.render`, :mod:`~microgrid.viz.page`,
+  :mod:`~microgrid.viz.safe_text`, :mod:`~microgrid.viz.colors` — under every picture:
+  renderers, SVG in HTML, text made safe to draw, the colours.
+
+:mod:`~microgrid.viz.examples` holds the lecture notes' graphs that the demo and
+``microgrid export`` show.
+"""
 from .colors import COLORS
 from .draw import draw_dot
 from .explorer import Explorer, explore

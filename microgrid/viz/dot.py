@@ -28,7 +28,7 @@ from .picture import Item, Picture, const_slot
 from .render import Diagram
 from .safe_text import changes, dot_text, shown
 
-__all__ = ["Style", "emit", "field", "text"]
+__all__ = ["Style", "cell_texts", "emit", "field", "text"]
 
 
 _RECORD_SPECIAL = re.compile(r'([{}|<>])')
@@ -81,7 +81,10 @@ class Style:
     highlight: frozenset[Value] = frozenset()
 
 
-def _data_grad(item: Item, marks: Marks, style: Style) -> tuple[str, str | None]:
+def cell_texts(item: Item, marks: Marks, style: Style) -> tuple[str, str | None]:
+    """What an item's ``data`` and ``grad`` cells say under ``marks``: the numbers known so
+    far, ``?`` for the others; grad None when no grad cell is drawn. (The walk-through
+    sizes its one layout from these texts.)"""
     node, fmt = item.node, style.fmt
     known = marks.known is None or node in marks.known or node.is_leaf
     data = format_number(node.data, fmt) if known else "?"
@@ -95,7 +98,7 @@ def _data_grad(item: Item, marks: Marks, style: Style) -> tuple[str, str | None]
 
 
 def _label(item: Item, marks: Marks, style: Style) -> str:
-    data, grad = _data_grad(item, marks, style)
+    data, grad = cell_texts(item, marks, style)
     if item.role == "constant":
         return _record([field(data)])
     fields = [field(item.name)] if item.name else []

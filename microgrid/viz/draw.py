@@ -59,11 +59,14 @@ def draw_dot(
     ``layers``, ``neurons``, ``w`` and ``b``, so weight 0 of neuron 1 of layer 0 is
     ``L0.N1.w0`` whatever its label (another module through ``named_parameters()``); a
     mapping name → ``Value`` or a list of Values works too (see
-    :func:`~microgrid.viz.picture.parameter_names`). By default: the leaves labelled as
-    microgrid.nn labels them (``"L0.N1.w0"``, ``"L0.N1.b"``). ``group``: ``"neuron"`` or
-    ``"layer"`` boxes the nodes of each neuron or layer (from those names), in index order
-    (``L0.N0`` before ``L0.N1``, ``w0, w1, b`` inside), or a mapping ``{title: nodes}``
-    gives the boxes explicitly. ``rankdir``: ``"LR"`` (left to right)
+    :func:`~microgrid.viz.picture.parameter_names`), and so does a ``state_dict`` of
+    matrices (``{"wte": [[Value, ...], ...]}``: an entry is named ``wte[3][7]``). By
+    default: the parameters of the :mod:`microgrid.nn` networks the graph reads (each
+    parameter remembers its neuron; labels are never parsed). ``group``: ``"neuron"`` or
+    ``"layer"`` boxes the nodes of each neuron or layer (from the model's structure; for a
+    model not built of neurons, from the blocks recorded by ``microgrid.blocks()``), in
+    index order (``L0.N0`` before ``L0.N1``, ``w0, w1, b`` inside), or a mapping
+    ``{title: nodes}`` gives the boxes explicitly. ``rankdir``: ``"LR"`` (left to right)
     or ``"TB"`` (top to bottom); by default a graph whose longest path has at most 5 values
     (the lecture's ``L = (a*b + c)*f`` and its neuron) goes left to right, with each
     record's ``label | data | grad`` in one row as on the slides, and deeper ones top to

@@ -39,91 +39,25 @@ from __future__ import annotations
 
 import contextlib
 import html
-import json
-import math
 import numbers
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..compile import gc_paused
 from ..engine import Value
+from ..losses import decision_threshold, predicted_class
 from ..stepper import NumberFormat, format_number
 from . import panels
-from .draw import DiagramTooLargeError, draw_dot, group_of_label
+from .draw import DiagramTooLargeError, draw_dot
 from .explorer import in_notebook
+from .frame import Frame
+from .page import inline_svg
+from .picture import owning_models, units_of
 from .relabel import Relabel, ShapeChanged
-from .safe_text import page_text
 
 __all__ = ["Frame", "LiveView"]
-
-_PARAM = re.compile(r"^(?:(?P<group>.*?)\.)?(?:N(?P<neuron>\d+)\.)?(?:w(?P<w>\d+)|b)$")
-
-STYLE = (
-    ".mg-live{font-family:Helvetica,Arial,sans-serif;font-size:13px;color:#222}"
-    ".mg-live .mg-head{font-weight:bold;margin:4px 0 6px 0}"
-    ".mg-live .mg-panels{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start}"
-    ".mg-live .mg-graph{overflow:auto;max-height:640px;border:1px solid #ddd;"
-    "margin-top:6px;background:#fff}"
-    ".mg-live .mg-graph svg{max-width:100%;height:auto;cursor:zoom-in}"
-    ".mg-live .mg-graph.mg-zoom svg{max-width:none;cursor:zoom-out}"
-    ".mg-live .mg-note{border:1px solid #e0b000;background:#fffbe6;padding:6px;"
-    "margin-top:6px;white-space:pre-wrap}"
-    ".mg-live .mg-sub{color:#666;font-size:12px;margin:2px 0}"
-)
-"""The dashboard's CSS (every rule scoped to ``.mg-live``)."""
-
-
-def _json_for_html(obj: Any) -> str:
-    """JSON that can sit inside ``<script>`` (no ``<`` to close it early); a number that is
-    not finite is written as null."""
-    try:
-        text = json.dumps(obj, allow_nan=False)
-    except ValueError:
-        text = json.dumps(_finite(obj))
-    return text.replace("<", "\\u003c")
-
-
-def _finite(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
-
-
-def _svg_only(svg: str) -> str:
-    """An SVG document without its XML prolog and doctype, to inline it in HTML."""
-    at = svg.find("<svg")
-    return svg[at:] if at >= 0 else svg
-
-
-@dataclass
-class Frame:
-    """One picture of the dashboard, and the exact numbers behind it (``numbers``)."""
-
-    step: int
-    epoch: int
-    head: str
-    panels: str
-    graph: str  # an inline SVG, or an HTML note saying why there is none
-    numbers: dict[str, Any] = field(default_factory=dict)
-
-    def html(self) -> str:
-        """The frame as a standalone HTML fragment (styles included)."""
-        return (f'<div class="mg-live" data-step="{self.step}"><style>{STYLE}</style>'
-                f'<div class="mg-head">{page_text(self.head)}</div>'
-                f'<div class="mg-panels">{self.panels}</div>{self.graph}'
-                f'<script type="application/json" class="mg-numbers">'
-                f'{_json_for_html(self.numbers)}</script></div>')
-
-    def _repr_html_(self) -> str:
-        return self.html()
 
 
 def _cannot_render() -> tuple[type[Exception], ...]:
@@ -153,31 +87,36 @@ def _named_parameters(model: Any) -> list[tuple[str, Value]]:
     return [(p.label or f"p{i}", p) for i, p in enumerate(model.parameters())]
 
 
-def _layers(named: Sequence[tuple[str, Value]]) -> list[tuple[str, list[str], list[str],
-                                                               list[list[Value | None]]]]:
-    """The parameters as matrices, one per layer: ``(name, rows, cols, cells)``.
+def _structured(model: Any, params: Sequence[Value]) -> Any:
+    """The model whose neurons and layers the view shows: ``model`` itself when it is built
+    of neurons (``.layers`` of ``.neurons`` of ``.w``/``.b``), else the one network its
+    parameters remember (a module holding a microgrid MLP), else None."""
+    if units_of(model) is not None:
+        return model
+    found = [m for m in owning_models(params) if units_of(m) is not None]
+    return found[0] if len(found) == 1 else None
 
-    ``"L0.N1.w0"`` is row N1, column w0 of layer L0 (the bias ``b`` is the last column);
-    parameters named otherwise share one last row of their own.
-    """
-    groups: dict[str, dict[int, dict[str, Value]]] = {}
-    loose: list[tuple[str, Value]] = []
-    for name, p in named:
-        m = _PARAM.match(name)
-        if m is None:
-            loose.append((name, p))
-            continue
-        group = m.group("group") or "weights"
-        col = f"w{m.group('w')}" if m.group("w") is not None else "b"
-        groups.setdefault(group, {}).setdefault(int(m.group("neuron") or 0), {})[col] = p
+
+def _layers(model: Any, named: Sequence[tuple[str, Value]]
+            ) -> list[tuple[str, list[str], list[str], list[list[Value | None]]]]:
+    """The parameters as matrices, one per layer: ``(name, rows, cols, cells)``, read from
+    the model's structure: row N1 of layer L0 holds neuron 1's weights w0, w1, … and its
+    bias b (the last column); parameters outside it share one last row of their own."""
+    structured = _structured(model, [p for _, p in named])
+    units = units_of(structured) if structured is not None else None
     out = []
-    for group, neurons in groups.items():
-        width = max((int(c[1:]) + 1 for cols in neurons.values() for c in cols if c != "b"),
-                    default=0)
+    placed: set[Value] = set()
+    layers: dict[str, list[Any]] = {}
+    for u in units or ():
+        layers.setdefault(u.layer or "weights", []).append(u)
+    for name, neurons in layers.items():
+        width = max(len(u.w) for u in neurons)
         cols = [f"w{j}" for j in range(width)] + ["b"]
-        rows = sorted(neurons)
-        cells = [[neurons[r].get(c) for c in cols] for r in rows]
-        out.append((group, [f"N{r}" for r in rows], cols, cells))
+        cells: list[list[Value | None]] = [
+            [*u.w, *([None] * (width - len(u.w))), u.b] for u in neurons]
+        placed.update(p for row in cells for p in row if p is not None)
+        out.append((name, [u.name or "N0" for u in neurons], cols, cells))
+    loose = [(n, p) for n, p in named if p not in placed]
     if loose:
         out.append(("other", ["·"], [n for n, _ in loose], [[p for _, p in loose]]))
     return out
@@ -263,7 +202,7 @@ class LiveView:
         self._params = params
         self._param_list = list(dict.fromkeys(p for _, p in params))  # each once
         self._replay: Any = None  # the traced model, for the decision field
-        self._layers = _layers(params)
+        self._layers = _layers(model, params)
         nin = len(self._X[0])
         if isinstance(self.sample, int):
             if not -len(self._X) <= self.sample < len(self._X):
@@ -275,7 +214,8 @@ class LiveView:
                 raise ValueError(f"LiveView: sample has {len(self.sample)} values but the "
                                  f"model's inputs (the rows of X) have {nin}")
             self._x, self._t = list(self.sample), self.target
-        self._grouped = len({group_of_label(n) for n, _ in params} - {None}) > 1
+        structured = _structured(model, self._param_list)
+        self._grouped = structured is not None and len(units_of(structured) or ()) > 1
         self._batch_losses: list[float] = []
         self.frames, self.frame, self.history = [], None, None
         self.refreshes, self.time_drawing = 0, 0.0
@@ -457,7 +397,10 @@ class LiveView:
     def _draw_options(self, lv: Value | None) -> dict[str, Any]:
         """How the sample's graph is drawn (``draw_dot``'s options)."""
         return {"fmt": self.fmt, "show_grad": lv is not None, "hide_constants": True,
-                "params": self._param_list, "group": "neuron" if self._grouped else None,
+                # the model itself when it is built of neurons (its structure names and boxes
+                # them); else its parameters, which may remember the network they belong to
+                "params": self.model if units_of(self.model) is not None else self._param_list,
+                "group": "neuron" if self._grouped else None,
                 "max_nodes": self.max_nodes}
 
     def _lay_out(self, roots: Value | list[Value], lv: Value | None) -> None:
@@ -494,7 +437,7 @@ class LiveView:
                     self._graph = (self._relabel.fill(roots) if self._relabel is not None
                                    else self._problem)
             except ShapeChanged:  # a picture the template cannot read: draw it whole
-                self._graph = _svg_only(draw_dot(roots, **self._draw_options(lv)).svg())
+                self._graph = inline_svg(draw_dot(roots, **self._draw_options(lv)).svg())
             except _cannot_render() as e:  # no Graphviz renderer: say so, go on
                 self._relabel, self._problem = None, f"No picture of the graph: {e}"
                 self._graph = self._problem
@@ -508,7 +451,7 @@ class LiveView:
         my = 0.1 * (max(ys) - min(ys) or 1.0)
         x0, x1, y0, y1 = min(xs) - mx, max(xs) + mx, min(ys) - my, max(ys) + my
         n = self.resolution
-        threshold = 0.5 if getattr(self.model, "output_activation", "") == "sigmoid" else 0.0
+        threshold = decision_threshold(self.model)
         evaluate = self._evaluator()
         grid: list[list[float]] = []
         classes = False
@@ -522,7 +465,7 @@ class LiveView:
                         row.append(outs[0] - threshold)
                     else:
                         classes = True
-                        row.append(float(max(range(len(outs)), key=outs.__getitem__)))
+                        row.append(float(predicted_class(outs)))
                 grid.append(row)
         labels = [int(t) for t in self._y] if self._labels else [None] * len(self._y)
         limit = 500  # points drawn at most

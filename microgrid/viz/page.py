@@ -1,4 +1,8 @@
-"""Fit a rendered SVG to a notebook's output area.
+"""Put a rendered SVG into HTML: inline it, fit it to a notebook's output area.
+
+:func:`inline_svg` drops what comes before the ``<svg`` tag (the XML prolog and doctype),
+so the picture can sit inside a page: the live view's dashboard, the player's pages, the
+explorer's and a diagram's notebook output all inline their pictures through it.
 
 Graphviz writes ``width="…pt" height="…pt"``: a browser shows that at its natural size,
 so a wide graph runs off the page and scrolls the whole output sideways. :func:`fit_svg`
@@ -12,12 +16,19 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MIN_SCALE", "fit_svg", "natural_size", "scroll_box"]
+__all__ = ["MIN_SCALE", "fit_svg", "inline_svg", "natural_size", "scroll_box"]
 
 MIN_SCALE = 0.6
 """The smallest scale a picture is shrunk to before its box scrolls instead."""
 
 _SIZE = re.compile(r'<svg\b([^>]*?)\swidth="([\d.]+)pt"\s+height="([\d.]+)pt"', re.S)
+
+
+def inline_svg(svg: str) -> str:
+    """An SVG document from its ``<svg`` tag on (no XML prolog or doctype), to inline it in
+    HTML; text without an ``<svg`` tag is returned as it is."""
+    at = svg.find("<svg")
+    return svg[at:] if at >= 0 else svg
 
 
 def natural_size(svg: str) -> tuple[float, float] | None:
@@ -28,7 +39,7 @@ def natural_size(svg: str) -> tuple[float, float] | None:
 
 def fit_svg(svg: str) -> str:
     """``svg`` from its ``<svg`` tag on, sized to the width of its container."""
-    svg = svg[svg.find("<svg"):]
+    svg = inline_svg(svg)
     size = natural_size(svg)
     if size is None:
         return svg

@@ -6,10 +6,15 @@ name, its role (which colour), the box it sits in, its op and the items feeding 
 knows nothing about Graphviz; :mod:`microgrid.viz.dot` turns it into DOT, and the
 explorer restyles the same picture at every step without walking the graph again.
 
-Parameters and their names come from the model when it is given (``params=model``,
-:func:`parameter_names`: its layers, neurons, ``w`` and ``b``, or its
-``named_parameters()``), else from labels such as ``"L0.N1.w0"``; boxes and the
-parameters in them are drawn in the model's order (:meth:`Picture.reading_order`).
+Structure is read from what the model is, never from labels: parameters and their names
+come from the model when it is given (``params=model``, :func:`parameter_names`: its
+layers, neurons, ``w`` and ``b``, its ``named_parameters()``, or a ``state_dict`` of
+matrices), else from the networks the graph's parameters remember
+(:func:`owning_models`: :mod:`microgrid.nn` gives each parameter a block owned by its
+neuron). Neuron and layer boxes come from that structure, or, for a model not built of
+neurons, from the blocks recorded while the graph was built (``microgrid.blocks()``).
+Boxes and the parameters in them are drawn in the model's order
+(:meth:`Picture.reading_order`).
 
 A graph with more than ``max_nodes`` values gets a readable view instead of a refusal:
 each neuron applied to one example becomes one box (its weighted sum and activation),
@@ -19,22 +24,22 @@ part is boxed as ``example k``, and the picture's ``note`` says what was collaps
 
 from __future__ import annotations
 
-import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..engine import Value
 from ..graph import topological_order
+from ..recording import Block, block_of
 from ..stepper import NumberFormat, format_number, node_names
 
-__all__ = ["DiagramTooLargeError", "Item", "Picture", "describe", "group_of_label",
-           "parameter_names"]
+__all__ = ["DiagramTooLargeError", "Item", "Picture", "Unit", "describe", "group_of_label",
+           "owning_models", "parameter_boxes", "parameter_names", "units_of"]
 
 Groups = str | Mapping[str, Iterable[Value]] | None
 Params = Any  # a model, a mapping name -> Value, an iterable of Values, or None
 
-_PARAM_LABEL = re.compile(r"(^|\.)N\d+\.(w\d+|b)$")
 _LEVELS = ("neuron", "layer")
 LR_DEPTH = 5
 """The longest path (in values) a graph drawn left to right may have when ``rankdir`` is
@@ -48,10 +53,19 @@ class DiagramTooLargeError(ValueError):
     """The graph has more nodes than a readable diagram (``max_nodes``), even collapsed."""
 
 
-def group_of_label(label: str, level: str = "neuron") -> str | None:
-    """The neuron (``"L0.N1"``) or layer (``"L0"``) of a parameter labelled ``"L0.N1.w0"``."""
+def _check_level(level: Any) -> None:
     if level not in _LEVELS:
         raise ValueError(f"group must be 'neuron', 'layer' or a mapping, got {level!r}")
+
+
+def group_of_label(label: str, level: str = "neuron") -> str | None:
+    """Deprecated: the neuron (``"L0.N1"``) or layer (``"L0"``) a name like ``"L0.N1.w0"``
+    spells. Diagrams no longer read structure from labels: they read the model
+    (``params=model``) and the blocks its parameters and nodes recorded."""
+    warnings.warn("group_of_label is deprecated: diagrams read the model's structure "
+                  "(draw_dot(..., params=model)), not labels", DeprecationWarning,
+                  stacklevel=2)
+    _check_level(level)
     parts = label.split(".")
     keep = len(parts) - (1 if level == "neuron" else 2)
     return ".".join(parts[:keep]) if keep >= 1 else None
@@ -67,8 +81,33 @@ def _checked(named: Iterable[tuple[str, Any]]) -> dict[Value, str]:
     return out
 
 
-def _neuron_params(neuron: Any, prefix: str) -> list[tuple[str, Any]]:
-    return [*((f"{prefix}w{k}", w) for k, w in enumerate(neuron.w)), (f"{prefix}b", neuron.b)]
+def _entries(name: str, value: Any) -> Iterable[tuple[str, Any]]:
+    """(name, entry) for a mapping's value: a ``Value``, or nested lists of them (a
+    matrix ``wte`` gives ``wte[3][7]``), or a mapping of those (``layer0.wq[1][2]``)."""
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _entries(f"{name}.{k}", v)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from _entries(f"{name}[{i}]", v)
+    elif isinstance(value, Value):
+        yield name, value
+    else:
+        raise TypeError(f"params: {name} must be a Value or a (nested) list of Values, "
+                        f"got {type(value).__name__}: {value!r}")
+
+
+def _named_mapping(params: Mapping[Any, Any]) -> dict[Value, str]:
+    """Each ``Value`` of a mapping (a ``state_dict`` of matrices) → its name; one ``Value``
+    under two names is refused, naming both."""
+    out: dict[Value, str] = {}
+    for key, value in params.items():
+        for name, p in _entries(str(key), value):
+            if p in out:
+                raise ValueError(f"params: the same Value is named both {out[p]!r} and "
+                                 f"{name!r}; give each parameter one name")
+            out[p] = name
+    return out
 
 
 def parameter_names(params: Params) -> dict[Value, str]:
@@ -79,17 +118,20 @@ def parameter_names(params: Params) -> dict[Value, str]:
       or ``.w`` and ``.b``), as :mod:`microgrid.nn`, micrograd and the lecture write them:
       ``"L0.N1.w0"`` is weight 0 of neuron 1 of layer 0, ``"L0.N1.b"`` its bias;
     * another module with ``named_parameters()`` (PyTorch's convention): its names;
-    * a mapping name → ``Value`` (its keys), or anything with ``parameters()``, or an
-      iterable of ``Value``s (their labels).
+    * a mapping name → ``Value`` or name → nested lists of ``Value``s (a ``state_dict``
+      of matrices: ``{"wte": [[...], ...]}`` names an entry ``wte[3][7]``; a nested mapping
+      adds ``.key``); a ``Value`` under two names, or an entry that is no ``Value``, is
+      refused, naming them;
+    * anything with ``parameters()``, or an iterable of ``Value``s (their labels).
     """
     if isinstance(params, Value):
         raise TypeError("params must be a model, a mapping or an iterable of Values, "
                         "not one Value (write params=[v])")
     if isinstance(params, Mapping):
-        return _checked((str(k), v) for k, v in params.items())
-    structure = _structure(params)
-    if structure is not None:
-        return _checked(structure)
+        return _named_mapping(params)
+    units = units_of(params)
+    if units is not None:
+        return _checked(pair for u in units for pair in u.parameters())
     named = getattr(params, "named_parameters", None)
     if callable(named):
         return _checked((str(k), v) for k, v in named())
@@ -101,37 +143,77 @@ def parameter_names(params: Params) -> dict[Value, str]:
     return _checked((getattr(v, "label", ""), v) for v in values)
 
 
-def _layer_params(layer: Any) -> list[tuple[str, Any]]:
-    return [pair for j, neuron in enumerate(layer.neurons)
-            for pair in _neuron_params(neuron, f"N{j}.")]
+@dataclass(frozen=True)
+class Unit:
+    """One neuron of a model read from its structure: ``box`` its place (``"L0.N1"``;
+    ``""`` for a lone neuron), ``layer`` its layer's (``"L0"``; ``""`` outside an MLP),
+    ``name`` its own (``"N1"``), and its parameters ``w`` and ``b``."""
+
+    box: str
+    layer: str
+    name: str
+    w: tuple[Value, ...]
+    b: Value
+
+    def parameters(self) -> list[tuple[str, Value]]:
+        """(name in the model, parameter): ``L0.N1.w0``, …, ``L0.N1.b``."""
+        prefix = f"{self.box}." if self.box else ""
+        return [*((f"{prefix}w{k}", w) for k, w in enumerate(self.w)), (f"{prefix}b", self.b)]
 
 
-def _structure(model: Any) -> list[tuple[str, Any]] | None:
-    """(name, parameter) pairs of an MLP, layer or neuron read from its ``layers``,
-    ``neurons``, ``w`` and ``b``; None when ``model`` is not built that way (another
+def _units(layer: Any, name: str) -> list[Unit]:
+    return [Unit(f"{name}.N{j}" if name else f"N{j}", name, f"N{j}", tuple(n.w), n.b)
+            for j, n in enumerate(layer.neurons)]
+
+
+def units_of(model: Any) -> list[Unit] | None:
+    """The neurons of an MLP, layer or neuron, read from what it is — ``.layers`` of
+    ``.neurons`` of ``.w`` and ``.b``, as :mod:`microgrid.nn`, micrograd and the lecture
+    build them — in the model's order; None when ``model`` is not built that way (another
     module, whose ``w`` may be a matrix, is named by its ``named_parameters()``)."""
     try:
         if hasattr(model, "layers"):
-            pairs = [(f"L{i}.{name}", p) for i, layer in enumerate(model.layers)
-                     for name, p in _layer_params(layer)]
+            units = [u for i, layer in enumerate(model.layers) for u in _units(layer, f"L{i}")]
         elif hasattr(model, "neurons"):
-            pairs = _layer_params(model)
+            units = _units(model, "")
         elif hasattr(model, "w") and hasattr(model, "b"):
-            pairs = _neuron_params(model, "")
+            units = [Unit("", "", "", tuple(model.w), model.b)]
         else:
             return None
     except (AttributeError, TypeError):  # layers without neurons, a w that is no list
         return None
-    return pairs if pairs and all(isinstance(p, Value) for _, p in pairs) else None
+    ok = units and all(isinstance(p, Value) for u in units for p in (*u.w, u.b))
+    return units if ok else None
 
 
-def _natural(name: str) -> tuple[Any, ...]:
-    """A sort key reading numbers as numbers and a bias after the weights:
-    ``L0.N2.w1 < L0.N2.b < L0.N10.w0``."""
-    parts = name.split(".")
-    return tuple((1, 0) if part == "b" and i == len(parts) - 1 else
-                 (0, tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", part)))
-                 for i, part in enumerate(parts))
+def owning_models(nodes: Iterable[Value]) -> list[Any]:
+    """The models whose parameters are among ``nodes``, as the parameters remember them
+    (:mod:`microgrid.nn` gives each parameter a module block owned by its neuron, inside
+    its layer's and its network's): the outermost owner of each, in order of first use."""
+    models: dict[int, Any] = {}
+    for node in nodes:
+        b = block_of(node) if node.is_leaf else None
+        if b is None or b.kind != "module" or b.owner is None:
+            continue
+        while b.parent is not None and b.parent.kind == "module" and b.parent.owner is not None:
+            b = b.parent
+        models.setdefault(id(b.owner), b.owner)
+    return list(models.values())
+
+
+def parameter_boxes(models: Iterable[Any], level: str) -> dict[Value, str]:
+    """Each parameter of the models built of neurons → the title of its ``level``'s box
+    (``"neuron"``: ``"L0.N1"``, ``"layer"``: ``"L0"``, ``"model"``: ``"network"``), read
+    from each model's structure (:func:`units_of`); other models give none."""
+    out: dict[Value, str] = {}
+    for model in models:
+        for u in units_of(model) or ():
+            box = {"neuron": u.box, "layer": u.layer,
+                   "model": "network" if u.layer else ""}[level]
+            if box:
+                for _, p in u.parameters():
+                    out.setdefault(p, box)
+    return out
 
 
 @dataclass(frozen=True)
@@ -200,12 +282,31 @@ def _role(node: Value, roots: set[Value], params: Mapping[Value, str]) -> str:
     return "interior"
 
 
+def _block_boxes(order: Sequence[Value], level: str) -> dict[Value, str]:
+    """Boxes from the blocks recorded while the graph was built (``microgrid.blocks()``):
+    each node made in a block is boxed by its innermost block (``"neuron"``), the one
+    enclosing that (``"layer"``) or the outermost (``"model"``)."""
+    out: dict[Value, str] = {}
+    for node in order:
+        b: Block | None = block_of(node)
+        if b is None or (node.is_leaf and b.kind == "module"):
+            continue  # made outside any block, or a parameter (it remembers its module)
+        if level == "layer" and b.parent is not None:
+            b = b.parent
+        elif level == "model":
+            b = b.ancestors()[-1]
+        out[node] = b.title
+    return out
+
+
 def _assign_groups(order: Sequence[Value], params: Mapping[Value, str],
-                   group: Groups) -> dict[Value, str]:
-    """Each node's box. Explicit groups are taken as given; by name (``params``: each
-    parameter's name in the model), a parameter belongs to its neuron/layer, an op node to
-    the group of the parameters it reads, or else to the one group all its (non-constant)
-    operands share."""
+                   group: Groups, models: Sequence[Any] = ()) -> dict[Value, str]:
+    """Each node's box. Explicit groups are taken as given. For ``"neuron"``/``"layer"``
+    the structure of the models (``models``: an MLP, layer or neuron, given or found
+    through what its parameters remember) puts a parameter in its neuron/layer, an op
+    node in the group of the parameters it reads, or else in the one group all its
+    (non-constant) operands share; a graph of no such model is boxed by its recorded
+    blocks. Labels are never read."""
     if group is None:
         return {}
     if isinstance(group, Mapping):
@@ -219,14 +320,15 @@ def _assign_groups(order: Sequence[Value], params: Mapping[Value, str],
     if not isinstance(group, str):
         raise TypeError(f"group must be 'neuron', 'layer' or a mapping, got {group!r}")
     if group != "model":
-        group_of_label("", group)  # checks the level
+        _check_level(group)
+    boxes = parameter_boxes(models, group)
+    if not boxes:
+        return _block_boxes(order, group)
     out = {}
     for node in order:
         if node in params:
-            g = group_of_label(params[node], "layer" if group == "model" else group)
-            g = "network" if group == "model" and g is not None else g
-            if g is not None:
-                out[node] = g
+            if node in boxes:
+                out[node] = boxes[node]
             continue
         g = _joins(node, out, params)
         if g is not None:
@@ -290,8 +392,8 @@ def _depth(items: Sequence[Item]) -> int:
 
 def _full(order: Sequence[Value], names: Mapping[Value, str], roots: set[Value],
           params: Mapping[Value, str], group: Groups, hide_constants: bool,
-          fmt: NumberFormat) -> tuple[list[Item], dict[Value, str]]:
-    groups = _assign_groups(order, params, group)
+          fmt: NumberFormat, models: Sequence[Any]) -> tuple[list[Item], dict[Value, str]]:
+    groups = _assign_groups(order, params, group, models)
     ids = {node: f"n{i}" for i, node in enumerate(order)}
     items: list[Item] = []
     where: dict[Value, str] = {}
@@ -339,11 +441,11 @@ def _components(order: Sequence[Value], params: Mapping[Value, str],
 
 
 def _collapsed(order: Sequence[Value], names: Mapping[Value, str], roots: set[Value],
-               params: Mapping[Value, str], level: str,
-               fmt: NumberFormat) -> tuple[list[Item], dict[Value, str], int]:
+               params: Mapping[Value, str], level: str, fmt: NumberFormat,
+               models: Sequence[Any]) -> tuple[list[Item], dict[Value, str], int]:
     """Items with each application of a neuron (layer) drawn as one box; parameters and
     constants are not drawn. Also returns how many boxes there are."""
-    groups = _assign_groups(order, params, level)
+    groups = _assign_groups(order, params, level, models)
     exit_of = _components(order, params, groups)
     members: dict[Value, list[Value]] = {}
     for node, exit_node in exit_of.items():
@@ -425,7 +527,9 @@ def _by_example(items: Sequence[Item]) -> list[Item]:
 def _too_large(values: int, max_nodes: int, tried: str,
                no_model: bool) -> DiagramTooLargeError:
     hint = (" If it is a network's graph, pass the model (draw_dot(loss, params=model)) so "
-            "that each neuron applied to one example is drawn as one box." if no_model else "")
+            "that each neuron applied to one example is drawn as one box, or build the graph "
+            "inside `with microgrid.blocks():` so that each function call is."
+            if no_model else "")
     return DiagramTooLargeError(
         f"this graph has {values} values, more than max_nodes={max_nodes}{tried}: a "
         "diagram that size cannot be read. Draw a smaller part (one neuron's output, one "
@@ -454,14 +558,15 @@ def describe(root: Value | Iterable[Value], *, fmt: NumberFormat = ".4g",
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title must be a string, got {title!r}")
     if isinstance(group, str):
-        group_of_label("", group)  # 'neuron' or 'layer', else a ValueError naming group
+        _check_level(group)  # 'neuron' or 'layer', else a ValueError naming group
     order: list[Value] = topological_order(roots)
     root_set = set(roots)
-    if params is None:  # no model given: the leaves labelled as microgrid.nn labels them
-        found = [n for n in order if n.is_leaf and _PARAM_LABEL.search(n.label)]
-        param_names = {n: n.label for n in sorted(found, key=lambda n: _natural(n.label))}
+    if params is None:  # no model given: the models the graph's parameters remember
+        models = owning_models(order)
+        param_names = {p: name for m in models for p, name in parameter_names(m).items()}
     else:
         param_names = parameter_names(params)
+        models = [params] if units_of(params) is not None else owning_models(param_names)
     param_set = frozenset(param_names)
     # a parameter the model names but nobody labelled is shown by that name ("w0")
     unnamed = {p: name for p, name in param_names.items() if not p.label and name}
@@ -470,16 +575,23 @@ def describe(root: Value | Iterable[Value], *, fmt: NumberFormat = ".4g",
     note = None
     collapsed = False
     if values <= max_nodes:
-        items, where = _full(order, names, root_set, param_names, group, hide_constants, fmt)
+        items, where = _full(order, names, root_set, param_names, group, hide_constants, fmt,
+                             models)
     else:
         for level in _COLLAPSE:
-            items, where, boxes = _collapsed(order, names, root_set, param_names, level, fmt)
+            items, where, boxes = _collapsed(order, names, root_set, param_names, level, fmt,
+                                             models)
             if boxes and len(items) <= max_nodes:
-                what = "the network" if level == "model" else f"each {level}"
+                if any(units_of(m) is not None for m in models):
+                    what = ("the network" if level == "model" else f"each {level}") + \
+                        " applied to one example"
+                else:  # boxed by the blocks recorded while the graph was built
+                    what = {"neuron": "each recorded block", "layer": "each block enclosing "
+                            "those", "model": "each outermost block"}[level]
                 hidden = ("weights, biases, inputs and constants" if level == "model"
                           else "weights, biases and constants")
                 note = (f"{values} values are more than max_nodes={max_nodes}, so {what} "
-                        f"applied to one example is drawn as one box ({boxes} boxes) "
+                        f"is drawn as one box ({boxes} boxes) "
                         f"showing the value leaving it; {hidden} are not drawn. Draw a "
                         f"part, or pass max_nodes={values} to see every value.")
                 collapsed = True

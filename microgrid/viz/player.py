@@ -21,7 +21,8 @@ Controls: first / back / play / next / last buttons, a slider, the list of steps
 keys ← → Home End and space.
 
 From the command line: ``microgrid export`` (or ``python -m microgrid export``; ``--example
-slide``, ``neuron`` or ``worked``) writes one of the three examples of the lecture notes.
+slide``, ``neuron`` or ``worked``) writes one of the three examples of the lecture notes
+(:mod:`microgrid.viz.examples`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +38,11 @@ from .._files import write_atomically
 from ..engine import Value
 from ..stepper import NumberFormat
 from .draw import DiagramTooLargeError
-from .live import Frame, LiveView
+from .frame import Frame, Recording
 from .safe_text import clean, page_text
 from .walkthrough import MARK_STYLES, WalkThrough, marks_css, walk_through
 
-__all__ = ["EXAMPLES", "changes", "export_html", "page", "picture_at", "walkthrough_frames"]
+__all__ = ["changes", "export_html", "page", "picture_at", "walkthrough_frames"]
 
 _CSS = """
 body{font-family:Helvetica,Arial,sans-serif;margin:16px 20px;color:#222;background:#fff}
@@ -356,7 +357,22 @@ def _write(path: str | os.PathLike[str], text: str) -> Path:
     return target
 
 
-def export_html(path: str | os.PathLike[str], source: Value | LiveView | Sequence[Frame], *,
+def _recorded(source: object) -> list[Frame]:
+    """The frames of a training run: those of a recording (any object with ``frames``, such
+    as a :class:`~microgrid.viz.LiveView` made with ``record=True``) or a list of frames."""
+    frames = source if isinstance(source, Sequence) else getattr(source, "frames", None)
+    if isinstance(frames, Sequence) and all(isinstance(f, Frame) for f in frames):
+        if frames:
+            return list(frames)
+        if frames is not source:
+            raise ValueError(f"export_html: source is a {type(source).__name__} that "
+                             "recorded no frames; create it with LiveView(record=True) and "
+                             "train with it first")
+    raise TypeError(f"export_html: source must be a Value, a LiveView or a list of its "
+                    f"frames, got {type(source).__name__}")
+
+
+def export_html(path: str | os.PathLike[str], source: Value | Recording | Sequence[Frame], *,
                 title: str | None = None, fmt: NumberFormat = ".4g",
                 **draw_options: Any) -> Path:
     """Write a self-contained HTML player to ``path`` (``.html``) and return its path.
@@ -391,16 +407,7 @@ def export_html(path: str | os.PathLike[str], source: Value | LiveView | Sequenc
     if draw_options:
         raise TypeError(f"export_html: {', '.join(draw_options)} apply to a graph, "
                         "not to a training run")
-    if isinstance(source, LiveView):
-        recorded = source.frames
-        if not recorded:
-            raise ValueError("export_html: source is a LiveView that recorded no frames; "
-                             "create it with LiveView(record=True) and train with it first")
-    elif isinstance(source, Sequence) and source and all(isinstance(f, Frame) for f in source):
-        recorded = list(source)
-    else:
-        raise TypeError(f"export_html: source must be a Value, a LiveView or a list of its "
-                        f"frames, got {type(source).__name__}")
+    recorded = _recorded(source)
     tframes = [{"caption": "", "text": "", "outline": f.head} for f in recorded]
     subtitle = (f"{len(recorded)} frames of the training dashboard, from step "
                 f"{recorded[0].step} to step {recorded[-1].step}. Keys: ← → Home End, "
@@ -408,61 +415,3 @@ def export_html(path: str | os.PathLike[str], source: Value | LiveView | Sequenc
     return _write(path, page(tframes, [f.html() for f in recorded],
                              title=title or "Training run",
                              subtitle=subtitle, interval_ms=400))
-
-
-# -- the examples of the lecture notes -------------------------------------------------
-
-def slide_example() -> Value:
-    """f = (x + y)·z with x = −2, y = 5, z = −4 (q = x + y)."""
-    x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
-    q = x + y
-    q.label = "q"
-    f = q * z
-    f.label = "f"
-    return f
-
-
-def neuron_example() -> Value:
-    """One tanh neuron o = tanh(w0·x0 + w1·x1 + b), x = (2, 0), w = (−3, 1), b = 6.8814
-    (so n = 0.8814 and o = 1/√2)."""
-    x0, x1 = Value(2.0, "x0"), Value(0.0, "x1")
-    w0, w1, b = Value(-3.0, "w0"), Value(1.0, "w1"), Value(6.8813735870195432, "b")
-    n = x0 * w0 + x1 * w1 + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o
-
-
-def worked_example() -> Value:
-    """Matt Mazur's step-by-step example: a 2-2-2 sigmoid network, one bias per layer shared
-    by its two neurons, inputs (0.05, 0.10), targets (0.01, 0.99), E = Σ ½(t − out)²."""
-    from ..losses import sum_squared_error
-    from ..nn import MLP
-
-    w = [Value(v, f"w{k}") for k, v in
-         enumerate([0.15, 0.20, 0.25, 0.30, 0.40, 0.45, 0.50, 0.55], start=1)]
-    b1, b2 = Value(0.35, "b1"), Value(0.60, "b2")
-    net = MLP.from_weights(weights=[[[w[0], w[1]], [w[2], w[3]]], [[w[4], w[5]], [w[6], w[7]]]],
-                           biases=[[b1, b1], [b2, b2]], activation="sigmoid",
-                           output_activation="sigmoid", fused=True)
-    hidden = net.layers[0]([Value(0.05, "i1"), Value(0.10, "i2")])
-    assert isinstance(hidden, list)  # two neurons: a list (one would be a bare Value)
-    outputs = net.layers[1](hidden)
-    assert isinstance(outputs, list)
-    for node, name in zip([*hidden, *outputs], ["h1", "h2", "o1", "o2"]):
-        node.label = f"out_{name}"
-        node.parents[0].label = f"net_{name}"
-    E = sum_squared_error(outputs, [0.01, 0.99])
-    E.label = "E_total"
-    E.parents[0].label, E.parents[1].label = "E_o1", "E_o2"
-    return E
-
-
-EXAMPLES: dict[str, tuple[Callable[[], Value], str]] = {
-    "slide": (slide_example, "f = (x + y)·z, the slide"),
-    "neuron": (neuron_example, "one tanh neuron"),
-    "worked": (worked_example, "Matt Mazur's step-by-step example (2-2-2 network)"),
-}
-"""The walk-throughs ``microgrid export`` can write: name → (builder, title)."""
-

@@ -27,6 +27,7 @@ from ..graph import topological_order
 from ..stepper import NumberFormat, format_number
 from .draw import draw_dot
 from .picture import describe
+from .safe_text import shown as drawn_as
 
 __all__ = ["Relabel", "ShapeChanged"]
 
@@ -132,7 +133,7 @@ class Relabel:
             if len(texts) != 1 + len(fields):
                 raise ShapeChanged(f"the box {ident} does not read as name | data | grad")
             shown = html.unescape(texts[0].group(2))
-            if shown != name:
+            if shown != drawn_as(name):
                 raise ShapeChanged(f"the box {ident} is named {shown!r}, expected {name!r}")
             for text, field in zip(texts[1:], fields):
                 content = html.unescape(text.group(2)).replace(_NBSP, " ").strip()

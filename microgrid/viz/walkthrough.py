@@ -36,6 +36,7 @@ from ..engine import Value
 from ..stepper import NumberFormat
 from .colors import COLORS
 from .marks import Marks, marks_at
+from .page import inline_svg
 
 __all__ = ["LONG_EDGES", "MARK_STYLES", "WalkThrough", "marks_css", "walk_through"]
 
@@ -201,13 +202,11 @@ def walk_through(root: Value, *, fmt: NumberFormat = ".4g",
 
 def _every_step(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
     """Each step drawn and laid out on its own (the fallback)."""
-    from .live import _svg_only
-
     parts: list[str] = []
     index: dict[str, int] = {}
     for position, frame in enumerate(frames):
         explorer.goto(position)
-        svg = _svg_only(explorer.diagram().svg())
+        svg = inline_svg(explorer.diagram().svg())
         frame["parts"] = [index.setdefault(svg, len(parts))]
         if frame["parts"][0] == len(parts):
             parts.append(svg)
@@ -232,7 +231,7 @@ def _marks(explorer: Any, position: int) -> Marks:
 
 
 def _one_layout(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
-    from .dot import _data_grad, emit, field
+    from .dot import cell_texts, emit, field
 
     picture = explorer.description()
     style = dataclasses.replace(_style(explorer), show_contribution=False)
@@ -245,7 +244,7 @@ def _one_layout(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
         marks = _marks(explorer, position)
         state: dict[Any, str] = {}
         for item in items:
-            data, grad = _data_grad(item, marks, style)
+            data, grad = cell_texts(item, marks, style)
             state[item.ident, "data"] = f"data {data}"
             if grad is not None:
                 state[item.ident, "grad"] = f"grad {grad}"
@@ -267,7 +266,7 @@ def _one_layout(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
     room = {key: _widest(texts) for key, texts in flows.items()}
 
     template = emit(picture, Marks(grads={}, grads_shown=True), style)
-    base = {item.ident: _data_grad(item, Marks(grads={}, grads_shown=True), style)
+    base = {item.ident: cell_texts(item, Marks(grads={}, grads_shown=True), style)
             for item in items}
     body = template.body
     seen: dict[tuple[str, str], int] = {}
