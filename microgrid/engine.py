@@ -658,6 +658,7 @@ def _propagate_into_grad(reverse_order: Iterable[Value]) -> bool:
             if (lo < ca < hi and x) or (lo < cb < hi and y):
                 tiny = True
         elif op is _WSUM:
+            # ops.WSUM's rule written out, in its order (all wᵢ, then all xᵢ, then b)
             n = len(a) >> 1
             ws, xs = a[:n], a[n:-1]
             for w, x in zip(ws, xs):
