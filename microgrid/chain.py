@@ -25,20 +25,25 @@ It evaluates only what can matter:
   errors;
 * a local derivative that is exactly 0 contributes exactly 0 (never 0 × ∞ = nan).
 
+There is one routine for it over a whole graph on floats, underflow accounted for:
+:func:`float_gradients`, which :func:`microgrid.grad` calls, and ``Value.backward()`` too where
+its fast path saw a product fall below the normal range.
+
 This module is on the ground floor: it imports only the op table, the float namespace and the
 traversal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Container
+import math
+from collections.abc import Collection, Container
 from typing import Any
 
 from . import ops
 from .graph import operands
-from .namespaces import FLOAT_FNS
+from .namespaces import FLOAT_FNS, TINY_NORMAL
 
-__all__ = ["contributions"]
+__all__ = ["contributions", "float_gradients", "gradient_overflow", "reverse_pass"]
 
 Contribution = tuple[int, Any, Any, Any]
 """(operand index, operand node, local derivative, upstream × local)."""
@@ -97,3 +102,118 @@ def contributions(node: Any, upstream: Any, F: Any = FLOAT_FNS,
             c = upstream * d if d != 0.0 else 0.0
         out.append((i, parents[i], d, c))
     return out
+
+
+# below TINY_NORMAL (2⁻¹⁰²²) a product loses precision (or vanishes); what underflow costs is
+# counted in units of the smallest subnormal, 2⁻¹⁰⁷⁴:
+_ROUNDING = 0.5  # the largest error of a product rounded below 2⁻¹⁰²²
+_ALLOWED = 8.0  # what underflow may cost a gradient
+
+
+def reverse_pass(order: list[Any], output: Any, needed: Container[Any] | None, seed: Any,
+                 F: Any) -> tuple[dict[Any, Any], dict[Any, float]]:
+    """The chain rule from ``output`` (∂output/∂output = ``seed``) back over ``order``.
+
+    Returns the gradients of the ``needed`` nodes (None: every node) and, on floats, a bound
+    on what underflow cost each one (in units of 2⁻¹⁰⁷⁴): a product upstream × local
+    rounded below 2⁻¹⁰²² is off by up to ½ unit (or vanished; a local of ±1 is exact), and
+    later local derivatives multiply that error (also where no gradient got through: the
+    rules skipped behind a zero upstream are evaluated for the bound).
+    """
+    grads: dict[Any, Any] = {}
+    if needed is None or output in needed:
+        grads[output] = seed
+    lost: dict[Any, float] = {}
+    floats = not F.graph
+    for node in reversed(order):
+        g = grads.get(node)
+        e = lost.get(node, 0.0) if floats else 0.0
+        if e and not g:  # 0 (or nothing) only because of underflow: where would it go?
+            try:
+                for _, p, d, _ in contributions(node, 1.0, F, needed):
+                    lost[p] = lost.get(p, 0.0) + e * abs(d)
+            except OverflowError:  # a local derivative past the float range
+                for p in operands(node):
+                    lost[p] = math.inf
+        if g is None:
+            if node._fn in _POWERS and (needed is None or node in needed):
+                # no gradient reached it (a zero upstream, maybe an underflowed one), but a
+                # power rule with no value still has none: the kernel raises (see above)
+                contributions(node, 0.0, FLOAT_FNS, needed)
+            continue
+        for _, p, d, c in contributions(node, g, F, needed):
+            prev = grads.get(p)
+            grads[p] = c if prev is None else prev + c
+            if floats:
+                cost = e * abs(d) if e else 0.0
+                if (-TINY_NORMAL < c < TINY_NORMAL and g != 0.0
+                        and d != 0.0 and d != 1.0 and d != -1.0):  # (±g is exact)
+                    cost += _ROUNDING
+                if cost:
+                    lost[p] = lost.get(p, 0.0) + cost
+    return grads, lost
+
+
+def float_gradients(order: list[Any], output: Any, needed: Container[Any] | None,
+                    exact: Collection[Any] | None, seed: float = 1.0,
+                    who: str = "grad") -> dict[Any, float]:
+    """The float chain rule from ∂output/∂output = ``seed``, with underflow costing each
+    gradient of ``exact`` (every gradient when None) at most 8·2⁻¹⁰⁷⁴.
+
+    A product that underflows (to a subnormal or to 0) loses up to 2⁻¹⁰⁷⁵, harmless unless
+    later local derivatives multiply it: in the second reverse pass of ``hessian`` at
+    x = 1.4e-44 a vanished product skipped the term that cancels another, and the answer
+    came out twice the truth. The reverse pass is linear in its seed, so where the bound on
+    that cost is too large it is run again from a seed 2ˢ times larger, and every gradient
+    is scaled back by 2⁻ˢ (powers of two are exact). Where no seed serves (the largest
+    gradient would overflow), the point is refused with an ``OverflowError`` that names
+    the node and begins with ``who``.
+    """
+    scale = 0
+    for _ in range(8):
+        grads, lost = reverse_pass(order, output, needed, math.ldexp(seed, scale),
+                                   FLOAT_FNS)
+        bad = next((n for n, g in grads.items() if g - g != 0.0), None)
+        if bad is not None:
+            if scale:
+                raise _unscalable(who, bad, "the products it needs span more than the "
+                                            "range of a float")
+            raise gradient_overflow(who, bad, grads[bad])
+        costs = lost.values() if exact is None else (lost.get(x, 0.0) for x in exact)
+        worst = math.ldexp(max(costs, default=0.0), -scale)
+        if worst <= _ALLOWED:  # (what it cost, in the units of the unscaled gradients)
+            break
+        biggest = max((math.frexp(g)[1] for g in grads.values() if g), default=0)
+        room = 1022 - biggest
+        shift = min(room, math.frexp(worst / _ALLOWED)[1] + 1) if worst < math.inf else room
+        if shift <= 0:
+            candidates = lost if exact is None else exact
+            node = max(candidates, key=lambda x: lost.get(x, 0.0))
+            raise _unscalable(who, node, "a product of local derivatives underflowed where "
+                                         "later local derivatives would magnify what it "
+                                         "lost, and scaling it up would overflow another "
+                                         "gradient")
+        scale += shift
+    else:  # pragma: no cover - each round scales up, and the room runs out
+        raise _unscalable(who, output, "its products of local derivatives underflow")
+    if scale:
+        return {n: math.ldexp(g, -scale) for n, g in grads.items()}
+    return grads
+
+
+def _named(node: Any) -> str:
+    """How a gradient error names a node: its op (or "a leaf"), label and data."""
+    what = f"a {node._fn.name} node" if node._a is not None else "a leaf"
+    label = f" {node.label!r}" if node.label else ""
+    return f"{what}{label} (data={node._data!r})"
+
+
+def gradient_overflow(who: str, node: Any, g: float) -> OverflowError:
+    """The error for a node whose gradient ``g`` is not a finite float."""
+    return OverflowError(f"{who}: the gradient of {_named(node)} is {g!r}: a product of "
+                         "local derivatives overflowed a float")
+
+
+def _unscalable(who: str, node: Any, why: str) -> OverflowError:
+    return OverflowError(f"{who}: the gradient of {_named(node)} cannot be computed in "
+                         f"floats: {why}")

@@ -279,6 +279,20 @@ def test_interior_nodes_hold_the_latest_backward_never_doubled() -> None:
     assert f.grad == 1.0
 
 
+def test_leaves_accumulate_and_interior_nodes_reset_where_backward_reruns_for_underflow(
+        ) -> None:
+    # ∂f/∂x = 1e-30 goes through an upstream of 1e-330, which underflows: backward() reruns
+    # the pass scaled; the leaves still add to what they held, interior nodes still reset
+    x = Value(3.0)
+    u = (x / 1e-300) * 1e-300
+    f = u * 1e-30
+    x.grad = 1e-30
+    f.backward()
+    assert x.grad == 2e-30 and u.grad == 1e-30
+    f.backward()
+    assert x.grad == 2e-30 + 1e-30 and u.grad == 1e-30 and f.grad == 1.0
+
+
 def test_backward_from_an_interior_node_then_the_root() -> None:
     x, y, z, q, f = slide()
     q.backward()  # dq/dx = dq/dy = 1

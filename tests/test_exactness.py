@@ -286,6 +286,49 @@ def test_an_upstream_that_underflowed_to_zero_meeting_finite_local_derivatives_i
     assert hessian(f * x, [x]) == [[0.0]]
 
 
+def test_backward_is_exact_where_a_product_of_local_derivatives_underflows_on_the_way_back(
+        ) -> None:
+    # the upstream of x/1e-300 is 1e-30·1e-300 = 1e-330, below the smallest float; times
+    # the local derivative 1/1e-300 = 1e300 it is the whole answer, 1e-30 (it came out 0.0)
+    x = Value(3.0)
+    t = x / 1e-300
+    u = t * 1e-300
+    f = u * 1e-30
+    f.backward()
+    e30, e300 = mp.mpf(1e-30), mp.mpf(1e-300)
+    assert ulps(x.grad, e30 * e300 / e300) <= 1
+    assert x.grad == grad(f, [x])[0]
+    assert ulps(u.grad, e30) == 0  # interior nodes: the float nearest their true gradient
+    assert t.grad == float(e30 * e300) == 0.0
+    y = Value(3.0)
+    ((y / 1e-300) * 1e-300 * 1e-30).backward(0.5)
+    assert ulps(y.grad, e30 / 2) <= 1
+
+
+def test_backward_refuses_where_no_scaling_of_floats_can_serve_and_leaves_the_grads() -> None:
+    # one gradient near the float maximum, another 1e-50 whose product underflows and
+    # would need a local derivative of 1e300 to come back: no seed keeps both
+    x, y = Value(3.0), Value(2.0)
+    x.grad, y.grad = 0.25, -1.5
+    f = x * 1e300 + ((y / 1e-300) * 1e-300 * 1e-30) * 1e-20
+    with pytest.raises(OverflowError, match=r"^backward: the gradient of .*cannot be computed"):
+        f.backward()
+    assert (x.grad, y.grad) == (0.25, -1.5)  # as they were
+    assert all(n.grad == 0.0 for n in f.parents)
+
+
+def test_a_zero_upstream_beside_an_underflowed_product_is_exactly_zero() -> None:
+    x = Value(3.0)
+    z = (x / 1e-300) * 1e-300 * 1e-30
+    dead = (z - 1.0).relu()  # relu'(z − 1 < 0) = 0: nothing flows back through it
+    dead.backward()
+    assert x.grad == 0.0 and grad(dead, [x]) == (0.0,)
+    x.grad = 0.0
+    f = dead + z  # the live path is exact, the dead one adds exactly zero
+    f.backward()
+    assert ulps(x.grad, mp.mpf(1e-30)) <= 1
+
+
 # -- stable tails --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("a", [-745.0, -700.0, -40.0, -37.0, -1.0, 0.0, 1e-20, 2.0, 37.0,
