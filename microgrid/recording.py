@@ -218,7 +218,24 @@ def _stop() -> None:
         ACTIVE[0] -= 1
 
 
-class blocks:
+class _Recording:
+    """What ``blocks`` and ``block`` share: leaving restores the recording state in force
+    when they were entered (by an exception too)."""
+
+    __slots__ = ("_token",)
+
+    def __init__(self) -> None:
+        self._token: Token[_Section | None] | None = None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        token, self._token = self._token, None
+        if token is not None:
+            _section.reset(token)
+            _stop()
+
+
+class blocks(_Recording):
     """Record, for every node made inside the ``with``, the block of the user's function
     calls that made it (see :mod:`microgrid.recording`).
 
@@ -226,10 +243,7 @@ class blocks:
     force before entering is restored on leaving, by an exception too.
     """
 
-    __slots__ = ("_token",)
-
-    def __init__(self) -> None:
-        self._token: Token[_Section | None] | None = None
+    __slots__ = ()
 
     def __enter__(self) -> blocks:
         if self._token is not None:
@@ -240,15 +254,8 @@ class blocks:
         self._token = _section.set(section)
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        token, self._token = self._token, None
-        if token is not None:
-            _section.reset(token)
-            _stop()
 
-
-class block:
+class block(_Recording):
     """Name a part explicitly: nodes made inside belong to a block ``name`` nested in the
     current call path (``gpt › head 2``), and calls made inside nest below it.
 
@@ -256,13 +263,13 @@ class block:
     restores the state in force before, by an exception too.
     """
 
-    __slots__ = ("_kind", "_name", "_owner", "_token", "block")
+    __slots__ = ("_kind", "_name", "_owner", "block")
 
     def __init__(self, name: str, *, _kind: str = "named", _owner: Any = None) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError(f"block: name must be a non-empty str, got {name!r}")
+        super().__init__()
         self._name, self._kind, self._owner = name, _kind, _owner
-        self._token: Token[_Section | None] | None = None
         self.block: Block | None = None
 
     def __enter__(self) -> Block:
@@ -275,13 +282,6 @@ class block:
         _start()
         self._token = _section.set(_Section(frame, self.block))
         return self.block
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        token, self._token = self._token, None
-        if token is not None:
-            _section.reset(token)
-            _stop()
 
 
 def recorded(name: Callable[[Any], str]) -> Callable[[_F], _F]:
