@@ -284,17 +284,10 @@ def test_trace_graph_notebook_runs_on_the_core_value() -> None:
 
 
 def test_the_lecture_expression_reads_left_to_right_one_row_per_record() -> None:
+    from test_render import lecture_expression
     from test_viz import need_dot, svg_texts_at
 
-    a, b, c = Value(2.0, label="a"), Value(-3.0, label="b"), Value(10.0, label="c")
-    e = a * b
-    e.label = "e"
-    d = e + c
-    d.label = "d"
-    f = Value(-2.0, label="f")
-    L = d * f
-    L.label = "L"
-    L.backward()
+    L = lecture_expression()
     diagram = draw_dot(L)
     assert "rankdir=LR" in diagram.source
     need_dot()
