@@ -43,7 +43,8 @@ from . import ops
 from .graph import operands
 from .namespaces import FLOAT_FNS, TINY_NORMAL
 
-__all__ = ["contributions", "float_gradients", "gradient_overflow", "reverse_pass"]
+__all__ = ["contributions", "float_gradients", "gradient_overflow", "reverse_pass",
+           "scaled_gradients", "seed_exponent"]
 
 Contribution = tuple[int, Any, Any, Any]
 """(operand index, operand node, local derivative, upstream × local)."""
@@ -158,7 +159,28 @@ def float_gradients(order: list[Any], output: Any, needed: Container[Any] | None
                     exact: Collection[Any] | None, seed: float = 1.0,
                     who: str = "grad") -> dict[Any, float]:
     """The float chain rule from ∂output/∂output = ``seed``, with underflow costing each
-    gradient of ``exact`` (every gradient when None) at most 8·2⁻¹⁰⁷⁴.
+    gradient of ``exact`` (every gradient when None) at most 8·2⁻¹⁰⁷⁴ (see
+    :func:`scaled_gradients`)."""
+    grads, scale = scaled_gradients(order, output, needed, exact, seed, who)
+    if scale:
+        return {n: math.ldexp(g, -scale) for n, g in grads.items()}
+    return grads
+
+
+def seed_exponent(order: list[Any], output: Any, seed: float = 1.0,
+                  who: str = "backward_steps") -> int:
+    """The power of two s such that the chain rule run from ``seed``·2ˢ and scaled back by
+    2⁻ˢ gives every gradient as :func:`float_gradients` does (0 where nothing underflows):
+    what a step-by-step view of the reverse pass multiplies its numbers by."""
+    return scaled_gradients(order, output, None, None, seed, who)[1]
+
+
+def scaled_gradients(order: list[Any], output: Any, needed: Container[Any] | None,
+                     exact: Collection[Any] | None, seed: float = 1.0,
+                     who: str = "grad") -> tuple[dict[Any, float], int]:
+    """The float chain rule from ∂output/∂output = ``seed``·2ˢ and that s, chosen so that
+    underflow costs each gradient of ``exact`` (every gradient when None) at most 8·2⁻¹⁰⁷⁴
+    once scaled back by 2⁻ˢ.
 
     A product that underflows (to a subnormal or to 0) loses up to 2⁻¹⁰⁷⁵, harmless unless
     later local derivatives multiply it: in the second reverse pass of ``hessian`` at
@@ -196,9 +218,7 @@ def float_gradients(order: list[Any], output: Any, needed: Container[Any] | None
         scale += shift
     else:  # pragma: no cover - each round scales up, and the room runs out
         raise _unscalable(who, output, "its products of local derivatives underflow")
-    if scale:
-        return {n: math.ldexp(g, -scale) for n, g in grads.items()}
-    return grads
+    return grads, scale
 
 
 def _named(node: Any) -> str:

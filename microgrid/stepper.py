@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from math import ldexp
 
 from . import chain
 from .engine import Value
@@ -197,12 +198,21 @@ def backward_steps(root: Value, gradient: float = 1.0,
     """Backprop from ``root``, one step per node with operands, in reverse topological order.
 
     Step 0 is the root, seeded with ∂L/∂L = ``gradient``. Every gradient starts at zero (as
-    the first ``backward()`` call on a fresh graph); no ``.grad`` is written.
+    the first ``backward()`` call on a fresh graph); no ``.grad`` is written. Where a product
+    of local derivatives would underflow and a later one magnify what it lost, the steps are
+    computed from the seed times 2ˢ and every number shown is scaled back by 2⁻ˢ, as
+    ``backward()`` does (:func:`microgrid.chain.seed_exponent`), so the last step's
+    gradients are ``backward()``'s.
     """
     order = topological_order(root)
     names = node_names(order, fmt)
+    scale = chain.seed_exponent(order, root, float(gradient), "backward_steps")
+
+    def shown(x: float) -> float:  # a number of the scaled pass, as the user's pass has it
+        return ldexp(x, -scale) if scale else x
+
     grads: dict[Value, float] = {root: 0.0}
-    grads[root] += float(gradient)
+    grads[root] += ldexp(float(gradient), scale)
     steps: list[BackwardStep] = []
     for node in reversed(order):
         parents = node.parents
@@ -220,15 +230,17 @@ def backward_steps(root: Value, gradient: float = 1.0,
                 if i in received:
                     d, c = received[i]
                     grads[p] = after = before + c
-                    contributions.append(Contribution(p, names[p], d, c, before, after))
+                    contributions.append(Contribution(p, names[p], d, shown(c), shown(before),
+                                                      shown(after)))
                 else:
                     grads[p] = before
                     if p.is_constant or i in const:
                         contributions.append(
-                            Contribution(p, names[p], 0.0, 0.0, before, before, True))
+                            Contribution(p, names[p], 0.0, 0.0, shown(before), shown(before),
+                                         True))
         formula = fill_formula(node, [names[p] for p in parents]) if parents else ""
         steps.append(BackwardStep(len(steps), node, names[node], names[root], formula,
-                                  upstream, tuple(contributions), fmt))
+                                  shown(upstream), tuple(contributions), fmt))
     return steps
 
 

@@ -165,3 +165,20 @@ def test_replaying_every_backward_step_gives_exactly_the_grads_of_backward(
     # each step's upstream is the node's final gradient
     for step in steps:
         assert step.upstream == step.node.grad
+
+
+def test_steps_through_an_underflowed_product_end_with_the_gradients_of_backward() -> None:
+    """(x / 1e-300)·1e-300·1e-30: the upstream 1e-30 times the local 1e-300 underflows, and
+    the next local 1/1e-300 would bring it back. backward() reruns from a scaled seed; the
+    steps are computed the same way, so they show ∂/∂x = 1e-30, not 0."""
+    x = Value(3.0, "x")
+    root = (x / 1e-300) * 1e-300 * 1e-30
+    steps = backward_steps(root)
+    replayed = grads_after(steps)
+    root.backward()
+    assert x.grad == 1e-30
+    assert replayed[x] == x.grad
+    for node in topological_order(root):
+        assert replayed[node] == node.grad, node
+    for step in steps:
+        assert step.upstream == step.node.grad
