@@ -374,7 +374,10 @@ def _tiny_gpt(v: Values) -> None:
     start, end, losses = v["training"]
     assert len(losses) == steps and close(losses[0], first, 0.5)
     assert end < start and end < uniform  # training beat the start and the uniform guess
-    assert v["plotted"][0] == losses and v["plotted"][1] == [uniform, uniform]
+    curve, smooth, line = v["plotted"]
+    assert curve == losses and line == [uniform, uniform]
+    assert all(close(m, sum(losses[max(0, k - 19):k + 1]) / min(k + 1, 20), 1e-12)
+               for k, m in enumerate(smooth))  # the mean of the last 20 steps
     samples = v["samples"]
     assert len(samples) == 12
     assert all(isinstance(s, str) and len(s) <= context and set(s) <= set(itos[1:])
