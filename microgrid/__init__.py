@@ -17,6 +17,7 @@ from .recording import Block, block, block_of, blocks
 from .stepper import backward_steps, forward_steps, grads_after
 from .viz import LiveView, draw_dot, export_html
 from .viz.explorer import explore
+from .viz.gradients import gradient_report
 
 __all__ = [
     "Block",
@@ -35,6 +36,7 @@ __all__ = [
     "gc_paused",
     "grad",
     "gradcheck",
+    "gradient_report",
     "grads_after",
     "hessian",
     "topological_order",

@@ -120,17 +120,18 @@ def matrix_gradients(mats: Iterable[Matrix], read: Iterable[Value] | None = None
 
 
 def rows_text(rows: Sequence[int], total: int, most: int = 8) -> str:
-    """``"all 27"``, ``"none of 27"``, ``"3, 10, 17 of 27"``, ``"all but 23 of 32"`` (at
-    most ``most`` rows listed)."""
+    """``"all 27"``, ``"none of 27"``, ``"3, 10, 17 of 27"``, ``"all but 23 of 32"``,
+    ``"12 of 40: 0, 1, …"`` (at most ``most`` rows listed)."""
     if len(rows) == total:
         return f"all {total}"
     if not rows:
         return f"none of {total}"
-    if len(rows) > total / 2 and total - len(rows) <= most:
+    if len(rows) > most and total - len(rows) <= most:
         missing = sorted(set(range(total)) - set(rows))
         return f"all but {', '.join(map(str, missing))} of {total}"
-    shown = ", ".join(map(str, rows[:most])) + (", …" if len(rows) > most else "")
-    return f"{shown} ({len(rows)}) of {total}" if len(rows) > most else f"{shown} of {total}"
+    if len(rows) > most:
+        return f"{len(rows)} of {total}: " + ", ".join(map(str, rows[:most])) + ", …"
+    return f"{', '.join(map(str, rows))} of {total}"
 
 
 def _num(x: float) -> str:
