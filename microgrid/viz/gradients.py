@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["BlockGradient", "GradientReport", "MatrixGradient", "gradient_report",
-           "matrix_gradients", "rows_text"]
+           "matrix_gradients", "rows_text", "watched_matrices"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,22 @@ def _largest(values: Sequence[Value], names: Sequence[str]) -> tuple[float, str]
         if g > best or (g != g and best == best):  # nan is the largest: it is wrong
             best, at = g, name
     return best, at
+
+
+def watched_matrices(params: Params) -> list[Matrix]:
+    """The matrices of ``params`` (:func:`microgrid.structure.matrices`), with the lone
+    parameters that have no name (a plain list of unlabelled ``Value``s) gathered into one
+    vector ``parameters`` (entries ``parameters[0]``, …) instead of one nameless row each."""
+    mats = matrices(params)
+    loose = [m for m in mats if not m.shape and not m.name]
+    if len(loose) < 2:
+        return mats
+    entries = tuple(m.entries[0] for m in loose)
+    vector = Matrix("parameters", (len(entries),), entries,
+                    tuple(f"parameters[{i}]" for i in range(len(entries))))
+    gathered = {id(m) for m in loose}
+    kept = [m for m in mats if id(m) not in gathered]
+    return [vector, *kept] if mats[0] is loose[0] else [*kept, vector]
 
 
 def matrix_gradients(mats: Iterable[Matrix], read: Iterable[Value] | None = None
@@ -260,7 +276,7 @@ def gradient_report(params: Params = None, root: Value | Sequence[Value] | None 
         if params is None:
             raise TypeError("gradient_report: give params (a state_dict, a model or a list "
                             "of parameters), root (the graph's loss), or both")
-        return GradientReport(matrix_gradients(matrices(params)), [], None)
+        return GradientReport(matrix_gradients(watched_matrices(params)), [], None)
     if isinstance(root, Value):
         roots: list[Value] = [root]
     elif isinstance(root, (list, tuple)) and root and all(isinstance(r, Value) for r in root):
@@ -278,4 +294,5 @@ def gradient_report(params: Params = None, root: Value | Sequence[Value] | None 
                                                       view.piece_of) for x in p.inputs])
         blocks.append(BlockGradient(p.title, p.part.name, p.values, len(p.inputs),
                                     p.grad_norm(), largest, at))
-    return GradientReport(matrix_gradients(parts.matrices, parts.order), blocks, depth)
+    mats = parts.matrices if params is None else watched_matrices(params)
+    return GradientReport(matrix_gradients(mats, parts.order), blocks, depth)
