@@ -75,8 +75,15 @@ def test_the_report_on_a_hand_made_graph_matches_finite_differences_and_decimal_
         loss = hand_loss(sd)
     loss.backward()
     fd = finite_differences(sd)
-    report = microgrid.gradient_report(sd, root=loss)
+    report = microgrid.gradient_report(sd, root=loss, depth=0)
     assert [r.title for r in report.rows] == ["emb 5×3", "w 2×3", "b 2"]
+    (block,) = report.blocks  # the whole of hand_loss: it reads the parameters
+    read = [v for t in sorted(set(TOKENS)) for v in sd["emb"][t]] + [
+        v for row in sd["w"] for v in row] + sd["b"]
+    assert block.title == "hand_loss" and block.inputs == len(read)
+    assert block.norm == decimal_norm([v.grad for v in read])
+    assert block.norm == pytest.approx(math.sqrt(sum(g * g for gs in fd.values() for g in gs)),
+                                       rel=1e-6)
     for row in report.rows:
         grads = fd[row.name]
         exact = [v.grad for v in partition(loss, sd).matrices[
@@ -204,11 +211,24 @@ def test_an_mlp_gives_layer_matrices_and_a_dead_neuron_shows_as_a_row_read_witho
 
 def test_before_backward_the_report_says_no_gradient_arrived() -> None:
     sd = hand_model()
-    loss = hand_loss(sd)
-    report = microgrid.gradient_report(sd, root=loss)
+    with microgrid.blocks():
+        loss = hand_loss(sd)
+    report = microgrid.gradient_report(sd, root=loss, depth=0)
     assert all(r.norm == 0.0 and r.zeros == r.size and r.largest_at == "" for r in report.rows)
-    assert "No gradient reached any matrix" in report.note and report.note in str(report)
+    assert report.note.startswith("No gradient reached any matrix") and report.note in str(report)
     assert "has backward() run?" in report._repr_html_()
+    assert [b.title for b in report.blocks] == ["hand_loss"] and report.blocks[0].norm == 0.0
+
+
+def test_a_graph_built_without_blocks_gets_matrices_and_a_note_on_recording() -> None:
+    sd = hand_model()
+    loss = hand_loss(sd)  # not inside microgrid.blocks()
+    loss.backward()
+    report = microgrid.gradient_report(sd, root=loss)
+    assert report.blocks == [] and report["w"].norm > 0
+    assert report.note.startswith("No block at depth 1: build the graph inside `with "
+                                  "microgrid.blocks():`")
+    assert microgrid.gradient_report(sd).note == ""  # no root: no blocks asked for
 
 
 def test_bad_params_and_roots_are_refused_by_name() -> None:

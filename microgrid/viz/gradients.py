@@ -157,8 +157,8 @@ def _num(x: float) -> str:
 class GradientReport:
     """Where the gradient goes (see :func:`gradient_report`): ``rows`` one
     :class:`MatrixGradient` per matrix, ``blocks`` one :class:`BlockGradient` per block of
-    the view at ``depth`` (empty without a root), ``note`` a sentence when no gradient
-    reached any matrix."""
+    the view at ``depth`` (empty without a root), ``note`` what the numbers cannot show (no
+    gradient reached any matrix; no block was recorded), or ``""``."""
 
     def __init__(self, rows: list[MatrixGradient], blocks: list[BlockGradient],
                  depth: int | None) -> None:
@@ -166,9 +166,16 @@ class GradientReport:
         self.blocks = blocks
         self.depth = depth
         self.parameters = sum(r.size for r in rows)
-        self.note = ("" if any(r.largest for r in rows) else
-                     "No gradient reached any matrix: every .grad is 0 (has backward() "
-                     "run? a loss that does not depend on these parameters gives this too).")
+        notes = []
+        if not any(r.largest for r in rows):
+            notes.append("No gradient reached any matrix: every .grad is 0 (has backward() "
+                         "run? a loss that does not depend on these parameters gives this "
+                         "too).")
+        if depth is not None and not blocks:
+            notes.append(f"No block at depth {depth}: build the graph inside `with "
+                         f"microgrid.blocks():` to see the gradient per block (or choose "
+                         f"another depth).")
+        self.note = " ".join(notes)
 
     def __getitem__(self, name: str) -> MatrixGradient:
         """The row of a matrix by its name (``"wte"``) or title (``"wte 27×16"``)."""
