@@ -987,10 +987,19 @@ def test_watching_a_loop_refuses_bad_input_by_name() -> None:
     with pytest.raises(TypeError, match=r"LiveView\.update: loss must be a number or a Value"):
         view.update(4, loss="low")
     with pytest.raises(TypeError, match=r"LiveView\.update: text must be a str or a list"):
-        view.update(4, text=[1, 2])  # type: ignore[list-item]
+        view.update(4, loss=0.5, text=[1, 2])  # type: ignore[list-item]
     assert view._batch_losses == [1.0] and [f.step for f in view.frames] == [0, 3]
     view.update(4, loss=0.25, text=["ann", "bob"])  # refused calls left nothing behind
     assert view.frame is not None and view.frame.numbers["text"] == ["ann", "bob"]
+    assert view._batch_losses == [1.0, 0.25] and view._steps == [3, 4]
+    final = view.close()
+    assert view.close() is final and len(view.frames) == 4  # closed once
+    with pytest.raises(RuntimeError, match="this view was closed"):
+        view.update(5, loss=0.1)
+    first = microgrid.watch(sd, record=True, every=1, overhead=None)
+    first.update(0, loss=2.0)  # a loop counting from 0, as the lecture's does
+    assert [f.step for f in first.frames] == [0] and first.update(loss=1.0) is first.frame
+    assert first.frame is not None and first.frame.step == 1
 
 
 def test_fit_with_params_shows_the_matrices_it_names() -> None:

@@ -130,8 +130,7 @@ def _matrix_maps(mats: Sequence[Any]) -> list[HeatMap]:
     return out
 
 
-def _layers(model: Any, named: Sequence[tuple[str, Value]]
-            ) -> list[tuple[str, list[str], list[str], list[list[Value | None]]]]:
+def _layers(model: Any, named: Sequence[tuple[str, Value]]) -> list[HeatMap]:
     """The parameters as matrices, one per layer: ``(name, rows, cols, cells)``, read from
     the model's structure: row N1 of layer L0 holds neuron 1's weights w0, w1, … and its
     bias b (the last column); parameters outside it share one last row of their own."""
@@ -340,6 +339,7 @@ class LiveView:
         self._layers = _matrix_maps(self._mats)
         self._reset()
         self._step = 0
+        self._updated = self._closed = False
         self._steps: list[int] = []  # the steps of the losses given
         self._texts: list[tuple[int, str]] = []  # (step, text) as reported
         self._grads: list[float] | None = None  # copied at the last update
@@ -358,29 +358,32 @@ class LiveView:
         ``step`` defaults to the last one + 1. Returns the frame drawn, if one is due."""
         if not (self._started and self._loop):
             self.start()
+        if self._closed:
+            raise RuntimeError("LiveView.update: this view was closed; watch the next run "
+                               "with a new one (microgrid.watch(params))")
         if step is None:
-            step = self._step + 1
+            step = self._step + 1 if self._updated else 1
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
             raise TypeError(f"LiveView.update: step must be an int ≥ 0, got {step!r}")
-        if self._steps and step <= self._steps[-1]:
+        if self._updated and step <= self._step:
             raise ValueError(f"LiveView.update: step {step} comes after step "
-                             f"{self._steps[-1]}; steps must increase")
-        if loss is not None:
-            try:
-                value = _number(loss)
-            except (TypeError, ValueError):
-                raise TypeError(f"LiveView.update: loss must be a number or a Value, got "
-                                f"{loss!r}") from None
+                             f"{self._step}; steps must increase")
+        try:  # every argument checked before anything is kept
+            value = None if loss is None else _number(loss)
+        except (TypeError, ValueError):
+            raise TypeError(f"LiveView.update: loss must be a number or a Value, got "
+                            f"{loss!r}") from None
+        lines = [] if text is None else [text] if isinstance(text, str) else list(text)
+        if not all(isinstance(t, str) for t in lines):
+            raise TypeError(f"LiveView.update: text must be a str or a list of str, "
+                            f"got {text!r}")
+        step = int(step)
+        if value is not None:
             self._batch_losses.append(value)
-            self._steps.append(int(step))
-        if text is not None:
-            lines = [text] if isinstance(text, str) else list(text)
-            if not all(isinstance(t, str) for t in lines):
-                raise TypeError(f"LiveView.update: text must be a str or a list of str, "
-                                f"got {text!r}")
-            self._texts += [(int(step), t) for t in lines]
-            del self._texts[:-50]
-        self._step = int(step)
+            self._steps.append(step)
+        self._texts += [(step, t) for t in lines]
+        del self._texts[:-50]
+        self._step, self._updated = step, True
         self._grads = [p.grad for p in self._param_list]
         before = self.refreshes
         self._tick(self._step)
@@ -388,9 +391,14 @@ class LiveView:
 
     def close(self) -> Frame | None:
         """The final frame: the parameters as the loop left them, with the gradients of
-        the last :meth:`update` (zeroed since, they are put back while it is drawn)."""
+        the last :meth:`update` (zeroed since, they are put back while it is drawn). The
+        view is then done: a second ``close()`` returns the same frame, ``update`` refuses."""
         if not (self._started and self._loop) or not (self.display or self.record):
+            self._closed = self._loop
             return None
+        if self._closed:  # closed already: its final frame
+            return self.frame
+        self._closed = True
         now = [p.grad for p in self._param_list]
         try:
             if self._grads is not None:
