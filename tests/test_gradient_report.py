@@ -159,6 +159,9 @@ def test_on_the_gpt_step_the_embedding_rows_are_the_tokens_and_positions_used(gp
         assert b.norm == p.grad_norm() == decimal_norm([x.grad for x in p.inputs])
         assert b.values == p.values and b.inputs == len(p.inputs)
         assert b.largest == max(abs(x.grad) for x in p.inputs)
+    # by default, the one function the step runs in (gpt_step) is opened: depth 1
+    assert report.depth == 1 and microgrid.gradient_report(sd, root=loss, depth=0).blocks[
+        0].title == "gpt_step"
     deeper = microgrid.gradient_report(sd, root=loss, depth=2)
     assert len(deeper.blocks) > len(report.blocks) and deeper.depth == 2
 
@@ -226,7 +229,7 @@ def test_a_graph_built_without_blocks_gets_matrices_and_a_note_on_recording() ->
     loss.backward()
     report = microgrid.gradient_report(sd, root=loss)
     assert report.blocks == [] and report["w"].norm > 0
-    assert report.note.startswith("No block at depth 1: build the graph inside `with "
+    assert report.note.startswith("No block at depth 0: build the graph inside `with "
                                   "microgrid.blocks():`")
     assert microgrid.gradient_report(sd).note == ""  # no root: no blocks asked for
 

@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..engine import Value
-from ..parts import Piece, grad_norm, partition
+from ..parts import Parts, Piece, View, grad_norm, partition
 from ..structure import Matrix, Params, matrices
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ class GradientReport:
         if depth is not None and not blocks:
             notes.append(f"No block at depth {depth}: build the graph inside `with "
                          f"microgrid.blocks():` to see the gradient per block (or choose "
-                         f"another depth).")
+                         f"a smaller depth).")
         self.note = " ".join(notes)
 
     def __getitem__(self, name: str) -> MatrixGradient:
@@ -267,13 +267,31 @@ def _input_name(x: Value, names: dict[Value, str], pieces: Sequence[Piece],
     return name if name else f"from {pieces[piece_of[x]].title}"
 
 
+def _first_branching(parts: Parts, expand: Iterable[str]) -> tuple[int, View]:
+    """The first depth whose view holds more than one block (single wrappers, such as
+    the one function a whole step runs in, are opened), or the deepest holding any."""
+    expand = list(expand)
+    height = max((p.depth for p in parts.root.walk()), default=0)
+    best = (0, parts.cut(0, expand))
+    for d in range(height):
+        view = parts.cut(d, expand)
+        count = sum(1 for p in view.pieces if p.kind == "part")
+        if count == 0:
+            break
+        best = (d, view)
+        if count > 1:
+            break
+    return best
+
+
 def gradient_report(params: Params = None, root: Value | Sequence[Value] | None = None, *,
-                    depth: int = 1, expand: Iterable[str] = ()) -> GradientReport:
+                    depth: int | None = None, expand: Iterable[str] = ()) -> GradientReport:
     """Where the gradient goes after ``backward()``: per parameter matrix of ``params``
     (a ``state_dict`` of nested lists, a model, a mapping or a list of ``Value``s) and,
     given the graph's ``root`` (recorded inside ``microgrid.blocks()``), per block of its
-    view at ``depth`` (``expand=`` opens named blocks, as in
-    :meth:`microgrid.parts.Parts.cut`). ``params=None`` takes the matrices of the
+    view at ``depth`` (:meth:`microgrid.parts.Parts.cut`; ``expand=`` opens named blocks).
+    ``depth=None``: the first depth with more than one block (a step wrapped in one
+    function shows the blocks inside it). ``params=None`` takes the matrices of the
     :mod:`microgrid.nn` networks the graph's parameters remember."""
     if isinstance(params, Value) and root is None:
         raise TypeError("gradient_report: params is one Value; pass the parameters first "
@@ -292,7 +310,10 @@ def gradient_report(params: Params = None, root: Value | Sequence[Value] | None 
         raise TypeError(f"gradient_report: root must be a Value (the loss) or a list of "
                         f"Values, got {type(root).__name__}")
     parts = partition(roots, params)
-    view = parts.cut(depth, expand)
+    if depth is None:
+        depth, view = _first_branching(parts, expand)
+    else:
+        view = parts.cut(depth, expand)
     blocks = []
     for p in view.pieces:
         if p.kind != "part" or p.part is None:
