@@ -1019,3 +1019,36 @@ def test_fit_with_params_shows_the_matrices_it_names() -> None:
     by_name = {n: (d, g) for n, d, g in view.frame.numbers["parameters"]}
     assert by_name["w1[1][0]"] == (model.layers[0].neurons[1].w[0].data,
                                    model.layers[0].neurons[1].w[0].grad)
+
+
+@pytest.mark.slow
+def test_in_a_real_kernel_a_hand_written_loop_updates_one_display(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    source = (
+        "import microgrid\n"
+        "from microgrid import Value\n"
+        "sd = {'w': [[Value(0.5), Value(-0.3)], [Value(0.1), Value(0.2)]]}\n"
+        "params = [p for row in sd['w'] for p in row]\n"
+        "view = microgrid.watch(sd, every=5, overhead=None)\n"
+        "assert view.display\n"
+        "for step in range(1, 21):\n"
+        "    loss = sum((p * p for p in params), Value(0.0))\n"
+        "    loss.backward()\n"
+        "    view.update(step, loss=loss.data, text=f'name {step}')\n"
+        "    for p in params:\n"
+        "        p.data -= 0.1 * p.grad\n"
+        "        p.grad = 0.0\n"
+        "view.close()\n")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    client = CountingClient(nb, timeout=60, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    kinds = [d[1] for d in client.displays]
+    assert kinds == ["display_data"] + ["update_display_data"] * 5  # start, 5…20, end
+    assert len({d[2] for d in client.displays}) == 1
+    assert [numbers_in(d[3])["step"] for d in client.displays] == [0, 5, 10, 15, 20, 20]
+    last = numbers_in(client.displays[-1][3])
+    assert last["text"] == ["name 20"] and last["matrices"][0]["title"] == "w 2×2"
+    (shown,) = [o for o in nb.cells[0].outputs if o.output_type == "display_data"]
+    assert numbers_in(shown["data"]["text/html"]) == last
