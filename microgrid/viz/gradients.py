@@ -6,9 +6,10 @@ matrix and per block of the graph.
 MLP's ``L0.w`` and ``L0.b``), the L2 norm of its gradient, its largest ``|grad|`` and where
 (``wte[3][7]``), how many entries have a gradient of exactly 0, and which rows received
 gradient. Given the graph's root (``root=loss``, built inside ``microgrid.blocks()``), it
-also gives per block of :func:`microgrid.parts.partition`'s view at ``depth`` the gradient
-leaving the block backwards (:meth:`~microgrid.parts.Piece.grad_norm`: the norm over the
-block's inputs) and its largest entry.
+also gives per block of :func:`microgrid.parts.partition`'s view at ``depth`` (by default
+the first depth with more than one block) the gradient leaving the block backwards
+(:meth:`~microgrid.parts.Piece.grad_norm`: the norm over the block's inputs) and its
+largest entry. Values made outside any block, and the matrices, are not block rows.
 
 The report is a table (``print(report)``, or shown by Jupyter), its numbers are data
 (``report.rows``, ``report.blocks``: dataclasses), and ``report.plot()`` draws them
@@ -18,17 +19,18 @@ The report is a table (``print(report)``, or shown by Jupyter), its numbers are 
 squares summed as integers), so a gradient of 1e-200 is not reported as 0; largest and
 zero counts read the ``.grad`` floats as they are.
 
-**Rows.** For every matrix of two or more dimensions the report names the rows with any
-nonzero gradient (``rows_with_grad``). That is how an embedding shows: a matrix read one
-row at a time (``wte[token]``) receives gradient only in the rows of the tokens the step
-used ("rows 3, 10, 17 of 27"). Given ``root``, ``rows_read`` names the rows with an entry
-in the graph at all: a row read but with zero gradient is a vanishing gradient (a dead
-ReLU's row of weights), a row never read is simply unused. No matrix is singled out as an
-embedding by its name or shape: the rows say it.
+**Rows.** For every matrix of two or more dimensions (a row runs along the last index)
+the report names the rows with any nonzero gradient (``rows_with_grad``). That is how an
+embedding shows: a matrix read one row at a time (``wte[token]``) receives gradient only
+in the rows of the tokens the step used ("3, 10, 17 of 27"). Given ``root``,
+``rows_read`` names the rows with an entry in the graph at all: a row read but with zero
+gradient is a vanishing gradient (a dead ReLU's row of weights), a row never read is
+simply unused. No matrix is singled out as an embedding by its name or shape: the rows
+say it.
 
 **Before backward().** Every gradient is 0: the report is still made (such a graph exists:
-a loss that does not depend on the parameters), and its :attr:`GradientReport.note` says
-that no gradient reached any matrix and that ``backward()`` may not have run yet.
+a loss that does not depend on the parameters), and its ``note`` says that no gradient
+reached any matrix and that ``backward()`` may not have run yet.
 """
 
 from __future__ import annotations
