@@ -349,7 +349,11 @@ def _second_order(v: Values) -> None:
          checked="checked",
          training="(start, end, losses)",
          plotted="[[float(y) for y in l.get_ydata()] for l in ax.lines]",
-         samples="samples")
+         live="(view.frame.head, view.frame.numbers, [p.data for p in params])",
+         samples="samples",
+         recorded="(loss.data, encode('emma'))",
+         grads="{name: [[p.grad for p in row] for row in m] for name, m in state_dict.items()}",
+         report="([r.as_dict() for r in report.rows], [b.as_dict() for b in report.blocks])")
 def _tiny_gpt(v: Values) -> None:
     quick, dim, heads, context, steps = v["settings"]
     assert quick and (dim, heads, steps) == (8, 2, 20)  # the suite runs the small model
@@ -382,6 +386,26 @@ def _tiny_gpt(v: Values) -> None:
     assert len(samples) == 12
     assert all(isinstance(s, str) and len(s) <= context and set(s) <= set(itos[1:])
                for s in samples)
+    # the live view's last frame: the run's last loss, the parameters as training left them
+    head, numbers, data = v["live"]
+    assert head.endswith(" · done") and numbers["step"] == steps - 1
+    assert numbers["loss"] == losses[-1]
+    assert [d for _, d, _ in numbers["parameters"]] == data
+    assert numbers["parameters"][0][0] == "wte[0][0]" and numbers["text"] is not None
+    # the recorded step's gradient report, against the gradients themselves
+    _, tokens = v["recorded"]
+    rows, blocks = v["report"]
+    assert [r["name"] for r in rows] == list(v["shapes"])
+    for r in rows:
+        grads = v["grads"][r["name"]]
+        flat = [g for row in grads for g in row]
+        assert close(r["norm"], math.sqrt(math.fsum(g * g for g in flat)), 1e-12 * r["norm"])
+        assert r["largest"] == max(map(abs, flat)) and r["zeros"] == flat.count(0.0)
+        assert r["rows_with_grad"] == [i for i, row in enumerate(grads) if any(row)]
+    embeddings = {r["name"]: r["rows_with_grad"] for r in rows[:2]}
+    assert embeddings == {"wte": sorted(set(tokens[:-1])),          # the tokens read
+                          "wpe": list(range(len(tokens) - 1))}      # the positions used
+    assert [b["title"] for b in blocks] == [f"position {k}" for k in range(len(tokens) - 1)]
 
 
 # ---------------------------------------------------------------- the tests
