@@ -314,8 +314,10 @@ def _add_edges(g: Diagram, picture: Picture, texts: Mapping[str, Mapping[int, di
         if item.op is None:  # a box: its inputs go straight in, with how many they are
             for _, src in item.inputs:
                 n = picture.edge_counts.get((src, item.ident), 1)
-                g.edge(src, item.ident, **({"label": text(f"×{n:,}"),
-                                            "fontcolor": "gray35"} if n > 1 else {}))
+                attrs = {"label": text(f"×{n:,}"), "fontcolor": "gray35"} if n > 1 else {}
+                if picture.by_ident[src].role == "matrix":  # the many reads of weights: light
+                    attrs.update(color="gray65", fontcolor="gray55")
+                g.edge(src, item.ident, **attrs)
             continue
         edges = texts.get(item.ident, {})
         for slot, src in item.inputs:

@@ -491,9 +491,13 @@ def _block_items(parts: Parts, view: View, names: Mapping[Value, str], roots: se
 
 
 def _opened_within(targets: Sequence[Part], levels: int) -> set[Part]:
-    """The parts of ``targets`` and below them down to ``levels`` levels (1: the targets
-    alone are open, their sub-blocks closed)."""
+    """The parts of ``targets`` and below them down to ``levels`` levels."""
     return {q for t in targets for q in t.walk() if q.depth - t.depth < levels}
+
+
+def _down_to(parts: Parts, depth: int) -> set[Part]:
+    """The parts open in a cut at ``depth``."""
+    return {p for p in parts.root.walk() if p.depth <= depth}
 
 
 def _height(part: Part) -> int:
@@ -505,15 +509,16 @@ def _pieces_text(n: int, what: str) -> str:
 
 
 def _block_view(parts: Parts, max_nodes: int, depth: int | None,
-                expand: str | Iterable[str] | None) -> tuple[View, str]:
+                expand: str | Iterable[str] | None) -> tuple[View, int, str]:
     """The view of a block picture and what its note says about it.
 
-    Without ``depth`` the deepest depth whose pieces fit ``max_nodes`` (Parts.deepest);
-    each block named by ``expand`` is opened as many levels as fit (down to single values
-    when they do), else one level with its values read as runs (Parts.runs); a view that
-    still has too many pieces is read as runs; refused (DiagramTooLargeError) when even
-    that is too many."""
+    Without ``depth`` the deepest depth whose pieces fit ``max_nodes`` (Parts.deepest).
+    Each block named by ``expand`` is opened down to single values when they fit, else
+    one level (the blocks in it closed) with its values read as runs (Parts.runs). A view
+    that still has too many pieces is read as runs; refused (DiagramTooLargeError) when
+    even that is too many."""
     targets = parts.named(expand) if expand is not None else []
+    forced = depth is not None
     if depth is None:
         base = parts.deepest(max_nodes)
         depth = max(p.depth for p in base.opened)
@@ -522,32 +527,31 @@ def _block_view(parts: Parts, max_nodes: int, depth: int | None,
     notes: list[str] = []
     view: View | None = base if len(base.pieces) <= max_nodes else None
     if targets:
+        names = ", ".join(t.name for t in targets)
+        whole = _opened_within(targets, max(map(_height, targets)))
         view = None
-        height = max(_height(t) for t in targets)
-        for levels in range(1, height + 1):
-            trial = parts.view(base.opened | _opened_within(targets, levels))
-            if len(trial.pieces) > max_nodes:
+        for d in ([depth] if forced else range(depth, -1, -1)):  # the deepest that fits
+            full = parts.view(_down_to(parts, d) | whole)
+            if len(full.pieces) <= max_nodes:
+                view, depth = full, d
                 break
-            view, reached = trial, levels
-        if view is None:
-            full = parts.view(base.opened | _opened_within(targets, height))
-            view = parts.runs(parts.view(base.opened | _opened_within(targets, 1)))
+        if view is None:  # one level open, the blocks in it closed, its values as runs
+            view = parts.runs(parts.view(base.opened | set(targets)))
+            inner = [c.name for t in targets for c in t.children]
             if len(view.pieces) > max_nodes:
                 raise DiagramTooLargeError(
-                    f"expand={expand!r}: opening {', '.join(t.name for t in targets)} gives "
-                    f"{len(view.pieces)} pieces even with its values read as runs, more than "
-                    f"max_nodes={max_nodes}. Expand a block inside it (one of "
-                    f"{', '.join(repr(c.name) for t in targets for c in t.children[:4])}), "
-                    f"or pass max_nodes={len(full.pieces)} to see every value of it.")
-            reached = 1
-            if height > 1:
-                notes.append(f"{', '.join(t.name for t in targets)} is opened one level (its "
-                             f"blocks closed; expand one of them to open it)")
-            notes.append(f"its values are too many to draw one by one ({len(full.pieces)} "
-                         f"pieces; pass max_nodes={len(full.pieces)} to see each)")
-        elif reached < height:
-            notes.append(f"{', '.join(t.name for t in targets)} is opened {reached} "
-                         f"level{'s' if reached > 1 else ''} (as many as fit max_nodes)")
+                    f"expand={expand!r}: {names} opened one level still has "
+                    f"{len(view.pieces)} pieces with its values read as runs, more than "
+                    f"max_nodes={max_nodes}. "
+                    + (f"Expand a block inside it ({', '.join(map(repr, inner[:3]))}), "
+                       if inner else "") + f"pass max_nodes={len(view.pieces)}, or pass "
+                    f"max_nodes={len(full.pieces)} to see every value of it.")
+            what = (f"it is opened one level, its blocks closed (expand="
+                    f"{inner[0]!r} opens one) and its own values drawn as runs" if inner
+                    else "they are drawn as runs")
+            notes.append(f"{names} holds {sum(t.values for t in targets)} values, too many "
+                         f"to draw one by one within max_nodes={max_nodes}: {what}; pass "
+                         f"max_nodes={len(full.pieces)} to see each")
     elif view is None:
         view = parts.runs(base)
         if len(view.pieces) > max_nodes:
@@ -557,14 +561,16 @@ def _block_view(parts: Parts, max_nodes: int, depth: int | None,
                 f"more than max_nodes={max_nodes}. Draw a smaller part (draw_dot(part)), "
                 + ("pass a smaller depth, " if depth else "")
                 + f"or pass max_nodes={len(view.pieces)}.")
-    if any(p.kind == "run" for p in view.pieces):
-        notes.append("values of one operation on the same pieces are drawn as one run "
-                     "('+ ×16': 16 sums)")
-    return view, "; ".join(notes)
+    run = next((p for p in view.pieces if p.kind == "run"), None)
+    if run is not None:
+        what, _, n = run.title.rpartition(" ×")
+        notes.append(f"the values of one operation on the same pieces are drawn as one run "
+                     f"('{run.title}': {n} values made by {what})")
+    return view, depth, "; ".join(notes)
 
 
-def _block_note(parts: Parts, view: View, values: int, max_nodes: int, asked: bool,
-                said: str) -> str:
+def _block_note(parts: Parts, view: View, depth: int, values: int, max_nodes: int,
+                asked: bool, said: str) -> str:
     """What a block view's note says: why it is one, what is closed and how to open it,
     and what its numbers mean."""
     closed = [p for p in view.pieces if p.kind == "part"]
@@ -574,16 +580,16 @@ def _block_note(parts: Parts, view: View, values: int, max_nodes: int, asked: bo
         lines.append("the graph is drawn by the blocks recorded while it was built")
         if closed:
             biggest = max(closed, key=lambda p: p.values)
-            deeper = 1 + max(p.depth for p in view.opened)
             lines.append(f"({_pieces_text(len(closed), 'closed block')} holding "
                          f"{sum(p.values for p in closed)} values; open one with "
                          f"expand={biggest.part.name if biggest.part else ''!r} or "
-                         f"depth={deeper})")
+                         f"depth={depth + 1})")
     else:
         lines.append("the graph is drawn by its parameters and runs of values (no blocks "
                      "were recorded: build it inside `with microgrid.blocks():` to see it by "
                      "the functions that made it)")
     text = " ".join(lines)
+    text = text[0].upper() + text[1:]
     if said:
         text += f"; {said}"
     if matrices:
@@ -678,10 +684,10 @@ def describe(root: Value | Iterable[Value], *, fmt: NumberFormat = ".4g",
             parts = partition(roots, params)
             if not (asked or parts.root.children or parts.matrix_of):
                 raise _too_large(values, max_nodes, "", params is None)
-            view, said = _block_view(parts, max_nodes, depth, expand)
+            view, depth, said = _block_view(parts, max_nodes, depth, expand)
             items, where, boxes, counts = _block_items(parts, view, names, root_set,
                                                        param_names, hide_constants, fmt)
-            note = _block_note(parts, view, values, max_nodes, asked, said)
+            note = _block_note(parts, view, depth, values, max_nodes, asked, said)
             values = sum(item.members for item in items)
             blocks = {"boxes": boxes, "edge_counts": counts, "view": view, "parts": parts}
         collapsed = True
