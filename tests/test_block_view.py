@@ -335,3 +335,26 @@ def test_the_size_of_a_view_is_counted_on_the_tree_without_building_it(gpt) -> N
     for k in range(0, len(every), 7):  # opened sets of every shape: by depth, and scattered
         opened = {p for p in every if p.depth <= k % 4} | set(every[k::11])
         assert parts.size(opened) == len(parts.view(opened).pieces)
+
+
+def test_a_block_left_by_an_exception_keeps_what_it_made_and_the_rest_draws_outside() -> None:
+    w = [[Value(0.5), Value(-0.25)]]
+    made: list[Value] = []
+
+    def failing() -> None:
+        with microgrid.block("half"):
+            made.append((w[0][0] * 3.0).tanh())
+            raise RuntimeError("stopped")
+
+    with microgrid.blocks():
+        with pytest.raises(RuntimeError, match="stopped"):
+            failing()
+        loss = made[0] * w[0][1] + 1.0
+    pic = describe(loss, params={"w": w}, depth=0)
+    assert_counts_add_up(pic, loss)
+    (call,) = [item for item in pic.items if item.role == "block"]
+    assert call.name == "failing · w" and call.members == 3  # the product, its 3.0, the tanh
+    assert pic.items[-1].node is loss and pic.items[-1].group is None
+    opened = describe(loss, params={"w": w}, depth=0, expand="half")
+    assert [box.title for box in opened.boxes.values()] == ["failing · w", "half · w"]
+    assert_counts_add_up(opened, loss)
