@@ -382,10 +382,11 @@ class Parts:
         sees them: in one open part, the values of one operation on the same pieces (the
         products ``w·x`` of one matrix–vector product, the 16 sums ``x + a`` of a residual)
         are one piece of kind ``"run"``; a running sum or product (``s + t`` where only
-        ``s`` is in a run of ``+``) continues its run when its other operand comes from
-        earlier pieces; the loose inputs of a part are one run; a constant read only by
-        one run is in it. A value alone stays a value; closed parts and matrices stay as
-        they are. Counts add up as in any view."""
+        ``s`` is in a run of ``+`` and nothing else reads ``s``) continues that run when
+        its other operand comes from earlier pieces (a constant operand, as in ``p - 1.0``,
+        starts a run of its own); the loose inputs of a part are one run; a constant read
+        only by one run is in it. A value alone stays a value; closed parts and matrices
+        stay as they are. Counts add up as in any view."""
         pieces: list[Piece] = []
         piece_of: dict[Value, int] = {}
         level: dict[int, int] = {}
@@ -396,6 +397,10 @@ class Parts:
             k for k, p in enumerate(view.pieces) if p.kind != "value")}
         pieces = [replace(view.pieces[k]) for k in carried]
         constants: list[Value] = []
+        readers: dict[Value, int] = dict.fromkeys(self.order, 0)
+        for v in self.order:
+            for q in v.parents:
+                readers[q] += 1
         for v in self.order:
             k = view.piece_of[v]
             if k in carried:
@@ -411,10 +416,10 @@ class Parts:
             op = v.op.name if v.parents else "leaf"
             sources = [piece_of[q] for q in v.parents if q in piece_of]
             unit = -1
-            if op in _RUNNING:
-                running = [s for s in sources if s in runs and run_op[s] == (home, op)]
-                if (len(running) == 1 and len(sources) == len(v.parents) == 2
-                        and sources.count(running[0]) == 1):
+            if op in _RUNNING and len(sources) == len(v.parents) == 2:
+                running = [s for s, q in zip(sources, v.parents)
+                           if s in runs and run_op[s] == (home, op) and readers[q] == 1]
+                if len(running) == 1 and sources.count(running[0]) == 1:
                     r = running[0]
                     if all(level[s] < level[r] for s in sources if s != r):
                         unit = r
@@ -432,13 +437,13 @@ class Parts:
             piece_of[v] = unit
             level[unit] = max(level[unit], 1 + max((level[s] for s in sources if s != unit),
                                                    default=-1))
-        readers: dict[Value, set[int]] = {c: set() for c in constants}
+        read_by: dict[Value, set[int]] = {c: set() for c in constants}
         for v in self.order:
             for q in v.parents:
-                if q in readers and v in piece_of:
-                    readers[q].add(piece_of[v])
+                if q in read_by and v in piece_of:
+                    read_by[q].add(piece_of[v])
         for c in constants:
-            read = readers[c]
+            read = read_by[c]
             r = next(iter(read)) if len(read) == 1 else -1
             if r in runs and len(runs[r]) > 1 and run_op[r][0] is self.part_of.get(c):
                 runs[r].append(c)

@@ -358,3 +358,21 @@ def test_a_block_left_by_an_exception_keeps_what_it_made_and_the_rest_draws_outs
     opened = describe(loss, params={"w": w}, depth=0, expand="half")
     assert [box.title for box in opened.boxes.values()] == ["failing · w", "half · w"]
     assert_counts_add_up(opened, loss)
+
+
+def test_products_reading_a_run_of_products_are_runs_of_their_own_matrix() -> None:
+    a = [[Value(0.1 * (i + j)) for j in range(3)] for i in range(2)]
+    b = [[Value(0.2 * (i - j)) for j in range(3)] for i in range(2)]
+    s = Value(1.5, "s")
+    x = [Value(float(j)) * s for j in range(3)]  # a run of products, read by both matrices
+    out = [sum((wi * xi for wi, xi in zip(row[1:], x[1:])), row[0] * x[0])
+           for w in (a, b) for row in w]
+    total = sum(out[1:], out[0])
+    pic = describe(total, params={"a": a, "b": b}, max_nodes=12)
+    assert_counts_add_up(pic, total)
+    runs = {item.name: item for item in pic.items if item.role == "run"}
+    assert runs["* ×3"].members == 3  # x alone: w·x does not continue it as a running product
+    products = [item for item in pic.items if item.name == "* ×6"]
+    assert len(products) == 2
+    assert [{pic.by_ident[src].name for _, src in item.inputs} for item in products] == [
+        {"a 2×3", "* ×3"}, {"b 2×3", "* ×3"}]
