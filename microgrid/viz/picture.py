@@ -525,7 +525,10 @@ def _block_view(parts: Parts, max_nodes: int, depth: int | None,
     notes: list[str] = []
     view: View | None = None
     if targets:
-        names = ", ".join(t.name for t in targets)
+        one = len(targets) == 1
+        names = (targets[0].name if one else f"the {len(targets)} blocks "
+                 + (", ".join(t.name for t in targets) if len(targets) <= 3
+                    else f"expand={expand!r} names"))
         whole = _opened_within(targets, max(map(_height, targets)))
         view = None
         for d in ([depth] if forced else range(depth, -1, -1)):  # the deepest that fits
@@ -536,20 +539,23 @@ def _block_view(parts: Parts, max_nodes: int, depth: int | None,
         if view is None:  # one level open, the blocks in it closed, its values as runs
             view = parts.runs(parts.view(opened | set(targets)))
             inner = [c.name for t in targets for c in t.children]
+            its = "its" if one else "their"
             if len(view.pieces) > max_nodes:
                 raise DiagramTooLargeError(
-                    f"expand={expand!r}: {names} opened one level still has "
-                    f"{len(view.pieces)} pieces with its values read as runs, more than "
-                    f"max_nodes={max_nodes}. "
-                    + (f"Expand a block inside it ({', '.join(map(repr, inner[:3]))}), "
-                       if inner else "") + f"pass max_nodes={len(view.pieces)}, or pass "
-                    f"max_nodes={size} to see every value of it.")
-            what = (f"it is opened one level, its blocks closed (expand="
-                    f"{inner[0]!r} opens one) and its own values drawn as runs" if inner
-                    else "they are drawn as runs")
-            notes.append(f"{names} holds {sum(t.values for t in targets)} values, too many "
-                         f"to draw one by one within max_nodes={max_nodes}: {what}; pass "
-                         f"max_nodes={size} to see each")
+                    f"expand={expand!r}: {names} opened one level still "
+                    f"{'has' if one else 'have'} {len(view.pieces)} pieces with {its} values "
+                    f"read as runs, more than max_nodes={max_nodes}. "
+                    + (f"Expand a block inside ({', '.join(map(repr, inner[:3]))}), "
+                       if inner else "Expand fewer blocks, ")
+                    + f"pass max_nodes={len(view.pieces)}, or pass max_nodes={size} to see "
+                    "every value.")
+            what = (f"{'it is' if one else 'they are'} opened one level, {its} blocks closed "
+                    f"(expand={inner[0]!r} opens one) and {its} own values drawn as runs"
+                    if inner else f"{its} values are drawn as runs")
+            notes.append(f"{names} {'holds' if one else 'hold'} "
+                         f"{sum(t.values for t in targets)} values, too many to draw one by "
+                         f"one within max_nodes={max_nodes}: {what}; pass max_nodes={size} "
+                         "to see each")
     elif parts.size(opened) <= max_nodes:
         view = parts.view(opened)
     else:
