@@ -376,3 +376,14 @@ def test_products_reading_a_run_of_products_are_runs_of_their_own_matrix() -> No
     assert len(products) == 2
     assert [{pic.by_ident[src].name for _, src in item.inputs} for item in products] == [
         {"a 2×3", "* ×3"}, {"b 2×3", "* ×3"}]
+
+
+def test_a_function_name_expands_every_call_of_it(gpt) -> None:
+    loss, sd = gpt
+    pic = describe(loss, params=sd, expand="attention")
+    assert_counts_add_up(pic, loss)
+    assert Counter(box.title for box in pic.boxes.values())["attention"] == 4
+    assert pic.note is not None and "the 4 blocks expand='attention' names hold" in pic.note
+    with pytest.raises(DiagramTooLargeError, match=r"the 16 blocks expand='rmsnorm' names .*"
+                                                    r"Expand fewer blocks"):
+        describe(loss, params=sd, expand="rmsnorm")
