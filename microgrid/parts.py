@@ -415,7 +415,7 @@ class Parts:
                     {(renumber[a], renumber[b]): n for (a, b), n in edges.items()},
                     {v: renumber[k] for v, k in piece_of.items()}, len(self.order), opened)
 
-    def runs(self, view: View) -> View:
+    def runs(self, view: View, keep: Iterable[Part] = ()) -> View:
         """``view`` with its single values read as runs, the way a reader of tensor code
         sees them: in one open part, the values of one operation on the same pieces (the
         products ``w·x`` of one matrix–vector product, the 16 sums ``x + a`` of a residual)
@@ -423,8 +423,10 @@ class Parts:
         ``s`` is in a run of ``+`` and nothing else reads ``s``) continues that run when
         its other operand comes from earlier pieces (a constant operand, as in ``p - 1.0``,
         starts a run of its own); the loose inputs of a part are one run; a constant read
-        only by one run is in it. A value alone stays a value; closed parts and matrices
-        stay as they are. Counts add up as in any view."""
+        only by one run is in it. A value alone stays a value, and so does every value
+        made in a part of ``keep``; closed parts and matrices stay as they are. Counts add
+        up as in any view."""
+        kept = set(keep)
         pieces: list[Piece] = []
         piece_of: dict[Value, int] = {}
         level: dict[int, int] = {}
@@ -453,6 +455,11 @@ class Parts:
             home = self.part_of.get(v)
             op = v.op.name if v.parents else "leaf"
             sources = [piece_of[q] for q in v.parents if q in piece_of]
+            if home in kept:
+                unit = piece_of[v] = len(pieces)
+                pieces.append(self._value_piece(v))
+                level[unit] = 1 + max((level[s] for s in sources), default=-1)
+                continue
             unit = -1
             if op in _RUNNING and len(sources) == len(v.parents) == 2:
                 running = [s for s, q in zip(sources, v.parents)

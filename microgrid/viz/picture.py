@@ -514,9 +514,9 @@ def _block_view(parts: Parts, max_nodes: int, depth: int | None,
 
     Without ``depth`` the deepest depth whose pieces fit ``max_nodes`` (Parts.deepest).
     Each block named by ``expand`` is opened down to single values when they fit, else
-    one level (the blocks in it closed) with its values read as runs (Parts.runs). A view
-    that still has too many pieces is read as runs; refused (DiagramTooLargeError) when
-    even that is too many."""
+    one level (the blocks in it closed). The values drawn one by one are read as runs
+    (Parts.runs: 96 inputs as one item ``inputs ×96``), but for those of the blocks opened
+    down to single values; refused (DiagramTooLargeError) when that is still too many."""
     targets = parts.named(expand) if expand is not None else []
     forced = depth is not None
     if depth is None:
@@ -533,8 +533,9 @@ def _block_view(parts: Parts, max_nodes: int, depth: int | None,
         view = None
         for d in ([depth] if forced else range(depth, -1, -1)):  # the deepest that fits
             size = parts.size(_down_to(parts, d) | whole)
-            if size <= max_nodes:
-                view, depth = parts.view(_down_to(parts, d) | whole), d
+            if size <= max_nodes:  # the blocks asked for one value at a time, the rest tidied
+                view = parts.runs(parts.view(_down_to(parts, d) | whole), keep=whole)
+                depth = d
                 break
         if view is None:  # one level open, the blocks in it closed, its values as runs
             view = parts.runs(parts.view(opened | set(targets)))
@@ -556,8 +557,6 @@ def _block_view(parts: Parts, max_nodes: int, depth: int | None,
                          f"{sum(t.values for t in targets)} values, too many to draw one by "
                          f"one within max_nodes={max_nodes}: {what}; pass max_nodes={size} "
                          "to see each")
-    elif parts.size(opened) <= max_nodes:
-        view = parts.view(opened)
     else:
         view = parts.runs(parts.view(opened))
         if len(view.pieces) > max_nodes:
@@ -567,11 +566,13 @@ def _block_view(parts: Parts, max_nodes: int, depth: int | None,
                 f"more than max_nodes={max_nodes}. Draw a smaller part (draw_dot(part)), "
                 + ("pass a smaller depth, " if depth else "")
                 + f"or pass max_nodes={len(view.pieces)}.")
-    run = next((p for p in view.pieces if p.kind == "run"), None)
-    if run is not None:
-        what, _, n = run.title.rpartition(" ×")
+    runs = sorted((p for p in view.pieces if p.kind == "run"),
+                  key=lambda p: p.title.startswith("inputs"))  # an operation's, if any
+    if runs:
+        what, _, n = runs[0].title.rpartition(" ×")
+        made = "inputs" if what == "inputs" else f"values made by {what}"
         notes.append(f"the values of one operation on the same pieces are drawn as one run "
-                     f"('{run.title}': {n} values made by {what})")
+                     f"('{runs[0].title}': {n} {made})")
     return view, depth, "; ".join(notes)
 
 
