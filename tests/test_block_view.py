@@ -387,3 +387,35 @@ def test_a_function_name_expands_every_call_of_it(gpt) -> None:
     with pytest.raises(DiagramTooLargeError, match=r"the 16 blocks expand='rmsnorm' names .*"
                                                     r"Expand fewer blocks"):
         describe(loss, params=sd, expand="rmsnorm")
+
+
+def test_many_loose_inputs_around_closed_blocks_are_one_item() -> None:
+    w = [[Value(0.1 * (i - j)) for j in range(4)] for i in range(3)]
+
+    def model(x: list[Value]) -> Value:
+        return sum((sum((wi * xi for wi, xi in zip(row, x)), Value(0.0)).tanh() for row in w),
+                   Value(0.0))
+
+    with microgrid.blocks():
+        outs = [model([Value((i + j) / 4) for j in range(4)]) for i in range(10)]
+        loss = sum(((o - 1.0) ** 2 for o in outs), Value(0.0))
+    pic = describe(loss, params={"w": w}, max_nodes=120)
+    assert_counts_add_up(pic, loss)
+    assert blocks_of(pic) == [f"model #{k} · w" for k in range(10)]
+    (inputs,) = [item for item in pic.items if item.name.startswith("inputs")]
+    assert inputs.role == "run" and inputs.members == 41  # 10 × 4, and the sum's start
+
+
+def test_a_chain_too_long_even_as_runs_is_refused_with_fixes_that_work() -> None:
+    a = [Value(0.1 * k, f"a{k}") for k in range(30)]
+    t = Value(0.5, "x")
+    for ak in a:
+        t = (t * ak).tanh()
+    with pytest.raises(DiagramTooLargeError) as refused:
+        describe(t, params=a, max_nodes=10)
+    message = str(refused.value)
+    assert "read by its parameters and runs of values" in message
+    assert "with microgrid.blocks():" in message and "draw_dot(part)" in message
+    n = int(re.search(r"pass max_nodes=(\d+)\.$", message)[1])  # type: ignore[index]
+    assert n == len(topological_order(t))  # a chain of different weights: nothing repeats
+    assert_counts_add_up(describe(t, params=a, max_nodes=n), t)

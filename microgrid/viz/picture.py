@@ -560,12 +560,16 @@ def _block_view(parts: Parts, max_nodes: int, depth: int | None,
     else:
         view = parts.runs(parts.view(opened))
         if len(view.pieces) > max_nodes:
+            how = (f"drawn as blocks to depth {depth}" if parts.root.children
+                   else "read by its parameters and runs of values")
             raise DiagramTooLargeError(
-                f"this graph has {parts.values} values; drawn as blocks to depth {depth} it "
-                f"still has {len(view.pieces)} pieces even with its values read as runs, "
-                f"more than max_nodes={max_nodes}. Draw a smaller part (draw_dot(part)), "
-                + ("pass a smaller depth, " if depth else "")
-                + f"or pass max_nodes={len(view.pieces)}.")
+                f"this graph has {parts.values} values; {how} it still has "
+                f"{len(view.pieces)} items, more than max_nodes={max_nodes}. "
+                + ("" if parts.root.children else "Build it inside `with microgrid.blocks():` "
+                   "to draw it by the functions that made it, ")
+                + ("Pass a smaller depth, " if depth and parts.root.children else "")
+                + f"draw a smaller part (draw_dot(part)), or pass max_nodes="
+                f"{len(view.pieces)}.")
     runs = sorted((p for p in view.pieces if p.kind == "run"),
                   key=lambda p: p.title.startswith("inputs"))  # an operation's, if any
     if runs:
