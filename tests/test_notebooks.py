@@ -13,6 +13,7 @@ import functools
 import json
 import math
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -340,6 +341,16 @@ def _second_order(v: Values) -> None:
 
 # ---------------------------------------------------------------- 08 a tiny GPT
 
+def _block_picture(source: str) -> tuple[dict[str, str], dict[tuple[str, str], int]]:
+    """A block view's DOT source read back: the title of each record item (a block, a
+    matrix, a value) and, between titled items, the scalar edges each edge stands for."""
+    titles = dict(re.findall(r'^\s*(\w+) \[label="\{ ([^|}]+?) [|}]', source, flags=re.M))
+    edges = {(titles[a], titles[b]): int(n.replace(",", ""))
+             for a, b, n in re.findall(r'^\s*(\w+) -> (\w+) \[label="×([\d,]+)"', source,
+                                       flags=re.M) if a in titles and b in titles}
+    return titles, edges
+
+
 @teaches("08_tiny_gpt",
          settings="(QUICK, DIM, HEADS, CONTEXT, STEPS)",
          data="(NAMES, itos, VOCAB)",
@@ -352,6 +363,7 @@ def _second_order(v: Values) -> None:
          live="(view.frame.head, view.frame.numbers, [p.data for p in params])",
          samples="samples",
          recorded="(loss.data, encode('emma'))",
+         pictures="(top.source, opened.source)",
          grads="{name: [[p.grad for p in row] for row in m] for name, m in state_dict.items()}",
          report="([r.as_dict() for r in report.rows], [b.as_dict() for b in report.blocks])")
 def _tiny_gpt(v: Values) -> None:
@@ -405,7 +417,24 @@ def _tiny_gpt(v: Values) -> None:
     embeddings = {r["name"]: r["rows_with_grad"] for r in rows[:2]}
     assert embeddings == {"wte": sorted(set(tokens[:-1])),          # the tokens read
                           "wpe": list(range(len(tokens) - 1))}      # the positions used
-    assert [b["title"] for b in blocks] == [f"position {k}" for k in range(len(tokens) - 1)]
+    positions = [f"position {k}" for k in range(len(tokens) - 1)]
+    assert [b["title"] for b in blocks] == positions
+    # the step as blocks: one box per position, the matrices as items, the cache between
+    top, opened = v["pictures"]
+    titles, edges = _block_picture(top)
+    assert {t for t in titles.values() if t.startswith("position")} == set(positions)
+    assert {f"{name} {r}×{c}" for name, (r, c) in v["shapes"].items()} <= set(titles.values())
+    for k, later in enumerate(positions):
+        for earlier in positions[:k]:  # a key and a value vector to every later position
+            assert edges[(earlier, later)] == 2 * dim, (earlier, later)
+    # the last position's attention opened: its heads, each reading its slice of the cache
+    titles, edges = _block_picture(opened)
+    size = dim // heads
+    for h in range(heads):
+        for earlier in positions[:-1]:
+            assert edges[(earlier, f"head {h}")] == 2 * size
+        # its size outputs, each read by every one of attn_wo's dim rows
+        assert edges[(f"head {h}", "linear #3 · attn_wo")] == size * dim
 
 
 # ---------------------------------------------------------------- the tests
