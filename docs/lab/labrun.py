@@ -165,7 +165,7 @@ def run(code: str, emit: Emit) -> bool:
                 namespace["_"] = value
                 display(value)
         return True
-    except BaseException as error:  # noqa: BLE001 — the cell's error is shown, not raised
+    except BaseException as error:  # the cell's error is shown, not raised
         if isinstance(error, SyntaxError):
             text = "".join(traceback.format_exception_only(type(error), error))
         else:
