@@ -106,6 +106,19 @@ def player_state(frame: Any) -> tuple[str, list[str]]:
     return frame.inner_text("#counter"), highlighted_names(svg)
 
 
+def left_out(folder: Path) -> Path:
+    """The Lab's page as a build without npm leaves it: the scripts, no bundle."""
+    lab = builder()
+    folder.mkdir()
+    said: list[str] = []
+    lab.npm_packages = lambda say: say("npm is not installed") or None  # as without npm
+    lab.DEPENDENCIES = ()
+    lab.own_wheel = lambda say: None
+    manifest = lab.build(folder, said.append, standalone=True)
+    assert not manifest["complete"] and not (folder / "vendor").exists()
+    return folder
+
+
 PLAYER = """from microgrid import Value
 from microgrid.viz import Player
 x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
@@ -185,6 +198,18 @@ def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
                                   " return m && m.innerText; }", None, deadline,
                             "the message for a browser without WebAssembly")
             assert "no WebAssembly" in message
+
+            # a site built without npm: the page says what was left out
+            with builder().serve(left_out(tmp_path / "left-out")) as url:
+                bare = browser.new_page()
+                bare.on("request", lambda r: requests.append(r.url))
+                bare.goto(url, wait_until="domcontentloaded")
+                message = until(bare, "() => { const m = document.querySelector("
+                                      "'.mg-message'); return m && m.innerText; }", None,
+                                deadline, "the message for a build without the bundle")
+                assert "left the Lab out" in message and "npm is not installed" in message
+                origin2 = url.rstrip("/")
+                requests[:] = [u for u in requests if not u.startswith(origin2 + "/")]
         except AssertionError:
             page.screenshot(path=str(tmp_path / "failure.png"))
             raise
