@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import re
 import statistics
@@ -111,6 +112,7 @@ def main() -> int:
             return 1
         print(lab.sizes(manifest))
         loads, firsts, page_runs = [], [], []
+        parts: list[dict[str, float]] = []
         with lab.serve(Path(tmp)) as url, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
             for i in range(args.rounds):
@@ -120,6 +122,7 @@ def main() -> int:
                 wait(page, f"() => document.querySelector('{LAB}').dataset.firstResultAt")
                 data = page.evaluate(f"() => ({{...document.querySelector('{LAB}').dataset}})")
                 loads.append(float(data["loadedAt"]))
+                parts.append(json.loads(data["loadParts"]))
                 firsts.append(float(data["firstResultAt"]))
                 for n in range(2, 2 + args.rounds) if i == 0 else ():  # train in one
                     page.fill(f"{LAB} textarea", code)
@@ -133,6 +136,9 @@ def main() -> int:
     ratios = [p / statistics.median(natives) for p in page_runs]
     print(f"cold load, navigation to interpreter ready: {summary(loads)}")
     print(f"cold load, navigation to the first result:  {summary(firsts)}")
+    for name in parts[0]:
+        print(f"  in the worker, from its start: {name} in by "
+              f"{summary([p[name] for p in parts])}")
     print(f"training, {args.epochs} epochs of the demo's MLP: page {summary(page_runs)}, "
           f"native CPython {sys.version.split()[0]} {summary(natives)}")
     print(f"page / native: {summary(ratios, '×')}")

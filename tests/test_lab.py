@@ -16,7 +16,9 @@ whole test has a fixed budget: ``BUDGET`` seconds, or ``MICROGRID_LAB_BUDGET``.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -219,3 +221,21 @@ def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
                  if not (u.startswith(origin + "/") or u.startswith(("data:", "about:")))]
     assert not elsewhere, elsewhere
     assert any(u.endswith("pyodide.asm.wasm") for u in requests)  # it did load from here
+
+
+def test_the_readme_states_the_bundles_size_as_built(lab_folder: Path) -> None:
+    manifest = json.loads((lab_folder / "manifest.json").read_text())
+    vendor, wheels = manifest["vendor"], manifest["wheels"]
+    interpreter = sum(v for k, v in vendor.items() if k.startswith("py"))
+    graphviz = sum(v for k, v in vendor.items() if not k.startswith("py"))
+    page = sum(p.stat().st_size for p in (ROOT / "docs" / "lab").iterdir() if p.is_file())
+    own = sum(v for k, v in wheels.items() if k.startswith("microgrid")) + page
+    total = interpreter + graphviz + sum(wheels.values()) + page
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    stated = re.search(r"The bundle is ([\d.]+) MB, nearly all of it the interpreter "
+                       r"\(([\d.]+) MB\) and Graphviz \(([\d.]+) MB\); microgrid's own part, "
+                       r"its wheel and the page's scripts, is ([\d.]+) MB", readme)
+    assert stated, "README.md no longer states the Lab's bundle size"
+    assert [float(x) for x in stated.groups()] == [
+        round(total / 1e6, 1), round(interpreter / 1e6, 1), round(graphviz / 1e6, 1),
+        round(own / 1e6, 2)]
