@@ -173,9 +173,31 @@ def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
             assert "ZeroDivisionError: division by zero" in text, text
             assert run(page, "print(sum(range(10)))", 4, deadline).strip() == "45"
 
+            # a stream's carriage returns overwrite its line, as in a terminal (tqdm's bar)
+            run(page, "import sys\nsys.stderr.write('fit 10%\\rfit 50%\\rfit 100%\\n')",
+                5, deadline)
+            assert page.text_content(f"{LAB} .microgrid-output-stderr") == "fit 100%\n"
+
+            # what a run shows cannot reach into the page: HTML runs in a sandboxed frame,
+            # an SVG is shown as an image (its script never runs)
+            page.evaluate("() => { document.title = 'Lab'; }")
+            run(page, "from IPython.display import display, HTML, SVG\n"
+                      "display(HTML('<p id=mine>mine</p><script>parent.document.title = "
+                      "\"changed\"</script>'))\n"
+                      "SVG('<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"parent.document"
+                      ".title = 1\"><script>parent.document.title = 2</script></svg>')", 6,
+                deadline)
+            frame = page.locator(f"{LAB} iframe.microgrid-output-frame")
+            assert frame.get_attribute("sandbox") == "allow-scripts"
+            assert page.frame_locator(f"{LAB} iframe.microgrid-output-frame").locator(
+                "#mine").inner_text() == "mine"
+            assert page.locator(f"{LAB} img.microgrid-output-svg").count() == 1
+            time.sleep(0.3)
+            assert page.title() == "Lab"
+
             # a graph too large to draw: draw_dot's message
             text = run(page, "from microgrid import Value, draw_dot\nv = Value(1.0)\n"
-                             "for _ in range(300):\n    v = v * 1.0\ndraw_dot(v)", 5,
+                             "for _ in range(300):\n    v = v * 1.0\ndraw_dot(v)", 7,
                        deadline)
             assert "DiagramTooLargeError" in text and "max_nodes" in text, text
 
@@ -185,10 +207,10 @@ def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
             time.sleep(0.5)
             assert page.is_enabled(f"{LAB} .mg-stop")
             page.click(f"{LAB} .mg-stop")
-            until(page, RUNS, 6, deadline, "the endless run to be stopped")
+            until(page, RUNS, 8, deadline, "the endless run to be stopped")
             assert "Stopped" in output(page)
             text = run(page, "from microgrid import Value\nprint(Value(2.0).exp().data)",
-                       7, deadline)
+                       9, deadline)
             assert text.strip() == "7.38905609893065", text
 
             # no WebAssembly: a plain message, no interpreter
