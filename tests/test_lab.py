@@ -256,8 +256,8 @@ def test_the_readme_states_the_bundles_size_as_built(lab_folder: Path) -> None:
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     stated = re.search(r"The bundle is ([\d.]+) MB, nearly all of it the interpreter "
                        r"\(([\d.]+) MB\) and Graphviz \(([\d.]+) MB\); microgrid's own part, "
-                       r"its wheel and the page's scripts, is ([\d.]+) MB", readme)
+                       r"its wheel and the page's scripts, is under ([\d.]+) MB", readme)
     assert stated, "README.md no longer states the Lab's bundle size"
-    assert [float(x) for x in stated.groups()] == [
-        round(total / 1e6, 1), round(interpreter / 1e6, 1), round(graphviz / 1e6, 1),
-        round(own / 1e6, 2)]
+    assert [float(x) for x in stated.groups()[:3]] == [
+        round(total / 1e6, 1), round(interpreter / 1e6, 1), round(graphviz / 1e6, 1)]
+    assert own < float(stated.group(4)) * 1e6  # our own part stays small
