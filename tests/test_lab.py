@@ -121,17 +121,6 @@ def left_out(folder: Path) -> Path:
     return folder
 
 
-PLAYER = """from microgrid import Value
-from microgrid.viz import Player
-x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
-q = x + y
-q.label = "q"
-f = q * z
-f.label = "f"
-Player(f)
-"""
-
-
 def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
                                                                  tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
@@ -155,7 +144,10 @@ def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
             check_slide_svg(svg)  # data -12, grad -4 for x and y, grad 3 for z, …
 
             # the player: next moves the highlight to the next node, back moves it back
-            run(page, PLAYER, 2, deadline)
+            page.select_option(f"{LAB} select", index=1)  # the player's example
+            assert "Player(f)" in page.input_value(f"{LAB} textarea")
+            page.click(f"{LAB} .mg-run")
+            until(page, RUNS, 2, deadline, "the player's run")
             frame = player_frame(page, deadline)
             first = player_state(frame)
             assert first == ("1 / 7", ["x"]), first
@@ -212,6 +204,13 @@ def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
             text = run(page, "from microgrid import Value\nprint(Value(2.0).exp().data)",
                        9, deadline)
             assert text.strip() == "7.38905609893065", text
+
+            # choosing an example over edited code asks first (declined here: code kept)
+            dialogs: list[str] = []
+            page.once("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.select_option(f"{LAB} select", index=2)
+            assert dialogs and "Replace the code you edited" in dialogs[0]
+            assert "Value(2.0).exp()" in page.input_value(f"{LAB} textarea")
 
             # no WebAssembly: a plain message, no interpreter
             bare = browser.new_page()
