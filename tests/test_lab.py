@@ -138,12 +138,25 @@ def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
             page.goto(served, wait_until="domcontentloaded")
             # the slide runs when the page opens: its printed output and its diagram
             until(page, RUNS, 1, deadline, "the slide's first run")
+            slide_code = page.input_value(f"{LAB} textarea")
             text = output(page)
             assert "f = -12.0" in text and "grads: -4.0 -4.0 3.0" in text, text
             (svg,) = diagram_svgs(page)
             check_slide_svg(svg)  # data -12, grad -4 for x and y, grad 3 for z, …
 
+            # the editor: Tab indents, Escape then Tab moves on to the Run button
+            page.fill(f"{LAB} textarea", "for i in range(3):\n")
+            page.press(f"{LAB} textarea", "End")
+            page.keyboard.press("Control+End")
+            page.keyboard.press("Tab")
+            page.keyboard.type("print(i)")
+            assert page.input_value(f"{LAB} textarea") == "for i in range(3):\n    print(i)"
+            page.keyboard.press("Escape")
+            page.keyboard.press("Tab")
+            assert page.evaluate("() => document.activeElement.className") == "mg-run"
+
             # the player: next moves the highlight to the next node, back moves it back
+            page.fill(f"{LAB} textarea", slide_code)  # unedited: no question asked
             page.select_option(f"{LAB} select", index=1)  # the player's example
             assert "Player(f)" in page.input_value(f"{LAB} textarea")
             page.click(f"{LAB} .mg-run")
