@@ -51,7 +51,7 @@ def missing_browser() -> list[str]:
     return missing
 
 
-def require(missing: list[str], what: str) -> None:
+def require(missing: list[str], what: str = "the browser test") -> None:
     """Skip (locally) or fail (under CI) naming what is missing, if anything is."""
     if missing:
         message = f"{what} needs {', '.join(missing)}"
@@ -68,14 +68,14 @@ def free_port() -> int:
 
 
 def until(page: Any, script: str, arg: Any, deadline: float, what: str) -> Any:
-    """Poll ``script(arg)`` in the page until it returns something truthy."""
+    """Poll ``script(arg)`` in the page (or frame) until it returns something truthy."""
     while True:
         value = page.evaluate(script, arg)
         if value:
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting for {what} (time budget spent)")
-        time.sleep(0.25)
+        time.sleep(0.1)
 
 
 class _Files(http.server.SimpleHTTPRequestHandler):
