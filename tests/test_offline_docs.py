@@ -14,14 +14,11 @@ fails. The browser part has a fixed budget: ``BUDGET`` seconds, or
 from __future__ import annotations
 
 import html.parser
-import importlib
 import logging
 import os
 import re
-import sys
 import time
 import urllib.parse
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
@@ -35,6 +32,7 @@ from browser import (
     static_server,
     until,
 )
+from hooks import hook
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET = float(os.environ.get("MICROGRID_BROWSER_BUDGET", "60"))  # seconds, the browser part
@@ -201,14 +199,10 @@ def test_a_notebook_page_typesets_its_formulas_and_draws_the_explorer_offline(
 
 # -- without npm or a network -------------------------------------------------------------
 @pytest.fixture
-def hooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType, ModuleType]]:
-    """docs/hooks/offline.py and the npm.py it uses, imported as MkDocs imports them."""
-    monkeypatch.syspath_prepend(str(ROOT / "docs" / "hooks"))
-    for name in ("npm", "offline"):
-        sys.modules.pop(name, None)
-    yield importlib.import_module("npm"), importlib.import_module("offline")
-    for name in ("npm", "offline"):
-        sys.modules.pop(name, None)
+def hooks() -> tuple[ModuleType, ModuleType]:
+    """docs/hooks/npm.py and docs/hooks/offline.py, which uses it."""
+    offline = hook("offline")
+    return offline.npm, offline
 
 
 PAGE = ('<script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/2.1.10/require.min.js">'
