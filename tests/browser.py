@@ -8,21 +8,19 @@ A missing piece (Chromium, Playwright, ...) skips the test locally and fails it 
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import shutil
 import socket
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
+from hooks import hook
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
@@ -78,29 +76,12 @@ def until(page: Any, script: str, arg: Any, deadline: float, what: str) -> Any:
         time.sleep(0.1)
 
 
-class _Files(http.server.SimpleHTTPRequestHandler):
-    extensions_map: ClassVar[dict[str, str]] = {
-        **http.server.SimpleHTTPRequestHandler.extensions_map,
-        ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
-        ".json": "application/json"}
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-
 @contextmanager
 def static_server(folder: Path) -> Iterator[str]:
-    """A plain static file server of ``folder`` on 127.0.0.1 (a free port); its base URL."""
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", free_port()), functools.partial(_Files, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    """A plain static file server of ``folder`` on 127.0.0.1 (a free port): the Lab's
+    builder's own (``python docs/hooks/lab.py --serve``). Its base URL, no trailing slash."""
+    with hook("lab").serve(folder) as url:
+        yield url.rstrip("/")
 
 
 @dataclass

@@ -133,6 +133,7 @@ def test_a_docs_example_runs_in_the_page_and_an_edited_one_sees_its_names(
 
             # Edit: the code becomes a textarea; the run sees the names made above
             page.click(".microgrid-edit")
+            assert not block.locator("pre").is_visible()  # the editor stands in its place
             page.fill(".microgrid-editor", "print(f.data, q.grad)\nz.data = 1 / 0")
             page.press(".microgrid-editor", "Control+Enter")
             until(page, RUNS, [0, 2], deadline, "the edited run")
@@ -142,7 +143,7 @@ def test_a_docs_example_runs_in_the_page_and_an_edited_one_sees_its_names(
             assert page.inner_text(".microgrid-run-status").startswith("Failed after ")
             page.click(".microgrid-edit")  # Reset: the example as written, shown again
             assert page.locator(".microgrid-editor").count() == 0
-            assert block.is_visible()
+            assert block.locator("pre").is_visible()
 
             # a notebook page: every cell that needs only microgrid gets the buttons; the
             # one drawing with matplotlib (microgrid.plot) does not

@@ -171,7 +171,7 @@ function attach(code, place) {
     if (editor) { // back to the example as written
       editor.remove();
       editor = null;
-      pre.hidden = false;
+      pre.style.display = "";
       edit.textContent = "Edit";
       return;
     }
@@ -184,7 +184,7 @@ function attach(code, place) {
         if (!pending) execute();
       }
     });
-    pre.hidden = true;
+    pre.style.display = "none"; // (not `hidden`: the themes set pre's display)
     pre.after(editor);
     edit.textContent = "Reset";
     edit.title = "back to the example as written";
