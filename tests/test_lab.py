@@ -15,7 +15,9 @@ whole test has a fixed budget: ``BUDGET`` seconds, or ``MICROGRID_LAB_BUDGET``.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,6 +104,19 @@ def player_state(frame: Any) -> tuple[str, list[str]]:
     return frame.inner_text("#counter"), highlighted_names(svg)
 
 
+def left_out(folder: Path) -> Path:
+    """The Lab's page as a build without npm leaves it: the scripts, no bundle."""
+    lab = builder()
+    folder.mkdir()
+    said: list[str] = []
+    lab.npm_packages = lambda say: say("npm is not installed") or None  # as without npm
+    lab.DEPENDENCIES = ()
+    lab.own_wheel = lambda say: None
+    manifest = lab.build(folder, said.append, standalone=True)
+    assert not manifest["complete"] and not (folder / "vendor").exists()
+    return folder
+
+
 PLAYER = """from microgrid import Value
 from microgrid.viz import Player
 x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
@@ -154,9 +169,31 @@ def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
             assert "ZeroDivisionError: division by zero" in text, text
             assert run(page, "print(sum(range(10)))", 4, deadline).strip() == "45"
 
+            # a stream's carriage returns overwrite its line, as in a terminal (tqdm's bar)
+            run(page, "import sys\nsys.stderr.write('fit 10%\\rfit 50%\\rfit 100%\\n')",
+                5, deadline)
+            assert page.text_content(f"{LAB} .microgrid-output-stderr") == "fit 100%\n"
+
+            # what a run shows cannot reach into the page: HTML runs in a sandboxed frame,
+            # an SVG is shown as an image (its script never runs)
+            page.evaluate("() => { document.title = 'Lab'; }")
+            run(page, "from IPython.display import display, HTML, SVG\n"
+                      "display(HTML('<p id=mine>mine</p><script>parent.document.title = "
+                      "\"changed\"</script>'))\n"
+                      "SVG('<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"parent.document"
+                      ".title = 1\"><script>parent.document.title = 2</script></svg>')", 6,
+                deadline)
+            frame = page.locator(f"{LAB} iframe.microgrid-output-frame")
+            assert frame.get_attribute("sandbox") == "allow-scripts"
+            assert page.frame_locator(f"{LAB} iframe.microgrid-output-frame").locator(
+                "#mine").inner_text() == "mine"
+            assert page.locator(f"{LAB} img.microgrid-output-svg").count() == 1
+            time.sleep(0.3)
+            assert page.title() == "Lab"
+
             # a graph too large to draw: draw_dot's message
             text = run(page, "from microgrid import Value, draw_dot\nv = Value(1.0)\n"
-                             "for _ in range(300):\n    v = v * 1.0\ndraw_dot(v)", 5,
+                             "for _ in range(300):\n    v = v * 1.0\ndraw_dot(v)", 7,
                        deadline)
             assert "DiagramTooLargeError" in text and "max_nodes" in text, text
 
@@ -166,10 +203,10 @@ def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
             time.sleep(0.5)
             assert page.is_enabled(f"{LAB} .mg-stop")
             page.click(f"{LAB} .mg-stop")
-            until(page, RUNS, 6, deadline, "the endless run to be stopped")
+            until(page, RUNS, 8, deadline, "the endless run to be stopped")
             assert "Stopped" in output(page)
             text = run(page, "from microgrid import Value\nprint(Value(2.0).exp().data)",
-                       7, deadline)
+                       9, deadline)
             assert text.strip() == "7.38905609893065", text
 
             # no WebAssembly: a plain message, no interpreter
@@ -181,6 +218,18 @@ def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
                                   " return m && m.innerText; }", None, deadline,
                             "the message for a browser without WebAssembly")
             assert "no WebAssembly" in message
+
+            # a site built without npm: the page says what was left out
+            with builder().serve(left_out(tmp_path / "left-out")) as url:
+                bare = browser.new_page()
+                bare.on("request", lambda r: requests.append(r.url))
+                bare.goto(url, wait_until="domcontentloaded")
+                message = until(bare, "() => { const m = document.querySelector("
+                                      "'.mg-message'); return m && m.innerText; }", None,
+                                deadline, "the message for a build without the bundle")
+                assert "left the Lab out" in message and "npm is not installed" in message
+                origin2 = url.rstrip("/")
+                requests[:] = [u for u in requests if not u.startswith(origin2 + "/")]
         except AssertionError:
             page.screenshot(path=str(tmp_path / "failure.png"))
             raise
@@ -190,3 +239,21 @@ def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
                  if not (u.startswith(origin + "/") or u.startswith(("data:", "about:")))]
     assert not elsewhere, elsewhere
     assert any(u.endswith("pyodide.asm.wasm") for u in requests)  # it did load from here
+
+
+def test_the_readme_states_the_bundles_size_as_built(lab_folder: Path) -> None:
+    manifest = json.loads((lab_folder / "manifest.json").read_text())
+    vendor, wheels = manifest["vendor"], manifest["wheels"]
+    interpreter = sum(v for k, v in vendor.items() if k.startswith("py"))
+    graphviz = sum(v for k, v in vendor.items() if not k.startswith("py"))
+    page = sum(p.stat().st_size for p in (ROOT / "docs" / "lab").iterdir() if p.is_file())
+    own = sum(v for k, v in wheels.items() if k.startswith("microgrid")) + page
+    total = interpreter + graphviz + sum(wheels.values()) + page
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    stated = re.search(r"The bundle is ([\d.]+) MB, nearly all of it the interpreter "
+                       r"\(([\d.]+) MB\) and Graphviz \(([\d.]+) MB\); microgrid's own part, "
+                       r"its wheel and the page's scripts, is ([\d.]+) MB", readme)
+    assert stated, "README.md no longer states the Lab's bundle size"
+    assert [float(x) for x in stated.groups()] == [
+        round(total / 1e6, 1), round(interpreter / 1e6, 1), round(graphviz / 1e6, 1),
+        round(own / 1e6, 2)]
