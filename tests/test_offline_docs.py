@@ -242,6 +242,7 @@ def test_without_the_files_the_pages_keep_their_addresses_and_the_build_says_why
     assert list(tmp_path.iterdir()) == []  # nothing copied
 
 
+@pytest.mark.slow  # it imports nbconvert (seconds), whose template writes the addresses
 def test_with_the_files_a_page_addresses_them_relative_to_itself(
         hooks: tuple[ModuleType, ModuleType], monkeypatch: pytest.MonkeyPatch,
         tmp_path: Path) -> None:
