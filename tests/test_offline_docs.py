@@ -146,7 +146,7 @@ def test_no_built_page_fetches_anything_from_another_host(docs_site: Path) -> No
 # left in the notebook's text
 MATH = """() => {
   const tex = document.querySelectorAll('script[type^="math/tex"]').length;
-  const typeset = document.querySelectorAll('.jp-RenderedMarkdown .MathJax_CHTML').length;
+  const typeset = document.querySelectorAll('.MathJax_CHTML').length;
   const text = [...document.querySelectorAll('.jp-RenderedMarkdown')]
     .map(e => e.innerText).join('\\n');
   const raw = text.match(/\\$[^$\\s][^$]*\\$/g) || [];

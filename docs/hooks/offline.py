@@ -39,9 +39,9 @@ FILES = {  # folder in VENDOR -> (its npm package's folder, the files of it the 
                             "jax/element/**/*.js", "jax/output/CommonHTML/**/*.js",
                             "fonts/HTML-CSS/TeX/woff/*.woff"]),
     # The renderer of embedded widget state (ipywidgets' controls built in) and its icon
-    # fonts, found beside it; the .eot and .svg fonts of old browsers are left out.
-    "html-manager": ("@jupyter-widgets/html-manager/dist",
-                     ["embed-amd.js", "*.woff2", "*.woff", "*.ttf"]),
+    # fonts, found beside it: woff2, the first its style sheet offers; the older formats
+    # (woff, ttf, eot, svg) only browsers from before 2016 would fetch are left out.
+    "html-manager": ("@jupyter-widgets/html-manager/dist", ["embed-amd.js", "*.woff2"]),
 }
 RENDERER = f"{VENDOR}/html-manager/embed-amd.js"
 MERMAID = re.compile(r'<script type="module">\s*document\.addEventListener\("DOMContentLoaded",'
