@@ -15,7 +15,6 @@ whole test has a fixed budget: ``BUDGET`` seconds, or ``MICROGRID_LAB_BUDGET``.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -28,6 +27,7 @@ from urllib.parse import unquote
 
 import pytest
 from browser import CHROMIUM_ARGS, chromium, missing_browser, require, until
+from hooks import hook
 from test_player import highlighted_names
 from test_viz import check_slide_svg
 
@@ -40,11 +40,7 @@ LAB = "#microgrid-lab"
 
 def builder() -> ModuleType:
     """docs/hooks/lab.py, the Lab's builder, as a module."""
-    spec = importlib.util.spec_from_file_location("lab_builder", ROOT / "docs/hooks/lab.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return hook("lab")
 
 
 @pytest.fixture(scope="session")

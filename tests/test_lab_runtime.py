@@ -246,14 +246,11 @@ def test_player_refuses_bad_arguments_naming_them() -> None:
 
 # -- the builder --------------------------------------------------------------------------
 
-def test_without_npm_the_builder_says_what_it_left_out(monkeypatch: pytest.MonkeyPatch,
-                                                       tmp_path: Path) -> None:
+def test_without_npm_the_builder_says_what_it_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
     lab = builder()
-    monkeypatch.setattr(lab, "WEB", tmp_path / "web")  # no node_modules there
-    (tmp_path / "web").mkdir()
-    (tmp_path / "web" / "package-lock.json").write_text("{}")
-    monkeypatch.setattr(lab.shutil, "which", lambda name: None)
+    monkeypatch.setattr(lab.npm, "node_modules",
+                        lambda needed: (None, "npm is not installed (apt-get install nodejs npm)"))
     said: list[str] = []
     assert lab.npm_packages(said.append) is None
-    assert said == ["the Lab's interpreter and Graphviz were left out: npm is not installed "
-                    "(apt-get install nodejs npm), so the Lab page shows a message instead"]
+    assert said == ["the Lab's interpreter and Graphviz were left out, so the Lab page shows "
+                    "a message instead: npm is not installed (apt-get install nodejs npm)"]
