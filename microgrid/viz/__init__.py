@@ -9,7 +9,8 @@ The rooms, each importing only those listed after it:
 
 * :mod:`~microgrid.viz.live` — the dashboard while a network trains (its charts in
   :mod:`~microgrid.viz.panels`, its graph redrawn in place by
-  :mod:`~microgrid.viz.relabel`);
+  :mod:`~microgrid.viz.relabel`, its decision panel computed by
+  :mod:`~microgrid.viz.field`);
 * :mod:`~microgrid.viz.player` — one HTML page that plays a walk-through
   (:mod:`~microgrid.viz.walkthrough`: one layout, per step what changes) or a recorded
   run (:mod:`~microgrid.viz.frame`: the frames the live view records);
