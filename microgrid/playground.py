@@ -48,6 +48,8 @@ from .train import fit
 from .viz import panels
 from .viz.draw import draw_dot
 from .viz.field import DecisionField
+from .viz.live import render_errors
+from .viz.page import fit_svg
 from .viz.picture import DiagramTooLargeError
 
 __all__ = ["EXTENT", "LIMITS", "LOSSES", "OPTIMIZERS", "Controller", "Playground",
@@ -282,7 +284,9 @@ class Playground:
         :class:`~microgrid.viz.field.DecisionField`); ``weights`` (per layer: neuron rows
         of ``w0, w1, …, b`` with ``data`` and ``grad``, the gradient of the last update);
         ``panels`` (the live view's SVG charts: loss, accuracy, weights, gradients);
-        ``sample`` (the chosen point, its loss, and its graph as DOT, or why none)."""
+        ``sample`` (the chosen point, its loss, and its graph as DOT and as SVG drawn by
+        :mod:`microgrid.viz.render` — Graphviz, or Graphviz in WebAssembly in the page —
+        or why there is none)."""
         try:
             values: list[list[float]] | None = self._field.grid(self.extent,
                                                                 self.resolution)[0]
@@ -337,7 +341,7 @@ class Playground:
         saved = [p.grad for p in params]
         encode, loss_fn = named_loss(self.loss, [0, 1], 1, False, who="Playground")
         out: dict[str, Any] = {"index": self.sample, "point": list(x), "label": t,
-                               "dot": None, "message": None}
+                               "dot": None, "svg": None, "message": None}
         try:
             inputs = [Value(x[0], "x0"), Value(x[1], "x1")]
             prediction = self.model(inputs)
@@ -356,9 +360,12 @@ class Playground:
                     p.grad = 0.0
                 lv.backward()
                 try:
-                    out["dot"] = draw_dot(lv, params=self.model, group="neuron",
-                                          hide_constants=True,
-                                          max_nodes=self.max_nodes).source
+                    diagram = draw_dot(lv, params=self.model, group="neuron",
+                                       hide_constants=True, max_nodes=self.max_nodes)
+                    out["dot"] = diagram.source
+                    out["svg"] = fit_svg(diagram.svg())
+                except render_errors() as e:  # the DOT is there; the page says why
+                    out["message"] = f"No picture of the graph: {e}"
                 except DiagramTooLargeError as e:
                     out["message"] = (f"The graph of this point is too large to draw ({e}); "
                                       f"choose fewer or smaller layers to see it.")

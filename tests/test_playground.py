@@ -248,3 +248,23 @@ def test_an_update_that_would_overflow_stops_the_run_and_says_to_lower_the_rate(
     snap = pg.snapshot()  # the weights are huge but finite: the page still gets JSON
     json.dumps(snap, allow_nan=False)
     assert snap["updates"] == done
+
+
+def test_without_a_renderer_the_sample_keeps_its_dot_and_says_why_there_is_no_picture(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from microgrid.viz import render
+
+    monkeypatch.setattr(render, "find_renderer", lambda format="svg": None)
+    sample = Playground(*small_points(), layers="3").snapshot()["sample"]
+    assert sample["svg"] is None and sample["dot"].startswith("digraph")
+    assert sample["message"].startswith("No picture of the graph: No Graphviz renderer")
+
+
+def test_the_sample_graph_is_drawn_as_svg_by_microgrids_renderer() -> None:
+    from microgrid.viz import render
+
+    if render.find_renderer() is None:
+        pytest.skip("no Graphviz renderer here (the test above covers that case)")
+    sample = Playground(*small_points(), layers="3").snapshot()["sample"]
+    assert sample["svg"].startswith("<svg") and sample["message"] is None
+    assert sample["svg"].count("<g id=\"node") >= 10 and "loss" in sample["svg"]

@@ -57,11 +57,12 @@ from .page import inline_svg
 from .picture import owning_models, units_of
 from .relabel import Relabel, ShapeChanged
 
-__all__ = ["Frame", "LiveView"]
+__all__ = ["Frame", "LiveView", "render_errors"]
 
 
-def _cannot_render() -> tuple[type[Exception], ...]:
-    """The errors of a missing or failing Graphviz renderer (none without graphviz)."""
+def render_errors() -> tuple[type[Exception], ...]:
+    """The errors of a missing or failing Graphviz renderer (none without graphviz): what a
+    view catches to say there is no picture and go on."""
     try:
         from .render import RendererNotFoundError, RenderError
     except ImportError:
@@ -438,7 +439,7 @@ class LiveView:
                                    else self._problem)
             except ShapeChanged:  # a picture the template cannot read: draw it whole
                 self._graph = inline_svg(draw_dot(roots, **self._draw_options(lv)).svg())
-            except _cannot_render() as e:  # no Graphviz renderer: say so, go on
+            except render_errors() as e:  # no Graphviz renderer: say so, go on
                 self._relabel, self._problem = None, f"No picture of the graph: {e}"
                 self._graph = self._problem
         return True
