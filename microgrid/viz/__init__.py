@@ -13,7 +13,8 @@ The rooms, each importing only those listed after it:
   :mod:`~microgrid.viz.field`);
 * :mod:`~microgrid.viz.player` — one HTML page that plays a walk-through
   (:mod:`~microgrid.viz.walkthrough`: one layout, per step what changes) or a recorded
-  run (:mod:`~microgrid.viz.frame`: the frames the live view records);
+  run (:mod:`~microgrid.viz.frame`: the frames the live view records), written to a file
+  (``export_html``) or shown in place (``Player``);
 * :mod:`~microgrid.viz.explorer` — step through a graph in a notebook;
 * :mod:`~microgrid.viz.draw` and :mod:`~microgrid.viz.network` — a graph as the slides
   draw it, a network as neurons;
@@ -33,13 +34,14 @@ from .explorer import Explorer, explore
 from .live import LiveView
 from .network import draw_network
 from .picture import DiagramTooLargeError, group_of_label
-from .player import export_html
+from .player import Player, export_html
 
 __all__ = [
     "COLORS",
     "DiagramTooLargeError",
     "Explorer",
     "LiveView",
+    "Player",
     "draw_dot",
     "draw_network",
     "explore",

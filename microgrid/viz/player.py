@@ -27,6 +27,7 @@ slide``, ``neuron`` or ``worked``) writes one of the three examples of the lectu
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -42,7 +43,8 @@ from .frame import Frame, Recording
 from .safe_text import clean, page_text
 from .walkthrough import MARK_STYLES, WalkThrough, marks_css, walk_through
 
-__all__ = ["changes", "export_html", "page", "picture_at", "walkthrough_frames"]
+__all__ = ["Player", "changes", "export_html", "page", "picture_at", "player_page",
+           "walkthrough_frames"]
 
 _CSS = """
 body{font-family:Helvetica,Arial,sans-serif;margin:16px 20px;color:#222;background:#fff}
@@ -357,7 +359,7 @@ def _write(path: str | os.PathLike[str], text: str) -> Path:
     return target
 
 
-def _recorded(source: object) -> list[Frame]:
+def _recorded(source: object, who: str) -> list[Frame]:
     """The frames of a training run: those of a recording (any object with ``frames``, such
     as a :class:`~microgrid.viz.LiveView` made with ``record=True``) or a list of frames."""
     frames = source if isinstance(source, Sequence) else getattr(source, "frames", None)
@@ -365,11 +367,69 @@ def _recorded(source: object) -> list[Frame]:
         if frames:
             return list(frames)
         if frames is not source:
-            raise ValueError(f"export_html: source is a {type(source).__name__} that "
+            raise ValueError(f"{who}: source is a {type(source).__name__} that "
                              "recorded no frames; create it with LiveView(record=True) and "
                              "train with it first")
-    raise TypeError(f"export_html: source must be a Value, a LiveView or a list of its "
+    raise TypeError(f"{who}: source must be a Value, a LiveView or a list of its "
                     f"frames, got {type(source).__name__}")
+
+
+def player_page(source: Value | Recording | Sequence[Frame], *, title: str | None = None,
+                fmt: NumberFormat = ".4g", who: str = "Player",
+                **draw_options: Any) -> str:
+    """The self-contained HTML page that plays ``source`` (as :func:`export_html` writes
+    it); ``who`` names the caller in error messages."""
+    if isinstance(source, Value):
+        try:
+            board = walkthrough_frames(source, fmt=fmt, **draw_options)
+        except DiagramTooLargeError as e:
+            raise DiagramTooLargeError(f"{who}: source: {e}") from e
+        frames = board.frames
+        n_forward = sum(f["phase"] == "forward" for f in frames)
+        name = frames[n_forward - 1]["node"]  # the last forward step is the root
+        subtitle = (f"The forward pass ({n_forward} steps), then backprop "
+                    f"({len(frames) - n_forward} steps): at each node, upstream gradient × "
+                    f"local derivative = the contribution each operand receives. "
+                    f"Keys: ← → Home End, space plays.")
+        return page(frames, board=board, title=title or f"Backprop step by step: {name}",
+                    subtitle=subtitle, interval_ms=1200)
+    if draw_options:
+        raise TypeError(f"{who}: {', '.join(draw_options)} apply to a graph, "
+                        "not to a training run")
+    recorded = _recorded(source, who)
+    tframes = [{"caption": "", "text": "", "outline": f.head} for f in recorded]
+    subtitle = (f"{len(recorded)} frames of the training dashboard, from step "
+                f"{recorded[0].step} to step {recorded[-1].step}. Keys: ← → Home End, "
+                f"space plays.")
+    return page(tframes, [f.html() for f in recorded], title=title or "Training run",
+                subtitle=subtitle, interval_ms=400)
+
+
+class Player:
+    """The player of ``source`` shown in place, in a notebook or the Lab page: ``Player(f)``.
+
+    The same page :func:`export_html` writes (same arguments), shown in an ``<iframe>``
+    sandboxed with scripts allowed, so its buttons work and its script cannot reach the
+    page around it. ``html`` is the page itself. ``height`` (CSS pixels) is the frame's.
+    """
+
+    def __init__(self, source: Value | Recording | Sequence[Frame], *,
+                 title: str | None = None, fmt: NumberFormat = ".4g", height: int = 640,
+                 **draw_options: Any) -> None:
+        if isinstance(height, bool) or not isinstance(height, int) or height < 100:
+            raise ValueError(f"Player: height must be a whole number of pixels, at least "
+                             f"100, got {height!r}")
+        self.html = player_page(source, title=title, fmt=fmt, who="Player", **draw_options)
+        self.height = height
+
+    def __repr__(self) -> str:
+        return f"<Player: {len(self.html) / 1000:.0f} kB of HTML>"
+
+    def _repr_html_(self) -> str:
+        srcdoc = html.escape(self.html, quote=True)
+        return (f'<iframe sandbox="allow-scripts" srcdoc="{srcdoc}" title="player" '
+                f'style="width:100%;height:{self.height}px;border:1px solid #ddd">'
+                "</iframe>")
 
 
 def export_html(path: str | os.PathLike[str], source: Value | Recording | Sequence[Frame], *,
@@ -380,7 +440,8 @@ def export_html(path: str | os.PathLike[str], source: Value | Recording | Sequen
     ``source``: a ``Value`` — a walk-through of its forward pass and backprop (``fmt`` and
     ``draw_options`` such as ``hide_constants=True``, ``group="neuron"`` or ``max_nodes``
     go to :func:`~microgrid.viz.draw_dot`); or a :class:`~microgrid.viz.LiveView` made with
-    ``record=True`` (or its ``frames``) — the frames of a training run.
+    ``record=True`` (or its ``frames``) — the frames of a training run. :class:`Player`
+    shows the same page in a notebook or the Lab page.
 
     Raises ``DiagramTooLargeError`` for a graph with more than ``max_nodes`` values,
     ``RendererNotFoundError`` without a Graphviz renderer, and an ``OSError`` naming
@@ -389,29 +450,5 @@ def export_html(path: str | os.PathLike[str], source: Value | Recording | Sequen
     (:func:`~microgrid._files.write_atomically`, as :func:`~microgrid.serialization.save`).
     """
     _check_path(path)
-    if isinstance(source, Value):
-        try:
-            board = walkthrough_frames(source, fmt=fmt, **draw_options)
-        except DiagramTooLargeError as e:
-            raise DiagramTooLargeError(f"export_html: source: {e}") from e
-        frames = board.frames
-        n_forward = sum(f["phase"] == "forward" for f in frames)
-        name = frames[n_forward - 1]["node"]  # the last forward step is the root
-        subtitle = (f"The forward pass ({n_forward} steps), then backprop "
-                    f"({len(frames) - n_forward} steps): at each node, upstream gradient × "
-                    f"local derivative = the contribution each operand receives. "
-                    f"Keys: ← → Home End, space plays.")
-        return _write(path, page(frames, board=board,
-                                 title=title or f"Backprop step by step: {name}",
-                                 subtitle=subtitle, interval_ms=1200))
-    if draw_options:
-        raise TypeError(f"export_html: {', '.join(draw_options)} apply to a graph, "
-                        "not to a training run")
-    recorded = _recorded(source)
-    tframes = [{"caption": "", "text": "", "outline": f.head} for f in recorded]
-    subtitle = (f"{len(recorded)} frames of the training dashboard, from step "
-                f"{recorded[0].step} to step {recorded[-1].step}. Keys: ← → Home End, "
-                f"space plays.")
-    return _write(path, page(tframes, [f.html() for f in recorded],
-                             title=title or "Training run",
-                             subtitle=subtitle, interval_ms=400))
+    return _write(path, player_page(source, title=title, fmt=fmt, who="export_html",
+                                    **draw_options))
