@@ -49,7 +49,7 @@ from .viz import panels
 from .viz.draw import draw_dot
 from .viz.field import DecisionField
 from .viz.live import render_errors
-from .viz.page import fit_svg
+from .viz.page import inline_svg
 from .viz.picture import DiagramTooLargeError
 
 __all__ = ["EXTENT", "LIMITS", "LOSSES", "OPTIMIZERS", "Controller", "Playground",
@@ -361,9 +361,10 @@ class Playground:
                 lv.backward()
                 try:
                     diagram = draw_dot(lv, params=self.model, group="neuron",
-                                       hide_constants=True, max_nodes=self.max_nodes)
+                                       hide_constants=True, max_nodes=self.max_nodes,
+                                       rankdir="LR")  # inputs left, the loss right
                     out["dot"] = diagram.source
-                    out["svg"] = fit_svg(diagram.svg())
+                    out["svg"] = inline_svg(diagram.svg())  # at its natural size
                 except render_errors() as e:  # the DOT is there; the page says why
                     out["message"] = f"No picture of the graph: {e}"
                 except DiagramTooLargeError as e:

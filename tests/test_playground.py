@@ -9,11 +9,23 @@ gradients the page shows.
 from __future__ import annotations
 
 import copy
+import functools
+import http.server
+import importlib.util
 import json
 import math
-from typing import Any
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import pytest
+from test_browser import CHROMIUM_ARGS
+from test_browser import _chromium as chromium
 
 from microgrid.data import make_moons
 from microgrid.nn import MLP
@@ -25,6 +37,8 @@ from microgrid.playground import (
     default_points,
     parse_layers,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_script(code: str) -> list[float]:
@@ -268,3 +282,140 @@ def test_the_sample_graph_is_drawn_as_svg_by_microgrids_renderer() -> None:
     sample = Playground(*small_points(), layers="3").snapshot()["sample"]
     assert sample["svg"].startswith("<svg") and sample["message"] is None
     assert sample["svg"].count("<g id=\"node") >= 10 and "loss" in sample["svg"]
+
+
+# -- the page in a real browser ---------------------------------------------------------
+#
+# The Lab's folder is built on its own (docs/hooks/lab.py's ``build``, standalone: it holds
+# playground.html), served by Python's static file server on 127.0.0.1 and opened in
+# headless Chromium (Debian's, driven by Playwright; tests/browser.py). Every request is
+# recorded, and Chromium resolves no other host, so one to another host fails the test.
+# Needs npm (the pinned interpreter) and, the first time, a network; locally a missing
+# piece skips the test naming it, under CI it fails. Budget: BROWSER_BUDGET seconds, or
+# MICROGRID_PLAYGROUND_BUDGET.
+
+BROWSER_BUDGET = float(os.environ.get("MICROGRID_PLAYGROUND_BUDGET", "60"))
+PG = "#microgrid-playground"
+
+
+def missing_browser() -> list[str]:
+    missing = [] if chromium() else ["chromium (apt-get install chromium)"]
+    if importlib.util.find_spec("playwright") is None:
+        missing.append("playwright (pip install playwright)")
+    return missing
+
+
+def require(missing: list[str], what: str) -> None:
+    """Skip (locally) or fail (under CI) when anything is ``missing``, naming it."""
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{what} needs {', '.join(missing)} under CI")
+        pytest.skip(f"{what} needs {', '.join(missing)}")
+
+
+def until(page: Any, script: str, arg: Any, deadline: float, what: str) -> Any:
+    """Poll ``script(arg)`` in the page until it returns something truthy."""
+    while True:
+        value = page.evaluate(script, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what} (time budget spent)")
+        time.sleep(0.1)
+
+
+def _builder() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("lab_builder", ROOT / "docs/hooks/lab.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    extensions_map: ClassVar[dict[str, str]] = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm"}
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def playground_page(tmp_path: Path) -> Iterator[str]:
+    """The Lab's folder, built and served on 127.0.0.1: the playground page's URL."""
+    require(missing_browser(), "the playground's browser test")
+    said: list[str] = []
+    manifest = _builder().build(tmp_path / "lab", said.append, standalone=True)
+    require(said, "the playground's browser test (the Lab could not be built)")
+    assert manifest["complete"] and (tmp_path / "lab" / "playground.html").is_file()
+    handler = functools.partial(_Quiet, directory=str(tmp_path / "lab"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/playground.html"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _state(page: Any, key: str) -> str:
+    value: str = page.eval_on_selector(f"{PG} [data-role=status]",
+                                       f"e => e.dataset.{key} || ''")
+    return value
+
+
+@pytest.mark.slow
+def test_the_playground_page_adds_a_point_trains_twenty_updates_and_stays_offline(
+        playground_page: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    start = time.monotonic()
+    deadline = start + BROWSER_BUDGET
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium(),
+            args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
+        try:
+            context = browser.new_context()
+            context.on("request", lambda r: requests.append(r.url))
+            page = context.new_page()
+            page.goto(playground_page)
+            until(page, "() => document.querySelector('#microgrid-playground "
+                  "[data-role=status]').dataset.updates === '0'", None, deadline,
+                  "the playground to load and show the two moons")
+            loaded = time.monotonic() - start
+            count = "() => document.querySelector('#microgrid-playground " \
+                    "[data-role=counts]').dataset.count"
+            assert page.evaluate(count) == "100"
+            page.click(f"{PG} canvas", position={"x": 12, "y": 12})  # empty: a point
+            until(page, f"() => ({count})() === '101'", None, deadline, "the point added")
+            until(page, "() => document.querySelector('#microgrid-playground')"
+                  ".playground.snapshot.points.length === 101", None, deadline,
+                  "the interpreter to have the new point")
+            page.click(f"{PG} [data-role=train]")
+            until(page, "() => Number(document.querySelector('#microgrid-playground "
+                  "[data-role=status]').dataset.updates) >= 20", None, deadline,
+                  "20 training updates")
+            page.click(f"{PG} [data-role=train]")  # Pause
+            trained = time.monotonic() - start - loaded
+            losses = page.evaluate("() => document.querySelector('#microgrid-playground')"
+                                   ".playground.snapshot.losses")
+            assert len(losses) >= 20 and losses[19] < 0.8 * losses[0], losses[:20]
+            assert all(math.isfinite(v) for v in losses)
+            page.click(f"{PG} canvas", position={"x": 12, "y": 12})  # the point: removed
+            until(page, f"() => ({count})() === '100'", None, deadline, "the point removed")
+            page.fill(f"{PG} input[aria-label='hidden layers']", "8, x")
+            page.dispatch_event(f"{PG} input[aria-label='hidden layers']", "change")
+            until(page, "() => document.querySelector('#microgrid-playground "
+                  "[data-role=error]').textContent", None, deadline, "the layers refused")
+            assert page.inner_text(f"{PG} [data-role=error]").startswith("layers: 'x'")
+        finally:
+            browser.close()
+    others = [u for u in requests if urlsplit(u).hostname != "127.0.0.1"
+              and not u.startswith(("data:", "blob:"))]
+    assert not others, f"requests to another host: {others}"
+    assert any(u.endswith("pyodide.asm.wasm") for u in requests)  # the worker's are seen
+    print(f"\nplayground: loaded in {loaded:.1f} s, 20 updates in {trained:.1f} s")

@@ -11,6 +11,14 @@
 
 import { MicrogridRuntime } from "./runtime.js";
 
+// An SVG shown as an image, as the Lab shows diagrams: no script in it runs, nothing is fetched.
+function picture(svg, alt) {
+  const img = document.createElement("img");
+  img.alt = alt;
+  img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg);
+  return img;
+}
+
 const here = new URL("./", import.meta.url);
 const CHUNK_MS = 250;      // the time one training request aims at
 const GRAPH_EVERY_MS = 2000; // while training, the sample's graph is redrawn this often
@@ -31,8 +39,9 @@ const STYLE = `
 .mg-pg select { font: inherit; }
 .mg-pg-status { font-weight: bold; min-height: 1.2em; }
 .mg-pg-error { color: #b2182b; min-height: 1.2em; white-space: pre-wrap; }
-.mg-pg-panels svg { margin: 0 0.3rem 0.3rem 0; vertical-align: top; }
+.mg-pg-panels img { margin: 0 0.3rem 0.3rem 0; vertical-align: top; }
 .mg-pg-graph { max-height: 70vh; overflow: auto; border: 1px solid #ddd; }
+.mg-pg-graph img { max-width: none; }
 .mg-pg-code { max-height: 50vh; overflow: auto; background: #f6f8fa; padding: 0.5rem;
   font-size: 0.75rem; }
 .mg-pg-dot { display: inline-block; width: 0.8em; height: 0.8em; border-radius: 50%;
@@ -110,7 +119,7 @@ class Playground {
     this.panels = element("div", { class: "mg-pg-panels", "data-role": "panels" });
     this.graphNote = element("div", { "data-role": "graph-note" });
     this.graph = element("div", { class: "mg-pg-graph", "data-role": "graph" });
-    this.code = element("pre", { class: "mg-pg-code", "data-role": "code", hidden: "" });
+    this.code = element("pre", { class: "mg-pg-code", "data-role": "script", hidden: "" });
     const left = element("div", { class: "mg-pg-left" }, [
       this.canvas,
       element("div", { class: "mg-pg-row" }, [...this.classes, this.counts]),
@@ -150,13 +159,14 @@ class Playground {
 
   // -- talking to the interpreter --------------------------------------------------------
   async start() {
-    if (typeof WebAssembly !== "object") {
+    this.runtime = new MicrogridRuntime(here);
+    try {
+      await this.runtime.ready;
+    } catch (error) {  // no WebAssembly, the bundle left out of the build, a failed load
       this.status.textContent = "";
-      this.error.textContent = "This browser cannot run WebAssembly, so the playground " +
-        "cannot run here. The rest of the documentation works without it.";
+      this.error.textContent = error.message;
       return;
     }
-    this.runtime = new MicrogridRuntime(here);
     const answer = await this.reset(false);
     if (answer) this.enable(true);
   }
@@ -402,14 +412,15 @@ class Playground {
     this.status.dataset.loss = n ? String(snap.losses[n - 1]) : "";
     this.status.dataset.firstLoss = n ? String(snap.losses[0]) : "";
     // the SVG charts are microgrid's own (microgrid.viz.panels, as in the live view)
-    this.panels.innerHTML = [snap.panels.loss, snap.panels.accuracy,
-      ...snap.panels.weights].join("");
+    this.panels.replaceChildren(picture(snap.panels.loss, "the loss per update"),
+      picture(snap.panels.accuracy, "the accuracy per update"),
+      ...snap.panels.weights.map((svg, i) => picture(svg, `weights and gradients ${i}`)));
     const s = snap.sample;
     if (s.svg || s.message) {
       this.graphNote.textContent = `The graph of point ${s.index} (class ${s.label}) and ` +
         `its loss${s.loss === null ? "" : " " + s.loss.toPrecision(4)}, after update ${n}: ` +
         "grad is ∂loss/∂node for this point alone.";
-      if (s.svg) this.graph.innerHTML = s.svg;
+      if (s.svg) this.graph.replaceChildren(picture(s.svg, `the graph of point ${s.index}`));
       else this.graph.textContent = s.message;
     }
   }
