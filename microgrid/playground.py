@@ -173,15 +173,16 @@ class Playground:
     (Xavier initialization, fused neurons); ``optimizer`` (``"adam"``, ``"sgd"``) with
     learning rate ``lr``; ``loss`` (``"mse"``, ``"hinge"``, ``"bce"``). ``sample`` is the
     index of the point whose graph is drawn; ``extent`` the part of the plane shown and
-    ``resolution`` the cells per side of its decision grid; ``max_nodes`` the largest
-    graph drawn (``draw_dot``'s)."""
+    ``resolution`` the cells per side of its decision grid; ``max_nodes``: a sample graph
+    of more values is drawn collapsed, one box per neuron (``draw_dot``'s; 60 shows every
+    value of a network of a few neurons)."""
 
     def __init__(self, points: Sequence[Sequence[float]] | None = None,
                  labels: Sequence[int] | None = None, *, layers: str | Sequence[int] = "8, 8",
                  activation: str = "tanh", optimizer: str = "adam", lr: float = 0.05,
                  loss: str = "mse", seed: int = 0, sample: int = 0,
                  extent: Sequence[float] = EXTENT, resolution: int = 24,
-                 max_nodes: int = 200) -> None:
+                 max_nodes: int = 60) -> None:
         if points is None and labels is None:
             points, labels = default_points()
         X, y = _points(points, labels)

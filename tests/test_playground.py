@@ -151,6 +151,15 @@ def test_the_sample_graph_holds_that_points_loss_and_leaves_the_update_gradients
     assert without["sample"]["dot"] is None and without["sample"]["loss"] == sample["loss"]
 
 
+def test_the_default_networks_graph_is_drawn_one_box_per_neuron_a_small_one_whole() -> None:
+    collapsed = Playground(*small_points()).snapshot()["sample"]["dot"]
+    assert "each neuron applied to one example is drawn" in collapsed.replace("\\n", " ")
+    assert "L1.N7" in collapsed and "L0.N0.w1" not in collapsed
+    whole = Playground(*small_points(), layers="2").snapshot()["sample"]["dot"]
+    assert "applied to one example" not in whole
+    assert 'label="L0.N1"' in whole and "{ w1 | data" in whole and "{ loss | data" in whole
+
+
 def test_a_graph_too_large_to_draw_gets_a_message_not_an_error() -> None:
     pg = Playground(*small_points(), layers="8, 8", max_nodes=2)
     sample = pg.snapshot()["sample"]
@@ -360,6 +369,9 @@ def playground_page(tmp_path: Path) -> Iterator[str]:
         server.server_close()
 
 
+IDLE = "() => document.querySelector('#microgrid-playground').playground.pending === 0"
+
+
 def _state(page: Any, key: str) -> str:
     value: str = page.eval_on_selector(f"{PG} [data-role=status]",
                                        f"e => e.dataset.{key} || ''")
@@ -405,6 +417,15 @@ def test_the_playground_page_adds_a_point_trains_twenty_updates_and_stays_offlin
                                    ".playground.snapshot.losses")
             assert len(losses) >= 20 and losses[19] < 0.8 * losses[0], losses[:20]
             assert all(math.isfinite(v) for v in losses)
+            until(page, IDLE, None, deadline, "the last requests to be answered")
+            updates = int(_state(page, "updates"))
+            page.click(f"{PG} [data-role=step]")
+            until(page, IDLE, None, deadline, "one step")
+            assert int(_state(page, "updates")) == updates + 1
+            page.click(f"{PG} [data-role=reset]")
+            until(page, IDLE, None, deadline, "the reset")
+            assert _state(page, "updates") == "0"
+            assert page.evaluate(count) == "101"  # Reset keeps the points
             page.click(f"{PG} canvas", position={"x": 12, "y": 12})  # the point: removed
             until(page, f"() => ({count})() === '100'", None, deadline, "the point removed")
             page.fill(f"{PG} input[aria-label='hidden layers']", "8, x")
@@ -412,6 +433,12 @@ def test_the_playground_page_adds_a_point_trains_twenty_updates_and_stays_offlin
             until(page, "() => document.querySelector('#microgrid-playground "
                   "[data-role=error]').textContent", None, deadline, "the layers refused")
             assert page.inner_text(f"{PG} [data-role=error]").startswith("layers: 'x'")
+            bare = context.new_page()  # a browser without WebAssembly gets a plain message
+            bare.add_init_script("delete globalThis.WebAssembly")
+            bare.goto(playground_page)
+            until(bare, "() => document.querySelector('#microgrid-playground "
+                  "[data-role=error]').textContent", None, deadline, "the plain message")
+            assert "it has no WebAssembly" in bare.inner_text(f"{PG} [data-role=error]")
         finally:
             browser.close()
     others = [u for u in requests if urlsplit(u).hostname != "127.0.0.1"

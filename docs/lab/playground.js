@@ -9,7 +9,7 @@
 // The page holds <div id="microgrid-playground"></div> and loads this module; the module
 // builds the controls inside it.
 
-import { MicrogridRuntime } from "./runtime.js";
+import { MicrogridRuntime, NO_WEBASSEMBLY } from "./runtime.js";
 
 // An SVG shown as an image, as the Lab shows diagrams: no script in it runs, nothing is fetched.
 function picture(svg, alt) {
@@ -41,7 +41,8 @@ const STYLE = `
 .mg-pg-error { color: #b2182b; min-height: 1.2em; white-space: pre-wrap; }
 .mg-pg-panels img { margin: 0 0.3rem 0.3rem 0; vertical-align: top; }
 .mg-pg-graph { max-height: 70vh; overflow: auto; border: 1px solid #ddd; }
-.mg-pg-graph img { max-width: none; }
+.mg-pg-graph img { width: 100%; cursor: zoom-in; }
+.mg-pg-graph.mg-pg-zoom img { width: auto; max-width: none; cursor: zoom-out; }
 .mg-pg-code { max-height: 50vh; overflow: auto; background: #f6f8fa; padding: 0.5rem;
   font-size: 0.75rem; }
 .mg-pg-dot { display: inline-block; width: 0.8em; height: 0.8em; border-radius: 50%;
@@ -81,6 +82,7 @@ class Playground {
     this.sessionLost = true;   // the worker has no Controller yet (or was restarted)
     this.queue = Promise.resolve();
     this.editing = 0;          // point edits sent and not yet answered
+    this.pending = 0;          // requests sent and not yet answered
     this.build();
   }
 
@@ -118,7 +120,9 @@ class Playground {
     this.error = element("div", { class: "mg-pg-error", "data-role": "error", role: "alert" });
     this.panels = element("div", { class: "mg-pg-panels", "data-role": "panels" });
     this.graphNote = element("div", { "data-role": "graph-note" });
-    this.graph = element("div", { class: "mg-pg-graph", "data-role": "graph" });
+    this.graph = element("div", { class: "mg-pg-graph", "data-role": "graph",
+      title: "click to zoom" });
+    this.graph.addEventListener("click", () => this.graph.classList.toggle("mg-pg-zoom"));
     this.code = element("pre", { class: "mg-pg-code", "data-role": "script", hidden: "" });
     const left = element("div", { class: "mg-pg-left" }, [
       this.canvas,
@@ -164,7 +168,10 @@ class Playground {
       await this.runtime.ready;
     } catch (error) {  // no WebAssembly, the bundle left out of the build, a failed load
       this.status.textContent = "";
-      this.error.textContent = error.message;
+      this.error.textContent = error.message === NO_WEBASSEMBLY
+        ? "This browser cannot run the playground: it has no WebAssembly. The rest of " +
+          "the documentation works without it."
+        : error.message;
       return;
     }
     const answer = await this.reset(false);
@@ -174,8 +181,9 @@ class Playground {
   // One request to microgrid.playground.Controller; the answer, or null after an error
   // (shown). Requests are sent one after another.
   request(message) {
+    this.pending += 1;
     const run = this.queue.then(() => this.send(message));
-    this.queue = run.catch(() => null);
+    this.queue = run.catch(() => null).finally(() => { this.pending -= 1; });
     return run;
   }
 
