@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -27,30 +26,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import CHROMIUM_ARGS, chromium, missing_browser, require, until
 
 pytestmark = pytest.mark.slow  # a browser and JupyterLab
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET = float(os.environ.get("MICROGRID_BROWSER_BUDGET", "85"))  # seconds, all of it
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-def _chromium() -> str | None:
-    for candidate in ("chromium", "chromium-browser"):
-        found = shutil.which(candidate)
-        if found:
-            return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-
-
 def _missing() -> list[str]:
-    missing = []
-    if _chromium() is None:
-        missing.append("chromium (apt-get install chromium)")
-    for module, how in [("playwright", "pip install playwright"),
-                        ("jupyterlab", "pip install jupyterlab"),
+    missing = missing_browser()
+    for module, how in [("jupyterlab", "pip install jupyterlab"),
                         ("ipywidgets", "pip install ipywidgets")]:
         try:
             __import__(module)
@@ -92,11 +76,7 @@ def _notebook(folder: Path) -> str:
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[tuple[str, str, float]]:
     """A JupyterLab server on 127.0.0.1 (no token) serving a copy of notebook 01."""
-    missing = _missing()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"the browser test needs {', '.join(missing)} under CI")
-        pytest.skip(f"the browser test needs {', '.join(missing)}")
+    require(_missing())
     deadline = time.monotonic() + BUDGET
     root = tmp_path / "root"
     root.mkdir()
@@ -160,17 +140,6 @@ def _box(page: Any, selector: str) -> dict[str, float]:
     return box
 
 
-def _until(page: Any, script: str, arg: Any, deadline: float, what: str) -> Any:
-    """Poll ``script(arg)`` in the page until it returns something truthy."""
-    while True:
-        value = page.evaluate(script, arg)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what} (time budget spent)")
-        time.sleep(0.25)
-
-
 EXPLORER = ".microgrid-explorer"
 STATUS = ("() => { const d = document.querySelector('.jp-Dialog .jp-mod-accept');"
           " if (d) d.click();"  # a kernel chooser, should one be asked for
@@ -185,19 +154,19 @@ def test_notebook_01_runs_in_jupyterlab_and_the_explorer_fits_and_steps(
 
     url, name, deadline = lab
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS,
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS,
                                     timeout=30_000)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(20_000)
             page.goto(f"{url}/lab/tree/{name}", wait_until="domcontentloaded")
-            _until(page, STATUS, None, deadline, "the kernel")
+            until(page, STATUS, None, deadline, "the kernel")
             time.sleep(1)  # let the notebook panel settle after the kernel connects
             page.evaluate("() => { window.jupyterapp.commands.execute("
                           "'notebook:run-all-cells'); return true; }")  # no waiting on it
-            _until(page, "s => !!document.querySelector(s)",
+            until(page, "s => !!document.querySelector(s)",
                    f"{EXPLORER} .microgrid-diagram svg", deadline, "the explorer's picture")
-            _until(page, STATUS, None, deadline, "the cells to finish")
+            until(page, STATUS, None, deadline, "the cells to finish")
             errors = page.evaluate(
                 "() => [...document.querySelectorAll('.jp-OutputArea-output')]"
                 ".filter(e => e.getAttribute('data-mime-type') ==="
@@ -253,7 +222,7 @@ def _click_through(page: Any, deadline: float) -> None:
                             ("Last", "· backward"), ("Back", "· backward")]:
         page.locator(f"{EXPLORER} button", has_text=label).click()
         # the counter and the step text are two widgets, updated one after the other
-        after = _until(
+        after = until(
             page, f"([c, s, old, oldText]) => {{ const now = ({texts})([c, s]);"
             " return now[0] !== old && now[1] !== oldText ? now : null; }",
             [counter, step, before[0], before[1]], deadline,

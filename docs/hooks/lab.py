@@ -6,7 +6,9 @@ Used two ways:
   is put into ``<site>/lab/`` beside the Lab page (``docs/lab.md``; its scripts are the
   files of ``docs/lab/``, which MkDocs copies);
 * as a command, ``python docs/hooks/lab.py --out DIR``: the Lab alone, a folder of static
-  files (``index.html``, the scripts, the bundle) that any plain file server can serve.
+  files (``index.html``, the scripts, the bundle) that any plain file server can serve;
+  ``--serve PORT`` then serves it on 127.0.0.1 (:func:`serve`, Python's static server with
+  the JavaScript and WebAssembly types set, which module scripts need).
 
 The bundle, all of it from the project's own pinned sources (nothing third-party is
 committed to git):
@@ -27,7 +29,10 @@ records it, so the Lab page shows a plain message instead of a broken interprete
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import hashlib
+import http.server
 import importlib.metadata
 import json
 import logging
@@ -35,8 +40,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
@@ -54,10 +61,11 @@ LOCK_STAMP = ".microgrid-lock-sha256"  # in node_modules: the lock file it was i
 log = logging.getLogger("mkdocs.hooks.lab")
 
 
-def _sha256(paths: list[Path]) -> str:
+def _sha256(paths: list[Path], base: Path = ROOT) -> str:
+    """One digest of the files' names (from ``base``) and contents."""
     digest = hashlib.sha256()
     for path in paths:
-        digest.update(path.relative_to(ROOT).as_posix().encode())
+        digest.update(path.relative_to(base).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -78,7 +86,7 @@ def npm_packages(say: Any) -> Path | None:
     lock = WEB / "package-lock.json"
     modules = WEB / "node_modules"
     stamp = modules / LOCK_STAMP
-    wanted = _sha256([lock])
+    wanted = _sha256([lock], WEB)
     present = all((modules / package / name).is_file()
                   for package, names in VENDOR.items() for name in names)
     if present and stamp.is_file() and stamp.read_text().strip() == wanted:
@@ -197,6 +205,34 @@ def sizes(manifest: dict[str, Any]) -> str:
             f"graphviz and tqdm {deps / 1e3:.0f} kB, the page's scripts {page / 1e3:.0f} kB")
 
 
+# -- serving it ---------------------------------------------------------------------------
+class Handler(http.server.SimpleHTTPRequestHandler):
+    """Python's static file server, quiet, with the types module scripts need whatever the
+    machine's MIME table says."""
+
+    extensions_map: ClassVar[dict[str, str]] = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
+        ".json": "application/json", ".whl": "application/zip"}
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve(folder: Path, port: int = 0) -> Iterator[str]:
+    """Serve ``folder`` on 127.0.0.1 (``port`` 0: a free one) in a thread; yields its URL."""
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", port), functools.partial(Handler, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 # -- the MkDocs hook ---------------------------------------------------------------------
 def on_post_build(config: Any) -> None:
     manifest = build(Path(config["site_dir"]) / "lab", log.info)
@@ -208,11 +244,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the Lab alone into a folder of "
                                                  "static files.")
     parser.add_argument("--out", required=True, type=Path, help="the folder to write")
+    parser.add_argument("--serve", type=int, metavar="PORT", default=None,
+                        help="then serve it on http://127.0.0.1:PORT/ until Ctrl+C")
     args = parser.parse_args(argv)
     manifest = build(args.out, lambda text: print(text, file=sys.stderr), standalone=True)
     if not manifest["complete"]:
         return 1
     print(f"{args.out}: {sizes(manifest)}")
+    if args.serve is not None:
+        with serve(args.out, args.serve) as url:
+            print(f"serving the Lab at {url} (Ctrl+C stops)")
+            with contextlib.suppress(KeyboardInterrupt):
+                threading.Event().wait()
     return 0
 
 

@@ -120,10 +120,8 @@ def install() -> None:
             pass
         else:
             tqdm.tqdm.monitor_interval = 0  # its monitor thread would warn at each bar
-    if "IPython" in sys.modules:
-        return
     try:
-        import IPython  # type: ignore[import-not-found]  # noqa: F401
+        import IPython.display  # type: ignore[import-not-found]  # noqa: F401
         return
     except ImportError:
         pass
