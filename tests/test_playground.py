@@ -9,23 +9,17 @@ gradients the page shows.
 from __future__ import annotations
 
 import copy
-import functools
-import http.server
-import importlib.util
 import json
 import math
 import os
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from test_browser import CHROMIUM_ARGS
-from test_browser import _chromium as chromium
+from browser import CHROMIUM_ARGS, chromium, until
+from test_lab import lab_folder, served  # noqa: F401  (fixtures: the Lab built once, served)
 
 from microgrid.data import make_moons
 from microgrid.nn import MLP
@@ -295,78 +289,16 @@ def test_the_sample_graph_is_drawn_as_svg_by_microgrids_renderer() -> None:
 
 # -- the page in a real browser ---------------------------------------------------------
 #
-# The Lab's folder is built on its own (docs/hooks/lab.py's ``build``, standalone: it holds
-# playground.html), served by Python's static file server on 127.0.0.1 and opened in
-# headless Chromium (Debian's, driven by Playwright; tests/browser.py). Every request is
-# recorded, and Chromium resolves no other host, so one to another host fails the test.
-# Needs npm (the pinned interpreter) and, the first time, a network; locally a missing
-# piece skips the test naming it, under CI it fails. Budget: BROWSER_BUDGET seconds, or
+# The Lab's folder as test_lab builds it once per session (docs/hooks/lab.py's ``build``,
+# standalone: it holds playground.html) and serves it on 127.0.0.1, opened in headless
+# Chromium (Debian's, driven by Playwright; tests/browser.py). Every request is recorded,
+# and Chromium resolves no other host, so one to another host fails the test. Locally a
+# missing piece (Chromium, Playwright, npm or the network for the first build) skips the
+# test naming it; under CI it fails. Budget: BROWSER_BUDGET seconds, or
 # MICROGRID_PLAYGROUND_BUDGET.
 
 BROWSER_BUDGET = float(os.environ.get("MICROGRID_PLAYGROUND_BUDGET", "60"))
 PG = "#microgrid-playground"
-
-
-def missing_browser() -> list[str]:
-    missing = [] if chromium() else ["chromium (apt-get install chromium)"]
-    if importlib.util.find_spec("playwright") is None:
-        missing.append("playwright (pip install playwright)")
-    return missing
-
-
-def require(missing: list[str], what: str) -> None:
-    """Skip (locally) or fail (under CI) when anything is ``missing``, naming it."""
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"{what} needs {', '.join(missing)} under CI")
-        pytest.skip(f"{what} needs {', '.join(missing)}")
-
-
-def until(page: Any, script: str, arg: Any, deadline: float, what: str) -> Any:
-    """Poll ``script(arg)`` in the page until it returns something truthy."""
-    while True:
-        value = page.evaluate(script, arg)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what} (time budget spent)")
-        time.sleep(0.1)
-
-
-def _builder() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("lab_builder", ROOT / "docs/hooks/lab.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    extensions_map: ClassVar[dict[str, str]] = {
-        **http.server.SimpleHTTPRequestHandler.extensions_map,
-        ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm"}
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def playground_page(tmp_path: Path) -> Iterator[str]:
-    """The Lab's folder, built and served on 127.0.0.1: the playground page's URL."""
-    require(missing_browser(), "the playground's browser test")
-    said: list[str] = []
-    manifest = _builder().build(tmp_path / "lab", said.append, standalone=True)
-    require(said, "the playground's browser test (the Lab could not be built)")
-    assert manifest["complete"] and (tmp_path / "lab" / "playground.html").is_file()
-    handler = functools.partial(_Quiet, directory=str(tmp_path / "lab"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/playground.html"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 IDLE = "() => document.querySelector('#microgrid-playground').playground.pending === 0"
@@ -380,7 +312,7 @@ def _state(page: Any, key: str) -> str:
 
 @pytest.mark.slow
 def test_the_playground_page_adds_a_point_trains_twenty_updates_and_stays_offline(
-        playground_page: str) -> None:
+        served: str) -> None:  # noqa: F811  (the fixture imported from test_lab)
     from playwright.sync_api import sync_playwright
 
     start = time.monotonic()
@@ -394,7 +326,7 @@ def test_the_playground_page_adds_a_point_trains_twenty_updates_and_stays_offlin
             context = browser.new_context()
             context.on("request", lambda r: requests.append(r.url))
             page = context.new_page()
-            page.goto(playground_page)
+            page.goto(served + "playground.html")
             until(page, "() => document.querySelector('#microgrid-playground "
                   "[data-role=status]').dataset.updates === '0'", None, deadline,
                   "the playground to load and show the two moons")
@@ -435,7 +367,7 @@ def test_the_playground_page_adds_a_point_trains_twenty_updates_and_stays_offlin
             assert page.inner_text(f"{PG} [data-role=error]").startswith("layers: 'x'")
             bare = context.new_page()  # a browser without WebAssembly gets a plain message
             bare.add_init_script("delete globalThis.WebAssembly")
-            bare.goto(playground_page)
+            bare.goto(served + "playground.html")
             until(bare, "() => document.querySelector('#microgrid-playground "
                   "[data-role=error]').textContent", None, deadline, "the plain message")
             assert "it has no WebAssembly" in bare.inner_text(f"{PG} [data-role=error]")
