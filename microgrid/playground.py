@@ -33,8 +33,9 @@ imports it.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +85,16 @@ class PlaygroundError(ValueError):
     """Input the playground refuses; the message names the argument and what to do."""
 
 
+@contextlib.contextmanager
+def _refused() -> Iterator[None]:
+    """A shared argument check's refusal (its message names the argument), raised as a
+    :class:`PlaygroundError`."""
+    try:
+        yield
+    except (TypeError, ValueError) as e:
+        raise PlaygroundError(str(e)) from None
+
+
 def default_points(n: int = 100, noise: float = 0.1) -> tuple[list[list[float]], list[int]]:
     """The two moons of :func:`microgrid.data.make_moons` (``n`` points, the first draw)."""
     return make_moons(n, noise=noise, seed=0)
@@ -117,11 +128,9 @@ def parse_layers(text: str | Sequence[int]) -> list[int]:
 
 def _points(points: object, labels: object) -> tuple[list[list[float]], list[int]]:
     """The points as [x, y] floats and the labels as 0/1, checked."""
-    try:
+    with _refused():
         rows = check.sequence(points, "points")
         marks = check.sequence(labels, "labels")
-    except TypeError as e:
-        raise PlaygroundError(str(e)) from None
     if len(rows) != len(marks):
         raise PlaygroundError(f"points: {len(rows)} points but {len(marks)} labels")
     if not rows:
@@ -130,13 +139,11 @@ def _points(points: object, labels: object) -> tuple[list[list[float]], list[int
         raise PlaygroundError(f"points: {len(rows)} points; at most {LIMITS.points}")
     xs: list[list[float]] = []
     for i, p in enumerate(rows):
-        try:
+        with _refused():
             pair = check.sequence(p, f"points[{i}]")
             if len(pair) != 2:
                 raise ValueError(f"points[{i}] must be [x, y], got {len(pair)} numbers")
             xs.append([check.real(v, f"points[{i}][{j}]") for j, v in enumerate(pair)])
-        except (TypeError, ValueError) as e:
-            raise PlaygroundError(str(e)) from None
     ys: list[int] = []
     for i, label in enumerate(marks):
         if isinstance(label, bool) or label not in (0, 1):
@@ -190,7 +197,7 @@ class Playground:
         self.activation = self._choice(activation, ACTIVATIONS, "activation")
         self.optimizer_name = self._choice(optimizer, OPTIMIZERS, "optimizer")
         self.loss = self._choice(loss, LOSSES, "loss")
-        try:
+        with _refused():
             self.lr = check.real(lr, "lr", low=0.0, low_ok=False, high=10.0)
             self.seed = check.count(seed, "seed", least=0)
             self.resolution = check.count(resolution, "resolution", least=2,
@@ -198,8 +205,6 @@ class Playground:
             self.max_nodes = check.count(max_nodes, "max_nodes")
             box = [check.real(v, f"extent[{i}]") for i, v in
                    enumerate(check.sequence(extent, "extent"))]
-        except (TypeError, ValueError) as e:
-            raise PlaygroundError(str(e)) from None
         if len(box) != 4 or not (box[0] < box[1] and box[2] < box[3]):
             raise PlaygroundError(f"extent must be (x_min, x_max, y_min, y_max) with "
                                   f"x_min < x_max and y_min < y_max, got {list(extent)}")
@@ -216,10 +221,8 @@ class Playground:
 
     @staticmethod
     def _choice(value: object, choices: Any, name: str) -> str:
-        try:
+        with _refused():
             return check.choice(value, choices, name)
-        except (TypeError, ValueError) as e:
-            raise PlaygroundError(str(e)) from None
 
     # -- the data ------------------------------------------------------------------------
     @property
@@ -247,20 +250,16 @@ class Playground:
 
     def choose_sample(self, index: int) -> None:
         """Draw the graph of point ``index``."""
-        try:
+        with _refused():
             self.sample = check.count(index, "sample", least=0, most=len(self.points) - 1)
-        except (TypeError, ValueError) as e:
-            raise PlaygroundError(str(e)) from None
 
     # -- training ------------------------------------------------------------------------
     def step(self, n: int = 1, *, graph: bool = True) -> Snapshot:
         """Make ``n`` updates and return the :meth:`snapshot` (``graph``: with the sample's
         graph). An update the optimizer refuses (a value would overflow) stops the run
         there: the updates before it stay, and the error says so."""
-        try:
+        with _refused():
             n = check.count(n, "n", least=0, most=LIMITS.steps)
-        except (TypeError, ValueError) as e:
-            raise PlaygroundError(str(e)) from None
         segment = self.segments[-1]
         for _ in range(n):
             try:
@@ -439,9 +438,14 @@ class Controller:
 
     def handle(self, request: dict[str, Any] | str) -> Snapshot:
         """Answer one request (a dict, or its JSON text)."""
-        message = json.loads(request) if isinstance(request, str) else request
-        action = message.get("action") if isinstance(message, dict) else None
-        graph = bool(message.get("graph", True)) if isinstance(message, dict) else True
+        try:
+            message = json.loads(request) if isinstance(request, str) else request
+        except json.JSONDecodeError as e:
+            return Snapshot(error=f"request: not JSON ({e})")
+        if not isinstance(message, dict):
+            return Snapshot(error=f"request: a JSON object is needed, got {message!r:.60}")
+        action = message.get("action")
+        graph = bool(message.get("graph", True))
         try:
             if action == "reset":
                 unknown = sorted(set(message) - {*self.SETTINGS, "action", "graph"})

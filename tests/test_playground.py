@@ -243,7 +243,9 @@ def test_the_controller_answers_bad_input_with_a_message_and_keeps_the_session()
                        ({"action": "step", "n": -1}, "n must be at least 0"),
                        ({"action": "sample", "index": 100}, "sample must be at most 99"),
                        ({"action": "reset", "seeds": 1}, "unknown setting 'seeds'"),
-                       ({"action": "jump"}, "unknown action 'jump'")]:
+                       ({"action": "jump"}, "unknown action 'jump'"),
+                       ("{not json", "request: not JSON"),
+                       ("[1, 2]", "request: a JSON object is needed, got [1, 2]")]:
         answer = c.handle(bad)
         assert list(answer) == ["error"] and words in answer["error"]
     pg = c.playground
