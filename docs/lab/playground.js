@@ -35,7 +35,8 @@ const STYLE = `
 .mg-pg button { padding: 0.15rem 0.6rem; border: 1px solid #888; border-radius: 3px;
   background: #f4f4f4; cursor: pointer; font: inherit; }
 .mg-pg button:disabled { opacity: 0.5; cursor: default; }
-.mg-pg input[type=text] { width: 6rem; font: inherit; }
+.mg-pg input[type=text] { width: 6rem; font: inherit; border: 1px solid #888;
+  border-radius: 3px; padding: 0 0.25rem; }
 .mg-pg select { font: inherit; }
 .mg-pg-status { font-weight: bold; min-height: 1.2em; }
 .mg-pg-error { color: #b2182b; min-height: 1.2em; white-space: pre-wrap; }
