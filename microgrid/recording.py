@@ -37,6 +37,7 @@ This module imports nothing of microgrid's; the engine imports it.
 from __future__ import annotations
 
 import functools
+import itertools
 import sys
 import threading
 from collections.abc import Callable
@@ -56,6 +57,7 @@ _PACKAGE = __name__.rpartition(".")[0] or __name__
 _COMPREHENSIONS = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>"})
 _CACHE_LIMIT = 4096  # frames remembered per section before the cache is cleared
 _getframe = sys._getframe
+_made = itertools.count()
 
 
 class Block:
@@ -65,10 +67,11 @@ class Block:
     ``name`` (``"rmsnorm"``), ``parent`` (the enclosing block or None), ``kind``
     (``"call"``, ``"named"`` or ``"module"``), ``owner`` (the ``Module`` for a module
     block, else None), ``path`` (the names from the outermost block down) and ``title``
-    (``"gpt › rmsnorm"``).
+    (``"gpt › rmsnorm"``), ``seq`` (blocks are numbered in the order they were opened, so
+    sibling calls sort in call order).
     """
 
-    __slots__ = ("kind", "name", "owner", "parent", "path", "title")
+    __slots__ = ("kind", "name", "owner", "parent", "path", "seq", "title")
 
     def __init__(self, name: str, parent: Block | None = None, kind: str = "named",
                  owner: Any = None) -> None:
@@ -80,6 +83,7 @@ class Block:
         self.owner = owner
         self.path: tuple[str, ...] = (*parent.path, name) if parent is not None else (name,)
         self.title = " › ".join(self.path)
+        self.seq = next(_made)  # blocks are numbered as they are opened: call order
 
     @property
     def depth(self) -> int:

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import bench_modules
 import mpmath
 import numpy as np
 import pytest
@@ -25,21 +26,7 @@ import pytest
 from microgrid.micrograd import MLP, Layer, Module, Neuron, Value
 from microgrid.micrograd import engine as compat_engine
 
-
-def _benchmark_module(name: str) -> Any:
-    """A module of ``benchmarks/`` (not part of the package), loaded by its path."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_demo = _benchmark_module("micrograd_demo")  # micrograd's demo.ipynb: its data and step
+_demo = bench_modules.load("micrograd_demo")  # micrograd's demo.ipynb: its data and step
 demo_step, moons = _demo.demo_step, _demo.moons
 
 try:

@@ -33,12 +33,12 @@ from ..engine import Value
 from ..graph import topological_order
 from ..recording import Block, block_of
 from ..stepper import NumberFormat, format_number, node_names
+from ..structure import Params, Unit, owning_models, parameter_boxes, parameter_names, units_of
 
 __all__ = ["DiagramTooLargeError", "Item", "Picture", "Unit", "describe", "group_of_label",
            "owning_models", "parameter_boxes", "parameter_names", "units_of"]
 
 Groups = str | Mapping[str, Iterable[Value]] | None
-Params = Any  # a model, a mapping name -> Value, an iterable of Values, or None
 
 _LEVELS = ("neuron", "layer")
 LR_DEPTH = 5
@@ -69,151 +69,6 @@ def group_of_label(label: str, level: str = "neuron") -> str | None:
     parts = label.split(".")
     keep = len(parts) - (1 if level == "neuron" else 2)
     return ".".join(parts[:keep]) if keep >= 1 else None
-
-
-def _checked(named: Iterable[tuple[str, Any]]) -> dict[Value, str]:
-    out: dict[Value, str] = {}
-    for name, p in named:
-        if not isinstance(p, Value):
-            raise TypeError(f"params: {name or 'each entry'} must be a Value (a parameter), "
-                            f"got {type(p).__name__}")
-        out.setdefault(p, name)  # a shared parameter keeps its first name
-    return out
-
-
-def _entries(name: str, value: Any) -> Iterable[tuple[str, Any]]:
-    """(name, entry) for a mapping's value: a ``Value``, or nested lists of them (a
-    matrix ``wte`` gives ``wte[3][7]``), or a mapping of those (``layer0.wq[1][2]``)."""
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            yield from _entries(f"{name}.{k}", v)
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            yield from _entries(f"{name}[{i}]", v)
-    elif isinstance(value, Value):
-        yield name, value
-    else:
-        raise TypeError(f"params: {name} must be a Value or a (nested) list of Values, "
-                        f"got {type(value).__name__}: {value!r}")
-
-
-def _named_mapping(params: Mapping[Any, Any]) -> dict[Value, str]:
-    """Each ``Value`` of a mapping (a ``state_dict`` of matrices) → its name; one ``Value``
-    under two names is refused, naming both."""
-    out: dict[Value, str] = {}
-    for key, value in params.items():
-        for name, p in _entries(str(key), value):
-            if p in out:
-                raise ValueError(f"params: the same Value is named both {out[p]!r} and "
-                                 f"{name!r}; give each parameter one name")
-            out[p] = name
-    return out
-
-
-def parameter_names(params: Params) -> dict[Value, str]:
-    """Each parameter → its name in the model, in the model's order (a shared parameter
-    keeps its first name). What the model *is* decides, never how its values are labelled:
-
-    * an MLP, layer or neuron — anything with ``.layers`` of ``.neurons`` (or ``.neurons``,
-      or ``.w`` and ``.b``), as :mod:`microgrid.nn`, micrograd and the lecture write them:
-      ``"L0.N1.w0"`` is weight 0 of neuron 1 of layer 0, ``"L0.N1.b"`` its bias;
-    * another module with ``named_parameters()`` (PyTorch's convention): its names;
-    * a mapping name → ``Value`` or name → nested lists of ``Value``s (a ``state_dict``
-      of matrices: ``{"wte": [[...], ...]}`` names an entry ``wte[3][7]``; a nested mapping
-      adds ``.key``); a ``Value`` under two names, or an entry that is no ``Value``, is
-      refused, naming them;
-    * anything with ``parameters()``, or an iterable of ``Value``s (their labels).
-    """
-    if isinstance(params, Value):
-        raise TypeError("params must be a model, a mapping or an iterable of Values, "
-                        "not one Value (write params=[v])")
-    if isinstance(params, Mapping):
-        return _named_mapping(params)
-    units = units_of(params)
-    if units is not None:
-        return _checked(pair for u in units for pair in u.parameters())
-    named = getattr(params, "named_parameters", None)
-    if callable(named):
-        return _checked((str(k), v) for k, v in named())
-    listed = getattr(params, "parameters", None)
-    values = listed() if callable(listed) else params
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise TypeError(f"params must be a model, a mapping or an iterable of Values, got "
-                        f"{type(params).__name__}")
-    return _checked((getattr(v, "label", ""), v) for v in values)
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One neuron of a model read from its structure: ``box`` its place (``"L0.N1"``;
-    ``""`` for a lone neuron), ``layer`` its layer's (``"L0"``; ``""`` outside an MLP),
-    ``name`` its own (``"N1"``), and its parameters ``w`` and ``b``."""
-
-    box: str
-    layer: str
-    name: str
-    w: tuple[Value, ...]
-    b: Value
-
-    def parameters(self) -> list[tuple[str, Value]]:
-        """(name in the model, parameter): ``L0.N1.w0``, …, ``L0.N1.b``."""
-        prefix = f"{self.box}." if self.box else ""
-        return [*((f"{prefix}w{k}", w) for k, w in enumerate(self.w)), (f"{prefix}b", self.b)]
-
-
-def _units(layer: Any, name: str) -> list[Unit]:
-    return [Unit(f"{name}.N{j}" if name else f"N{j}", name, f"N{j}", tuple(n.w), n.b)
-            for j, n in enumerate(layer.neurons)]
-
-
-def units_of(model: Any) -> list[Unit] | None:
-    """The neurons of an MLP, layer or neuron, read from what it is — ``.layers`` of
-    ``.neurons`` of ``.w`` and ``.b``, as :mod:`microgrid.nn`, micrograd and the lecture
-    build them — in the model's order; None when ``model`` is not built that way (another
-    module, whose ``w`` may be a matrix, is named by its ``named_parameters()``)."""
-    try:
-        if hasattr(model, "layers"):
-            units = [u for i, layer in enumerate(model.layers) for u in _units(layer, f"L{i}")]
-        elif hasattr(model, "neurons"):
-            units = _units(model, "")
-        elif hasattr(model, "w") and hasattr(model, "b"):
-            units = [Unit("", "", "", tuple(model.w), model.b)]
-        else:
-            return None
-    except (AttributeError, TypeError):  # layers without neurons, a w that is no list
-        return None
-    ok = units and all(isinstance(p, Value) for u in units for p in (*u.w, u.b))
-    return units if ok else None
-
-
-def owning_models(nodes: Iterable[Value]) -> list[Any]:
-    """The models whose parameters are among ``nodes``, as the parameters remember them
-    (:mod:`microgrid.nn` gives each parameter a module block owned by its neuron, inside
-    its layer's and its network's): the outermost owner of each, in order of first use."""
-    models: dict[int, Any] = {}
-    for node in nodes:
-        b = block_of(node) if node.is_leaf else None
-        if b is None or b.kind != "module" or b.owner is None:
-            continue
-        while b.parent is not None and b.parent.kind == "module" and b.parent.owner is not None:
-            b = b.parent
-        models.setdefault(id(b.owner), b.owner)
-    return list(models.values())
-
-
-def parameter_boxes(models: Iterable[Any], level: str) -> dict[Value, str]:
-    """Each parameter of the models built of neurons → the title of its ``level``'s box
-    (``"neuron"``: ``"L0.N1"``, ``"layer"``: ``"L0"``, ``"model"``: ``"network"``), read
-    from each model's structure (:func:`units_of`); other models give none."""
-    out: dict[Value, str] = {}
-    for model in models:
-        for u in units_of(model) or ():
-            box = {"neuron": u.box, "layer": u.layer,
-                   "model": "network" if u.layer else ""}[level]
-            if box:
-                for _, p in u.parameters():
-                    out.setdefault(p, box)
-    return out
 
 
 @dataclass(frozen=True)
