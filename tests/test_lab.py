@@ -16,7 +16,9 @@ whole test has a fixed budget: ``BUDGET`` seconds, or ``MICROGRID_LAB_BUDGET``.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,6 +108,19 @@ def player_state(frame: Any) -> tuple[str, list[str]]:
     return frame.inner_text("#counter"), highlighted_names(svg)
 
 
+def left_out(folder: Path) -> Path:
+    """The Lab's page as a build without npm leaves it: the scripts, no bundle."""
+    lab = builder()
+    folder.mkdir()
+    said: list[str] = []
+    lab.npm_packages = lambda say: say("npm is not installed") or None  # as without npm
+    lab.DEPENDENCIES = ()
+    lab.own_wheel = lambda say: None
+    manifest = lab.build(folder, said.append, standalone=True)
+    assert not manifest["complete"] and not (folder / "vendor").exists()
+    return folder
+
+
 PLAYER = """from microgrid import Value
 from microgrid.viz import Player
 x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
@@ -185,6 +200,18 @@ def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
                                   " return m && m.innerText; }", None, deadline,
                             "the message for a browser without WebAssembly")
             assert "no WebAssembly" in message
+
+            # a site built without npm: the page says what was left out
+            with builder().serve(left_out(tmp_path / "left-out")) as url:
+                bare = browser.new_page()
+                bare.on("request", lambda r: requests.append(r.url))
+                bare.goto(url, wait_until="domcontentloaded")
+                message = until(bare, "() => { const m = document.querySelector("
+                                      "'.mg-message'); return m && m.innerText; }", None,
+                                deadline, "the message for a build without the bundle")
+                assert "left the Lab out" in message and "npm is not installed" in message
+                origin2 = url.rstrip("/")
+                requests[:] = [u for u in requests if not u.startswith(origin2 + "/")]
         except AssertionError:
             page.screenshot(path=str(tmp_path / "failure.png"))
             raise
@@ -194,3 +221,21 @@ def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
                  if not (u.startswith(origin + "/") or u.startswith(("data:", "about:")))]
     assert not elsewhere, elsewhere
     assert any(u.endswith("pyodide.asm.wasm") for u in requests)  # it did load from here
+
+
+def test_the_readme_states_the_bundles_size_as_built(lab_folder: Path) -> None:
+    manifest = json.loads((lab_folder / "manifest.json").read_text())
+    vendor, wheels = manifest["vendor"], manifest["wheels"]
+    interpreter = sum(v for k, v in vendor.items() if k.startswith("py"))
+    graphviz = sum(v for k, v in vendor.items() if not k.startswith("py"))
+    page = sum(p.stat().st_size for p in (ROOT / "docs" / "lab").iterdir() if p.is_file())
+    own = sum(v for k, v in wheels.items() if k.startswith("microgrid")) + page
+    total = interpreter + graphviz + sum(wheels.values()) + page
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    stated = re.search(r"The bundle is ([\d.]+) MB, nearly all of it the interpreter "
+                       r"\(([\d.]+) MB\) and Graphviz \(([\d.]+) MB\); microgrid's own part, "
+                       r"its wheel and the page's scripts, is ([\d.]+) MB", readme)
+    assert stated, "README.md no longer states the Lab's bundle size"
+    assert [float(x) for x in stated.groups()] == [
+        round(total / 1e6, 1), round(interpreter / 1e6, 1), round(graphviz / 1e6, 1),
+        round(own / 1e6, 2)]

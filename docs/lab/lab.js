@@ -178,10 +178,13 @@ function start(root) {
     () => {
       const seconds = (performance.now() - loadStarted) / 1000;
       root.dataset.loadSeconds = seconds.toFixed(2);
+      root.dataset.loadedAt = (performance.now() / 1000).toFixed(3); // since navigation began
+      root.dataset.loadParts = JSON.stringify(runtime.loadSeconds || {}); // in the worker
       status.textContent = `Python and microgrid loaded in ${seconds.toFixed(1)} s.`;
       run.disabled = false;
       execute().then(() => {
         root.dataset.firstResultSeconds = ((performance.now() - loadStarted) / 1000).toFixed(2);
+        root.dataset.firstResultAt = (performance.now() / 1000).toFixed(3);
       });
     },
     (error) => {

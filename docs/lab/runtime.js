@@ -42,7 +42,7 @@ export class MicrogridRuntime {
     this.ready = new Promise((resolve, reject) => {
       worker.onmessage = (event) => {
         const message = event.data;
-        if (message.type === "ready") return resolve();
+        if (message.type === "ready") { this.loadSeconds = message.seconds; return resolve(); }
         if (message.type === "failed") return reject(new Error(message.text));
         const run = this._runs.get(message.id);
         if (!run) return;

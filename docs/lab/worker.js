@@ -10,7 +10,8 @@
 //
 // Protocol (structured-clone messages):
 //   page -> worker  {id, code}                 run code in the shared namespace
-//   worker -> page  {type: "ready"}            loaded; runs start now
+//   worker -> page  {type: "ready", seconds}   loaded; runs start now (seconds: when the
+//                                              interpreter, graphviz, microgrid were in)
 //                   {type: "failed", text}     could not load (the page shows text)
 //                   {id, type: "stdout"|"stderr", text}
 //                   {id, type: "display", svg|html|json|text}
@@ -18,35 +19,43 @@
 //                   {id, type: "done", ok}     the run ended (ok: false after an error)
 // Runs are taken one at a time, in the order they were sent.
 
-import { loadPyodide } from "./vendor/pyodide.mjs";
-import { instance as vizInstance } from "./vendor/viz.js";
-
 const here = new URL("./", import.meta.url);
 
+async function fetched(name) {
+  const response = await fetch(new URL(name, here));
+  if (!response.ok) throw new Error(`${name}: ${response.status} ${response.statusText}`);
+  return response.arrayBuffer();
+}
+
 async function load() {
-  const manifest = await (await fetch(new URL("manifest.json", here))).json();
+  const began = performance.now();
+  const seconds = {};
+  const lap = (name) => { seconds[name] = (performance.now() - began) / 1000; };
+  const listed = await fetch(new URL("manifest.json", here));
+  if (!listed.ok) {
+    throw new Error("The Lab's files are not on this site (manifest.json: " + listed.status +
+      "): build it with docs/hooks/lab.py (see the README).");
+  }
+  const manifest = await listed.json();
   if (!manifest.complete) {
-    throw new Error("this build of the site left the Lab out:\n" + manifest.missing.join("\n"));
+    throw new Error("This build of the site left the Lab out:\n" + manifest.missing.join("\n"));
   }
   const vendor = new URL("vendor/", here).href;
-  const [pyodide, viz] = await Promise.all([
-    loadPyodide({
-      indexURL: vendor,
-      lockFileURL: vendor + "pyodide-lock.json",
-      stdLibURL: vendor + "python_stdlib.zip",
-      packages: [],
-      stdout: (text) => console.log(text),
-      stderr: (text) => console.warn(text),
-    }),
-    vizInstance(),
-  ]);
-  globalThis.microgridVizJs = viz;
+  // the interpreter, Graphviz and microgrid's wheels are fetched side by side
+  const interpreter = import(vendor + "pyodide.mjs").then(({ loadPyodide }) => loadPyodide({
+    indexURL: vendor,
+    lockFileURL: vendor + "pyodide-lock.json",
+    stdLibURL: vendor + "python_stdlib.zip",
+    packages: [],
+    stdout: (text) => console.log(text),
+    stderr: (text) => console.warn(text),
+  })).then((pyodide) => { lap("interpreter"); return pyodide; });
+  const graphviz = import(vendor + "viz.js").then(({ instance }) => instance())
+    .then((viz) => { lap("graphviz"); return viz; });
   const files = [...Object.keys(manifest.wheels).map((name) => "wheels/" + name), "labrun.py"];
-  const bodies = await Promise.all(files.map(async (name) => {
-    const response = await fetch(new URL(name, here));
-    if (!response.ok) throw new Error(`${name}: ${response.status} ${response.statusText}`);
-    return response.arrayBuffer();
-  }));
+  const [pyodide, viz, bodies] = await Promise.all(
+    [interpreter, graphviz, Promise.all(files.map(fetched))]);
+  globalThis.microgridVizJs = viz;
   files.forEach((name, i) => {
     if (name.endsWith(".whl")) pyodide.unpackArchive(bodies[i], "wheel");
     else pyodide.FS.writeFile("/home/pyodide/" + name, new Uint8Array(bodies[i]));
@@ -54,11 +63,12 @@ async function load() {
   pyodide.runPython(
     "import sys\nsys.path.insert(0, '/home/pyodide')\n" +
     "import labrun\nlabrun.install()\nimport microgrid, microgrid.viz, microgrid.viz.render");
-  return pyodide.pyimport("labrun");
+  lap("microgrid");
+  return { labrun: pyodide.pyimport("labrun"), seconds };
 }
 
 const ready = load().then(
-  (labrun) => { self.postMessage({ type: "ready" }); return labrun; },
+  ({ labrun, seconds }) => { self.postMessage({ type: "ready", seconds }); return labrun; },
   (error) => { self.postMessage({ type: "failed", text: String(error && error.message || error) }); return null; },
 );
 

@@ -40,6 +40,7 @@ from ..engine import Value
 from ..stepper import NumberFormat
 from .draw import DiagramTooLargeError
 from .frame import Frame, Recording
+from .page import natural_size
 from .safe_text import clean, page_text
 from .walkthrough import MARK_STYLES, WalkThrough, marks_css, walk_through
 
@@ -379,6 +380,13 @@ def player_page(source: Value | Recording | Sequence[Frame], *, title: str | Non
                 **draw_options: Any) -> str:
     """The self-contained HTML page that plays ``source`` (as :func:`export_html` writes
     it); ``who`` names the caller in error messages."""
+    return _page_and_steps(source, title, fmt, who, draw_options)[0]
+
+
+def _page_and_steps(source: Value | Recording | Sequence[Frame], title: str | None,
+                    fmt: NumberFormat, who: str,
+                    draw_options: dict[str, Any]) -> tuple[str, int]:
+    """:func:`player_page`'s page, and how many steps it plays."""
     if isinstance(source, Value):
         try:
             board = walkthrough_frames(source, fmt=fmt, **draw_options)
@@ -392,7 +400,7 @@ def player_page(source: Value | Recording | Sequence[Frame], *, title: str | Non
                     f"local derivative = the contribution each operand receives. "
                     f"Keys: ← → Home End, space plays.")
         return page(frames, board=board, title=title or f"Backprop step by step: {name}",
-                    subtitle=subtitle, interval_ms=1200)
+                    subtitle=subtitle, interval_ms=1200), len(frames)
     if draw_options:
         raise TypeError(f"{who}: {', '.join(draw_options)} apply to a graph, "
                         "not to a training run")
@@ -402,7 +410,7 @@ def player_page(source: Value | Recording | Sequence[Frame], *, title: str | Non
                 f"{recorded[0].step} to step {recorded[-1].step}. Keys: ← → Home End, "
                 f"space plays.")
     return page(tframes, [f.html() for f in recorded], title=title or "Training run",
-                subtitle=subtitle, interval_ms=400)
+                subtitle=subtitle, interval_ms=400), len(recorded)
 
 
 class Player:
@@ -410,16 +418,22 @@ class Player:
 
     The same page :func:`export_html` writes (same arguments), shown in an ``<iframe>``
     sandboxed with scripts allowed, so its buttons work and its script cannot reach the
-    page around it. ``html`` is the page itself. ``height`` (CSS pixels) is the frame's.
+    page around it. ``html`` is the page itself. ``height`` is the frame's in CSS pixels
+    (default: room for the picture at its natural size and the list of steps, at most 1000).
     """
 
     def __init__(self, source: Value | Recording | Sequence[Frame], *,
-                 title: str | None = None, fmt: NumberFormat = ".4g", height: int = 640,
-                 **draw_options: Any) -> None:
-        if isinstance(height, bool) or not isinstance(height, int) or height < 100:
+                 title: str | None = None, fmt: NumberFormat = ".4g",
+                 height: int | None = None, **draw_options: Any) -> None:
+        if height is not None and (isinstance(height, bool) or not isinstance(height, int)
+                                   or height < 100):
             raise ValueError(f"Player: height must be a whole number of pixels, at least "
                              f"100, got {height!r}")
-        self.html = player_page(source, title=title, fmt=fmt, who="Player", **draw_options)
+        self.html, steps = _page_and_steps(source, title, fmt, "Player", draw_options)
+        if height is None:
+            size = natural_size(self.html)  # the picture's, in points (4/3 pixel each)
+            picture = size[1] * 4 / 3 if size is not None else 400
+            height = min(1000, round(230 + picture + 18 * ((steps + 1) // 2)))
         self.height = height
 
     def __repr__(self) -> str:
