@@ -367,6 +367,21 @@ def test_the_playground_page_adds_a_point_trains_twenty_updates_and_stays_offlin
             until(page, "() => document.querySelector('#microgrid-playground "
                   "[data-role=error]').textContent", None, deadline, "the layers refused")
             assert page.inner_text(f"{PG} [data-role=error]").startswith("layers: 'x'")
+            page.fill(f"{PG} input[aria-label='hidden layers']", "4")
+            page.dispatch_event(f"{PG} input[aria-label='hidden layers']", "change")
+            until(page, IDLE, None, deadline, "the reset with one layer of 4")
+            assert _state(page, "updates") == "0" and not page.inner_text(f"{PG} [data-role=error]")
+            page.click(f"{PG} [data-role=clear]")
+            page.click(f"{PG} canvas", position={"x": 12, "y": 12})  # one point of class 0
+            until(page, IDLE, None, deadline, "the one point refused")
+            refused = "points: class 1 has no points"
+            # (the layers field's change on leaving it resets with the 100 points; that
+            # answer comes after Clear and must not bring them back)
+            assert page.inner_text(f"{PG} [data-role=error]").startswith(refused)
+            page.click(f"{PG} [data-role=step]")  # nothing trains on refused points
+            until(page, IDLE, None, deadline, "the step refused")
+            assert page.inner_text(f"{PG} [data-role=error]").startswith(refused)
+            assert _state(page, "updates") == "0" and page.evaluate(count) == "1"
             bare = context.new_page()  # a browser without WebAssembly gets a plain message
             bare.add_init_script("delete globalThis.WebAssembly")
             bare.goto(served + "playground.html")

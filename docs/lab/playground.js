@@ -82,8 +82,10 @@ class Playground {
     this.chunk = 1;
     this.sessionLost = true;   // the worker has no Controller yet (or was restarted)
     this.queue = Promise.resolve();
-    this.editing = 0;          // point edits sent and not yet answered
     this.pending = 0;          // requests sent and not yet answered
+    this.edits = 0;            // edits of the points made on the page,
+    this.sent = 0;             // and how many of them the interpreter has: an answer to a
+                               // request sent before the last edit shows the page's points
     this.build();
   }
 
@@ -183,18 +185,21 @@ class Playground {
   // (shown). Requests are sent one after another.
   request(message) {
     this.pending += 1;
-    const run = this.queue.then(() => this.send(message));
+    const sent = { message: JSON.parse(JSON.stringify(message)), edits: this.edits };
+    const run = this.queue.then(() => this.send(sent.message, sent.edits));
     this.queue = run.catch(() => null).finally(() => { this.pending -= 1; });
     return run;
   }
 
-  async send(message) {
+  // `message` as it was when requested, after `edits` edits of the points.
+  async send(message, edits) {
     let setup = "";
     if (this.sessionLost) {
       setup = "from microgrid.playground import Controller as _MgController\n" +
         "_mg_playground = _MgController()\n";
       if (message.action !== "reset") {  // a restarted worker: the session starts afresh
         message = { ...this.settings(true), action: "reset", graph: message.graph };
+        edits = this.edits;
       }
     }
     const code = `${setup}_mg_playground.handle(${JSON.stringify(JSON.stringify(message))})`;
@@ -226,7 +231,7 @@ class Playground {
       return null;
     }
     this.error.textContent = "";
-    if (answer.updates !== undefined) this.draw(answer);
+    if (answer.updates !== undefined) this.draw(answer, edits);
     return answer;
   }
 
@@ -251,6 +256,7 @@ class Playground {
 
   async step() {
     this.stopTraining();
+    if (this.unsent && !(await this.sendPoints())) return;
     await this.request({ action: "step", n: 1, graph: true });
   }
 
@@ -280,6 +286,10 @@ class Playground {
 
   async train() {
     while (this.training) {
+      if (this.unsent && !(await this.sendPoints())) {
+        this.stopTraining();
+        return;
+      }
       const started = performance.now();
       const graph = started - this.lastGraph > GRAPH_EVERY_MS;
       const answer = await this.request({ action: "step", n: this.chunk, graph });
@@ -305,6 +315,7 @@ class Playground {
     this.stopTraining();
     this.points = [];
     this.labels = [];
+    this.edits += 1;
     this.drawPlane();
     this.error.textContent = "Add points of both classes (click the plane), then train.";
   }
@@ -350,10 +361,9 @@ class Playground {
       this.points.push(this.toPlane(px, py));
       this.labels.push(Number(chosen.querySelector("input").value));
     }
+    this.edits += 1;
     this.drawPlane();
-    this.editing += 1;  // until the interpreter has the points, the page's are the ones shown
-    this.request({ action: "points", points: this.points, labels: this.labels,
-      graph: !this.training }).finally(() => { this.editing -= 1; });
+    this.sendPoints();
   }
 
   drawPlane() {
@@ -396,16 +406,29 @@ class Playground {
     this.counts.dataset.count = String(this.points.length);
   }
 
+  // The page's points to the interpreter. Until it has them, the page's are the ones shown;
+  // points it refuses (a class left empty) are kept here, unsent, and nothing trains on
+  // them: Train and Step send them first, and stop with the message.
+  sendPoints() {
+    return this.request({ action: "points", points: this.points, labels: this.labels,
+      graph: !this.training });
+  }
+
+  get unsent() {
+    return this.sent !== this.edits;
+  }
+
   samePoints() {
     return this.snapshot && this.snapshot.points.length === this.points.length;
   }
 
   // -- a snapshot ---------------------------------------------------------------------------
-  draw(snap) {
+  draw(snap, edits) {
     this.snapshot = snap;
-    if (!this.editing) {
+    if (edits === this.edits) {  // no edit since the request: its points are the page's
       this.points = snap.points.map((p) => [...p]);
       this.labels = [...snap.labels];
+      this.sent = edits;
     }
     this.dot0.style.background = snap.colors[0];
     this.dot1.style.background = snap.colors[1];
