@@ -84,6 +84,7 @@ class Playground {
     this.queue = Promise.resolve();
     this.pending = 0;          // requests sent and not yet answered
     this.edits = 0;            // edits of the points made on the page,
+    this.notice = "";          // said in the status line until the next button
     this.sent = 0;             // and how many of them the interpreter has: an answer to a
                                // request sent before the last edit shows the page's points
     this.build();
@@ -194,26 +195,29 @@ class Playground {
   // `message` as it was when requested, after `edits` edits of the points.
   async send(message, edits) {
     let setup = "";
+    let restarted = false;
     if (this.sessionLost) {
       setup = "from microgrid.playground import Controller as _MgController\n" +
         "_mg_playground = _MgController()\n";
       if (message.action !== "reset") {  // a restarted worker: the session starts afresh
         message = { ...this.settings(true), action: "reset", graph: message.graph };
         edits = this.edits;
+        restarted = true;
       }
     }
     const code = `${setup}_mg_playground.handle(${JSON.stringify(JSON.stringify(message))})`;
     let answer = null;
     let failure = "";
+    let stopped = false;
     this.busy = { started: performance.now() };
     try {
-      await this.runtime.run(code, {
+      ({ stopped } = await this.runtime.run(code, {
         onEvent: (event) => {
           if (event.type === "display" && event.json !== undefined) answer = JSON.parse(event.json);
           else if (event.type === "error") failure = event.traceback || event.text || "";
           else if (event.type === "stderr") console.warn(event.text);
         },
-      });
+      }));
     } catch (error) {
       failure = String(error && error.message || error);
     } finally {
@@ -222,7 +226,9 @@ class Playground {
     if (answer === null) {
       this.sessionLost = true;
       this.stopTraining();
-      this.error.textContent = failure || "The interpreter gave no answer.";
+      this.error.textContent = stopped
+        ? "Stopped: the interpreter was restarted; the network starts afresh."
+        : failure || "The interpreter gave no answer.";
       return null;
     }
     this.sessionLost = false;
@@ -231,6 +237,7 @@ class Playground {
       return null;
     }
     this.error.textContent = "";
+    if (restarted) this.notice = "the interpreter was restarted: the network started afresh";
     if (answer.updates !== undefined) this.draw(answer, edits);
     return answer;
   }
@@ -248,6 +255,7 @@ class Playground {
   // -- the buttons -----------------------------------------------------------------------
   async reset(keepPoints) {
     this.stopTraining();
+    this.notice = "";
     const message = { action: "reset", ...this.settings(keepPoints), graph: true };
     const answer = await this.request(message);
     if (answer) this.lastGraph = performance.now();
@@ -256,6 +264,7 @@ class Playground {
 
   async step() {
     this.stopTraining();
+    this.notice = "";
     if (this.unsent && !(await this.sendPoints())) return;
     await this.request({ action: "step", n: 1, graph: true });
   }
@@ -266,12 +275,11 @@ class Playground {
       if (this.busy && performance.now() - this.busy.started > STOP_AFTER_MS) {
         this.runtime.stop();  // a long request: end the worker; the session restarts
         this.sessionLost = true;
-        this.error.textContent = "Stopped: the interpreter was restarted, and the " +
-          "network starts afresh at the next step.";
       }
       return;
     }
     this.training = true;
+    this.notice = "";
     this.trainButton.textContent = "Pause";
     this.train();
   }
@@ -439,6 +447,7 @@ class Playground {
       parts.push(`loss ${snap.losses[n - 1].toPrecision(4)}`);
       parts.push(`accuracy ${(100 * snap.accuracy[n - 1]).toFixed(1)}%`);
     }
+    if (this.notice) parts.push(this.notice);
     this.status.textContent = parts.join(" · ");
     this.status.dataset.updates = String(n);
     this.status.dataset.loss = n ? String(snap.losses[n - 1]) : "";
