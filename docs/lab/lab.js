@@ -163,7 +163,16 @@ function start(root) {
     status.textContent = "Stopped; restarting the interpreter…";
     runtime.ready.then(() => { if (running === 0) status.textContent = "Stopped. Ready."; }, () => {});
   });
-  choose.addEventListener("change", () => { editor.value = EXAMPLES[choose.value]; });
+  let shown = choose.value; // the example the editor holds, unless edited since
+  choose.addEventListener("change", () => {
+    const edited = editor.value !== EXAMPLES[shown];
+    if (edited && !window.confirm("Replace the code you edited with this example?")) {
+      choose.value = shown;
+      return;
+    }
+    shown = choose.value;
+    editor.value = EXAMPLES[shown];
+  });
   editor.addEventListener("keydown", (event) => {
     if (event.key === "Tab" && !event.ctrlKey && !event.altKey && !event.metaKey) {
       event.preventDefault();

@@ -14,8 +14,8 @@ one event to the page. Events, in the order they happen:
 Cells share one namespace, as a notebook's do. ``display`` is in builtins, and a small
 ``IPython.display`` stands in for IPython's (``display``, ``HTML``, ``SVG``), so code that
 shows objects the Jupyter way runs unchanged. Nothing here is specific to the browser:
-the same module runs (and is tested) in CPython. Under Pyodide, tqdm's monitor thread is
-switched off (no thread can start there).
+the same module runs (and is tested) in CPython. Under Pyodide, tqdm's warning that its
+monitor thread cannot start (no thread can start there) is not shown.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import json
 import sys
 import traceback
 import types
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -113,13 +114,9 @@ def install() -> None:
     """Put :func:`display` into builtins and a small ``IPython.display`` into sys.modules
     (only where IPython itself is missing)."""
     builtins.display = display  # type: ignore[attr-defined]
-    if sys.platform == "emscripten":  # the page's interpreter starts no threads
-        try:
-            import tqdm
-        except ImportError:
-            pass
-        else:
-            tqdm.tqdm.monitor_interval = 0  # its monitor thread would warn at each bar
+    if sys.platform == "emscripten":  # the page's interpreter starts no threads: tqdm
+        # then runs without its monitor thread, and need not say so (nor be imported here)
+        warnings.filterwarnings("ignore", message="tqdm:disabling monitor support")
     try:
         import IPython.display  # type: ignore[import-not-found]  # noqa: F401
         return
