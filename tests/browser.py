@@ -58,3 +58,22 @@ def until(page: Any, script: str, arg: Any, deadline: float, what: str) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting for {what} (time budget spent)")
         time.sleep(0.1)
+
+
+class Requests:
+    """Every request pages make, to tell which went to another host than ``origins``."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    def record(self, page: Any) -> Any:
+        """Record ``page``'s requests from now on; returns the page."""
+        page.on("request", lambda request: self.urls.append(request.url))
+        return page
+
+    def elsewhere(self, *origins: str) -> list[str]:
+        """The requests to none of ``origins`` (``http://127.0.0.1:PORT``), nor ``data:``
+        or ``about:`` URLs (which fetch nothing)."""
+        ours = tuple(origin.rstrip("/") + "/" for origin in origins)
+        return [url for url in self.urls
+                if not url.startswith(ours) and not url.startswith(("data:", "about:"))]

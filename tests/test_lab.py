@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from browser import CHROMIUM_ARGS, chromium, missing_browser, require, until
+from browser import CHROMIUM_ARGS, Requests, chromium, missing_browser, require, until
 from test_player import highlighted_names
 from test_viz import check_slide_svg
 
@@ -126,14 +126,14 @@ def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
     from playwright.sync_api import sync_playwright
 
     deadline = time.monotonic() + BUDGET
-    origin = served.rstrip("/")
-    requests: list[str] = []
+    requests = Requests()
+    others: list[str] = []  # the origins of the other servers the test starts
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS,
                                     timeout=30_000)
         page = browser.new_page(viewport={"width": 1100, "height": 900})
         page.set_default_timeout(20_000)
-        page.on("request", lambda r: requests.append(r.url))
+        requests.record(page)
         try:
             page.goto(served, wait_until="domcontentloaded")
             # the slide runs when the page opens: its printed output and its diagram
@@ -213,8 +213,7 @@ def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
             assert "Value(2.0).exp()" in page.input_value(f"{LAB} textarea")
 
             # no WebAssembly: a plain message, no interpreter
-            bare = browser.new_page()
-            bare.on("request", lambda r: requests.append(r.url))
+            bare = requests.record(browser.new_page())
             bare.add_init_script("delete globalThis.WebAssembly")
             bare.goto(served, wait_until="domcontentloaded")
             message = until(bare, "() => { const m = document.querySelector('.mg-message');"
@@ -224,24 +223,20 @@ def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
 
             # a site built without npm: the page says what was left out
             with builder().serve(left_out(tmp_path / "left-out")) as url:
-                bare = browser.new_page()
-                bare.on("request", lambda r: requests.append(r.url))
+                others.append(url)
+                bare = requests.record(browser.new_page())
                 bare.goto(url, wait_until="domcontentloaded")
                 message = until(bare, "() => { const m = document.querySelector("
                                       "'.mg-message'); return m && m.innerText; }", None,
                                 deadline, "the message for a build without the bundle")
                 assert "left the Lab out" in message and "npm is not installed" in message
-                origin2 = url.rstrip("/")
-                requests[:] = [u for u in requests if not u.startswith(origin2 + "/")]
         except AssertionError:
             page.screenshot(path=str(tmp_path / "failure.png"))
             raise
         finally:
             browser.close()
-    elsewhere = [u for u in requests
-                 if not (u.startswith(origin + "/") or u.startswith(("data:", "about:")))]
-    assert not elsewhere, elsewhere
-    assert any(u.endswith("pyodide.asm.wasm") for u in requests)  # it did load from here
+    assert not requests.elsewhere(served, *others), requests.elsewhere(served, *others)
+    assert any(u.endswith("pyodide.asm.wasm") for u in requests.urls)  # loaded from here
 
 
 def test_the_readme_states_the_bundles_size_as_built(lab_folder: Path) -> None:
