@@ -15,10 +15,9 @@ import os
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from browser import CHROMIUM_ARGS, chromium, require, until
+from browser import CHROMIUM_ARGS, Requests, chromium, require, until
 from test_lab import lab_folder, served  # noqa: F401  (fixtures: the Lab built once, served)
 
 from microgrid.data import make_moons
@@ -319,15 +318,14 @@ def test_the_playground_page_adds_a_point_trains_twenty_updates_and_stays_offlin
 
     start = time.monotonic()
     deadline = start + BROWSER_BUDGET
-    requests: list[str] = []
+    requests = Requests()
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=chromium(),
             args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
         try:
             context = browser.new_context()
-            context.on("request", lambda r: requests.append(r.url))
-            page = context.new_page()
+            page = requests.record(context.new_page())
             page.goto(served + "playground.html")
             until(page, "() => document.querySelector('#microgrid-playground "
                   "[data-role=status]').dataset.updates === '0'", None, deadline,
@@ -382,7 +380,7 @@ def test_the_playground_page_adds_a_point_trains_twenty_updates_and_stays_offlin
             until(page, IDLE, None, deadline, "the step refused")
             assert page.inner_text(f"{PG} [data-role=error]").startswith(refused)
             assert _state(page, "updates") == "0" and page.evaluate(count) == "1"
-            bare = context.new_page()  # a browser without WebAssembly gets a plain message
+            bare = requests.record(context.new_page())  # no WebAssembly: a plain message
             bare.add_init_script("delete globalThis.WebAssembly")
             bare.goto(served + "playground.html")
             until(bare, "() => document.querySelector('#microgrid-playground "
@@ -390,8 +388,6 @@ def test_the_playground_page_adds_a_point_trains_twenty_updates_and_stays_offlin
             assert "it has no WebAssembly" in bare.inner_text(f"{PG} [data-role=error]")
         finally:
             browser.close()
-    others = [u for u in requests if urlsplit(u).hostname != "127.0.0.1"
-              and not u.startswith(("data:", "blob:"))]
-    assert not others, f"requests to another host: {others}"
-    assert any(u.endswith("pyodide.asm.wasm") for u in requests)  # the worker's are seen
+    assert not requests.elsewhere(served), requests.elsewhere(served)
+    assert any(u.endswith("pyodide.asm.wasm") for u in requests.urls)  # the worker's too
     print(f"\nplayground: loaded in {loaded:.1f} s, 20 updates in {trained:.1f} s")
