@@ -7,7 +7,9 @@ output, an optimizer and a loss. :meth:`Playground.step` makes updates and retur
 :class:`Snapshot` of everything the playground page draws (the loss per update, the
 decision over the plane, the weights and their gradients, the graph of one sample with its
 ``data`` and ``grad``); :meth:`Playground.code` writes the Python script that reproduces
-the run with microgrid's public API, in a notebook or a terminal, to the last bit.
+the run with microgrid's public API, in a notebook or a terminal: the same losses, to the
+last bit on the same Python (the page's WebAssembly maths library may round ``tanh`` or a
+power differently from another machine's, in the last bit: measured, 1e-15 relative).
 
 **One update is one epoch.** Training is full batch, in the points' order (no shuffle):
 each update is ``fit(model, X, y, epochs=1, shuffle=False, ...)``, the loss being the mean
@@ -380,7 +382,8 @@ class Playground:
     # -- the script ----------------------------------------------------------------------
     def code(self) -> str:
         """A Python script that reproduces this run with microgrid's public API: the same
-        network, the same updates, the same losses (printed at the end), to the last bit."""
+        network, the same updates, the same losses (printed at the end), to the last bit on
+        the same Python."""
         opt = "Adam" if self.optimizer_name == "adam" else "SGD"
         lines = [
             "# The playground's run, reproduced (it runs unchanged in a notebook).",
