@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,12 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import CHROMIUM_ARGS, chromium, missing_browser, require, until
+from browser import browser_page, free_port, missing_browser, require, until
 
 pytestmark = pytest.mark.slow  # a browser and JupyterLab
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET = float(os.environ.get("MICROGRID_BROWSER_BUDGET", "85"))  # seconds, all of it
+
+
 def _missing() -> list[str]:
     missing = missing_browser()
     for module, how in [("jupyterlab", "pip install jupyterlab"),
@@ -44,13 +45,6 @@ def _missing() -> list[str]:
 
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _notebook(folder: Path) -> str:
@@ -76,12 +70,12 @@ def _notebook(folder: Path) -> str:
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[tuple[str, str, float]]:
     """A JupyterLab server on 127.0.0.1 (no token) serving a copy of notebook 01."""
-    require(_missing())
+    require(_missing(), "the browser test")
     deadline = time.monotonic() + BUDGET
     root = tmp_path / "root"
     root.mkdir()
     name = _notebook(root)
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["JUPYTER_RUNTIME_DIR"] = str(tmp_path / "runtime")
@@ -150,22 +144,16 @@ STATUS = ("() => { const d = document.querySelector('.jp-Dialog .jp-mod-accept')
 
 def test_notebook_01_runs_in_jupyterlab_and_the_explorer_fits_and_steps(
         lab: tuple[str, str, float], tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     url, name, deadline = lab
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS,
-                                    timeout=30_000)
+    with browser_page() as page:
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(20_000)
             page.goto(f"{url}/lab/tree/{name}", wait_until="domcontentloaded")
             until(page, STATUS, None, deadline, "the kernel")
             time.sleep(1)  # let the notebook panel settle after the kernel connects
             page.evaluate("() => { window.jupyterapp.commands.execute("
                           "'notebook:run-all-cells'); return true; }")  # no waiting on it
             until(page, "s => !!document.querySelector(s)",
-                   f"{EXPLORER} .microgrid-diagram svg", deadline, "the explorer's picture")
+                  f"{EXPLORER} .microgrid-diagram svg", deadline, "the explorer's picture")
             until(page, STATUS, None, deadline, "the cells to finish")
             errors = page.evaluate(
                 "() => [...document.querySelectorAll('.jp-OutputArea-output')]"
@@ -179,8 +167,6 @@ def test_notebook_01_runs_in_jupyterlab_and_the_explorer_fits_and_steps(
         except AssertionError:
             page.screenshot(path=str(tmp_path / "failure.png"))  # to see what went wrong
             raise
-        finally:
-            browser.close()
 
 
 def _check_fit(page: Any) -> None:

@@ -15,7 +15,6 @@ whole test has a fixed budget: ``BUDGET`` seconds, or ``MICROGRID_LAB_BUDGET``.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -27,7 +26,8 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from browser import CHROMIUM_ARGS, Requests, chromium, missing_browser, require, until
+from browser import CHROMIUM_ARGS, chromium, missing_browser, require, until
+from hooks import hook
 from test_player import highlighted_names
 from test_viz import check_slide_svg
 
@@ -40,11 +40,7 @@ LAB = "#microgrid-lab"
 
 def builder() -> ModuleType:
     """docs/hooks/lab.py, the Lab's builder, as a module."""
-    spec = importlib.util.spec_from_file_location("lab_builder", ROOT / "docs/hooks/lab.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return hook("lab")
 
 
 @pytest.fixture(scope="session")
@@ -126,24 +122,37 @@ def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
     from playwright.sync_api import sync_playwright
 
     deadline = time.monotonic() + BUDGET
-    requests = Requests()
-    others: list[str] = []  # the origins of the other servers the test starts
+    origin = served.rstrip("/")
+    requests: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS,
                                     timeout=30_000)
         page = browser.new_page(viewport={"width": 1100, "height": 900})
         page.set_default_timeout(20_000)
-        requests.record(page)
+        page.on("request", lambda r: requests.append(r.url))
         try:
             page.goto(served, wait_until="domcontentloaded")
             # the slide runs when the page opens: its printed output and its diagram
             until(page, RUNS, 1, deadline, "the slide's first run")
+            slide_code = page.input_value(f"{LAB} textarea")
             text = output(page)
             assert "f = -12.0" in text and "grads: -4.0 -4.0 3.0" in text, text
             (svg,) = diagram_svgs(page)
             check_slide_svg(svg)  # data -12, grad -4 for x and y, grad 3 for z, …
 
+            # the editor: Tab indents, Escape then Tab moves on to the Run button
+            page.fill(f"{LAB} textarea", "for i in range(3):\n")
+            page.press(f"{LAB} textarea", "End")
+            page.keyboard.press("Control+End")
+            page.keyboard.press("Tab")
+            page.keyboard.type("print(i)")
+            assert page.input_value(f"{LAB} textarea") == "for i in range(3):\n    print(i)"
+            page.keyboard.press("Escape")
+            page.keyboard.press("Tab")
+            assert page.evaluate("() => document.activeElement.className") == "mg-run"
+
             # the player: next moves the highlight to the next node, back moves it back
+            page.fill(f"{LAB} textarea", slide_code)  # unedited: no question asked
             page.select_option(f"{LAB} select", index=1)  # the player's example
             assert "Player(f)" in page.input_value(f"{LAB} textarea")
             page.click(f"{LAB} .mg-run")
@@ -213,7 +222,8 @@ def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
             assert "Value(2.0).exp()" in page.input_value(f"{LAB} textarea")
 
             # no WebAssembly: a plain message, no interpreter
-            bare = requests.record(browser.new_page())
+            bare = browser.new_page()
+            bare.on("request", lambda r: requests.append(r.url))
             bare.add_init_script("delete globalThis.WebAssembly")
             bare.goto(served, wait_until="domcontentloaded")
             message = until(bare, "() => { const m = document.querySelector('.mg-message');"
@@ -223,20 +233,24 @@ def test_the_lab_runs_the_slide_steps_stops_and_recovers_offline(served: str,
 
             # a site built without npm: the page says what was left out
             with builder().serve(left_out(tmp_path / "left-out")) as url:
-                others.append(url)
-                bare = requests.record(browser.new_page())
+                bare = browser.new_page()
+                bare.on("request", lambda r: requests.append(r.url))
                 bare.goto(url, wait_until="domcontentloaded")
                 message = until(bare, "() => { const m = document.querySelector("
                                       "'.mg-message'); return m && m.innerText; }", None,
                                 deadline, "the message for a build without the bundle")
                 assert "left the Lab out" in message and "npm is not installed" in message
+                origin2 = url.rstrip("/")
+                requests[:] = [u for u in requests if not u.startswith(origin2 + "/")]
         except AssertionError:
             page.screenshot(path=str(tmp_path / "failure.png"))
             raise
         finally:
             browser.close()
-    assert not requests.elsewhere(served, *others), requests.elsewhere(served, *others)
-    assert any(u.endswith("pyodide.asm.wasm") for u in requests.urls)  # loaded from here
+    elsewhere = [u for u in requests
+                 if not (u.startswith(origin + "/") or u.startswith(("data:", "about:")))]
+    assert not elsewhere, elsewhere
+    assert any(u.endswith("pyodide.asm.wasm") for u in requests)  # it did load from here
 
 
 def test_the_readme_states_the_bundles_size_as_built(lab_folder: Path) -> None:

