@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import CHROMIUM_ARGS, Requests, chromium, require, until
+from browser import Requests, browser_page, require, until
 from test_lab import lab_folder, served  # noqa: F401  (fixtures: the Lab built once, served)
 
 from microgrid.data import make_moons
@@ -292,8 +292,8 @@ def test_the_sample_graph_is_drawn_as_svg_by_microgrids_renderer() -> None:
 #
 # The Lab's folder as test_lab builds it once per session (docs/hooks/lab.py's ``build``,
 # standalone: it holds playground.html) and serves it on 127.0.0.1, opened in headless
-# Chromium (Debian's, driven by Playwright; tests/browser.py). Every request is recorded,
-# and Chromium resolves no other host, so one to another host fails the test. Locally a
+# Chromium (Debian's, driven by Playwright; tests/browser.py). Every request is recorded
+# (one to another host is stopped and fails the test, as does a failed one). Locally a
 # missing piece (Chromium, Playwright, npm or the network for the first build) skips the
 # test naming it; under CI it fails. Budget: BROWSER_BUDGET seconds, or
 # MICROGRID_PLAYGROUND_BUDGET.
@@ -313,19 +313,12 @@ def _state(page: Any, key: str) -> str:
 
 @pytest.mark.slow
 def test_the_playground_page_adds_a_point_trains_twenty_updates_and_stays_offline(
-        served: str) -> None:  # noqa: F811  (the fixture imported from test_lab)
-    from playwright.sync_api import sync_playwright
-
+        served: str, tmp_path: Path) -> None:  # noqa: F811  (the fixture imported from test_lab)
     start = time.monotonic()
     deadline = start + BROWSER_BUDGET
     requests = Requests()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium(),
-            args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
+    with browser_page(requests) as page:
         try:
-            context = browser.new_context()
-            page = requests.record(context.new_page())
             page.goto(served + "playground.html")
             until(page, "() => document.querySelector('#microgrid-playground "
                   "[data-role=status]').dataset.updates === '0'", None, deadline,
@@ -380,14 +373,16 @@ def test_the_playground_page_adds_a_point_trains_twenty_updates_and_stays_offlin
             until(page, IDLE, None, deadline, "the step refused")
             assert page.inner_text(f"{PG} [data-role=error]").startswith(refused)
             assert _state(page, "updates") == "0" and page.evaluate(count) == "1"
-            bare = requests.record(context.new_page())  # no WebAssembly: a plain message
+            bare = page.context.new_page()  # no WebAssembly: a plain message
             bare.add_init_script("delete globalThis.WebAssembly")
             bare.goto(served + "playground.html")
             until(bare, "() => document.querySelector('#microgrid-playground "
                   "[data-role=error]').textContent", None, deadline, "the plain message")
             assert "it has no WebAssembly" in bare.inner_text(f"{PG} [data-role=error]")
-        finally:
-            browser.close()
-    assert not requests.elsewhere(served), requests.elsewhere(served)
-    assert any(u.endswith("pyodide.asm.wasm") for u in requests.urls)  # the worker's too
+        except AssertionError:
+            page.screenshot(path=str(tmp_path / "failure.png"))
+            raise
+    assert requests.other_hosts == []
+    assert requests.failed == [], requests.failed
+    assert any(u.endswith("pyodide.asm.wasm") for u in requests.local)  # the worker's too
     print(f"\nplayground: loaded in {loaded:.1f} s, 20 updates in {trained:.1f} s")
