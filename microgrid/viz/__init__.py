@@ -9,7 +9,8 @@ The rooms, each importing only those listed after it:
 
 * :mod:`~microgrid.viz.live` — the dashboard while a network trains, in ``fit`` or in a
   hand-written loop (its charts in :mod:`~microgrid.viz.panels`, its graph redrawn in
-  place by :mod:`~microgrid.viz.relabel`);
+  place by :mod:`~microgrid.viz.relabel`, its decision panel computed by
+  :mod:`~microgrid.viz.field`);
 * :mod:`~microgrid.viz.gradients` — where the gradient goes: per matrix and per block;
 * :mod:`~microgrid.viz.player` — one HTML page that plays a walk-through
   (:mod:`~microgrid.viz.walkthrough`: one layout, per step what changes) or a recorded

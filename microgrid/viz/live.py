@@ -65,22 +65,23 @@ from typing import Any
 
 from ..compile import gc_paused
 from ..engine import Value
-from ..losses import decision_threshold, predicted_class
 from ..stepper import NumberFormat, format_number
 from . import panels
 from .draw import DiagramTooLargeError, draw_dot
 from .explorer import in_notebook
+from .field import DecisionField
 from .frame import Frame
 from .gradients import matrix_gradients, rows_text, watched_matrices
 from .page import inline_svg
 from .picture import owning_models, units_of
 from .relabel import Relabel, ShapeChanged
 
-__all__ = ["Frame", "LiveView", "watch"]
+__all__ = ["Frame", "LiveView", "render_errors", "watch"]
 
 
-def _cannot_render() -> tuple[type[Exception], ...]:
-    """The errors of a missing or failing Graphviz renderer (none without graphviz)."""
+def render_errors() -> tuple[type[Exception], ...]:
+    """The errors of a missing or failing Graphviz renderer (none without graphviz): what a
+    view catches to say there is no picture and go on."""
     try:
         from .render import RendererNotFoundError, RenderError
     except ImportError:
@@ -240,7 +241,7 @@ class LiveView:
                            for t in self._y)
         self._params = params
         self._param_list = list(dict.fromkeys(p for _, p in params))  # each once
-        self._replay: Any = None  # the traced model, for the decision field
+        self._replay: DecisionField | None = None  # the decision field's model
         self._layers = (_layers(model, params) if self._mats is None
                         else _matrix_maps(self._mats))
         nin = len(self._X[0])
@@ -633,7 +634,7 @@ class LiveView:
                                    else self._problem)
             except ShapeChanged:  # a picture the template cannot read: draw it whole
                 self._graph = inline_svg(draw_dot(roots, **self._draw_options(lv)).svg())
-            except _cannot_render() as e:  # no Graphviz renderer: say so, go on
+            except render_errors() as e:  # no Graphviz renderer: say so, go on
                 self._relabel, self._problem = None, f"No picture of the graph: {e}"
                 self._graph = self._problem
         return True
@@ -644,59 +645,23 @@ class LiveView:
         ys = [row[1] for row in self._X]
         mx = 0.1 * (max(xs) - min(xs) or 1.0)
         my = 0.1 * (max(ys) - min(ys) or 1.0)
-        x0, x1, y0, y1 = min(xs) - mx, max(xs) + mx, min(ys) - my, max(ys) + my
-        n = self.resolution
-        threshold = decision_threshold(self.model)
-        evaluate = self._evaluator()
-        grid: list[list[float]] = []
-        classes = False
-        with gc_paused():
-            for i in range(n):
-                yv = y1 - (i + 0.5) * (y1 - y0) / n
-                row = []
-                for j in range(n):
-                    outs = evaluate(x0 + (j + 0.5) * (x1 - x0) / n, yv)
-                    if len(outs) == 1:
-                        row.append(outs[0] - threshold)
-                    else:
-                        classes = True
-                        row.append(float(predicted_class(outs)))
-                grid.append(row)
+        extent = (min(xs) - mx, max(xs) + mx, min(ys) - my, max(ys) + my)
+        if self._replay is None:
+            self._replay = DecisionField(self.model, self._param_list)
+        grid, classes = self._replay.grid(extent, self.resolution)
         labels = [int(t) for t in self._y] if self._labels else [None] * len(self._y)
         limit = 500  # points drawn at most
         keep = max(1, len(xs) // limit)
-        return panels.decision_field(grid, (x0, x1, y0, y1),
+        return panels.decision_field(grid, extent,
                                      list(zip(xs, ys))[::keep], labels[::keep],
                                      classes=classes,
                                      title="decision" if self._labels else "output")
 
     def _evaluator(self) -> Callable[[float, float], list[float]]:
-        """The model's outputs at a point (x, y) of the plane.
-
-        A network of :mod:`microgrid.nn` (no branches in Python) is traced once per run and
-        replayed without building a graph (:mod:`microgrid.compile`'s python backend, the
-        same float operations as eager: the same numbers, ~10× faster); any other model
-        is called eagerly.
-        """
-        from ..nn import MLP, Layer, Neuron
-
-        if not isinstance(self.model, (MLP, Layer, Neuron)):
-            def eager(a: float, b: float) -> list[float]:
-                return [o.data for o in _outputs(self.model([a, b]))]
-            return eager
+        """The model's outputs at a point (x, y) of the plane (:class:`DecisionField`)."""
         if self._replay is None:
-            from ..compile import replayer, trace
-
-            xs = [Value(0.0), Value(0.0)]
-            with gc_paused():
-                outs = _outputs(self.model(xs))
-                self._replay = replayer(trace(outs, inputs=[*self._param_list, *xs]))
-        replay, values = self._replay, [p.data for p in self._param_list]
-
-        def fast(a: float, b: float) -> list[float]:
-            outs: list[float] = replay([], [*values, a, b])[0]
-            return outs
-        return fast
+            self._replay = DecisionField(self.model, self._param_list)
+        return self._replay.evaluator()
 
     def _numbers(self, step: int) -> dict[str, Any]:
         """The frame's numbers, exact: the history's, each parameter's ``[name, data,
