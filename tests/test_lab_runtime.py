@@ -103,7 +103,9 @@ def test_display_picks_svg_then_html_then_json_then_repr(labrun: Any) -> None:
 
 def test_display_and_the_ipython_stand_in_show_objects(labrun: Any,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("IPython", "IPython.display"):  # no IPython (as in the page); restored after
+    # no IPython (as in the page), whatever earlier tests imported of it; restored after
+    for name in ["IPython", "IPython.display",
+                 *(m for m in list(sys.modules) if m.startswith("IPython."))]:
         monkeypatch.setitem(sys.modules, name, None)
     labrun.install()
     assert builtins.display is labrun.display  # type: ignore[attr-defined]
