@@ -87,7 +87,7 @@ def test_the_api_reference_is_built_from_the_docstrings(site: Path, page: str) -
 
 @pytest.mark.slow
 def test_the_notebooks_are_pages_and_the_executed_one_shows_its_diagrams(site: Path) -> None:
-    assert len(NOTEBOOKS) == 7  # the six lessons and the live view
+    assert len(NOTEBOOKS) == 8  # the seven lessons and the live view
     for stem in NOTEBOOKS:
         page = site / "notebooks" / stem / "index.html"
         assert page.is_file(), stem

@@ -1,4 +1,4 @@
-"""The six teaching notebooks run top to bottom, teach the right numbers, and are committed
+"""The teaching notebooks run top to bottom, teach the right numbers, and are committed
 clean.
 
 The notebooks read as lessons: they print and plot, with few ``assert`` lines. The checks
@@ -13,6 +13,7 @@ import functools
 import json
 import math
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ NOTEBOOK_BUDGET = 150  # seconds for a whole notebook
 MAX_ASSERTS = 2  # a lesson, not a test file
 MARK = "microgrid-notebook-values:"
 OUTPUT_FOLDER = "microgrid-output"  # what a notebook generates goes there (git ignores it)
+QUICK = {"MICROGRID_NOTEBOOK_QUICK": "1"}  # notebook 08 trains a smaller model, for fewer steps
 
 Values = dict[str, Any]
 CHECKS: dict[str, tuple[dict[str, str], Callable[[Values], None]]] = {}
@@ -72,8 +74,9 @@ def executed(path: Path) -> Run:
     nb = nbformat.read(path, as_version=4)
     reads = CHECKS[path.stem][0]
     nb.cells.append(nbformat.v4.new_code_cell(_reading_cell(reads)))
-    saved = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = "Agg"  # the kernel inherits it
+    settings = {"MPLBACKEND": "Agg", **QUICK}  # the kernel inherits them
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     try:
         with tempfile.TemporaryDirectory() as cwd:
             client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
@@ -84,10 +87,11 @@ def executed(path: Path) -> Run:
             written = sorted(p.relative_to(cwd).as_posix() for p in Path(cwd).rglob("*")
                              if p.is_file())
     finally:
-        if saved is None:
-            del os.environ["MPLBACKEND"]
-        else:
-            os.environ["MPLBACKEND"] = saved
+        for name, value in saved.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
     reading = nb.cells.pop()
     text = "".join(o.get("text", "") for o in reading.outputs if o.output_type == "stream")
     (line,) = [ln for ln in text.splitlines() if ln.startswith(MARK)]
@@ -335,12 +339,110 @@ def _second_order(v: Values) -> None:
     assert plotted["minimum"] == [1.0, 1.0]
 
 
+# ---------------------------------------------------------------- 08 a tiny GPT
+
+def _block_picture(source: str) -> tuple[dict[str, str], dict[tuple[str, str], int]]:
+    """A block view's DOT source read back: the title of each record item (a block, a
+    matrix, a value) and, between titled items, the scalar edges each edge stands for."""
+    titles = dict(re.findall(r'^\s*(\w+) \[label="\{ ([^|}]+?) [|}]', source, flags=re.M))
+    edges = {(titles[a], titles[b]): int(n.replace(",", ""))
+             for a, b, n in re.findall(r'^\s*(\w+) -> (\w+) \[label="×([\d,]+)"', source,
+                                       flags=re.M) if a in titles and b in titles}
+    return titles, edges
+
+
+@teaches("08_tiny_gpt",
+         settings="(QUICK, DIM, HEADS, CONTEXT, STEPS)",
+         data="(NAMES, itos, VOCAB)",
+         shapes="{name: [len(m), *{len(row) for row in m}] for name, m in state_dict.items()}",
+         parameters="(len(params), len({id(p) for p in params}))",
+         first="(first_loss, math.log(VOCAB))",
+         checked="checked",
+         training="(start, end, losses)",
+         plotted="[[float(y) for y in l.get_ydata()] for l in ax.lines]",
+         live="(view.frame.head, view.frame.numbers, [p.data for p in params])",
+         samples="samples",
+         recorded="(loss.data, encode('emma'))",
+         pictures="(top.source, opened.source)",
+         grads="{name: [[p.grad for p in row] for row in m] for name, m in state_dict.items()}",
+         report="([r.as_dict() for r in report.rows], [b.as_dict() for b in report.blocks])")
+def _tiny_gpt(v: Values) -> None:
+    quick, dim, heads, context, steps = v["settings"]
+    assert quick and (dim, heads, steps) == (8, 2, 20)  # the suite runs the small model
+    names, itos, vocab = v["data"]
+    assert len(names) == len(set(names)) >= 60 and all(n.isalpha() and n.islower() for n in names)
+    assert itos == [".", *sorted(set("".join(names)))] and vocab == len(itos)
+    assert max(map(len, names)) < context  # every name fits, with its end token
+    assert v["shapes"] == {"wte": [vocab, dim], "wpe": [context, dim], "attn_wq": [dim, dim],
+                           "attn_wk": [dim, dim], "attn_wv": [dim, dim], "attn_wo": [dim, dim],
+                           "mlp_fc1": [4 * dim, dim], "mlp_fc2": [dim, 4 * dim],
+                           "lm_head": [vocab, dim]}
+    count = 2 * vocab * dim + context * dim + 12 * dim * dim
+    assert v["parameters"] == [count, count]  # every parameter once, none shared
+    first, uniform = v["first"]
+    assert close(first, uniform, 0.2)  # small random weights: about a uniform guess
+    # backward() against the slope of the forward pass alone, one entry of every matrix
+    checked = v["checked"]
+    assert [label.split("[")[0] for label, _, _ in checked] == list(v["shapes"])
+    for label, backward, slope in checked:
+        assert abs(backward) > 1e-4, f"{label} gets no gradient: the check would be empty"
+        assert close(backward, slope, 1e-7 + 1e-5 * abs(slope)), (label, backward, slope)
+    start, end, losses = v["training"]
+    assert len(losses) == steps and close(losses[0], first, 0.5)
+    assert end < start and end < uniform  # training beat the start and the uniform guess
+    curve, smooth, line = v["plotted"]
+    assert curve == losses and line == [uniform, uniform]
+    assert all(close(m, sum(losses[max(0, k - 19):k + 1]) / min(k + 1, 20), 1e-12)
+               for k, m in enumerate(smooth))  # the mean of the last 20 steps
+    samples = v["samples"]
+    assert len(samples) == 12
+    assert all(isinstance(s, str) and len(s) <= context and set(s) <= set(itos[1:])
+               for s in samples)
+    # the live view's last frame: the run's last loss, the parameters as training left them
+    head, numbers, data = v["live"]
+    assert head.endswith(" · done") and numbers["step"] == steps - 1
+    assert numbers["loss"] == losses[-1]
+    assert [d for _, d, _ in numbers["parameters"]] == data
+    assert numbers["parameters"][0][0] == "wte[0][0]" and numbers["text"] is not None
+    # the recorded step's gradient report, against the gradients themselves
+    _, tokens = v["recorded"]
+    rows, blocks = v["report"]
+    assert [r["name"] for r in rows] == list(v["shapes"])
+    for r in rows:
+        grads = v["grads"][r["name"]]
+        flat = [g for row in grads for g in row]
+        assert close(r["norm"], math.sqrt(math.fsum(g * g for g in flat)), 1e-12 * r["norm"])
+        assert r["largest"] == max(map(abs, flat)) and r["zeros"] == flat.count(0.0)
+        assert r["rows_with_grad"] == [i for i, row in enumerate(grads) if any(row)]
+    embeddings = {r["name"]: r["rows_with_grad"] for r in rows[:2]}
+    assert embeddings == {"wte": sorted(set(tokens[:-1])),          # the tokens read
+                          "wpe": list(range(len(tokens) - 1))}      # the positions used
+    positions = [f"position {k}" for k in range(len(tokens) - 1)]
+    assert [b["title"] for b in blocks] == positions
+    # the step as blocks: one box per position, the matrices as items, the cache between
+    top, opened = v["pictures"]
+    titles, edges = _block_picture(top)
+    assert {t for t in titles.values() if t.startswith("position")} == set(positions)
+    assert {f"{name} {r}×{c}" for name, (r, c) in v["shapes"].items()} <= set(titles.values())
+    for k, later in enumerate(positions):
+        for earlier in positions[:k]:  # a key and a value vector to every later position
+            assert edges[(earlier, later)] == 2 * dim, (earlier, later)
+    # the last position's attention opened: its heads, each reading its slice of the cache
+    titles, edges = _block_picture(opened)
+    size = dim // heads
+    for h in range(heads):
+        for earlier in positions[:-1]:
+            assert edges[(earlier, f"head {h}")] == 2 * size
+        # its size outputs, each read by every one of attn_wo's dim rows
+        assert edges[(f"head {h}", "linear #3 · attn_wo")] == size * dim
+
+
 # ---------------------------------------------------------------- the tests
 
-def test_the_six_notebooks_are_there_and_each_has_its_checks() -> None:
-    assert [p.name[:3] for p in NOTEBOOKS] == ["01_", "02_", "03_", "04_", "05_", "06_"]
+def test_the_seven_notebooks_are_there_and_each_has_its_checks() -> None:
+    assert [p.name[:3] for p in NOTEBOOKS] == ["01_", "02_", "03_", "04_", "05_", "06_", "08_"]
     assert sorted(CHECKS) == [p.stem for p in NOTEBOOKS]
-    assert [p.stem for p in ALL_NOTEBOOKS] == [*sorted(CHECKS), LIVE]  # no notebook unchecked
+    assert [p.stem for p in ALL_NOTEBOOKS] == sorted([*CHECKS, LIVE])  # no notebook unchecked
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
