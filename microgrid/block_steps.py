@@ -215,6 +215,8 @@ class BlockSteps:
         self._backward: list[BlockBackwardStep] | None = None
         self._scalar_forward: list[ForwardStep] | None = None
         self._scalar_backward: list[BackwardStep] | None = None
+        self._members: list[list[Value]] | None = None
+        self._final: dict[Value, float] | None = None
 
     def __repr__(self) -> str:
         return (f"BlockSteps({len(self.view.pieces)} pieces, {len(self.forward)} forward "
@@ -289,7 +291,7 @@ class BlockSteps:
                 to = sent.setdefault(k, {})
                 to[c.parent] = to.get(c.parent, 0.0) + c.contribution
                 outside[c.parent] = outside.get(c.parent, 0.0) + c.contribution
-        final = grads_after(scalar)
+        final = self.gradients()
         if scalar:
             outside[self.root] = outside.get(self.root, 0.0) + scalar[0].upstream
 
@@ -310,6 +312,21 @@ class BlockSteps:
             steps.append(BlockBackwardStep(len(steps), piece, k, L, arrived, sends,
                                            self._grouped(sends, True), one, self.fmt))
         return steps
+
+    # -- what a diagram marks -----------------------------------------------------------
+    def values_of(self, at: int) -> list[Value]:
+        """The values of piece ``at`` of the view (evaluation order)."""
+        if self._members is None:
+            self._members = [[] for _ in self.view.pieces]
+            for v in topological_order(self.root):
+                self._members[self.view.piece_of[v]].append(v)
+        return self._members[at]
+
+    def gradients(self) -> dict[Value, float]:
+        """Every value's gradient after the whole backward pass (``backward()``'s)."""
+        if self._final is None:
+            self._final = grads_after(self.scalar_backward)
+        return self._final
 
     # -- descending ----------------------------------------------------------------------
     def descend(self, step: BlockForwardStep | BlockBackwardStep

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..block_steps import BlockBackwardStep, BlockForwardStep, BlockSteps
 from ..engine import Value
 from ..stepper import BackwardStep, ForwardStep, NumberFormat, format_number, grads_after
 
-__all__ = ["Marks", "marks_at"]
+__all__ = ["Marks", "block_marks", "marks_at"]
 
 
 @dataclass
@@ -59,3 +60,19 @@ def marks_at(steps: Sequence[ForwardStep] | Sequence[BackwardStep] | None, at: i
                                   f"{paren(format_number(c.local, fmt))} = "
                                   f"{format_number(c.contribution, fmt)}")
     return marks
+
+
+def block_marks(steps: BlockSteps, step: BlockForwardStep | BlockBackwardStep) -> Marks:
+    """The state after a block step: forward, the data of every piece stepped so far;
+    backward, the gradients of every piece stepped so far (final: nothing later adds to
+    them); the current piece marked by the value leaving it (its last output)."""
+    piece = step.piece
+    values = steps.values_of(step.at)
+    current = piece.outputs[-1] if piece.outputs else (values[-1] if values else None)
+    if isinstance(step, BlockForwardStep):
+        known = {v for s in steps.forward[:step.index + 1] for v in steps.values_of(s.at)}
+        return Marks(known=known, grads={}, current=current, grads_shown=False)
+    final = steps.gradients()
+    grads = {v: final.get(v, 0.0) for s in steps.backward[:step.index + 1]
+             for v in steps.values_of(s.at) if not v.is_constant}
+    return Marks(grads=grads, current=current)

@@ -35,7 +35,7 @@ from typing import Any
 from ..engine import Value
 from ..stepper import NumberFormat
 from .colors import COLORS
-from .marks import Marks, marks_at
+from .marks import Marks
 from .page import inline_svg
 
 __all__ = ["LONG_EDGES", "MARK_STYLES", "WalkThrough", "marks_css", "walk_through"]
@@ -223,11 +223,8 @@ def _style(explorer: Any) -> Any:
 
 
 def _marks(explorer: Any, position: int) -> Marks:
-    n = len(explorer.forward)
-    steps, at = ((explorer.forward, position) if position < n
-                 else (explorer.backward, position - n))
     # every step draws the grad cell (``?`` before backprop), so all share one layout
-    return dataclasses.replace(marks_at(steps, at, explorer.fmt), grads_shown=True)
+    return dataclasses.replace(explorer.marks(position), grads_shown=True)
 
 
 def _one_layout(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
