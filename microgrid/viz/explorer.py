@@ -41,7 +41,7 @@ __all__ = ["Explorer", "explore", "in_notebook"]
 _PICTURE_OPTIONS = {"hide_constants", "params", "group", "max_nodes", "rankdir", "title"}
 _STYLE_OPTIONS = {"show_grad", "show_local", "show_contribution", "highlight"}
 _BLOCK_OPTIONS = {"depth", "expand"}
-_OPENABLE = ("part", "run")  # the pieces that hold scalar steps of their own
+OPENABLE = ("part", "run")  # the pieces that hold scalar steps of their own
 _STEP_INDEX = re.compile(r"^\[\d+\] ")
 _CACHED_PICTURES = 64  # rendered steps kept, so stepping back and forth does not re-render
 
@@ -173,7 +173,7 @@ class Explorer:
     def can_open(self) -> bool:
         """True at a block step whose piece is a block (not a matrix or a single value)."""
         return (self.blocks is not None and self.opened is None
-                and self.step.piece.kind in _OPENABLE)
+                and self.step.piece.kind in OPENABLE)
 
     def open(self) -> None:
         """Switch to the scalar steps of the current step's block: its forward steps then
@@ -186,7 +186,7 @@ class Explorer:
             raise ValueError(f"open: already inside {self.opened.piece.title}; close() "
                              "first")
         step = self.step
-        if step.piece.kind not in _OPENABLE:
+        if step.piece.kind not in OPENABLE:
             raise ValueError(f"open: the step at {self.position} is the {step.piece.kind} "
                              f"{step.piece.title!r}, not a block; its step already shows "
                              "each of its values")

@@ -38,7 +38,8 @@ from .colors import COLORS
 from .marks import Marks
 from .page import inline_svg
 
-__all__ = ["LONG_EDGES", "MARK_STYLES", "WalkThrough", "marks_css", "walk_through"]
+__all__ = ["LONG_EDGES", "MARK_STYLES", "WalkThrough", "marks_css", "step_frames",
+           "walk_explorer", "walk_through"]
 
 MARK_STYLES: dict[str, dict[str, dict[str, str]]] = {
     "node": {"shape": {"stroke": COLORS["highlight"], "stroke-width": "3"}},
@@ -187,17 +188,35 @@ def walk_through(root: Value, *, fmt: NumberFormat = ".4g",
     over one layout of the graph (``draw_options`` as :func:`~microgrid.viz.draw_dot`)."""
     from .explorer import Explorer
 
-    explorer = Explorer(root, fmt=fmt, **draw_options)
-    frames = []
-    for position in range(len(explorer)):
-        explorer.goto(position)
-        caption, _, text = explorer.text().partition("\n")
-        frames.append({"caption": caption, "text": text, "outline": text.split("\n")[0],
-                       "phase": explorer.phase, "node": explorer.step.name})
+    return walk_explorer(Explorer(root, fmt=fmt, **draw_options))
+
+
+def walk_explorer(explorer: Any) -> WalkThrough:
+    """The walk-through of the steps an :class:`~microgrid.viz.explorer.Explorer` shows:
+    its value steps, its block steps, or the scalar steps of its open block (it is left
+    where it was)."""
+    frames = step_frames(explorer)
+    here = explorer.position
     try:
         return _one_layout(explorer, frames)
     except _NoTemplate:
         return _every_step(explorer, frames)
+    finally:
+        explorer.position = here
+
+
+def step_frames(explorer: Any) -> list[dict[str, Any]]:
+    """One frame per step the explorer shows: its ``caption`` (the counter), ``text``,
+    ``outline`` (the text's first line), ``phase`` and ``node`` (the step's name)."""
+    frames = []
+    here = explorer.position
+    for position in range(len(explorer)):
+        explorer.position = position
+        caption, _, text = explorer.text().partition("\n")
+        frames.append({"caption": caption, "text": text, "outline": text.split("\n")[0],
+                       "phase": explorer.phase, "node": explorer.step.name})
+    explorer.position = here
+    return frames
 
 
 def _every_step(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
@@ -205,7 +224,7 @@ def _every_step(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
     parts: list[str] = []
     index: dict[str, int] = {}
     for position, frame in enumerate(frames):
-        explorer.goto(position)
+        explorer.position = position
         svg = inline_svg(explorer.diagram().svg())
         frame["parts"] = [index.setdefault(svg, len(parts))]
         if frame["parts"][0] == len(parts):
@@ -224,7 +243,8 @@ def _style(explorer: Any) -> Any:
 
 def _marks(explorer: Any, position: int) -> Marks:
     # every step draws the grad cell (``?`` before backprop), so all share one layout
-    return dataclasses.replace(explorer.marks(position), grads_shown=True)
+    marks: Marks = explorer.marks(position)
+    return dataclasses.replace(marks, grads_shown=True)
 
 
 def _one_layout(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
