@@ -32,7 +32,7 @@ def gpt_model(vocab: int = 27, dim: int = 16, heads: int = 4, context: int = 8,
 
 
 def linear(x: list[Any], w: list[list[Any]]) -> list[Any]:
-    return [sum((wi * xi for wi, xi in zip(row, x[1:])), row[0] * x[0]) for row in w]
+    return [sum((wi * xi for wi, xi in zip(row[1:], x[1:])), row[0] * x[0]) for row in w]
 
 
 def rmsnorm(x: list[Any]) -> list[Any]:

@@ -27,7 +27,7 @@ import difflib
 import heapq
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .engine import Value
 from .graph import topological_order
@@ -35,6 +35,10 @@ from .recording import Block, block_of
 from .structure import Matrix, Params, matrices, owning_models, parameter_names
 
 __all__ = ["Part", "Parts", "Piece", "UnknownBlockError", "View", "partition"]
+
+
+_RUNNING = frozenset({"add", "mul"})
+"""Operations a running sum or product is made of (``s = s + t``)."""
 
 
 class UnknownBlockError(ValueError):
@@ -76,6 +80,15 @@ class Part:
             yield p
             stack.extend(reversed(p.children))
 
+    def ancestors(self) -> list[Part]:
+        """The parts enclosing this one, innermost first (the root last)."""
+        out: list[Part] = []
+        q = self.parent
+        while q is not None:
+            out.append(q)
+            q = q.parent
+        return out
+
     def members(self) -> list[Value]:
         """Every value in this part and its sub-parts."""
         return [v for p in self.walk() for v in p.own]
@@ -86,26 +99,30 @@ class Part:
 
 @dataclass(eq=False)
 class Piece:
-    """One thing a view shows: a closed ``part``, one ``value`` or one ``matrix``.
+    """One thing a view shows: a closed ``part``, one ``value``, one ``matrix`` or a
+    ``run`` of values (:meth:`Parts.runs`).
 
     ``values`` how many of the graph's values it stands for, ``inputs`` the values outside it
     that it reads, ``outputs`` its values read outside it (or a root), in evaluation order."""
 
-    kind: str  # "part", "value" or "matrix"
+    kind: str  # "part", "value", "matrix" or "run" (see Parts.runs)
     title: str
-    part: Part | None = None
+    part: Part | None = None  # the closed part; for a run, the open part it is made in
     value: Value | None = None
     matrix: Matrix | None = None
     values: int = 1
     inputs: list[Value] = field(default_factory=list)
     outputs: list[Value] = field(default_factory=list)
+    own: list[Value] = field(default_factory=list)  # a run's values, a matrix's read
 
     def grad_norm(self) -> float:
         """The size of the gradient leaving this piece in the backward pass, after
-        ``backward()``: ‖∂L/∂x‖₂ over its inputs for a part (0.0 without inputs), over its
-        entries for a matrix, and \\|∂L/∂v\\| for one value."""
-        if self.kind == "matrix" and self.matrix is not None:
-            xs: Sequence[Value] = self.matrix.entries
+        ``backward()``: ‖∂L/∂x‖₂ over its inputs for a part or a run (0.0 for a part
+        without inputs); for a matrix over the entries the graph reads (an entry it does not
+        read gets no gradient from it, whatever its ``.grad`` holds), for a run of leaves
+        over its values, and \\|∂L/∂v\\| for one value."""
+        if self.kind == "matrix" or (self.kind == "run" and not self.inputs):
+            xs: Sequence[Value] = self.own
         elif self.kind == "value" and self.value is not None:
             xs = [self.value]
         else:
@@ -215,11 +232,13 @@ class Parts:
             out = [p for p in self.parts() if p.block is not None and p.block.name == name]
         return out
 
-    def _expanded(self, expand: Iterable[str]) -> set[Part]:
-        if isinstance(expand, str):
-            expand = [expand]
-        opened: set[Part] = set()
-        for name in expand:
+    def named(self, names: str | Iterable[str]) -> list[Part]:
+        """The parts ``names`` mean (each as :meth:`find` reads it), in the order named;
+        a name that matches no part raises :class:`UnknownBlockError` naming the closest."""
+        if isinstance(names, str):
+            names = [names]
+        out: dict[Part, None] = {}
+        for name in names:
             if not isinstance(name, str):
                 raise TypeError(f"expand: block names must be strings, got {name!r}")
             found = self.find(name)
@@ -231,12 +250,14 @@ class Parts:
                         + (f", e.g. {', '.join(map(repr, known[:5]))}" if known else
                            " (none: build it inside `with microgrid.blocks():`)"))
                 raise UnknownBlockError(f"expand: no block is named {name!r}{hint}")
-            for p in found:
-                opened.update(p.walk())
-                q = p.parent
-                while q is not None:
-                    opened.add(q)
-                    q = q.parent
+            out.update(dict.fromkeys(found))
+        return list(out)
+
+    def _expanded(self, expand: Iterable[str]) -> set[Part]:
+        opened: set[Part] = set()
+        for p in self.named(expand):
+            opened.update(p.walk())
+            opened.update(p.ancestors())
         return opened
 
     def cut(self, depth: int = 1, expand: Iterable[str] = ()) -> View:
@@ -247,8 +268,7 @@ class Parts:
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
             raise ValueError(f"depth must be a non-negative int, got {depth!r}")
         opened = {p for p in self.root.walk() if p.depth <= depth} | self._expanded(expand)
-        opened.add(self.root)
-        return self._view(frozenset(opened))
+        return self.view(opened)
 
     def deepest(self, max_pieces: int, expand: Iterable[str] = ()) -> View:
         """The view at the deepest depth with at most ``max_pieces`` pieces (depth 0 when
@@ -263,6 +283,17 @@ class Parts:
             best = view
         return best
 
+    def view(self, opened: Iterable[Part]) -> View:
+        """The view with the parts ``opened`` open (and the parts enclosing them, and the
+        whole graph): a value is in the outermost closed part around it, or is a piece of
+        its own when every part around it is open. :meth:`cut` and :meth:`deepest` choose
+        ``opened`` by depth; a diagram opening one block a level at a time gives its own."""
+        chosen = set(opened)
+        for p in list(chosen):
+            chosen.update(p.ancestors())
+        chosen.add(self.root)
+        return self._view(frozenset(chosen))
+
     def _view(self, opened: frozenset[Part]) -> View:
         pieces: list[Piece] = []
         piece_of: dict[Value, int] = {}
@@ -271,7 +302,7 @@ class Parts:
             m = self.matrices[k]
             index = len(pieces)
             present = [v for v in m.entries if v in self.position]
-            pieces.append(Piece("matrix", m.title, matrix=m, values=len(present)))
+            pieces.append(Piece("matrix", m.title, matrix=m, values=len(present), own=present))
             for v in present:
                 piece_of[v] = index
 
@@ -290,12 +321,21 @@ class Parts:
             box = closed(v)
             if box is None:
                 piece_of[v] = len(pieces)
-                pieces.append(Piece("value", self.names.get(v) or v.label or "", value=v))
+                pieces.append(self._value_piece(v))
             else:
                 if box not in part_piece:
                     part_piece[box] = len(pieces)
                     pieces.append(Piece("part", box.title, part=box, values=box.values))
                 piece_of[v] = part_piece[box]
+        return self._finish(pieces, piece_of, opened)
+
+    def _value_piece(self, v: Value) -> Piece:
+        return Piece("value", self.names.get(v) or v.label or "", value=v)
+
+    def _finish(self, pieces: list[Piece], piece_of: dict[Value, int],
+                opened: frozenset[Part]) -> View:
+        """The view of ``pieces`` (each value in ``piece_of[value]``): the scalar edges
+        between pieces counted, each piece's inputs and outputs, the pieces in order."""
         edges: dict[tuple[int, int], int] = {}
         inputs: list[dict[Value, None]] = [{} for _ in pieces]
         outputs: list[dict[Value, None]] = [{} for _ in pieces]
@@ -315,8 +355,87 @@ class Parts:
         order = _piece_order(pieces, edges, self.position, piece_of)
         renumber = {old: new for new, old in enumerate(order)}
         return View([pieces[k] for k in order],
-                     {(renumber[a], renumber[b]): n for (a, b), n in edges.items()},
-                     {v: renumber[k] for v, k in piece_of.items()}, len(self.order), opened)
+                    {(renumber[a], renumber[b]): n for (a, b), n in edges.items()},
+                    {v: renumber[k] for v, k in piece_of.items()}, len(self.order), opened)
+
+    def runs(self, view: View) -> View:
+        """``view`` with its single values read as runs, the way a reader of tensor code
+        sees them: in one open part, the values of one operation on the same pieces (the
+        products ``w·x`` of one matrix–vector product, the 16 sums ``x + a`` of a residual)
+        are one piece of kind ``"run"``; a running sum or product (``s + t`` where only
+        ``s`` is in a run of ``+``) continues its run when its other operand comes from
+        earlier pieces; the loose inputs of a part are one run; a constant read only by
+        one run is in it. A value alone stays a value; closed parts and matrices stay as
+        they are. Counts add up as in any view."""
+        pieces: list[Piece] = []
+        piece_of: dict[Value, int] = {}
+        level: dict[int, int] = {}
+        runs: dict[int, list[Value]] = {}  # new piece index → its values, for runs
+        run_op: dict[int, tuple[Part | None, str]] = {}
+        keyed: dict[tuple[object, ...], int] = {}
+        carried = {k: len(pieces) + n for n, k in enumerate(
+            k for k, p in enumerate(view.pieces) if p.kind != "value")}
+        pieces = [replace(view.pieces[k]) for k in carried]
+        constants: list[Value] = []
+        for v in self.order:
+            k = view.piece_of[v]
+            if k in carried:
+                unit = piece_of[v] = carried[k]
+                level[unit] = max(level.get(unit, 0), 1 + max(
+                    (level[piece_of[q]] for q in v.parents
+                     if q in piece_of and piece_of[q] != unit), default=-1))
+                continue
+            if v.is_constant:
+                constants.append(v)
+                continue
+            home = self.part_of.get(v)
+            op = v.op.name if v.parents else "leaf"
+            sources = [piece_of[q] for q in v.parents if q in piece_of]
+            unit = -1
+            if op in _RUNNING:
+                running = [s for s in sources if s in runs and run_op[s] == (home, op)]
+                if (len(running) == 1 and len(sources) == len(v.parents) == 2
+                        and sources.count(running[0]) == 1):
+                    r = running[0]
+                    if all(level[s] < level[r] for s in sources if s != r):
+                        unit = r
+            if unit < 0:
+                fixed = getattr(v.op, "const_operands", ())  # the exponent of x ** 2
+                key = (id(home), op, frozenset(sources),
+                       tuple(v.parents[i].data for i in fixed if i < len(v.parents)))
+                unit = keyed.get(key, -1)
+                if unit < 0:
+                    unit = keyed[key] = len(pieces)
+                    pieces.append(Piece("run", "", part=home))
+                    runs[unit], run_op[unit] = [], (home, op)
+                    level[unit] = 0
+            runs[unit].append(v)
+            piece_of[v] = unit
+            level[unit] = max(level[unit], 1 + max((level[s] for s in sources if s != unit),
+                                                   default=-1))
+        readers: dict[Value, set[int]] = {c: set() for c in constants}
+        for v in self.order:
+            for q in v.parents:
+                if q in readers and v in piece_of:
+                    readers[q].add(piece_of[v])
+        for c in constants:
+            read = readers[c]
+            r = next(iter(read)) if len(read) == 1 else -1
+            if r in runs and len(runs[r]) > 1 and run_op[r][0] is self.part_of.get(c):
+                runs[r].append(c)
+                piece_of[c] = r
+            else:
+                piece_of[c] = len(pieces)
+                pieces.append(self._value_piece(c))
+        for unit, members in runs.items():
+            if len(members) > 1:
+                ops = [m for m in members if not m.is_constant]
+                what = "inputs" if not ops[0].parents else ops[0].op.symbol
+                pieces[unit] = replace(pieces[unit], title=f"{what} ×{len(ops)}",
+                                       values=len(members), own=members)
+            else:
+                pieces[unit] = self._value_piece(members[0])
+        return self._finish(pieces, piece_of, view.opened)
 
 
 def _piece_order(pieces: Sequence[Piece], edges: Mapping[tuple[int, int], int],

@@ -210,11 +210,13 @@ class Matrix:
         return tuple(reversed(out))
 
 
-_INDEX = re.compile(r"((?:\[\d+\])+)$")
+_INDEX = re.compile(r"((?:\[\d+\]|\.\d+)+)$")
 
 
 def _split(name: str) -> tuple[str, tuple[int, ...]]:
-    """``"wte[3][7]"`` → ``("wte", (3, 7))``; a name without indices → ``(name, ())``."""
+    """``"wte[3][7]"`` → ``("wte", (3, 7))``, and so does ``"wte.3.7"`` (a module's
+    ``named_parameters()`` numbers list entries that way); a name without indices →
+    ``(name, ())``."""
     m = _INDEX.search(name)
     if not m or m.start() == 0:
         return name, ()
@@ -239,7 +241,8 @@ def _shaped(name: str, cells: Sequence[tuple[tuple[int, ...], str, Value]]) -> l
 
 def matrices(params: Params) -> list[Matrix]:
     """The parameters of ``params`` (anything :func:`parameter_names` reads) as matrices,
-    in the model's order: entries named ``wte[i][j]`` form the matrix ``wte``; a network
+    in the model's order: entries named ``wte[i][j]`` (or ``wte.i.j``) form the matrix
+    ``wte``; a network
     built of neurons gives each layer's weights as ``L0.w`` (one row per neuron) and its
     biases as ``L0.b``; any other parameter is a matrix of its own."""
     units = units_of(params)

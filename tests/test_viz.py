@@ -494,18 +494,19 @@ def test_the_lecture_loss_graph_renders(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_bigger_graphs_collapse_per_example_then_are_refused_with_working_fixes() -> None:
+def test_bigger_graphs_collapse_per_example_then_draw_by_their_matrices_with_working_fixes(
+) -> None:
     loss, preds = lecture_loss(40)
     d = draw_dot(loss)
     assert d.note is not None and "the network applied to one example" in d.note
     assert d.source.count("label=\"{ network |") == 40
-    loss, preds = lecture_loss(62)  # about 5,000 values
-    with pytest.raises(DiagramTooLargeError) as refused:
-        draw_dot(loss)
-    message = str(refused.value)
-    n = int(re.search(r"this graph has (\d+) values", message)[1])  # type: ignore[index]
-    assert 4900 < n < 5100 and f"pass max_nodes={n}" in message
-    assert "draw_dot(part)" in message
+    loss, preds = lecture_loss(62)  # about 5,000 values: too many even one box per example
+    d = draw_dot(loss)  # drawn by the model's matrices and runs of one operation
+    assert d.note is not None and "runs of values" in d.note
+    assert "microgrid.blocks()" in d.note and "draw a part" in d.note.lower()
+    n = int(re.search(r"^(\d+) values are more than max_nodes=200", d.note)[1])  # type: ignore[index]
+    assert 4900 < n < 5100 and f"pass max_nodes={n}" in d.note
+    assert "{ L0.w 4×3 | 12 entries" in d.source and "{ tanh ×248 |" in d.source
     everything = draw_dot(loss, max_nodes=n)  # the suggested call works
     assert everything.note is None and everything.source.count("->") > n
     part = draw_dot(preds[0])  # and so does drawing one example's part
@@ -789,13 +790,15 @@ def test_a_hand_written_model_recorded_with_blocks_is_boxed_by_its_calls() -> No
     assert {item.node for item in pic.items} == set(order)
     names = {item.name for item in pic.items if item.role == "parameter"}
     assert names == {"wq.0.0", "wq.0.1", "wq.1.0", "wq.1.1", "wo.0.0", "wo.0.1"}
-    # collapsed: each call applied once is one box; with the parameters and constants not
-    # drawn, the boxes and the other items hold every value exactly once
+    # too large for max_nodes: drawn by its recorded blocks, each call one closed block
+    # titled with the matrix it reads, each matrix one item; the items hold every value once
     small = describe(out, params=model.weights, max_nodes=12)
-    assert small.collapsed and small.note is not None and "each recorded block" in small.note
-    hidden = sum(1 for n in order if n in small.params or n.is_constant)
-    assert sum(item.members for item in small.items) + hidden == len(order)
-    assert all(n in small.where for n in order if n not in small.params and not n.is_constant)
+    assert small.collapsed and small.note is not None and "blocks recorded" in small.note
+    assert [item.name for item in small.items if item.role == "block"] == [
+        "TwoHeads.project #0 · wq", "TwoHeads.project #1 · wo"]
+    assert {item.name for item in small.items if item.role == "matrix"} == {"wq 2×2", "wo 1×2"}
+    assert sum(item.members for item in small.items) == len(order)
+    assert set(small.where) == set(order)
     plain = model([Value(1.0, "x0"), Value(2.0, "x1")])  # built without recording
     with pytest.raises(DiagramTooLargeError, match=r"inside `with microgrid\.blocks\(\):`"):
         describe(plain, max_nodes=12)

@@ -13,10 +13,12 @@ was changed to be drawn.
 
 from __future__ import annotations
 
+import math
 import re
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import graphviz  # type: ignore[import-untyped]
 
@@ -24,7 +26,7 @@ from ..engine import Value
 from ..stepper import NumberFormat, format_number
 from .colors import COLORS
 from .marks import Marks, paren
-from .picture import Item, Picture, const_slot
+from .picture import GRAD_OUT, SUMMARY_ROLES, Item, Picture, const_slot
 from .render import Diagram
 from .safe_text import changes, dot_text, shown
 
@@ -97,6 +99,46 @@ def cell_texts(item: Item, marks: Marks, style: Style) -> tuple[str, str | None]
     return data, grad
 
 
+def _gradient_size(item: Item, marks: Marks, style: Style, done: bool) -> str | None:
+    """The size of the gradient an item of many values sends back (a block, a run: over
+    its inputs; a matrix: over its entries read), as the marks know it: ``?`` until every
+    gradient it needs is known, None when no grad is shown (or, reading ``.grad``, before
+    ``backward()``: ``done`` is False)."""
+    piece = item.piece
+    if piece is None or not (style.show_grad and marks.grads_shown):
+        return None
+    xs = piece.own if piece.kind == "matrix" or not piece.inputs else piece.inputs
+    if marks.grads is None:
+        return format_number(piece.grad_norm(), style.fmt) if done else None
+    grads = marks.grads
+    if not all(x in grads for x in xs):
+        return "?"
+    return format_number(math.sqrt(math.fsum(grads[x] * grads[x] for x in xs)), style.fmt)
+
+
+def _summary_label(item: Item, marks: Marks, style: Style, done: bool) -> str:
+    """A block, matrix or run: its title, what it holds, and its gradient's size."""
+    piece = item.piece
+    assert piece is not None
+    if piece.kind == "matrix" and piece.matrix is not None:
+        size = piece.matrix.size
+        held = (f"{size:,} entr{'y' if size == 1 else 'ies'}" if piece.values == size
+                else f"{piece.values:,} of {size:,} entries read")
+        sign = "‖grad‖"
+    elif not piece.inputs and piece.kind == "run":  # leaves: the gradient reaching them
+        held = f"{piece.values:,} values"
+        sign = "‖grad‖"
+    else:
+        held = (f"{piece.values:,} values · {len(piece.inputs):,} in · "
+                f"{len(piece.outputs):,} out")
+        sign = GRAD_OUT
+    fields = [field(item.name), field(held)]
+    grad = _gradient_size(item, marks, style, done)
+    if grad is not None:
+        fields.append(field(f"{sign} {grad}"))
+    return _record(fields)
+
+
 def _label(item: Item, marks: Marks, style: Style) -> str:
     data, grad = cell_texts(item, marks, style)
     if item.role == "constant":
@@ -108,9 +150,17 @@ def _label(item: Item, marks: Marks, style: Style) -> str:
     return _record(fields)
 
 
-def _node_attrs(item: Item, marks: Marks, style: Style, current: str | None) -> dict[str, str]:
-    attrs = {"label": _label(item, marks, style), "fillcolor": COLORS[item.role]}
-    if item.role == "box":
+_SUMMARY_FILL = {"block": COLORS["box"], "matrix": COLORS["parameter"], "run": COLORS["interior"]}
+
+
+def _node_attrs(item: Item, marks: Marks, style: Style, current: str | None,
+                done: bool = False) -> dict[str, str]:
+    if item.role in SUMMARY_ROLES:
+        attrs = {"label": _summary_label(item, marks, style, done),
+                 "fillcolor": _SUMMARY_FILL[item.role]}
+    else:
+        attrs = {"label": _label(item, marks, style), "fillcolor": COLORS[item.role]}
+    if item.role in ("box", "block", "run"):
         attrs["style"] = "rounded,filled"
     if item.ident == current or item.node in style.highlight:
         attrs.update(color=COLORS["highlight"], penwidth="3")
@@ -188,26 +238,50 @@ def _graph(picture: Picture, labelled: bool) -> Diagram:
 
 def _add_nodes(g: Diagram, picture: Picture, marks: Marks, style: Style,
                current: str | None) -> None:
-    """Every item's record (and op node), boxed items inside their cluster."""
-    clusters: dict[str, list[tuple[str, dict[str, str]]]] = {}
-    top: list[tuple[str, dict[str, str]]] = []
+    """Every item's record (and op node), boxed items inside their cluster; in a block
+    view the clusters nest as the blocks do."""
+    done = any(r.grad != 0.0 for r in picture.roots)
+    clusters: dict[str | None, list[tuple[str, dict[str, str]]]] = {None: []}
+    inner: dict[str | None, list[str]] = {}
     for item in picture.reading_order():
-        members = clusters.setdefault(item.group, []) if item.group is not None else top
-        members.append((item.ident, _node_attrs(item, marks, style, current)))
+        key = item.group
+        if key not in clusters:
+            chain = []
+            while key is not None and key not in clusters:
+                chain.append(key)
+                clusters[key] = []
+                box = picture.boxes.get(key)
+                key = box.parent if box is not None else None
+            for k in reversed(chain):
+                up = picture.boxes[k].parent if k in picture.boxes else None
+                inner.setdefault(up, []).append(k)
+        members = clusters[item.group]
+        members.append((item.ident, _node_attrs(item, marks, style, current, done)))
         if item.op is not None:
             members.append((item.ident + "op", _op_attrs(item, item.ident == current)))
-    if clusters:
+    if len(clusters) > 1 and not picture.boxes:
         # dot keeps the boxes in the order they are written (L0.N0, L0.N1, ...) when its
         # crossing reduction is held to its first pass
         g.attr(mclimit=_ORDERED_MCLIMIT)
-    for k, (name, members) in enumerate(clusters.items()):
-        with g.subgraph(name=f"cluster_{k}") as c:
-            c.attr(label=text(name), style="rounded,filled", fillcolor=COLORS["cluster"],
-                   color="gray70", fontsize="10", fontcolor="gray30")
-            for ident, attrs in _as_written(members, picture):
-                c.node(ident, **attrs)
-    for ident, attrs in top:
-        g.node(ident, **attrs)
+    count = [0]
+
+    def fill(graph: Any, key: str | None, level: int) -> None:
+        for child in inner.get(key, []):
+            box = picture.boxes.get(child)
+            with graph.subgraph(name=f"cluster_{count[0]}") as c:
+                count[0] += 1
+                c.attr(label=text(box.title if box is not None else child),
+                       style="rounded,filled", fillcolor=_CLUSTER_FILL[level % 2],
+                       color="gray70", fontsize="10", fontcolor="gray30")
+                fill(c, child, level + 1)
+        for ident, attrs in (_as_written(clusters[key], picture) if key is not None
+                             else clusters[key]):
+            graph.node(ident, **attrs)
+
+    fill(g, None, 0)
+
+
+_CLUSTER_FILL = (COLORS["cluster"], "white")  # nested boxes alternate, so each stands out
 
 
 def _as_written(members: list[tuple[str, dict[str, str]]],
@@ -237,9 +311,13 @@ def _add_edges(g: Diagram, picture: Picture, texts: Mapping[str, Mapping[int, di
     for item in picture.items:
         if not item.inputs:
             continue
-        if item.op is None:  # a box: its inputs go straight in
+        if item.op is None:  # a box: its inputs go straight in, with how many they are
             for _, src in item.inputs:
-                g.edge(src, item.ident)
+                n = picture.edge_counts.get((src, item.ident), 1)
+                attrs = {"label": text(f"×{n:,}"), "fontcolor": "gray35"} if n > 1 else {}
+                if picture.by_ident[src].role == "matrix":  # the many reads of weights: light
+                    attrs.update(color="gray65", fontcolor="gray55")
+                g.edge(src, item.ident, **attrs)
             continue
         edges = texts.get(item.ident, {})
         for slot, src in item.inputs:
@@ -250,18 +328,27 @@ def _add_edges(g: Diagram, picture: Picture, texts: Mapping[str, Mapping[int, di
 
 def _drawable(picture: Picture) -> Picture:
     """``picture`` with its names, box titles and title as they are drawn
-    (:func:`~microgrid.viz.safe_text.shown`), and a note saying so when that changed any."""
+    (:func:`~microgrid.viz.safe_text.shown`), and a note saying so when that changed any.
+    (In a block view an item's group is the key of its box, not text.)"""
+    boxes = picture.boxes
+
+    def titled(group: str) -> bool:
+        return group not in boxes
+
     texts = [picture.title or "", *picture.names.values(),
              *(item.name for item in picture.items),
-             *(item.group for item in picture.items if item.group is not None)]
+             *(item.group for item in picture.items if item.group is not None
+               and titled(item.group)),
+             *(box.title for box in boxes.values())]
     said = changes(texts)
     if said is None:
         return picture
-    items = [replace(item, name=shown(item.name),
-                     group=None if item.group is None else shown(item.group))
+    items = [replace(item, name=shown(item.name), group=shown(item.group)
+                     if item.group is not None and titled(item.group) else item.group)
              for item in picture.items]
     return replace(picture, items=items, title=picture.title and shown(picture.title),
                    names={node: shown(name) for node, name in picture.names.items()},
+                   boxes={k: replace(box, title=shown(box.title)) for k, box in boxes.items()},
                    note=f"{picture.note} {said}" if picture.note else said)
 
 

@@ -44,6 +44,8 @@ def draw_dot(
     max_nodes: int = 200,
     rankdir: str | None = None,
     title: str | None = None,
+    expand: str | Iterable[str] | None = None,
+    depth: int | None = None,
 ) -> Diagram:
     """The graph below ``root`` (one ``Value`` or several) as a :class:`Diagram`.
 
@@ -91,7 +93,8 @@ def draw_dot(
         raise ImportError("draw_dot needs the graphviz package (the DOT writer): "
                           "pip install graphviz") from e
     picture = describe(root, fmt=fmt, hide_constants=hide_constants, params=params,
-                       group=group, max_nodes=max_nodes, rankdir=rankdir, title=title)
+                       group=group, max_nodes=max_nodes, rankdir=rankdir, title=title,
+                       expand=expand, depth=depth)
     marks = marks_at(steps, at, fmt)
     style = Style(fmt, show_grad, show_local, show_contribution, frozenset(highlight))
     return emit(picture, marks, style)

@@ -31,12 +31,14 @@ from typing import Any
 
 from ..engine import Value
 from ..graph import topological_order
+from ..parts import Part, Parts, Piece, View, partition
 from ..recording import Block, block_of
 from ..stepper import NumberFormat, format_number, node_names
 from ..structure import Params, Unit, owning_models, parameter_boxes, parameter_names, units_of
 
-__all__ = ["DiagramTooLargeError", "Item", "Picture", "Unit", "describe", "group_of_label",
-           "owning_models", "parameter_boxes", "parameter_names", "units_of"]
+__all__ = ["SUMMARY_ROLES", "Box", "DiagramTooLargeError", "Item", "Picture", "Unit",
+           "describe", "group_of_label", "owning_models", "parameter_boxes",
+           "parameter_names", "units_of"]
 
 Groups = str | Mapping[str, Iterable[Value]] | None
 
@@ -85,6 +87,23 @@ class Item:
     op: str | None  # the op node's text ("+", "** 2"), None for a leaf or a box
     inputs: tuple[tuple[int, str], ...]  # (operand slot, ident of the item feeding it)
     members: int = 1
+    piece: Piece | None = None  # in a block view: the piece of the graph it stands for
+
+
+SUMMARY_ROLES = frozenset({"block", "matrix", "run"})
+"""The roles of items of a block view that stand for many values: a closed ``block``, a
+parameter ``matrix``, a ``run`` of one operation (their label is no ``name | data | grad``
+record, and ``item.piece`` says what they hold)."""
+
+
+@dataclass(frozen=True)
+class Box:
+    """A box (graphviz cluster) of a block view: an open block, drawn with ``title``
+    inside the box ``parent`` (its key in :attr:`Picture.boxes`; None: at the top)."""
+
+    title: str
+    parent: str | None = None
+    part: Part | None = None
 
 
 @dataclass
@@ -103,6 +122,12 @@ class Picture:
     collapsed: bool = False
     by_ident: dict[str, Item] = field(default_factory=dict)
     rank: dict[Value, int] = field(default_factory=dict)  # parameters in the model's order
+    # a block view: the boxes items are in (item.group is a key here, else the box's
+    # title), the scalar edges each (source ident, target ident) stands for, the view
+    boxes: dict[str, Box] = field(default_factory=dict)
+    edge_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    view: View | None = None
+    parts: Parts | None = None
 
     def __post_init__(self) -> None:
         self.by_ident = {item.ident: item for item in self.items}
@@ -392,10 +417,217 @@ def _too_large(values: int, max_nodes: int, tried: str,
         f"anyway (laying out thousands of nodes can take minutes).{hint}")
 
 
+GRAD_OUT = "‖grad out‖"
+"""How a block's gradient is written: the 2-norm of the gradient it sends back to its
+inputs in ``backward()`` (:meth:`~microgrid.parts.Piece.grad_norm`)."""
+
+
+def _cluster(parts: Parts, piece: Piece) -> Part | None:
+    """The open part a piece is drawn in (None: at the top)."""
+    if piece.kind == "part":
+        return piece.part.parent if piece.part is not None else None
+    if piece.kind == "run":
+        return piece.part
+    if piece.kind == "value" and piece.value is not None:
+        return parts.part_of.get(piece.value)
+    return None
+
+
+def _block_items(parts: Parts, view: View, names: Mapping[Value, str], roots: set[Value],
+                 params: Mapping[Value, str], hide_constants: bool, fmt: NumberFormat
+                 ) -> tuple[list[Item], dict[Value, str], dict[str, Box],
+                            dict[tuple[str, str], int]]:
+    """The items of a block view: one per piece (a value as its record and op, a closed
+    block, a matrix or a run as one item), each in the box of the open part it is made in;
+    with ``hide_constants`` a constant drawn alone is left out (written into its op)."""
+    boxes: dict[str, Box] = {}
+    key_of: dict[Part, str] = {}
+
+    def box(part: Part | None) -> str | None:
+        if part is None or part is parts.root:
+            return None
+        key = key_of.get(part)
+        if key is None:
+            parent = box(part.parent)
+            key = key_of[part] = f"c{len(key_of)}"
+            boxes[key] = Box(part.title, parent, part)
+        return key
+
+    ident: list[str] = []
+    for k, piece in enumerate(view.pieces):
+        if piece.kind == "value" and piece.value is not None:
+            ident.append(f"n{parts.position[piece.value]}")
+        else:
+            ident.append(f"{piece.kind[0]}{k}")
+    hidden = {k for k, piece in enumerate(view.pieces) if hide_constants
+              and piece.kind == "value" and piece.value is not None and piece.value.is_constant}
+    where = {v: ident[k] for v, k in view.piece_of.items() if k not in hidden}
+    sources: dict[int, list[int]] = {}
+    counts: dict[tuple[str, str], int] = {}
+    for (a, b), n in sorted(view.edges.items()):
+        if a not in hidden:
+            sources.setdefault(b, []).append(a)
+            counts[ident[a], ident[b]] = n
+    items: list[Item] = []
+    for k, piece in enumerate(view.pieces):
+        if k in hidden:
+            continue
+        group = box(_cluster(parts, piece))
+        v = piece.value
+        if piece.kind == "value" and v is not None:
+            inputs = tuple((i, ident[view.piece_of[p]]) for i, p in enumerate(v.parents)
+                           if view.piece_of[p] not in hidden)
+            items.append(Item(ident[k], v, _role(v, roots, params), names[v], group,
+                              _op_text(v, hide_constants, fmt) if v.parents else None,
+                              inputs, 1, piece))
+            continue
+        node = (piece.outputs or piece.own or
+                [next(x for x, j in view.piece_of.items() if j == k)])[-1]
+        role = {"part": "block", "matrix": "matrix", "run": "run"}[piece.kind]
+        inputs = tuple(enumerate(ident[a] for a in sources.get(k, ())))
+        items.append(Item(ident[k], node, role, piece.title, group, None, inputs,
+                          piece.values, piece))
+    return items, where, boxes, counts
+
+
+def _opened_within(targets: Sequence[Part], levels: int) -> set[Part]:
+    """The parts of ``targets`` and below them down to ``levels`` levels."""
+    return {q for t in targets for q in t.walk() if q.depth - t.depth < levels}
+
+
+def _down_to(parts: Parts, depth: int) -> set[Part]:
+    """The parts open in a cut at ``depth``."""
+    return {p for p in parts.root.walk() if p.depth <= depth}
+
+
+def _height(part: Part) -> int:
+    return max(q.depth for q in part.walk()) - part.depth + 1
+
+
+def _pieces_text(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def _block_view(parts: Parts, max_nodes: int, depth: int | None,
+                expand: str | Iterable[str] | None) -> tuple[View, int, str]:
+    """The view of a block picture and what its note says about it.
+
+    Without ``depth`` the deepest depth whose pieces fit ``max_nodes`` (Parts.deepest).
+    Each block named by ``expand`` is opened down to single values when they fit, else
+    one level (the blocks in it closed) with its values read as runs (Parts.runs). A view
+    that still has too many pieces is read as runs; refused (DiagramTooLargeError) when
+    even that is too many."""
+    targets = parts.named(expand) if expand is not None else []
+    forced = depth is not None
+    if depth is None:
+        base = parts.deepest(max_nodes)
+        depth = max(p.depth for p in base.opened)
+    else:
+        base = parts.cut(depth)
+    notes: list[str] = []
+    view: View | None = base if len(base.pieces) <= max_nodes else None
+    if targets:
+        names = ", ".join(t.name for t in targets)
+        whole = _opened_within(targets, max(map(_height, targets)))
+        view = None
+        for d in ([depth] if forced else range(depth, -1, -1)):  # the deepest that fits
+            full = parts.view(_down_to(parts, d) | whole)
+            if len(full.pieces) <= max_nodes:
+                view, depth = full, d
+                break
+        if view is None:  # one level open, the blocks in it closed, its values as runs
+            view = parts.runs(parts.view(base.opened | set(targets)))
+            inner = [c.name for t in targets for c in t.children]
+            if len(view.pieces) > max_nodes:
+                raise DiagramTooLargeError(
+                    f"expand={expand!r}: {names} opened one level still has "
+                    f"{len(view.pieces)} pieces with its values read as runs, more than "
+                    f"max_nodes={max_nodes}. "
+                    + (f"Expand a block inside it ({', '.join(map(repr, inner[:3]))}), "
+                       if inner else "") + f"pass max_nodes={len(view.pieces)}, or pass "
+                    f"max_nodes={len(full.pieces)} to see every value of it.")
+            what = (f"it is opened one level, its blocks closed (expand="
+                    f"{inner[0]!r} opens one) and its own values drawn as runs" if inner
+                    else "they are drawn as runs")
+            notes.append(f"{names} holds {sum(t.values for t in targets)} values, too many "
+                         f"to draw one by one within max_nodes={max_nodes}: {what}; pass "
+                         f"max_nodes={len(full.pieces)} to see each")
+    elif view is None:
+        view = parts.runs(base)
+        if len(view.pieces) > max_nodes:
+            raise DiagramTooLargeError(
+                f"this graph has {parts.values} values; drawn as blocks to depth {depth} it "
+                f"still has {len(view.pieces)} pieces even with its values read as runs, "
+                f"more than max_nodes={max_nodes}. Draw a smaller part (draw_dot(part)), "
+                + ("pass a smaller depth, " if depth else "")
+                + f"or pass max_nodes={len(view.pieces)}.")
+    run = next((p for p in view.pieces if p.kind == "run"), None)
+    if run is not None:
+        what, _, n = run.title.rpartition(" ×")
+        notes.append(f"the values of one operation on the same pieces are drawn as one run "
+                     f"('{run.title}': {n} values made by {what})")
+    return view, depth, "; ".join(notes)
+
+
+def _block_note(parts: Parts, view: View, depth: int, values: int, max_nodes: int,
+                asked: bool, said: str) -> str:
+    """What a block view's note says: why it is one, what is closed and how to open it,
+    and what its numbers mean."""
+    closed = [p for p in view.pieces if p.kind == "part"]
+    matrices = sum(1 for p in view.pieces if p.kind == "matrix")
+    lines = [] if asked else [f"{values} values are more than max_nodes={max_nodes}, so"]
+    if parts.root.children:
+        lines.append("the graph is drawn by the blocks recorded while it was built")
+        if closed:
+            biggest = max(closed, key=lambda p: p.values)
+            lines.append(f"({_pieces_text(len(closed), 'closed block')} holding "
+                         f"{sum(p.values for p in closed)} values; open one with "
+                         f"expand={biggest.part.name if biggest.part else ''!r} or "
+                         f"depth={depth + 1})")
+    else:
+        lines.append("the graph is drawn by its parameters and runs of values (no blocks "
+                     "were recorded: build it inside `with microgrid.blocks():` to see it by "
+                     "the functions that made it)")
+    text = " ".join(lines)
+    text = text[0].upper() + text[1:]
+    if said:
+        text += f"; {said}"
+    if matrices:
+        text += (f"; {matrices} parameter {'matrix' if matrices == 1 else 'matrices'} drawn "
+                 "as one item each")
+    text += (f". {GRAD_OUT}: the size (2-norm) of the gradient a block sends back to its "
+             "inputs in backward(); ×n on an edge: the n scalar edges it stands for.")
+    if not asked:
+        text += f" Draw a part, or pass max_nodes={values} to see every value."
+    return text
+
+
+def _neuron_view(order: Sequence[Value], names: Mapping[Value, str], roots: set[Value],
+                 params: Mapping[Value, str], fmt: NumberFormat, models: Sequence[Any],
+                 values: int, max_nodes: int
+                 ) -> tuple[list[Item], dict[Value, str], str] | None:
+    """A network built of neurons, collapsed: each neuron (else layer, else the network)
+    applied to one example as one box, when that fits ``max_nodes`` (None when not)."""
+    for level in _COLLAPSE:
+        items, where, boxes = _collapsed(order, names, roots, params, level, fmt, models)
+        if boxes and len(items) <= max_nodes:
+            what = ("the network" if level == "model" else f"each {level}") + \
+                " applied to one example"
+            hidden = ("weights, biases, inputs and constants" if level == "model"
+                      else "weights, biases and constants")
+            return items, where, (
+                f"{values} values are more than max_nodes={max_nodes}, so {what} "
+                f"is drawn as one box ({boxes} boxes) showing the value leaving it; "
+                f"{hidden} are not drawn. Draw a part, or pass max_nodes={values} to see "
+                "every value.")
+    return None
+
+
 def describe(root: Value | Iterable[Value], *, fmt: NumberFormat = ".4g",
              hide_constants: bool = False, params: Params = None,
              group: Groups = None, max_nodes: int = 200, rankdir: str | None = None,
-             title: str | None = None) -> Picture:
+             title: str | None = None, expand: str | Iterable[str] | None = None,
+             depth: int | None = None) -> Picture:
     """The :class:`Picture` of the graph below ``root`` (see :func:`~microgrid.draw_dot`).
 
     ``rankdir`` None picks left to right (``"LR"``) when the longest path has at most
@@ -414,6 +646,13 @@ def describe(root: Value | Iterable[Value], *, fmt: NumberFormat = ".4g",
         raise TypeError(f"title must be a string, got {title!r}")
     if isinstance(group, str):
         _check_level(group)  # 'neuron' or 'layer', else a ValueError naming group
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int)
+                              or depth < 0):
+        raise ValueError(f"depth must be a non-negative int or None, got {depth!r}")
+    if expand is not None and not isinstance(expand, str):
+        if not isinstance(expand, Iterable):
+            raise TypeError(f"expand must be a block name or a list of them, got {expand!r}")
+        expand = list(expand)
     order: list[Value] = topological_order(roots)
     root_set = set(roots)
     if params is None:  # no model given: the models the graph's parameters remember
@@ -429,34 +668,31 @@ def describe(root: Value | Iterable[Value], *, fmt: NumberFormat = ".4g",
     values = sum(1 for n in order if not (hide_constants and n.is_constant))
     note = None
     collapsed = False
-    if values <= max_nodes:
+    asked = depth is not None or expand is not None
+    blocks: dict[str, Any] = {}
+    found = None
+    if values <= max_nodes and not asked:
         items, where = _full(order, names, root_set, param_names, group, hide_constants, fmt,
                              models)
     else:
-        for level in _COLLAPSE:
-            items, where, boxes = _collapsed(order, names, root_set, param_names, level, fmt,
-                                             models)
-            if boxes and len(items) <= max_nodes:
-                if any(units_of(m) is not None for m in models):
-                    what = ("the network" if level == "model" else f"each {level}") + \
-                        " applied to one example"
-                else:  # boxed by the blocks recorded while the graph was built
-                    what = {"neuron": "each recorded block", "layer": "each block enclosing "
-                            "those", "model": "each outermost block"}[level]
-                hidden = ("weights, biases, inputs and constants" if level == "model"
-                          else "weights, biases and constants")
-                note = (f"{values} values are more than max_nodes={max_nodes}, so {what} "
-                        f"is drawn as one box ({boxes} boxes) "
-                        f"showing the value leaving it; {hidden} are not drawn. Draw a "
-                        f"part, or pass max_nodes={values} to see every value.")
-                collapsed = True
-                break
+        if not asked and any(units_of(m) is not None for m in models):
+            found = _neuron_view(order, names, root_set, param_names, fmt, models, values,
+                                 max_nodes)
+        if found is not None:
+            items, where, note = found
         else:
-            tried = (" even with the network drawn as one box per example"
-                     if any(n in param_set for n in order) else "")
-            raise _too_large(values, max_nodes, tried, params is None and not tried)
+            parts = partition(roots, params)
+            if not (asked or parts.root.children or parts.matrix_of):
+                raise _too_large(values, max_nodes, "", params is None)
+            view, depth, said = _block_view(parts, max_nodes, depth, expand)
+            items, where, boxes, counts = _block_items(parts, view, names, root_set,
+                                                       param_names, hide_constants, fmt)
+            note = _block_note(parts, view, depth, values, max_nodes, asked, said)
+            values = sum(item.members for item in items)
+            blocks = {"boxes": boxes, "edge_counts": counts, "view": view, "parts": parts}
+        collapsed = True
     if rankdir is None:
         rankdir = "LR" if _depth(items) <= LR_DEPTH else "TB"
     rank = {p: k for k, p in enumerate(param_names)}
     return Picture(roots, items, where, names, param_set, rankdir,
-                   values, note, title, collapsed, rank=rank)
+                   values, note, title, collapsed, rank=rank, **blocks)
