@@ -176,6 +176,7 @@ class Parts:
         self.position = {v: i for i, v in enumerate(order)}
         self.root = Part(None, "graph", None)
         self.part_of: dict[Value, Part] = {}
+        self._matrices_read: int | None = None
         self._build()
 
     def _build(self) -> None:
@@ -274,14 +275,32 @@ class Parts:
         """The view at the deepest depth with at most ``max_pieces`` pieces (depth 0 when
         even that has more)."""
         expand = list([expand] if isinstance(expand, str) else expand)
-        best = self.cut(0, expand)
+        return self.cut(self.fitting_depth(max_pieces, expand), expand)
+
+    def fitting_depth(self, max_pieces: int, expand: Iterable[str] = ()) -> int:
+        """The depth :meth:`deepest` cuts at (counted with :meth:`size`, no view built)."""
+        extra = self._expanded(expand)
         height = max((p.depth for p in self.root.walk()), default=0)
+        best = 0
         for d in range(1, height + 1):
-            view = self.cut(d, expand)
-            if len(view.pieces) > max_pieces:
+            if self.size({p for p in self.root.walk() if p.depth <= d} | extra) > max_pieces:
                 break
-            best = view
+            best = d
         return best
+
+    def size(self, opened: Iterable[Part]) -> int:
+        """How many pieces :meth:`view` of ``opened`` has, counted on the tree alone: the
+        matrices the graph reads, the values of the open parts, and each closed part
+        directly inside an open one."""
+        chosen = set(opened)
+        for p in list(chosen):
+            chosen.update(p.ancestors())
+        chosen.add(self.root)
+        if self._matrices_read is None:
+            self._matrices_read = len({self.matrix_of[v] for v in self.order
+                                       if v in self.matrix_of})
+        return self._matrices_read + sum(
+            len(p.own) + sum(1 for c in p.children if c not in chosen) for p in chosen)
 
     def view(self, opened: Iterable[Part]) -> View:
         """The view with the parts ``opened`` open (and the parts enclosing them, and the

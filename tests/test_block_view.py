@@ -311,3 +311,27 @@ def test_the_gpt_top_view_renders_through_dot_with_its_blocks_readable(gpt) -> N
     assert "wte 11×8" in texts and "gpt_step" in texts and "×88" in texts
     width = float(re.search(r'<svg width="(\d+)pt"', svg)[1])  # type: ignore[index]
     assert width < 1600  # fits a wide notebook column at a readable scale
+
+
+def test_hidden_constants_are_written_into_their_op_and_counted_as_left_out(gpt) -> None:
+    loss, sd = gpt
+    pic = describe(loss, params=sd, hide_constants=True)
+    order = topological_order(loss)
+    shown = describe(loss, params=sd)
+    left_out = [v for v in order if v not in pic.where]
+    assert left_out and all(v.is_constant for v in left_out)
+    assert {shown.where[v][0] for v in left_out} == {"n"}  # only constants drawn alone
+    assert sum(item.members for item in pic.items) + len(left_out) == len(order)
+    assert pic.values == len(order) - len(left_out)
+    assert any(item.op is not None and item.op.startswith("* 0.25") for item in pic.items)
+
+
+def test_the_size_of_a_view_is_counted_on_the_tree_without_building_it(gpt) -> None:
+    loss, sd = gpt
+    pic = describe(loss, params=sd)
+    parts = pic.parts
+    assert parts is not None
+    every = parts.parts()
+    for k in range(0, len(every), 7):  # opened sets of every shape: by depth, and scattered
+        opened = {p for p in every if p.depth <= k % 4} | set(every[k::11])
+        assert parts.size(opened) == len(parts.view(opened).pieces)

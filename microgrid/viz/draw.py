@@ -81,11 +81,28 @@ def draw_dot(
     far (backward), ``?`` for the rest, and the contributions flowing into the operands of
     the current node on its edges.
 
-    A graph with more than ``max_nodes`` values is drawn collapsed: each neuron (or
-    layer) applied to one example becomes one box, each example's boxes sit in a box
-    titled ``example 0``, ``example 1``, … (in the order the graph reads them), and a note
-    under the title says so.
-    Raises :class:`DiagramTooLargeError` when even that is too many boxes.
+    A graph with more than ``max_nodes`` values is drawn collapsed, and a note under the
+    title says what was collapsed and how to open it. A network built of neurons (an MLP)
+    is drawn with each neuron (or layer, or the network) applied to one example as one
+    box, each example's boxes in a box titled ``example 0``, ``example 1``, … Any other
+    graph is drawn as **blocks**: the blocks recorded while it was built (``with
+    microgrid.blocks():`` — each call of the user's functions, each ``with
+    microgrid.block("name"):``) as nested clusters, down to the deepest depth whose items
+    fit ``max_nodes``. A closed block is one item showing its name, how many values it
+    holds, its inputs and outputs, and after ``backward()`` ``‖grad out‖``, the 2-norm of
+    the gradient it sends back to its inputs; a parameter matrix (``wte 27×16``) is one
+    item with the norm of its gradient; an edge between items says how many scalar edges
+    it stands for (``×432``). ``expand``: a block's name (``"gpt_step › gpt #2"``, its
+    title ``"gpt #2"``, or the function's name ``"attention"`` for every call of it) or a
+    list of them, opened down to single values — or, when those are more than
+    ``max_nodes``, one level, its own values drawn as runs (one item per operation on the
+    same items: ``+ ×16``); an unknown name raises
+    :class:`~microgrid.parts.UnknownBlockError` naming the closest. ``depth``: the depth
+    to draw at (0: each outermost block closed) instead of the deepest that fits. Without
+    recorded blocks the graph is drawn by its named parameters (``params=``, as matrices)
+    and runs of values.
+    Raises :class:`DiagramTooLargeError` when even that is too many items, or when a graph
+    with neither blocks nor named parameters has more than ``max_nodes`` values.
     """
     try:
         from .dot import Style, emit  # imports graphviz, only now

@@ -520,23 +520,21 @@ def _block_view(parts: Parts, max_nodes: int, depth: int | None,
     targets = parts.named(expand) if expand is not None else []
     forced = depth is not None
     if depth is None:
-        base = parts.deepest(max_nodes)
-        depth = max(p.depth for p in base.opened)
-    else:
-        base = parts.cut(depth)
+        depth = parts.fitting_depth(max_nodes)
+    opened = _down_to(parts, depth)
     notes: list[str] = []
-    view: View | None = base if len(base.pieces) <= max_nodes else None
+    view: View | None = None
     if targets:
         names = ", ".join(t.name for t in targets)
         whole = _opened_within(targets, max(map(_height, targets)))
         view = None
         for d in ([depth] if forced else range(depth, -1, -1)):  # the deepest that fits
-            full = parts.view(_down_to(parts, d) | whole)
-            if len(full.pieces) <= max_nodes:
-                view, depth = full, d
+            size = parts.size(_down_to(parts, d) | whole)
+            if size <= max_nodes:
+                view, depth = parts.view(_down_to(parts, d) | whole), d
                 break
         if view is None:  # one level open, the blocks in it closed, its values as runs
-            view = parts.runs(parts.view(base.opened | set(targets)))
+            view = parts.runs(parts.view(opened | set(targets)))
             inner = [c.name for t in targets for c in t.children]
             if len(view.pieces) > max_nodes:
                 raise DiagramTooLargeError(
@@ -545,15 +543,17 @@ def _block_view(parts: Parts, max_nodes: int, depth: int | None,
                     f"max_nodes={max_nodes}. "
                     + (f"Expand a block inside it ({', '.join(map(repr, inner[:3]))}), "
                        if inner else "") + f"pass max_nodes={len(view.pieces)}, or pass "
-                    f"max_nodes={len(full.pieces)} to see every value of it.")
+                    f"max_nodes={size} to see every value of it.")
             what = (f"it is opened one level, its blocks closed (expand="
                     f"{inner[0]!r} opens one) and its own values drawn as runs" if inner
                     else "they are drawn as runs")
             notes.append(f"{names} holds {sum(t.values for t in targets)} values, too many "
                          f"to draw one by one within max_nodes={max_nodes}: {what}; pass "
-                         f"max_nodes={len(full.pieces)} to see each")
-    elif view is None:
-        view = parts.runs(base)
+                         f"max_nodes={size} to see each")
+    elif parts.size(opened) <= max_nodes:
+        view = parts.view(opened)
+    else:
+        view = parts.runs(parts.view(opened))
         if len(view.pieces) > max_nodes:
             raise DiagramTooLargeError(
                 f"this graph has {parts.values} values; drawn as blocks to depth {depth} it "
