@@ -97,7 +97,7 @@ def _values(n: int, what: str = "value", many: str = "") -> str:
 
 def _head(index: int, piece: Piece) -> str:
     if piece.kind == "matrix":
-        return f"[{index}] {piece.title} · {_values(piece.values, 'entry', 'entries')} read"
+        return f"[{index}] {piece.title} · {_values(piece.values, 'entry', 'entries')}"
     return f"[{index}] {piece.title} · {_values(piece.values)}"
 
 
@@ -217,6 +217,7 @@ class BlockSteps:
         self._scalar_backward: list[BackwardStep] | None = None
         self._members: list[list[Value]] | None = None
         self._final: dict[Value, float] | None = None
+        self._ready: dict[Value, int] | None = None
 
     def __repr__(self) -> str:
         return (f"BlockSteps({len(self.view.pieces)} pieces, {len(self.forward)} forward "
@@ -327,6 +328,30 @@ class BlockSteps:
         if self._final is None:
             self._final = grads_after(self.scalar_backward)
         return self._final
+
+    def known_after(self, step: BlockForwardStep) -> set[Value]:
+        """The values computed once the forward pass has reached the end of ``step``: those
+        of its piece and of every piece stepped before it."""
+        done = {s.at for s in self.forward[:step.index + 1]}
+        return {v for k in done for v in self.values_of(k)}
+
+    def grads_after(self, step: BlockBackwardStep) -> dict[Value, float]:
+        """The gradients complete once backprop has reached the end of ``step``: a value's
+        gradient is complete when its own piece and every piece reading it are stepped
+        (each with its value, ``backward()``'s)."""
+        if self._ready is None:
+            when = {s.at: s.index for s in self.backward}
+            ready: dict[Value, int] = {}
+            for k, piece in enumerate(self.view.pieces):
+                for v in self.values_of(k):
+                    if not v.is_constant:
+                        ready[v] = when.get(k, -1)
+                for x in piece.inputs:
+                    if x in ready or not x.is_constant:
+                        ready[x] = max(ready.get(x, -1), when.get(k, -1))
+            self._ready = ready
+        final = self.gradients()
+        return {v: final.get(v, 0.0) for v, i in self._ready.items() if i <= step.index}
 
     # -- descending ----------------------------------------------------------------------
     def descend(self, step: BlockForwardStep | BlockBackwardStep

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..block_steps import BlockBackwardStep, BlockForwardStep, BlockSteps
 from ..engine import Value
-from ..parts import partition
 from ..stepper import ForwardStep, NumberFormat, backward_steps, forward_steps
 from .marks import Marks, block_marks, marks_at
 from .picture import DiagramTooLargeError, Picture, describe
@@ -38,9 +37,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Explorer", "explore", "in_notebook"]
 
-_PICTURE_OPTIONS = {"hide_constants", "params", "group", "max_nodes", "rankdir", "title"}
+_PICTURE_OPTIONS = {"hide_constants", "params", "group", "max_nodes", "rankdir", "title",
+                    "depth", "expand"}
 _STYLE_OPTIONS = {"show_grad", "show_local", "show_contribution", "highlight"}
-_BLOCK_OPTIONS = {"depth", "expand"}
 OPENABLE = ("part", "run")  # the pieces that hold scalar steps of their own
 _STEP_INDEX = re.compile(r"^\[\d+\] ")
 _CACHED_PICTURES = 64  # rendered steps kept, so stepping back and forth does not re-render
@@ -78,13 +77,15 @@ class Explorer:
     def __init__(self, root: Value, *, fmt: NumberFormat = ".4g", **draw_options: Any) -> None:
         if not isinstance(root, Value):
             raise TypeError(f"explore: root must be a Value, got {type(root).__name__}")
-        unknown = set(draw_options) - _PICTURE_OPTIONS - _STYLE_OPTIONS - _BLOCK_OPTIONS
+        unknown = set(draw_options) - _PICTURE_OPTIONS - _STYLE_OPTIONS
         if unknown:
             raise TypeError(f"explore: unknown drawing option(s) {sorted(unknown)}")
         self.root = root
         self.fmt = fmt
         self.draw_options = draw_options
         self.params = draw_options.get("params")
+        self.opened: BlockForwardStep | None = None
+        self._pictures: dict[int | None, Picture] = {}
         self.blocks = self._block_steps()
         self.forward: list[Any]
         self.backward: list[Any]
@@ -94,26 +95,21 @@ class Explorer:
             self.forward = forward_steps(root, fmt, params=self.params)
             self.backward = backward_steps(root, fmt=fmt, params=self.params)
         self.position = 0
-        self.opened: BlockForwardStep | None = None
         self._outside = 0  # the block position to come back to
-        self._pictures: dict[int | None, Picture] = {}
         self._svgs: dict[tuple[int | None, int], str] = {}
         self._widget: Any = None
 
     def _block_steps(self) -> BlockSteps | None:
-        """Block steps for a graph above ``max_nodes`` with recorded blocks (or when
-        ``depth=``/``expand=`` ask for them), else None."""
-        options = self.draw_options
-        max_nodes = options.get("max_nodes", 200)
-        asked = "depth" in options or "expand" in options
-        parts = partition(self.root, self.params)
-        if not asked and (parts.values <= max_nodes or not parts.parts()):
+        """The block steps of the block view the graph is drawn as (a graph above
+        ``max_nodes`` with recorded blocks or named matrices, or ``depth=``/``expand=``
+        given), else None: stepped value by value."""
+        try:
+            picture = self.description()
+        except DiagramTooLargeError:
+            return None  # (the diagram says so)
+        if picture.view is None:
             return None
-        depth = options.get("depth")
-        expand = options.get("expand", ())
-        view = (parts.cut(depth, expand) if depth is not None
-                else parts.deepest(max_nodes, expand))
-        return BlockSteps(self.root, view, params=self.params, fmt=self.fmt)
+        return BlockSteps(self.root, picture.view, params=self.params, fmt=self.fmt)
 
     def __len__(self) -> int:
         return len(self.forward) + len(self.backward)
@@ -230,14 +226,17 @@ class Explorer:
         key = self.opened.at if self.opened is not None else None
         if key not in self._pictures:
             options = {k: v for k, v in self.draw_options.items() if k in _PICTURE_OPTIONS}
-            if self.blocks is not None:
-                options.update(self._block_view_options())
+            options.update(self._block_view_options())
             self._pictures[key] = describe(self.root, fmt=self.fmt, **options)
         return self._pictures[key]
 
     def _block_view_options(self) -> dict[str, Any]:
-        """What the block view is drawn with: the cut of the steps, and the open block."""
-        return {}
+        """The open block, added to the blocks ``expand=`` opens."""
+        piece = self.opened.piece if self.opened is not None else None
+        if piece is None or piece.kind != "part" or piece.part is None:
+            return {}
+        asked = self.draw_options.get("expand") or []
+        return {"expand": [*([asked] if isinstance(asked, str) else asked), piece.part.name]}
 
     def marks(self, position: int | None = None) -> Marks:
         """What the diagram marks after the step at ``position`` (default: the current)."""

@@ -64,15 +64,12 @@ def marks_at(steps: Sequence[ForwardStep] | Sequence[BackwardStep] | None, at: i
 
 def block_marks(steps: BlockSteps, step: BlockForwardStep | BlockBackwardStep) -> Marks:
     """The state after a block step: forward, the data of every piece stepped so far;
-    backward, the gradients of every piece stepped so far (final: nothing later adds to
-    them); the current piece marked by the value leaving it (its last output)."""
+    backward, every gradient complete so far (:meth:`~microgrid.block_steps.BlockSteps.
+    grads_after`); the current piece marked by a value in it (the value leaving it)."""
     piece = step.piece
     values = steps.values_of(step.at)
     current = piece.outputs[-1] if piece.outputs else (values[-1] if values else None)
     if isinstance(step, BlockForwardStep):
-        known = {v for s in steps.forward[:step.index + 1] for v in steps.values_of(s.at)}
-        return Marks(known=known, grads={}, current=current, grads_shown=False)
-    final = steps.gradients()
-    grads = {v: final.get(v, 0.0) for s in steps.backward[:step.index + 1]
-             for v in steps.values_of(s.at) if not v.is_constant}
-    return Marks(grads=grads, current=current)
+        return Marks(known=steps.known_after(step), grads={}, current=current,
+                     grads_shown=False)
+    return Marks(grads=steps.grads_after(step), current=current)

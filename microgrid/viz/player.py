@@ -159,8 +159,11 @@ _JS = """
     text.textContent = f.text;
     caption.textContent = f.caption;
     var opener = $("open");
-    if (f.link) { opener.setAttribute("href", f.link); opener.textContent = f.linktext; opener.hidden = false; }
-    else { opener.hidden = true; }
+    if (f.link) {
+      opener.setAttribute("href", f.link);
+      opener.textContent = f.linktext;
+      opener.hidden = false;
+    } else { opener.hidden = true; }
     slider.value = String(pos);
     counter.textContent = (pos + 1) + " / " + frames.length;
     $("first").disabled = $("prev").disabled = pos === 0;
