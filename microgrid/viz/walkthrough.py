@@ -37,6 +37,7 @@ from ..stepper import NumberFormat
 from .colors import COLORS
 from .marks import Marks
 from .page import inline_svg
+from .picture import SUMMARY_ROLES
 
 __all__ = ["LONG_EDGES", "MARK_STYLES", "WalkThrough", "marks_css", "step_frames",
            "walk_explorer", "walk_through"]
@@ -75,6 +76,43 @@ def _record_quoted(s: str) -> str:
     """A record label's text (escaped by :func:`~microgrid.viz.dot.field`) as graphviz
     writes it inside quotes: its unescaped quotes escaped."""
     return re.sub(r'(?<!\\)"', '\\\\"', s)
+
+
+_LAST_FIELD = re.compile(r"\| ((?:[^|\\]|\\.)*) \}$", re.S)
+_ESCAPED = re.compile(r"\\(.)", re.S)
+
+
+def _last_field(line: str) -> re.Match[str] | None:
+    """The last field of a record label in a DOT node line (its text still escaped)."""
+    label = _DOT_LABEL.search(line)
+    if label is None:
+        return None
+    return _LAST_FIELD.search(line, label.start(1), label.end(1))
+
+
+def _summary_sizes(diagram: Any, summaries: set[str]) -> dict[tuple[str, str], str]:
+    """The size of the gradient each block, matrix or run of a block view shows (the last
+    field of its record, ``‖grad out‖ 0.12`` or ``?``) as ``diagram`` draws it."""
+    out: dict[tuple[str, str], str] = {}
+    for line in diagram.body:
+        node = _DOT_NODE.match(line)
+        if node is None or node.group(1) not in summaries:
+            continue
+        last = _last_field(line)
+        if last is not None and last.group(1).startswith("‖grad"):
+            shown = _ESCAPED.sub(r"\1", last.group(1).replace('\\"', '"'))
+            out[node.group(1), "size"] = shown
+    return out
+
+
+def _sized(line: str, text: str) -> str:
+    """A block's DOT line with the last field of its record written ``text``."""
+    from .dot import field
+
+    last = _last_field(line)
+    if last is None:
+        raise _NoTemplate("a block's label does not read as expected")
+    return line[:last.start(1)] + _record_quoted(field(text)) + line[last.end(1):]
 
 
 def _widest(texts: Sequence[str]) -> str:
@@ -252,7 +290,9 @@ def _one_layout(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
 
     picture = explorer.description()
     style = dataclasses.replace(_style(explorer), show_contribution=False)
-    items = [item for item in picture.items if item.role != "constant"]
+    summaries = {item.ident for item in picture.items if item.role in SUMMARY_ROLES}
+    items = [item for item in picture.items
+             if item.role != "constant" and item.ident not in summaries]
     # what every step writes: (item ident, "data" | "grad") and (item ident, slot) → texts
     cells: dict[tuple[str, str], list[str]] = {}
     flows: dict[tuple[str, int], list[str]] = {}
@@ -265,6 +305,8 @@ def _one_layout(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
             state[item.ident, "data"] = f"data {data}"
             if grad is not None:
                 state[item.ident, "grad"] = f"grad {grad}"
+        if summaries:
+            state.update(_summary_sizes(emit(picture, marks, style), summaries))
         current = picture.where.get(marks.current) if marks.current is not None else None
         lit: list[tuple[Any, str]] = []
         if current is not None:
@@ -313,6 +355,9 @@ def _one_layout(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
             body[i] = f"{indent}{src} -> {dst} [{attrs.strip()}]\n"
             continue
         node = _DOT_NODE.match(line)
+        if node is not None and (node.group(1), "size") in widest:
+            body[i] = _sized(line, widest[node.group(1), "size"])
+            continue
         if node is None or node.group(1) not in base:
             continue
         ident = node.group(1)
@@ -350,7 +395,7 @@ def _ids(svg: str, frames: list[dict[str, Any]],
         if g.group(2) == "node":
             ident = title
             gid = "mg-" + ident
-            fields = [f for f in ("data", "grad") if (ident, f) in widest]
+            fields = [f for f in ("data", "grad", "size") if (ident, f) in widest]
             if fields:
                 if len(texts) < len(fields):
                     raise _NoTemplate(f"the box {ident} has too few texts")
