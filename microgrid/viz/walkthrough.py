@@ -293,6 +293,10 @@ def _one_layout(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
     summaries = {item.ident for item in picture.items if item.role in SUMMARY_ROLES}
     items = [item for item in picture.items
              if item.role != "constant" and item.ident not in summaries]
+    watched = list(dict.fromkeys(x for item in picture.items if item.ident in summaries
+                                 and item.piece is not None
+                                 for x in (*item.piece.inputs, *item.piece.own)))
+    sized: tuple[Any, dict[tuple[str, str], str]] = (None, {})
     # what every step writes: (item ident, "data" | "grad") and (item ident, slot) → texts
     cells: dict[tuple[str, str], list[str]] = {}
     flows: dict[tuple[str, int], list[str]] = {}
@@ -305,8 +309,12 @@ def _one_layout(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
             state[item.ident, "data"] = f"data {data}"
             if grad is not None:
                 state[item.ident, "grad"] = f"grad {grad}"
-        if summaries:
-            state.update(_summary_sizes(emit(picture, marks, style), summaries))
+        if summaries:  # drawn again only when a gradient they are made of changes
+            seen_key = (marks.grads_shown, marks.grads is None, tuple(
+                (n, marks.grads[n]) for n in watched if marks.grads and n in marks.grads))
+            if seen_key != sized[0]:
+                sized = (seen_key, _summary_sizes(emit(picture, marks, style), summaries))
+            state.update(sized[1])
         current = picture.where.get(marks.current) if marks.current is not None else None
         lit: list[tuple[Any, str]] = []
         if current is not None:
