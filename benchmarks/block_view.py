@@ -53,8 +53,6 @@ def main() -> None:
 
     from microgrid import blocks, topological_order
     from microgrid.parts import partition
-    from microgrid.viz.dot import Style, emit
-    from microgrid.viz.marks import Marks
     from microgrid.viz.picture import describe
 
     m = gpt_model()
@@ -75,18 +73,25 @@ def main() -> None:
     t_parts, _ = timed(lambda: partition(loss, sd), args.rounds)
     print(f"  partition                       {t_parts:7.3f} s")
     for what, options in (("top view", {}), ("gpt #3 opened", {"expand": "gpt_step › gpt #3"})):
-        t_describe, picture = timed(lambda: describe(loss, params=sd, **options), args.rounds)
-        t_emit, diagram = timed(lambda: emit(picture, Marks(), Style()), args.rounds)
-        t_layout, svg = timed(lambda: diagram.svg(renderer="dot"), args.rounds)
-        total = t_describe + t_emit + t_layout
-        print(f"  {what}: {len(picture.items)} items, "
-              f"{sum(1 for i in picture.items if i.role == 'block')} blocks, "
-              f"{len(picture.boxes)} boxes, {len(svg) // 1024} KiB of SVG")
-        print(f"    describe (partition + cut + items)  {t_describe:7.3f} s")
-        print(f"    emit (DOT text)                     {t_emit:7.3f} s")
-        print(f"    dot -Tsvg (layout)                  {t_layout:7.3f} s")
-        print(f"    total                               {total:7.3f} s")
+        view_costs(what, lambda o=options: describe(loss, params=sd, **o), args.rounds)
 
+
+def view_costs(what: str, picture_of: Callable[[], Any], rounds: int) -> None:
+    """Time and print the three steps of drawing one view: describe, emit, lay out."""
+    from microgrid.viz.dot import Style, emit
+    from microgrid.viz.marks import Marks
+
+    t_describe, picture = timed(picture_of, rounds)
+    t_emit, diagram = timed(lambda: emit(picture, Marks(), Style()), rounds)
+    t_layout, svg = timed(lambda: diagram.svg(renderer="dot"), rounds)
+    total = t_describe + t_emit + t_layout
+    print(f"  {what}: {len(picture.items)} items, "
+          f"{sum(1 for i in picture.items if i.role == 'block')} blocks, "
+          f"{len(picture.boxes)} boxes, {len(svg) // 1024} KiB of SVG")
+    print(f"    describe (partition + cut + items)  {t_describe:7.3f} s")
+    print(f"    emit (DOT text)                     {t_emit:7.3f} s")
+    print(f"    dot -Tsvg (layout)                  {t_layout:7.3f} s")
+    print(f"    total                               {total:7.3f} s")
 
 if __name__ == "__main__":
     main()

@@ -15,8 +15,9 @@ from .engine import Value, wsum, zero_grad
 from .graph import topological_order
 from .recording import Block, block, block_of, blocks
 from .stepper import backward_steps, forward_steps, grads_after
-from .viz import LiveView, draw_dot, export_html
+from .viz import LiveView, draw_dot, export_html, watch
 from .viz.explorer import explore
+from .viz.gradients import gradient_report
 
 __all__ = [
     "Block",
@@ -35,9 +36,11 @@ __all__ = [
     "gc_paused",
     "grad",
     "gradcheck",
+    "gradient_report",
     "grads_after",
     "hessian",
     "topological_order",
+    "watch",
     "wsum",
     "zero_grad",
 ]

@@ -34,7 +34,8 @@ from .graph import topological_order
 from .recording import Block, block_of
 from .structure import Matrix, Params, matrices, owning_models, parameter_names
 
-__all__ = ["Part", "Parts", "Piece", "UnknownBlockError", "View", "partition"]
+__all__ = ["Part", "Parts", "Piece", "UnknownBlockError", "View", "grad_norm", "l2_norm",
+           "partition"]
 
 
 _RUNNING = frozenset({"add", "mul"})
@@ -127,10 +128,47 @@ class Piece:
             xs = [self.value]
         else:
             xs = self.inputs
-        return math.sqrt(math.fsum(x.grad * x.grad for x in xs))
+        return grad_norm(xs)
 
     def __repr__(self) -> str:
         return f"Piece({self.kind}, {self.title!r}, values={self.values})"
+
+
+def l2_norm(xs: Iterable[float]) -> float:
+    """‖x‖₂ = √(Σ xᵢ²), correctly rounded: the squares are summed exactly (as integers) and
+    the root rounded once, so no square underflows to 0 (a gradient of 1e-200 has norm
+    1e-200, not 0) and none overflows; nan when any xᵢ is nan, else inf when any is
+    infinite or the norm exceeds the largest float."""
+    ints: list[tuple[int, int]] = []  # x = n / 2**k
+    infinite = False
+    for x in xs:
+        if math.isnan(x):
+            return math.nan
+        if math.isinf(x):
+            infinite = True
+        elif x:
+            n, d = float(x).as_integer_ratio()
+            ints.append((n, d.bit_length() - 1))
+    if infinite:
+        return math.inf
+    if not ints:
+        return 0.0
+    top = max(k for _, k in ints)
+    total = sum(n * n << 2 * (top - k) for n, k in ints)  # Σ x² = total / 4**top
+    extra = max(0, 58 - total.bit_length() // 2)  # r below has at least 57 bits
+    scaled = total << 2 * extra
+    r = math.isqrt(scaled)  # ⌊√total · 2**extra⌋
+    if r * r != scaled:
+        r |= 1  # a sticky bit below the rounding position: the root is not exact
+    try:
+        return r / (1 << (top + extra))  # int / int rounds correctly (subnormals too)
+    except OverflowError:
+        return math.inf
+
+
+def grad_norm(values: Iterable[Value]) -> float:
+    """‖∂L/∂v‖₂ over ``values`` (their ``.grad``), correctly rounded (:func:`l2_norm`)."""
+    return l2_norm(v.grad for v in values)
 
 
 @dataclass
@@ -377,15 +415,18 @@ class Parts:
                     {(renumber[a], renumber[b]): n for (a, b), n in edges.items()},
                     {v: renumber[k] for v, k in piece_of.items()}, len(self.order), opened)
 
-    def runs(self, view: View) -> View:
+    def runs(self, view: View, keep: Iterable[Part] = ()) -> View:
         """``view`` with its single values read as runs, the way a reader of tensor code
         sees them: in one open part, the values of one operation on the same pieces (the
         products ``w·x`` of one matrix–vector product, the 16 sums ``x + a`` of a residual)
         are one piece of kind ``"run"``; a running sum or product (``s + t`` where only
-        ``s`` is in a run of ``+``) continues its run when its other operand comes from
-        earlier pieces; the loose inputs of a part are one run; a constant read only by
-        one run is in it. A value alone stays a value; closed parts and matrices stay as
-        they are. Counts add up as in any view."""
+        ``s`` is in a run of ``+`` and nothing else reads ``s``) continues that run when
+        its other operand comes from earlier pieces (a constant operand, as in ``p - 1.0``,
+        starts a run of its own); the loose inputs of a part are one run; a constant read
+        only by one run is in it. A value alone stays a value, and so does every value
+        made in a part of ``keep``; closed parts and matrices stay as they are. Counts add
+        up as in any view."""
+        kept = set(keep)
         pieces: list[Piece] = []
         piece_of: dict[Value, int] = {}
         level: dict[int, int] = {}
@@ -396,6 +437,10 @@ class Parts:
             k for k, p in enumerate(view.pieces) if p.kind != "value")}
         pieces = [replace(view.pieces[k]) for k in carried]
         constants: list[Value] = []
+        readers: dict[Value, int] = dict.fromkeys(self.order, 0)
+        for v in self.order:
+            for q in v.parents:
+                readers[q] += 1
         for v in self.order:
             k = view.piece_of[v]
             if k in carried:
@@ -410,11 +455,16 @@ class Parts:
             home = self.part_of.get(v)
             op = v.op.name if v.parents else "leaf"
             sources = [piece_of[q] for q in v.parents if q in piece_of]
+            if home in kept:
+                unit = piece_of[v] = len(pieces)
+                pieces.append(self._value_piece(v))
+                level[unit] = 1 + max((level[s] for s in sources), default=-1)
+                continue
             unit = -1
-            if op in _RUNNING:
-                running = [s for s in sources if s in runs and run_op[s] == (home, op)]
-                if (len(running) == 1 and len(sources) == len(v.parents) == 2
-                        and sources.count(running[0]) == 1):
+            if op in _RUNNING and len(sources) == len(v.parents) == 2:
+                running = [s for s, q in zip(sources, v.parents)
+                           if s in runs and run_op[s] == (home, op) and readers[q] == 1]
+                if len(running) == 1 and sources.count(running[0]) == 1:
                     r = running[0]
                     if all(level[s] < level[r] for s in sources if s != r):
                         unit = r
@@ -432,13 +482,13 @@ class Parts:
             piece_of[v] = unit
             level[unit] = max(level[unit], 1 + max((level[s] for s in sources if s != unit),
                                                    default=-1))
-        readers: dict[Value, set[int]] = {c: set() for c in constants}
+        read_by: dict[Value, set[int]] = {c: set() for c in constants}
         for v in self.order:
             for q in v.parents:
-                if q in readers and v in piece_of:
-                    readers[q].add(piece_of[v])
+                if q in read_by and v in piece_of:
+                    read_by[q].add(piece_of[v])
         for c in constants:
-            read = readers[c]
+            read = read_by[c]
             r = next(iter(read)) if len(read) == 1 else -1
             if r in runs and len(runs[r]) > 1 and run_op[r][0] is self.part_of.get(c):
                 runs[r].append(c)

@@ -24,7 +24,9 @@ from .optim import Newton, Optimizer
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["activation_curve", "activations", "decision_boundary", "history",
+    from .viz.gradients import GradientReport
+
+__all__ = ["activation_curve", "activations", "decision_boundary", "gradients", "history",
            "optimizer_paths"]
 
 Point = tuple[float, float]
@@ -455,4 +457,53 @@ def optimizer_paths(loss_fn: Callable[[Value, Value], Value],
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+# ----------------------------------------------------------------------------------
+# Where the gradient goes
+# ----------------------------------------------------------------------------------
+
+def gradients(report: GradientReport, ax: Axes | None = None) -> Axes:
+    """A :func:`microgrid.gradient_report` drawn: one bar per matrix, its gradient's norm
+    on a log scale (a matrix whose gradient is 0 everywhere gets no bar but a ``0`` at the
+    axis, in red); beside them (an inset on the right), for each matrix where some rows
+    received no gradient, one cell per row: dark where the row received gradient. Returns
+    the Axes of the bars."""
+    rows = getattr(report, "rows", None)
+    if not isinstance(rows, list) or not all(hasattr(r, "norm") for r in rows):
+        raise TypeError(f"gradients: report must be a GradientReport (what "
+                        f"gradient_report returns), got {type(report).__name__}")
+    if not rows:
+        raise ValueError("gradients: the report holds no matrix")
+    ax = _axes(ax, "gradients", (7.0, 0.45 * len(rows) + 1.2))
+    ys = list(range(len(rows)))
+    positive = [r.norm for r in rows if r.norm > 0 and math.isfinite(r.norm)]
+    floor = min(positive) / 10 if positive else 1e-3
+    ax.barh([y for y, r in zip(ys, rows) if r.norm > 0],
+            [r.norm - floor for r in rows if r.norm > 0], left=floor,  # ends at the norm
+            color="tab:blue")
+    ax.set_xscale("log")
+    ax.set_xlim(floor, max(positive) * 3 if positive else 1.0)
+    for y, r in zip(ys, rows):
+        if r.norm == 0:
+            ax.text(floor, y, " 0 (no gradient)", va="center", color="tab:red")
+    ax.set_yticks(ys, [r.title for r in rows])
+    ax.invert_yaxis()
+    ax.set_xlabel("‖gradient‖₂ per matrix")
+    ax.grid(alpha=0.3, axis="x", which="both")
+    partial = [(y, r) for y, r in zip(ys, rows)
+               if len(r.shape) >= 2 and len(r.rows_with_grad) < r.rows]
+    if partial:
+        strip = ax.inset_axes((1.03, 0.0, 0.35, 1.0), sharey=ax)
+        for y, r in partial:
+            got = set(r.rows_with_grad)
+            strip.bar([(i + 0.5) / r.rows for i in range(r.rows)], 0.7, bottom=y - 0.35,
+                      width=1 / r.rows, align="center",
+                      color=["#1f3b73" if i in got else "#e6e6e6" for i in range(r.rows)],
+                      edgecolor="white", linewidth=0.3)
+        strip.set_xlim(0, 1)
+        strip.set_xticks([])
+        strip.tick_params(labelleft=False, left=False)
+        strip.set_title("rows with gradient", fontsize=9)
     return ax

@@ -1,5 +1,8 @@
 """Shared pytest options and fixtures.
 
+``docs_site``: the documentation site, built once per test session (only the first
+notebook executed) for the tests of its pages, in files and in a browser.
+
 Property-based tests (Hypothesis) run the same fixed set of examples on every run, with or
 without ``CI`` set: the ``microgrid`` settings profile below is derandomized (examples come
 from a hash of each test, not from a fresh random seed) and keeps no example database, so
@@ -9,7 +12,12 @@ fresh random examples instead.
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -73,3 +81,34 @@ def fuzz_examples(request: pytest.FixtureRequest) -> Callable[[int], tuple[int, 
         return (longer, True) if longer > 0 else (n, False)
 
     return budget
+
+
+# -- the documentation site, built once -------------------------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def docs_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``mkdocs build --strict`` into a temporary folder, executing only notebook 01 (the
+    others are rendered as committed); the build's output is kept beside it, in
+    ``build.log``."""
+    for module in ("mkdocs", "material", "mkdocstrings_handlers.python", "mkdocs_jupyter"):
+        if importlib.util.find_spec(module.split(".")[0]) is None:
+            message = f"{module} is not installed (pip install -e '.[dev]')"
+            if os.environ.get("CI"):
+                pytest.fail(message)
+            pytest.skip(message)
+    out = tmp_path_factory.mktemp("docs") / "site"
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get(
+               "PYTHONPATH")])]),
+           "MICROGRID_DOCS_EXECUTE": "01_*",     # execute the first notebook only
+           "MKDOCS_JUPYTER_CACHE": "false",      # really execute it, write no cache
+           "MPLBACKEND": "Agg",
+           "NO_MKDOCS_2_WARNING": "1"}
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
+                           str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600, check=False)
+    (out.parent / "build.log").write_text(done.stdout + done.stderr, encoding="utf-8")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    return out

@@ -335,3 +335,88 @@ def test_the_size_of_a_view_is_counted_on_the_tree_without_building_it(gpt) -> N
     for k in range(0, len(every), 7):  # opened sets of every shape: by depth, and scattered
         opened = {p for p in every if p.depth <= k % 4} | set(every[k::11])
         assert parts.size(opened) == len(parts.view(opened).pieces)
+
+
+def test_a_block_left_by_an_exception_keeps_what_it_made_and_the_rest_draws_outside() -> None:
+    w = [[Value(0.5), Value(-0.25)]]
+    made: list[Value] = []
+
+    def failing() -> None:
+        with microgrid.block("half"):
+            made.append((w[0][0] * 3.0).tanh())
+            raise RuntimeError("stopped")
+
+    with microgrid.blocks():
+        with pytest.raises(RuntimeError, match="stopped"):
+            failing()
+        loss = made[0] * w[0][1] + 1.0
+    pic = describe(loss, params={"w": w}, depth=0)
+    assert_counts_add_up(pic, loss)
+    (call,) = [item for item in pic.items if item.role == "block"]
+    assert call.name == "failing · w" and call.members == 3  # the product, its 3.0, the tanh
+    assert pic.items[-1].node is loss and pic.items[-1].group is None
+    opened = describe(loss, params={"w": w}, depth=0, expand="half")
+    assert [box.title for box in opened.boxes.values()] == ["failing · w", "half · w"]
+    assert_counts_add_up(opened, loss)
+
+
+def test_products_reading_a_run_of_products_are_runs_of_their_own_matrix() -> None:
+    a = [[Value(0.1 * (i + j)) for j in range(3)] for i in range(2)]
+    b = [[Value(0.2 * (i - j)) for j in range(3)] for i in range(2)]
+    s = Value(1.5, "s")
+    x = [Value(float(j)) * s for j in range(3)]  # a run of products, read by both matrices
+    out = [sum((wi * xi for wi, xi in zip(row[1:], x[1:])), row[0] * x[0])
+           for w in (a, b) for row in w]
+    total = sum(out[1:], out[0])
+    pic = describe(total, params={"a": a, "b": b}, max_nodes=12)
+    assert_counts_add_up(pic, total)
+    runs = {item.name: item for item in pic.items if item.role == "run"}
+    assert runs["* ×3"].members == 3  # x alone: w·x does not continue it as a running product
+    products = [item for item in pic.items if item.name == "* ×6"]
+    assert len(products) == 2
+    assert [{pic.by_ident[src].name for _, src in item.inputs} for item in products] == [
+        {"a 2×3", "* ×3"}, {"b 2×3", "* ×3"}]
+
+
+def test_a_function_name_expands_every_call_of_it(gpt) -> None:
+    loss, sd = gpt
+    pic = describe(loss, params=sd, expand="attention")
+    assert_counts_add_up(pic, loss)
+    assert Counter(box.title for box in pic.boxes.values())["attention"] == 4
+    assert pic.note is not None and "the 4 blocks expand='attention' names hold" in pic.note
+    with pytest.raises(DiagramTooLargeError, match=r"the 16 blocks expand='rmsnorm' names .*"
+                                                    r"Expand fewer blocks"):
+        describe(loss, params=sd, expand="rmsnorm")
+
+
+def test_many_loose_inputs_around_closed_blocks_are_one_item() -> None:
+    w = [[Value(0.1 * (i - j)) for j in range(4)] for i in range(3)]
+
+    def model(x: list[Value]) -> Value:
+        return sum((sum((wi * xi for wi, xi in zip(row, x)), Value(0.0)).tanh() for row in w),
+                   Value(0.0))
+
+    with microgrid.blocks():
+        outs = [model([Value((i + j) / 4) for j in range(4)]) for i in range(10)]
+        loss = sum(((o - 1.0) ** 2 for o in outs), Value(0.0))
+    pic = describe(loss, params={"w": w}, max_nodes=120)
+    assert_counts_add_up(pic, loss)
+    assert blocks_of(pic) == [f"model #{k} · w" for k in range(10)]
+    (inputs,) = [item for item in pic.items if item.name.startswith("inputs")]
+    assert inputs.role == "run" and inputs.members == 41  # 10 × 4, and the sum's start
+
+
+def test_a_chain_too_long_even_as_runs_is_refused_with_fixes_that_work() -> None:
+    a = [Value(0.1 * k, f"a{k}") for k in range(30)]
+    t = Value(0.5, "x")
+    for ak in a:
+        t = (t * ak).tanh()
+    with pytest.raises(DiagramTooLargeError) as refused:
+        describe(t, params=a, max_nodes=10)
+    message = str(refused.value)
+    assert "read by its parameters and runs of values" in message
+    assert "with microgrid.blocks():" in message and "draw_dot(part)" in message
+    n = int(re.search(r"pass max_nodes=(\d+)\.$", message)[1])  # type: ignore[index]
+    assert n == len(topological_order(t))  # a chain of different weights: nothing repeats
+    full = describe(t, params=a, max_nodes=n)  # the suggested call draws every value
+    assert not full.collapsed and len(full.items) == n

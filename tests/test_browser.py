@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,30 +25,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import browser_page, free_port, missing_browser, require, until
 
 pytestmark = pytest.mark.slow  # a browser and JupyterLab
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET = float(os.environ.get("MICROGRID_BROWSER_BUDGET", "85"))  # seconds, all of it
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-def _chromium() -> str | None:
-    for candidate in ("chromium", "chromium-browser"):
-        found = shutil.which(candidate)
-        if found:
-            return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
 def _missing() -> list[str]:
-    missing = []
-    if _chromium() is None:
-        missing.append("chromium (apt-get install chromium)")
-    for module, how in [("playwright", "pip install playwright"),
-                        ("jupyterlab", "pip install jupyterlab"),
+    missing = missing_browser()
+    for module, how in [("jupyterlab", "pip install jupyterlab"),
                         ("ipywidgets", "pip install ipywidgets")]:
         try:
             __import__(module)
@@ -60,13 +45,6 @@ def _missing() -> list[str]:
 
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _notebook(folder: Path) -> str:
@@ -92,16 +70,12 @@ def _notebook(folder: Path) -> str:
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[tuple[str, str, float]]:
     """A JupyterLab server on 127.0.0.1 (no token) serving a copy of notebook 01."""
-    missing = _missing()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"the browser test needs {', '.join(missing)} under CI")
-        pytest.skip(f"the browser test needs {', '.join(missing)}")
+    require(_missing(), "the browser test")
     deadline = time.monotonic() + BUDGET
     root = tmp_path / "root"
     root.mkdir()
     name = _notebook(root)
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["JUPYTER_RUNTIME_DIR"] = str(tmp_path / "runtime")
@@ -160,17 +134,6 @@ def _box(page: Any, selector: str) -> dict[str, float]:
     return box
 
 
-def _until(page: Any, script: str, arg: Any, deadline: float, what: str) -> Any:
-    """Poll ``script(arg)`` in the page until it returns something truthy."""
-    while True:
-        value = page.evaluate(script, arg)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what} (time budget spent)")
-        time.sleep(0.25)
-
-
 EXPLORER = ".microgrid-explorer"
 STATUS = ("() => { const d = document.querySelector('.jp-Dialog .jp-mod-accept');"
           " if (d) d.click();"  # a kernel chooser, should one be asked for
@@ -181,23 +144,17 @@ STATUS = ("() => { const d = document.querySelector('.jp-Dialog .jp-mod-accept')
 
 def test_notebook_01_runs_in_jupyterlab_and_the_explorer_fits_and_steps(
         lab: tuple[str, str, float], tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     url, name, deadline = lab
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS,
-                                    timeout=30_000)
+    with browser_page() as page:
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(20_000)
             page.goto(f"{url}/lab/tree/{name}", wait_until="domcontentloaded")
-            _until(page, STATUS, None, deadline, "the kernel")
+            until(page, STATUS, None, deadline, "the kernel")
             time.sleep(1)  # let the notebook panel settle after the kernel connects
             page.evaluate("() => { window.jupyterapp.commands.execute("
                           "'notebook:run-all-cells'); return true; }")  # no waiting on it
-            _until(page, "s => !!document.querySelector(s)",
-                   f"{EXPLORER} .microgrid-diagram svg", deadline, "the explorer's picture")
-            _until(page, STATUS, None, deadline, "the cells to finish")
+            until(page, "s => !!document.querySelector(s)",
+                  f"{EXPLORER} .microgrid-diagram svg", deadline, "the explorer's picture")
+            until(page, STATUS, None, deadline, "the cells to finish")
             errors = page.evaluate(
                 "() => [...document.querySelectorAll('.jp-OutputArea-output')]"
                 ".filter(e => e.getAttribute('data-mime-type') ==="
@@ -210,8 +167,6 @@ def test_notebook_01_runs_in_jupyterlab_and_the_explorer_fits_and_steps(
         except AssertionError:
             page.screenshot(path=str(tmp_path / "failure.png"))  # to see what went wrong
             raise
-        finally:
-            browser.close()
 
 
 def _check_fit(page: Any) -> None:
@@ -253,7 +208,7 @@ def _click_through(page: Any, deadline: float) -> None:
                             ("Last", "· backward"), ("Back", "· backward")]:
         page.locator(f"{EXPLORER} button", has_text=label).click()
         # the counter and the step text are two widgets, updated one after the other
-        after = _until(
+        after = until(
             page, f"([c, s, old, oldText]) => {{ const now = ({texts})([c, s]);"
             " return now[0] !== old && now[1] !== oldText ? now : null; }",
             [counter, step, before[0], before[1]], deadline,

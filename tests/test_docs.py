@@ -1,20 +1,17 @@
 """The documentation site builds with warnings as errors: the home page with its diagram,
 the API reference from the docstrings, and the notebooks, executed, with their diagrams.
 
-To keep the suite quick only the first notebook is executed here
-(``MICROGRID_DOCS_EXECUTE``); CI also builds the whole site, every notebook executed."""
+To keep the suite quick the site is built once per test session with only the first
+notebook executed (``docs_site`` in conftest.py, shared with the browser tests of its
+pages); CI also builds the whole site, every notebook executed."""
 
 from __future__ import annotations
 
 import base64
 import html
-import importlib.util
 import json
-import os
 import re
 import shlex
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -56,27 +53,10 @@ def text_of(page: Path) -> str:
     return words(html.unescape(re.sub(r"<[^>]+>", " ", article)))
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    for module in ("mkdocs", "material", "mkdocstrings_handlers.python", "mkdocs_jupyter"):
-        if importlib.util.find_spec(module.split(".")[0]) is None:
-            message = f"{module} is not installed (pip install -e '.[dev]')"
-            if os.environ.get("CI"):
-                pytest.fail(message)
-            pytest.skip(message)
-    out = tmp_path_factory.mktemp("site")
-    env = {**os.environ,
-           "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get(
-               "PYTHONPATH")])]),
-           "MICROGRID_DOCS_EXECUTE": "01_*",     # execute the first notebook only
-           "MKDOCS_JUPYTER_CACHE": "false",      # really execute it, write no cache
-           "MPLBACKEND": "Agg",
-           "NO_MKDOCS_2_WARNING": "1"}
-    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
-                           str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=600, check=False)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    return out
+@pytest.fixture
+def site(docs_site: Path) -> Path:
+    """The site built once per test session (tests/conftest.py)."""
+    return docs_site
 
 
 @pytest.mark.slow

@@ -771,3 +771,284 @@ def test_heat_maps_and_neuron_boxes_come_from_the_models_structure(which: str) -
     assert boxes == {"L0.N0", "L0.N1", "L0.N2", "L1.N0"}
     blue = [item.node for item in picture.items if item.role == "parameter"]
     assert set(map(id, blue)) == set(map(id, model.parameters()))
+
+
+# -- a hand-written loop (microgrid.watch) -------------------------------------------------
+
+def tiny_state_dict(seed: int = 0) -> dict[str, Any]:
+    """An embedding read by rows, a 2×3 weight matrix and a bias: a state_dict of matrices."""
+    import random
+
+    rng = random.Random(seed)
+    return {"emb": [[Value(rng.uniform(-1, 1)) for _ in range(3)] for _ in range(4)],
+            "w": [[Value(rng.uniform(-1, 1)) for _ in range(3)] for _ in range(2)],
+            "b": [Value(0.0), Value(0.0)]}
+
+
+def tiny_loss(sd: dict[str, Any], step: int) -> Value:
+    """Reads the embedding rows of tokens 0 and 2 (row 1 and 3 never)."""
+    total = Value(0.0)
+    for token, target in ((0, 1.0), (2, -1.0)):
+        x = sd["emb"][token]
+        out = sum((wi * xi for wi, xi in zip(sd["w"][0], x)), sd["b"][0]).tanh()
+        total = total + (out - target) ** 2
+    return total
+
+
+def hand_written_loop(view: Any, sd: dict[str, Any], steps: int,
+                      seen: dict[int, Any] | None = None,
+                      grads_at: dict[int, list[float]] | None = None) -> list[float]:
+    """A loop the way the lecture writes one: forward, backward, report, update, zero."""
+    import microgrid
+
+    params = [p for m in sd.values() for row in m for p in (row if isinstance(row, list)
+                                                             else [row])]
+    losses = []
+    for step in range(1, steps + 1):
+        loss = tiny_loss(sd, step)
+        loss.backward()
+        if seen is not None:
+            seen[step] = microgrid.gradient_report(sd)
+        if grads_at is not None:
+            grads_at[step] = [p.grad for p in params]
+        view.update(step, loss=loss.data, text=f"sample {step}")
+        losses.append(loss.data)
+        for p in params:
+            p.data -= 0.1 * p.grad
+            p.grad = 0.0
+    return losses
+
+
+def heat_map_cells(panels_svg: str) -> dict[str, int]:
+    """Each heat map's title → how many cells (rects with a hover text) it draws."""
+    out = {}
+    for svg in re.findall(r"<svg.*?</svg>", panels_svg, flags=re.S):
+        title = re.search(r'font-weight="bold">([^<]*)</text>', svg)
+        if title and ("weights" in title.group(1) or "gradients" in title.group(1)):
+            out[html.unescape(title.group(1))] = len(re.findall(r"<rect[^>]*><title>", svg))
+    return out
+
+
+def test_a_hand_written_loop_gets_its_losses_gradients_heat_maps_and_texts() -> None:
+    import microgrid
+
+    sd = tiny_state_dict()
+    view = microgrid.watch(sd, record=True, every=2)
+    assert [f.step for f in view.frames] == [0]  # the parameters before training
+    seen: dict[int, Any] = {}
+    grads_at: dict[int, list[float]] = {}
+    losses = hand_written_loop(view, sd, 7, seen, grads_at)
+    final = view.close()
+    assert final is view.frame and final.head.endswith(" · done")
+    assert [f.step for f in view.frames] == [0, 2, 4, 6, 7]
+    assert view._batch_losses == losses  # the losses it was given, in order
+    for f in view.frames[1:-1]:
+        assert f.numbers["loss"] == losses[f.step - 1]
+        assert f.numbers["matrices"] == [r.as_dict() for r in seen[f.step].rows]
+        assert f.numbers["text"] == [f"sample {f.step}"] and f"{f.step}: sample" in f.panels
+        assert f.numbers["maps_step"] == f.step
+    # the final frame: the parameters as the loop left them, the last update's gradients
+    assert final.numbers["matrices"] == [r.as_dict() for r in seen[7].rows]
+    assert [g for _, _, g in final.numbers["parameters"]] == grads_at[7]
+    names = [n for n, _, _ in final.numbers["parameters"]]
+    assert names[:4] == ["emb[0][0]", "emb[0][1]", "emb[0][2]", "emb[1][0]"]
+    assert names[-2:] == ["b[0]", "b[1]"]
+    assert [d for _, d, _ in final.numbers["parameters"]] == [
+        p.data for m in sd.values() for row in m for p in (row if isinstance(row, list)
+                                                           else [row])]
+    assert all(p.grad == 0.0 for row in sd["w"] for p in row)  # zeroed again after drawing
+    emb = final.numbers["matrices"][0]
+    assert emb["title"] == "emb 4×3" and emb["rows_with_grad"] == (0, 2)
+    assert "emb 0, 2 of 4" in final.graph
+    cells = heat_map_cells(final.panels)
+    assert cells == {"emb 4×3 weights": 12, "emb 4×3 gradients": 12, "w 2×3 weights": 6,
+                     "w 2×3 gradients": 6, "b 2 weights": 2, "b 2 gradients": 2}
+    assert "‖gradient‖ per matrix" in final.panels and "loss per step" in final.panels
+    page = view.export_html(Path(__import__("tempfile").mkdtemp()) / "loop.html")
+    assert page.stat().st_size > 5_000  # the player plays a loop's frames too
+
+
+def test_a_hand_written_loop_is_throttled_as_fit_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fake clock: each step of the loop takes 1 s, the heat maps (the full refresh)
+    0.5 s, the rest of a frame 0.02 s."""
+    import microgrid
+
+    clock = [0.0]
+    monkeypatch.setattr(live_module.time, "perf_counter", lambda: clock[0])
+    sd = tiny_state_dict(1)
+    view = live_module.LiveView(params=sd, display=True, overhead=0.05, min_interval=0.25)
+    shown: list[Frame] = []
+    monkeypatch.setattr(view, "_show", lambda markup: shown.append(view.frame))
+    real_maps, real_bars = view._heat_maps, live_module.panels.log_bars
+
+    def slow_maps() -> str:
+        clock[0] += 0.48
+        return real_maps()
+
+    def slow_bars(*args: Any, **kwargs: Any) -> str:
+        clock[0] += 0.02
+        return real_bars(*args, **kwargs)
+
+    monkeypatch.setattr(view, "_heat_maps", slow_maps)
+    monkeypatch.setattr(live_module.panels, "log_bars", slow_bars)
+    view.start()
+
+    class Clocked:
+        def update(self, step: int, **kw: Any) -> None:
+            clock[0] += 1.0
+            view.update(step, **kw)
+
+    hand_written_loop(Clocked(), sd, 60)
+    view.close()
+    assert view.frames == [] and shown[0].step == 0 and shown[-1].step == 60
+    full = [f.step for f in shown if f.numbers["maps_step"] == f.step]
+    light = len(shown) - len(full)
+    assert view.time_drawing == pytest.approx(0.5 * len(full) + 0.02 * light)
+    # within 5 % of the run, the fixed first frame and the final one aside
+    assert view.time_drawing - 1.0 <= 0.05 * (60.0 + view.time_drawing)
+    assert len(full) >= 4 and light >= 1  # heat maps during the run, light frames between
+    assert [f.numbers["loss"] for f in shown[1:]] == [
+        view._batch_losses[f.step - 1] for f in shown[1:]]
+    assert microgrid.watch is live_module.watch
+
+
+def test_outside_jupyter_watching_a_loop_draws_nothing_and_says_nothing(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import microgrid
+
+    sd = tiny_state_dict()
+    with microgrid.watch(sd) as view:
+        hand_written_loop(view, sd, 3)
+    assert view.display is False and view.refreshes == 0 and view.frame is None
+    assert view.close() is None and view._batch_losses != []
+    assert capsys.readouterr() == ("", "")
+
+
+def test_in_jupyter_the_loop_updates_one_display(monkeypatch: pytest.MonkeyPatch) -> None:
+    import IPython.core.display_functions as shown
+
+    calls: list[tuple[str, str]] = []
+
+    class Handle:
+        def update(self, obj: Any) -> None:
+            calls.append(("update", obj.data))
+
+    def display(obj: Any, display_id: bool = False) -> Handle:
+        assert display_id is True
+        calls.append(("display", obj.data))
+        return Handle()
+
+    monkeypatch.setattr(shown, "display", display)
+    sd = tiny_state_dict()
+    view = live_module.watch(sd, display=True, every=3, overhead=None)
+    hand_written_loop(view, sd, 6)
+    view.close()
+    assert [c[0] for c in calls] == ["display", "update", "update", "update"]
+    assert [numbers_in(c[1])["step"] for c in calls] == [0, 3, 6, 6]
+
+
+def test_a_list_of_parameters_is_watched_as_one_vector() -> None:
+    import microgrid
+
+    sd = tiny_state_dict()
+    params = [p for row in sd["w"] for p in row]
+    view = microgrid.watch(params, record=True, every=1, overhead=None)
+    loss = tiny_loss(sd, 0)
+    loss.backward()
+    frame = view.update(loss=loss)  # a Value's data; step 1 after the start's 0
+    assert frame is not None and frame.step == 1 and frame.numbers["loss"] == loss.data
+    (vector,) = frame.numbers["matrices"]
+    assert vector["title"] == "parameters 6" and vector["zeros"] == 3  # row 1 of w unread
+    assert heat_map_cells(frame.panels) == {"parameters 6 weights": 6,
+                                            "parameters 6 gradients": 6}
+    assert [n for n, _, _ in frame.numbers["parameters"]] == [
+        f"parameters[{i}]" for i in range(6)]
+
+
+def test_watching_a_loop_refuses_bad_input_by_name() -> None:
+    import microgrid
+
+    sd = tiny_state_dict()
+    with pytest.raises(TypeError, match=r"params: w\[0\]\[1\] must be a Value"):
+        microgrid.watch({"w": [[Value(1.0), "x"]]})
+    with pytest.raises(ValueError, match="the same Value is named both 'a' and 'b'"):
+        microgrid.watch({"a": sd["b"][0], "b": sd["b"][0]})
+    with pytest.raises(ValueError, match="LiveView: params holds no parameters"):
+        microgrid.watch({})
+    with pytest.raises(TypeError, match=r"LiveView\.start: give the parameters to watch"):
+        LiveView().update(1, loss=1.0)
+    view = microgrid.watch(sd, record=True, every=1, overhead=None)
+    view.update(3, loss=1.0)
+    with pytest.raises(ValueError, match="step 3 comes after step 3; steps must increase"):
+        view.update(3, loss=0.5)
+    for bad_step in (-1, 2.5, True):
+        with pytest.raises(TypeError, match=r"LiveView\.update: step must be an int ≥ 0"):
+            view.update(bad_step)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"LiveView\.update: loss must be a number or a Value"):
+        view.update(4, loss="low")
+    with pytest.raises(TypeError, match=r"LiveView\.update: text must be a str or a list"):
+        view.update(4, loss=0.5, text=[1, 2])  # type: ignore[list-item]
+    assert view._batch_losses == [1.0] and [f.step for f in view.frames] == [0, 3]
+    view.update(4, loss=0.25, text=["ann", "bob"])  # refused calls left nothing behind
+    assert view.frame is not None and view.frame.numbers["text"] == ["ann", "bob"]
+    assert view._batch_losses == [1.0, 0.25] and view._steps == [3, 4]
+    final = view.close()
+    assert view.close() is final and len(view.frames) == 4  # closed once
+    with pytest.raises(RuntimeError, match="this view was closed"):
+        view.update(5, loss=0.1)
+    first = microgrid.watch(sd, record=True, every=1, overhead=None)
+    first.update(0, loss=2.0)  # a loop counting from 0, as the lecture's does
+    assert [f.step for f in first.frames] == [0] and first.update(loss=1.0) is first.frame
+    assert first.frame is not None and first.frame.step == 1
+
+
+def test_fit_with_params_shows_the_matrices_it_names() -> None:
+    X, y = moons(8)
+    model = small_model()
+    sd = {"w1": [n.w for n in model.layers[0].neurons], "b1": [n.b for n in
+                                                                model.layers[0].neurons],
+          "w2": [n.w for n in model.layers[1].neurons], "b2": [model.layers[1].neurons[0].b]}
+    view = LiveView(params=sd, record=True, every=4, overhead=None, max_nodes=1)
+    fit(model, X, y, loss="bce", epochs=2, progress=False, callbacks=[view])
+    assert heat_map_cells(view.frame.panels) == {
+        "w1 3×2 weights": 6, "w1 3×2 gradients": 6, "b1 3 weights": 3, "b1 3 gradients": 3,
+        "w2 1×3 weights": 3, "w2 1×3 gradients": 3, "b2 1 weights": 1, "b2 1 gradients": 1}
+    names = [n for n, _, _ in view.frame.numbers["parameters"]]
+    assert names[:3] == ["w1[0][0]", "w1[0][1]", "w1[1][0]"]
+    assert sorted(map(id, (p for _, p in view._params))) == sorted(map(id, model.parameters()))
+    by_name = {n: (d, g) for n, d, g in view.frame.numbers["parameters"]}
+    assert by_name["w1[1][0]"] == (model.layers[0].neurons[1].w[0].data,
+                                   model.layers[0].neurons[1].w[0].grad)
+
+
+@pytest.mark.slow
+def test_in_a_real_kernel_a_hand_written_loop_updates_one_display(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    source = (
+        "import microgrid\n"
+        "from microgrid import Value\n"
+        "sd = {'w': [[Value(0.5), Value(-0.3)], [Value(0.1), Value(0.2)]]}\n"
+        "params = [p for row in sd['w'] for p in row]\n"
+        "view = microgrid.watch(sd, every=5, overhead=None)\n"
+        "assert view.display\n"
+        "for step in range(1, 21):\n"
+        "    loss = sum((p * p for p in params), Value(0.0))\n"
+        "    loss.backward()\n"
+        "    view.update(step, loss=loss.data, text=f'name {step}')\n"
+        "    for p in params:\n"
+        "        p.data -= 0.1 * p.grad\n"
+        "        p.grad = 0.0\n"
+        "view.close()\n")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    client = CountingClient(nb, timeout=60, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    kinds = [d[1] for d in client.displays]
+    assert kinds == ["display_data"] + ["update_display_data"] * 5  # start, 5…20, end
+    assert len({d[2] for d in client.displays}) == 1
+    assert [numbers_in(d[3])["step"] for d in client.displays] == [0, 5, 10, 15, 20, 20]
+    last = numbers_in(client.displays[-1][3])
+    assert last["text"] == ["name 20"] and last["matrices"][0]["title"] == "w 2×2"
+    (shown,) = [o for o in nb.cells[0].outputs if o.output_type == "display_data"]
+    assert numbers_in(shown["data"]["text/html"]) == last

@@ -112,11 +112,12 @@ def test_the_sdist_runs_its_own_tests(dists: tuple[Path, Path], tmp_path: Path) 
     for needed in ("README.md", "LICENSE", "pyproject.toml", "mkdocs.yml",
                    "docs/worked-example.md", "tests/test_engine.py", "tests/test_notebooks.py",
                    "benchmarks/bench.py", "benchmarks/micrograd_demo.py",
-                   "microgrid/py.typed"):
+                   "microgrid/py.typed", "web/package-lock.json", "docs/lab/worker.js"):
         assert (tree / needed).is_file(), needed
     assert len(list((tree / "notebooks").glob("*.ipynb"))) == 7
     assert not list(tree.rglob("__pycache__"))
     assert not list(tree.rglob("microgrid-output"))  # what the notebooks generate stays out
+    assert not (tree / "web" / "node_modules").exists()  # nothing third-party
 
     env = {**os.environ, "PYTHONPATH": str(tree)}
     where = subprocess.run([sys.executable, "-c", "import microgrid; print(microgrid.__file__)"],

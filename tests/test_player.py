@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import CHROMIUM_ARGS, chromium, missing_browser, require
 
 from microgrid import Value, backward_steps, export_html, forward_steps
 from microgrid.data import make_moons
@@ -31,10 +32,6 @@ from microgrid.viz.player import picture_at, walkthrough_frames
 from microgrid.viz.render import Diagram, find_renderer
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 SVG = "{http://www.w3.org/2000/svg}"
 
 needs_renderer = pytest.mark.skipif(
@@ -372,21 +369,14 @@ def test_any_object_holding_recorded_frames_plays_as_a_run_and_one_with_none_is_
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    missing = []
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing.append("playwright (pip install playwright)")
-    if not Path(CHROMIUM).exists():
-        missing.append(f"chromium at {CHROMIUM} (apt-get install chromium)")
+    missing = missing_browser()
     if find_renderer("svg") is None:
         missing.append("a Graphviz renderer")
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail("the browser tests need " + ", ".join(missing))
-        pytest.skip("needs " + ", ".join(missing))
+    require(missing, "the browser tests")
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         yield b
         b.close()
 

@@ -28,12 +28,33 @@ def test_readme_has_examples() -> None:
     assert len(BLOCKS) >= 2
 
 
-@pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_readme_example_runs(block: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+CONTINUES = "# continues the example above"
+
+
+def runnable(i: int) -> str:
+    """Block ``i`` as it runs: a block that starts with :data:`CONTINUES` runs after the
+    block before it (and that one's own predecessors), in one scope."""
+    block = BLOCKS[i]
+    return runnable(i - 1) + "\n" + block if block.startswith(CONTINUES) else block
+
+
+@pytest.mark.parametrize("i", range(len(BLOCKS)), ids=[f"block{i}" for i in range(len(BLOCKS))])
+def test_readme_example_runs(i: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # any file an example writes lands in a scratch folder
-    run(block)
+    run(runnable(i))
     written = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()]
     assert [f for f in written if not f.startswith("microgrid-output/")] == []  # git ignores it
+
+
+def test_the_gradient_report_prints_the_table_the_readme_shows(tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    i = next(k for k, b in enumerate(BLOCKS) if "print(report)" in b)
+    shown = BLOCKS[i].split("print(report)\n", 1)[1]
+    expected = [line[2:] if line.startswith("# ") else line[1:] for line in shown.splitlines()]
+    printed = run(runnable(i)).splitlines()
+    assert printed[0] == "(1, 3)"
+    assert [line.rstrip() for line in printed[1:]] == expected
 
 
 def test_quick_start_prints_the_slide() -> None:

@@ -7,12 +7,15 @@ drawn, so ``import microgrid`` works without it.
 
 The rooms, each importing only those listed after it:
 
-* :mod:`~microgrid.viz.live` — the dashboard while a network trains (its charts in
-  :mod:`~microgrid.viz.panels`, its graph redrawn in place by
-  :mod:`~microgrid.viz.relabel`);
+* :mod:`~microgrid.viz.live` — the dashboard while a network trains, in ``fit`` or in a
+  hand-written loop (its charts in :mod:`~microgrid.viz.panels`, its graph redrawn in
+  place by :mod:`~microgrid.viz.relabel`, its decision panel computed by
+  :mod:`~microgrid.viz.field`);
+* :mod:`~microgrid.viz.gradients` — where the gradient goes: per matrix and per block;
 * :mod:`~microgrid.viz.player` — one HTML page that plays a walk-through
   (:mod:`~microgrid.viz.walkthrough`: one layout, per step what changes) or a recorded
-  run (:mod:`~microgrid.viz.frame`: the frames the live view records);
+  run (:mod:`~microgrid.viz.frame`: the frames the live view records), written to a file
+  (``export_html``) or shown in place (``Player``);
 * :mod:`~microgrid.viz.explorer` — step through a graph in a notebook;
 * :mod:`~microgrid.viz.draw` and :mod:`~microgrid.viz.network` — a graph as the slides
   draw it, a network as neurons;
@@ -29,19 +32,21 @@ The rooms, each importing only those listed after it:
 from .colors import COLORS
 from .draw import draw_dot
 from .explorer import Explorer, explore
-from .live import LiveView
+from .live import LiveView, watch
 from .network import draw_network
 from .picture import DiagramTooLargeError, group_of_label
-from .player import export_html
+from .player import Player, export_html
 
 __all__ = [
     "COLORS",
     "DiagramTooLargeError",
     "Explorer",
     "LiveView",
+    "Player",
     "draw_dot",
     "draw_network",
     "explore",
     "export_html",
     "group_of_label",
+    "watch",
 ]

@@ -13,7 +13,6 @@ was changed to be drawn.
 
 from __future__ import annotations
 
-import math
 import re
 import textwrap
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from typing import Any
 import graphviz  # type: ignore[import-untyped]
 
 from ..engine import Value
+from ..parts import l2_norm
 from ..stepper import NumberFormat, format_number
 from .colors import COLORS
 from .marks import Marks, paren
@@ -113,7 +113,7 @@ def _gradient_size(item: Item, marks: Marks, style: Style, done: bool) -> str | 
     grads = marks.grads
     if not all(x in grads for x in xs):
         return "?"
-    return format_number(math.sqrt(math.fsum(grads[x] * grads[x] for x in xs)), style.fmt)
+    return format_number(l2_norm(grads[x] for x in xs), style.fmt)
 
 
 def _summary_label(item: Item, marks: Marks, style: Style, done: bool) -> str:

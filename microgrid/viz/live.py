@@ -32,6 +32,24 @@ length of the run): ``LiveView(every=10, record=True)`` over 30 steps keeps the 
 20, 30 and the final frame. Without ``every`` the throttle chooses the frames, as it does
 for the notebook. :meth:`LiveView.export_html` writes them as one self-contained HTML page.
 
+**A hand-written loop.** ``view = microgrid.watch(state_dict)`` (or
+``LiveView(params=state_dict).start()``) watches a loop that does its own forward pass,
+``backward()`` and update over a dict of matrices (nested lists of ``Value``s, named
+``wte[3][7]``), a model, or a list of parameters (shown as one vector ``parameters``).
+In the loop, ``view.update(step, loss=loss.data, text=sample)`` — **after**
+``backward()`` and **before** the update zeroes the gradients, since that is when the
+gradients are read — and ``view.close()`` at the end (or ``with microgrid.watch(...) as
+view:``). The frames show the losses given, the gradient per matrix (the numbers of
+:func:`~microgrid.viz.gradients.gradient_report`: its norm on a log scale, and which rows
+received any), the texts given (sampled names, say) and each matrix and its gradient as
+heat maps. Throttled as in ``fit``: the heat maps are the full refresh (their step is
+written under them), the rest the light one. Each ``update`` keeps a copy of the
+gradients (one float per parameter), so the final frame drawn by ``close()`` shows the
+parameters as the loop left them with the gradients of the last ``update``.
+
+``params=`` in ``fit`` too: the heat maps are then the matrices it names (one each, with its
+gradient), and the graph of the sample names its parameters the same way.
+
 Outside Jupyter nothing is shown (unless ``display=True``).
 """
 
@@ -47,21 +65,23 @@ from typing import Any
 
 from ..compile import gc_paused
 from ..engine import Value
-from ..losses import decision_threshold, predicted_class
 from ..stepper import NumberFormat, format_number
 from . import panels
 from .draw import DiagramTooLargeError, draw_dot
 from .explorer import in_notebook
+from .field import DecisionField
 from .frame import Frame
+from .gradients import matrix_gradients, rows_text, watched_matrices
 from .page import inline_svg
 from .picture import owning_models, units_of
 from .relabel import Relabel, ShapeChanged
 
-__all__ = ["Frame", "LiveView"]
+__all__ = ["Frame", "LiveView", "render_errors", "watch"]
 
 
-def _cannot_render() -> tuple[type[Exception], ...]:
-    """The errors of a missing or failing Graphviz renderer (none without graphviz)."""
+def render_errors() -> tuple[type[Exception], ...]:
+    """The errors of a missing or failing Graphviz renderer (none without graphviz): what a
+    view catches to say there is no picture and go on."""
     try:
         from .render import RendererNotFoundError, RenderError
     except ImportError:
@@ -97,8 +117,21 @@ def _structured(model: Any, params: Sequence[Value]) -> Any:
     return found[0] if len(found) == 1 else None
 
 
-def _layers(model: Any, named: Sequence[tuple[str, Value]]
-            ) -> list[tuple[str, list[str], list[str], list[list[Value | None]]]]:
+HeatMap = tuple[str, list[str], list[str], list[list[Value | None]]]  # name, rows, cols, cells
+
+
+def _matrix_maps(mats: Sequence[Any]) -> list[HeatMap]:
+    """One heat map per matrix (a vector is one row): rows and columns numbered."""
+    out: list[HeatMap] = []
+    for m in mats:
+        grid: list[list[Value | None]] = [list(r) for r in (
+            m.rows() if len(m.shape) >= 2 else [list(m.entries)])]
+        rows = [str(i) for i in range(len(grid))] if 1 < len(grid) <= 32 else []
+        out.append((m.title, rows, [str(j) for j in range(len(grid[0]))], grid))
+    return out
+
+
+def _layers(model: Any, named: Sequence[tuple[str, Value]]) -> list[HeatMap]:
     """The parameters as matrices, one per layer: ``(name, rows, cols, cells)``, read from
     the model's structure: row N1 of layer L0 holds neuron 1's weights w0, w1, … and its
     bias b (the last column); parameters outside it share one last row of their own."""
@@ -133,13 +166,16 @@ class LiveView:
     ``resolution``: grid points per side of the decision field. ``record``: keep the frames
     (for :meth:`export_html`): with ``every`` given, a full frame of every ``every``-th
     step, not throttled. ``display``: show in the notebook (default: in Jupyter).
+    ``params``: the parameters by name (a ``state_dict`` of matrices, a model, a list):
+    heat maps per matrix in ``fit``, and what :meth:`start` watches in a hand-written loop.
     """
 
     def __init__(self, *, sample: int | Sequence[float] | Any = 0, target: Any = None,
                  every: int | None = None, overhead: float | None = 0.03,
                  min_interval: float = 0.5,
                  max_nodes: int = 200, resolution: int = 20, record: bool = False,
-                 display: bool | None = None, fmt: NumberFormat = ".4g") -> None:
+                 display: bool | None = None, fmt: NumberFormat = ".4g",
+                 params: Any = None) -> None:
         for name, n in (("every", 1 if every is None else every), ("max_nodes", max_nodes),
                         ("resolution", resolution)):
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -170,6 +206,9 @@ class LiveView:
         self.record = record
         self.display = in_notebook() if display is None else bool(display)
         self.fmt = fmt
+        self.params = params
+        self._mats = watched_matrices(params) if params is not None else None
+        self._loop = False  # watching a hand-written loop (start/update/close)
         self.frames: list[Frame] = []
         self.frame: Frame | None = None
         self.history: Any = None
@@ -187,8 +226,9 @@ class LiveView:
                      loss: Callable[[Any, Any], Value] | None = None) -> None:
         """Check the model and the sample, start laying out the sample's graph, and show
         the first frame (step 0: the weights before training)."""
-        self._started = False
-        params = _named_parameters(model)
+        self._started = self._loop = False
+        params = (_named_parameters(model) if self._mats is None else
+                  [(n, v) for m in self._mats for n, v in zip(m.names, m.entries)])
         if not params:
             raise ValueError("LiveView: model has no parameters, so there is nothing to "
                              "watch learn")
@@ -201,8 +241,9 @@ class LiveView:
                            for t in self._y)
         self._params = params
         self._param_list = list(dict.fromkeys(p for _, p in params))  # each once
-        self._replay: Any = None  # the traced model, for the decision field
-        self._layers = _layers(model, params)
+        self._replay: DecisionField | None = None  # the decision field's model
+        self._layers = (_layers(model, params) if self._mats is None
+                        else _matrix_maps(self._mats))
         nin = len(self._X[0])
         if isinstance(self.sample, int):
             if not -len(self._X) <= self.sample < len(self._X):
@@ -216,6 +257,20 @@ class LiveView:
             self._x, self._t = list(self.sample), self.target
         structured = _structured(model, self._param_list)
         self._grouped = structured is not None and len(units_of(structured) or ()) > 1
+        self._reset()
+        if self.display or self.record:
+            start = time.perf_counter()
+            with self._sample_graph() as (roots, lv):
+                self._lay_out(roots, lv)  # laid out in a thread, while training runs
+            self.time_drawing += time.perf_counter() - start
+            # step 0, the weights before training: light while the graph is laid out in a
+            # thread, unless recorded (a recorded frame is complete)
+            self.refresh(full=self.record)
+        self._start_cost = self.time_drawing  # fixed, outside the budget of the run
+        self._light_spent = 0.0
+
+    def _reset(self) -> None:
+        """A new run: no frames, no losses, the throttle's clock started."""
         self._batch_losses: list[float] = []
         self.frames, self.frame, self.history = [], None, None
         self.refreshes, self.time_drawing = 0, 0.0
@@ -230,24 +285,18 @@ class LiveView:
         self._problem = ""  # why the graph cannot be drawn
         self._handle = None
         self._started = True
-        if self.display or self.record:
-            start = time.perf_counter()
-            with self._sample_graph() as (roots, lv):
-                self._lay_out(roots, lv)  # laid out in a thread, while training runs
-            self.time_drawing += time.perf_counter() - start
-            # step 0, the weights before training: light while the graph is laid out in a
-            # thread, unless recorded (a recorded frame is complete)
-            self.refresh(full=self.record)
-        self._start_cost = self.time_drawing  # fixed, outside the budget of the run
-        self._light_spent = 0.0
 
     def on_step(self, model: Any, history: Any, loss: float) -> None:
         """After each completed step: refresh when it is due and within the budget."""
-        if not self._started:
+        if not self._started or self._loop:
             return
         self.history = history
         self._batch_losses.append(_number(loss))
-        if not (self.display or self.record) or history.steps - self._last_step < self.every:
+        self._tick(history.steps)
+
+    def _tick(self, step: int) -> None:
+        """Refresh at ``step`` when it is due and within the budget (the throttle)."""
+        if not (self.display or self.record) or step - self._last_step < self.every:
             return
         if self.overhead is None or (self.record and self._every_given):
             self.refresh(full=True)
@@ -266,11 +315,144 @@ class LiveView:
 
     def on_fit_end(self, model: Any, history: Any) -> None:
         """The final frame: every number is the model's as training left it."""
-        if not self._started:
+        if not self._started or self._loop:
             return
         self.history = history
         if self.display or self.record:
             self.refresh(full=True, final=True)
+
+    # -- a hand-written loop -----------------------------------------------------------
+    def start(self, params: Any = None) -> LiveView:
+        """Watch a hand-written loop over ``params`` (or the ``params=`` given to the
+        view): show the first frame (step 0, the parameters before training) and return
+        the view. :meth:`update` starts it when it has not been started."""
+        if params is not None:
+            self.params, self._mats = params, watched_matrices(params)
+        if self._mats is None:
+            raise TypeError("LiveView.start: give the parameters to watch: "
+                            "LiveView(params=state_dict) or microgrid.watch(state_dict)")
+        if not self._mats:
+            raise ValueError("LiveView: params holds no parameters, so there is nothing to "
+                             "watch learn")
+        self._loop = True
+        self._params = [(n, v) for m in self._mats for n, v in zip(m.names, m.entries)]
+        self._param_list = list(dict.fromkeys(p for _, p in self._params))
+        self._layers = _matrix_maps(self._mats)
+        self._reset()
+        self._step = 0
+        self._updated = self._closed = False
+        self._steps: list[int] = []  # the steps of the losses given
+        self._texts: list[tuple[int, str]] = []  # (step, text) as reported
+        self._grads: list[float] | None = None  # copied at the last update
+        self._maps, self._maps_step = "", 0
+        if self.display or self.record:
+            self.refresh(full=True)
+        self._start_cost = self.time_drawing
+        self._light_spent = 0.0
+        return self
+
+    def update(self, step: int | None = None, *, loss: Any = None,
+               text: str | Sequence[str] | None = None) -> Frame | None:
+        """One step of the loop done: ``loss`` its loss (a number or a ``Value``), ``text``
+        anything the loop reports (a sampled name, or a list of them). Call it after
+        ``backward()`` and before the gradients are zeroed: the gradients are read now.
+        ``step`` defaults to the last one + 1. Returns the frame drawn, if one is due."""
+        if not (self._started and self._loop):
+            self.start()
+        if self._closed:
+            raise RuntimeError("LiveView.update: this view was closed; watch the next run "
+                               "with a new one (microgrid.watch(params))")
+        if step is None:
+            step = self._step + 1 if self._updated else 1
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+            raise TypeError(f"LiveView.update: step must be an int ≥ 0, got {step!r}")
+        if self._updated and step <= self._step:
+            raise ValueError(f"LiveView.update: step {step} comes after step "
+                             f"{self._step}; steps must increase")
+        try:  # every argument checked before anything is kept
+            value = None if loss is None else _number(loss)
+        except (TypeError, ValueError):
+            raise TypeError(f"LiveView.update: loss must be a number or a Value, got "
+                            f"{loss!r}") from None
+        lines = [] if text is None else [text] if isinstance(text, str) else list(text)
+        if not all(isinstance(t, str) for t in lines):
+            raise TypeError(f"LiveView.update: text must be a str or a list of str, "
+                            f"got {text!r}")
+        step = int(step)
+        if value is not None:
+            self._batch_losses.append(value)
+            self._steps.append(step)
+        self._texts += [(step, t) for t in lines]
+        del self._texts[:-50]
+        self._step, self._updated = step, True
+        self._grads = [p.grad for p in self._param_list]
+        before = self.refreshes
+        self._tick(self._step)
+        return self.frame if self.refreshes > before else None
+
+    def close(self) -> Frame | None:
+        """The final frame: the parameters as the loop left them, with the gradients of
+        the last :meth:`update` (zeroed since, they are put back while it is drawn). The
+        view is then done: a second ``close()`` returns the same frame, ``update`` refuses."""
+        if not (self._started and self._loop) or not (self.display or self.record):
+            self._closed = self._loop
+            return None
+        if self._closed:  # closed already: its final frame
+            return self.frame
+        self._closed = True
+        now = [p.grad for p in self._param_list]
+        try:
+            if self._grads is not None:
+                for p, g in zip(self._param_list, self._grads):
+                    p.grad = g
+            return self.refresh(full=True, final=True)
+        finally:
+            for p, g in zip(self._param_list, now):
+                p.grad = g
+
+    def __enter__(self) -> LiveView:
+        if not (self._started and self._loop):
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _loop_frame(self, full: bool, final: bool) -> Frame:
+        """A frame of a hand-written loop: losses, gradient per matrix, texts, heat maps."""
+        step = self._step
+        grads = matrix_gradients(self._mats or ())
+        if full:
+            self._maps, self._maps_step = self._heat_maps(), step
+        losses = self._batch_losses
+        stride = max(1, len(losses) // 400)
+        charts = [panels.line_chart(
+            [(losses[::stride], "#7f7f7f", "loss")], title="loss per step", x_label="step",
+            x_ends=(self._steps[0], self._steps[-1]) if self._steps else None)]
+        charts.append(panels.log_bars(
+            [(g.title, g.norm, [i in set(g.rows_with_grad) for i in range(g.rows)]
+              if len(g.shape) >= 2 and len(g.rows_with_grad) < g.rows else None)
+             for g in grads], title="‖gradient‖ per matrix"))
+        if self._texts:
+            charts.append(panels.text_lines([f"{s}: {t}" for s, t in self._texts],
+                                            title="reported"))
+        head = [f"step {step}"]
+        if losses:
+            head.append(f"loss {format_number(losses[-1], self.fmt)}")
+        if final:
+            head.append("done")
+        sub = (f'<div class="mg-sub">matrices at step {self._maps_step}: weights and '
+               f'gradients; rows with gradient: '
+               + html.escape("; ".join(f"{g.name} {rows_text(g.rows_with_grad, g.rows)}"
+                                       for g in grads if len(g.shape) >= 2)) + "</div>")
+        numbers_ = {
+            "step": step, "loss": losses[-1] if losses else None,
+            "maps_step": self._maps_step,
+            "matrices": [g.as_dict() for g in grads],
+            "parameters": [[name, p.data, p.grad] for name, p in self._params],
+            "text": [t for s, t in self._texts if s == self._texts[-1][0]] if self._texts
+            else None}
+        return Frame(step, 0, " · ".join(head), "".join(charts) + self._maps, sub, numbers_)
 
     # -- drawing ---------------------------------------------------------------------
     def refresh(self, full: bool = True, final: bool = False) -> Frame:
@@ -279,14 +461,18 @@ class LiveView:
             raise RuntimeError("LiveView: nothing to draw yet; pass the view to fit() "
                                "(callbacks=[view]) first")
         start = time.perf_counter()
-        step = self.history.steps if self.history is not None else 0
-        if full:
-            if self._draw_graph(final):
-                self._graph_step = step
-            self._field = self._draw_field() if len(self._x) == 2 else ""
-        frame = Frame(step, len(self.history.loss) if self.history is not None else 0,
-                      self._head(step, final), self._panels(), self._graph_html(),
-                      self._numbers(step))
+        if self._loop:
+            frame = self._loop_frame(full, final)
+        else:
+            step = self.history.steps if self.history is not None else 0
+            if full:
+                if self._draw_graph(final):
+                    self._graph_step = step
+                self._field = self._draw_field() if len(self._x) == 2 else ""
+            frame = Frame(step, len(self.history.loss) if self.history is not None else 0,
+                          self._head(step, final), self._panels(), self._graph_html(),
+                          self._numbers(step))
+        step = frame.step
         self.frame = frame
         if self.record:
             self.frames.append(frame)
@@ -342,13 +528,22 @@ class LiveView:
                                             y_range=(0.0, 1.0)))
         if self._field:
             charts.append(self._field)
+        charts.append(self._heat_maps())
+        return "".join(charts)
+
+    def _heat_maps(self) -> str:
+        """Each layer's (or matrix's) weights and gradients, as heat maps."""
+        charts = []
         for name, rows, cols, cells in self._layers:
             data = [[None if p is None else p.data for p in row] for row in cells]
             grads = [[None if p is None else p.grad for p in row] for row in cells]
+            # a matrix named by params= with more than 64 entries: small cells, no numbers
+            small = self._mats is not None and len(cells) * len(cells[0]) > 64
+            cell = 9 if small else 26
             charts.append(panels.heat_map(data, title=f"{name} weights", row_labels=rows,
-                                          col_labels=cols))
+                                          col_labels=cols, cell=cell, annotate=not small))
             charts.append(panels.heat_map(grads, title=f"{name} gradients", row_labels=rows,
-                                          col_labels=cols))
+                                          col_labels=cols, cell=cell, annotate=not small))
         return "".join(charts)
 
     def _graph_html(self) -> str:
@@ -399,7 +594,8 @@ class LiveView:
         return {"fmt": self.fmt, "show_grad": lv is not None, "hide_constants": True,
                 # the model itself when it is built of neurons (its structure names and boxes
                 # them); else its parameters, which may remember the network they belong to
-                "params": self.model if units_of(self.model) is not None else self._param_list,
+                "params": (self.params if self.params is not None else self.model
+                           if units_of(self.model) is not None else self._param_list),
                 "group": "neuron" if self._grouped else None,
                 "max_nodes": self.max_nodes}
 
@@ -438,7 +634,7 @@ class LiveView:
                                    else self._problem)
             except ShapeChanged:  # a picture the template cannot read: draw it whole
                 self._graph = inline_svg(draw_dot(roots, **self._draw_options(lv)).svg())
-            except _cannot_render() as e:  # no Graphviz renderer: say so, go on
+            except render_errors() as e:  # no Graphviz renderer: say so, go on
                 self._relabel, self._problem = None, f"No picture of the graph: {e}"
                 self._graph = self._problem
         return True
@@ -449,59 +645,23 @@ class LiveView:
         ys = [row[1] for row in self._X]
         mx = 0.1 * (max(xs) - min(xs) or 1.0)
         my = 0.1 * (max(ys) - min(ys) or 1.0)
-        x0, x1, y0, y1 = min(xs) - mx, max(xs) + mx, min(ys) - my, max(ys) + my
-        n = self.resolution
-        threshold = decision_threshold(self.model)
-        evaluate = self._evaluator()
-        grid: list[list[float]] = []
-        classes = False
-        with gc_paused():
-            for i in range(n):
-                yv = y1 - (i + 0.5) * (y1 - y0) / n
-                row = []
-                for j in range(n):
-                    outs = evaluate(x0 + (j + 0.5) * (x1 - x0) / n, yv)
-                    if len(outs) == 1:
-                        row.append(outs[0] - threshold)
-                    else:
-                        classes = True
-                        row.append(float(predicted_class(outs)))
-                grid.append(row)
+        extent = (min(xs) - mx, max(xs) + mx, min(ys) - my, max(ys) + my)
+        if self._replay is None:
+            self._replay = DecisionField(self.model, self._param_list)
+        grid, classes = self._replay.grid(extent, self.resolution)
         labels = [int(t) for t in self._y] if self._labels else [None] * len(self._y)
         limit = 500  # points drawn at most
         keep = max(1, len(xs) // limit)
-        return panels.decision_field(grid, (x0, x1, y0, y1),
+        return panels.decision_field(grid, extent,
                                      list(zip(xs, ys))[::keep], labels[::keep],
                                      classes=classes,
                                      title="decision" if self._labels else "output")
 
     def _evaluator(self) -> Callable[[float, float], list[float]]:
-        """The model's outputs at a point (x, y) of the plane.
-
-        A network of :mod:`microgrid.nn` (no branches in Python) is traced once per run and
-        replayed without building a graph (:mod:`microgrid.compile`'s python backend, the
-        same float operations as eager: the same numbers, ~10× faster); any other model
-        is called eagerly.
-        """
-        from ..nn import MLP, Layer, Neuron
-
-        if not isinstance(self.model, (MLP, Layer, Neuron)):
-            def eager(a: float, b: float) -> list[float]:
-                return [o.data for o in _outputs(self.model([a, b]))]
-            return eager
+        """The model's outputs at a point (x, y) of the plane (:class:`DecisionField`)."""
         if self._replay is None:
-            from ..compile import replayer, trace
-
-            xs = [Value(0.0), Value(0.0)]
-            with gc_paused():
-                outs = _outputs(self.model(xs))
-                self._replay = replayer(trace(outs, inputs=[*self._param_list, *xs]))
-        replay, values = self._replay, [p.data for p in self._param_list]
-
-        def fast(a: float, b: float) -> list[float]:
-            outs: list[float] = replay([], [*values, a, b])[0]
-            return outs
-        return fast
+            self._replay = DecisionField(self.model, self._param_list)
+        return self._replay.evaluator()
 
     def _numbers(self, step: int) -> dict[str, Any]:
         """The frame's numbers, exact: the history's, each parameter's ``[name, data,
@@ -530,3 +690,11 @@ class LiveView:
         if self.frame is not None:
             return self.frame.html()
         return f"<pre>{html.escape(repr(self))}</pre>"
+
+
+def watch(params: Any, **options: Any) -> LiveView:
+    """Watch a hand-written training loop over ``params`` (a ``state_dict`` of matrices, a
+    model or a list of parameters): ``LiveView(params=params, **options).start()``. In the
+    loop, after ``backward()`` and before the gradients are zeroed, ``view.update(step,
+    loss=loss.data, text=sample)``; at the end ``view.close()``."""
+    return LiveView(params=params, **options).start()

@@ -1,5 +1,5 @@
 """Small SVG charts for the live training view: curves, sign-coloured heat maps, a
-decision field with its data points.
+decision field with its data points, bars on a log scale, lines of text.
 
 Each function returns one ``<svg>`` element as text, ready to be inlined in HTML (a
 notebook output or the self-contained player page). They are written by hand, not with
@@ -18,7 +18,8 @@ from collections.abc import Sequence
 
 from .safe_text import page_text
 
-__all__ = ["CLASS_COLORS", "decision_field", "heat_map", "line_chart", "signed_color"]
+__all__ = ["CLASS_COLORS", "decision_field", "heat_map", "line_chart", "log_bars",
+           "signed_color", "text_lines"]
 
 _RED = (178, 24, 43)
 _BLUE = (33, 102, 172)
@@ -61,11 +62,12 @@ def _open(width: float, height: float, title: str) -> list[str]:
 def line_chart(series: Sequence[tuple[Sequence[float], str, str]], *, title: str = "",
                width: int = 260, height: int = 170, x_label: str = "",
                y_range: tuple[float, float] | None = None,
-               x_max: int | None = None) -> str:
+               x_max: int | None = None, x_ends: tuple[float, float] | None = None) -> str:
     """Curves of ``series``: ``(values, colour, name)`` with x = 1, 2, … (one per value).
 
     The y axis spans the values' range (or ``y_range``); the last value of each curve is
-    written at the right. ``x_max`` fixes the x extent (e.g. the number of epochs).
+    written at the right. ``x_max`` fixes the x extent (e.g. the number of epochs);
+    ``x_ends`` the numbers written at the x axis' two ends (default 1 and the extent).
     """
     left, right, top, bottom = 54, 56, 20, 28
     pw, ph = width - left - right, height - top - bottom
@@ -92,9 +94,10 @@ def line_chart(series: Sequence[tuple[Sequence[float], str, str]], *, title: str
     for v in (lo, hi):
         out.append(f'<text x="{left - 4}" y="{sy(v) + 4:.1f}" text-anchor="end" '
                    f'fill="#555">{_esc(f"{v:.3g}")}</text>')
-    out.append(f'<text x="{left}" y="{height - 8}" fill="#555">1</text>')
+    first, last = x_ends if x_ends is not None else (1, n)
+    out.append(f'<text x="{left}" y="{height - 8}" fill="#555">{_esc(f"{first:g}")}</text>')
     out.append(f'<text x="{left + pw}" y="{height - 8}" text-anchor="end" '
-               f'fill="#555">{n}</text>')
+               f'fill="#555">{_esc(f"{last:g}")}</text>')
     if x_label:
         out.append(f'<text x="{left + pw / 2:.1f}" y="{height - 8}" text-anchor="middle" '
                    f'fill="#555">{_esc(x_label)}</text>')
@@ -219,3 +222,58 @@ def _lighten(color: str, amount: float) -> str:
     r, g, b = (int(color[k:k + 2], 16) for k in (1, 3, 5))
     mix = [round(c + (255 - c) * amount) for c in (r, g, b)]
     return "#{:02x}{:02x}{:02x}".format(*mix)
+
+
+def log_bars(items: Sequence[tuple[str, float, Sequence[bool] | None]], *, title: str = "",
+             width: int = 380) -> str:
+    """One horizontal bar per ``(name, value, rows)``: ``value`` (≥ 0) on a log scale
+    spanning the positive values, its number beside it (a value of 0: no bar, ``0`` in
+    red); ``rows``, when given, a strip of cells at the right, dark for True (a row that
+    received gradient). Each bar's hover text holds the value to 6 digits."""
+    label_w, number_w, strip_w, row_h, top = 92, 48, 64, 16, 22
+    bar_w = width - label_w - number_w - strip_w - 12
+    height = top + row_h * len(items) + 16
+    out = _open(width, height, title)
+    positive = [v for _, v, _ in items if v > 0 and math.isfinite(v)]
+    lo = math.log10(min(positive)) - 0.5 if positive else 0.0
+    hi = math.log10(max(positive)) + 0.1 if positive else 1.0
+    hi = max(hi, lo + 1.0)
+    for i, (name, value, rows) in enumerate(items):
+        y = top + row_h * i
+        out.append(f'<text x="{label_w - 4}" y="{y + 11}" text-anchor="end" '
+                   f'font-size="10">{_esc(name)}</text>')
+        if value > 0:
+            span = (min(math.log10(value), hi) - lo) / (hi - lo) if math.isfinite(value) else 1
+            out.append(f'<rect x="{label_w}" y="{y + 2}" width="{max(1.0, bar_w * span):.1f}" '
+                       f'height="{row_h - 4}" fill="#1f77b4"><title>'
+                       f'{_esc(f"{name}: {_num(value)}")}</title></rect>')
+        out.append(f'<text x="{label_w + bar_w + 4}" y="{y + 11}" font-size="9" '
+                   f'fill="{"#333" if value > 0 else "#d62728"}">'
+                   f'{_esc(f"{value:.3g}" if value else "0")}</text>')
+        if rows:
+            cw = strip_w / len(rows)
+            x0 = label_w + bar_w + number_w + 6
+            for k, got in enumerate(rows):
+                out.append(f'<rect x="{x0 + k * cw:.2f}" y="{y + 3}" width="{cw:.2f}" '
+                           f'height="{row_h - 6}" fill="{"#1f3b73" if got else "#e6e6e6"}"/>')
+    for frac, label in ((0.0, lo), (1.0, hi)):
+        out.append(f'<text x="{label_w + bar_w * frac:.1f}" y="{height - 4}" fill="#555" '
+                   f'font-size="9" text-anchor="{"start" if frac == 0 else "end"}">'
+                   f'{_esc(f"{10 ** label:.2g}")}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def text_lines(lines: Sequence[str], *, title: str = "", width: int = 260,
+               most: int = 14) -> str:
+    """Lines of text (the last ``most`` of them, each cut to fit ``width``), monospaced."""
+    lines = list(lines)[-most:]
+    chars = max(8, (width - 12) // 7)
+    height = 24 + 14 * max(1, len(lines))
+    out = _open(width, height, title)
+    for i, line in enumerate(lines):
+        shown = line if len(line) <= chars else line[:chars - 1] + "…"
+        out.append(f'<text x="6" y="{34 + 14 * i}" font-family="monospace" '
+                   f'xml:space="preserve">{_esc(shown)}</text>')
+    out.append("</svg>")
+    return "".join(out)

@@ -514,9 +514,9 @@ def _block_view(parts: Parts, max_nodes: int, depth: int | None,
 
     Without ``depth`` the deepest depth whose pieces fit ``max_nodes`` (Parts.deepest).
     Each block named by ``expand`` is opened down to single values when they fit, else
-    one level (the blocks in it closed) with its values read as runs (Parts.runs). A view
-    that still has too many pieces is read as runs; refused (DiagramTooLargeError) when
-    even that is too many."""
+    one level (the blocks in it closed). The values drawn one by one are read as runs
+    (Parts.runs: 96 inputs as one item ``inputs ×96``), but for those of the blocks opened
+    down to single values; refused (DiagramTooLargeError) when that is still too many."""
     targets = parts.named(expand) if expand is not None else []
     forced = depth is not None
     if depth is None:
@@ -525,47 +525,58 @@ def _block_view(parts: Parts, max_nodes: int, depth: int | None,
     notes: list[str] = []
     view: View | None = None
     if targets:
-        names = ", ".join(t.name for t in targets)
+        one = len(targets) == 1
+        names = (targets[0].name if one else f"the {len(targets)} blocks "
+                 + (", ".join(t.name for t in targets) if len(targets) <= 3
+                    else f"expand={expand!r} names"))
         whole = _opened_within(targets, max(map(_height, targets)))
         view = None
         for d in ([depth] if forced else range(depth, -1, -1)):  # the deepest that fits
             size = parts.size(_down_to(parts, d) | whole)
-            if size <= max_nodes:
-                view, depth = parts.view(_down_to(parts, d) | whole), d
+            if size <= max_nodes:  # the blocks asked for one value at a time, the rest tidied
+                view = parts.runs(parts.view(_down_to(parts, d) | whole), keep=whole)
+                depth = d
                 break
         if view is None:  # one level open, the blocks in it closed, its values as runs
             view = parts.runs(parts.view(opened | set(targets)))
             inner = [c.name for t in targets for c in t.children]
+            its = "its" if one else "their"
             if len(view.pieces) > max_nodes:
                 raise DiagramTooLargeError(
-                    f"expand={expand!r}: {names} opened one level still has "
-                    f"{len(view.pieces)} pieces with its values read as runs, more than "
-                    f"max_nodes={max_nodes}. "
-                    + (f"Expand a block inside it ({', '.join(map(repr, inner[:3]))}), "
-                       if inner else "") + f"pass max_nodes={len(view.pieces)}, or pass "
-                    f"max_nodes={size} to see every value of it.")
-            what = (f"it is opened one level, its blocks closed (expand="
-                    f"{inner[0]!r} opens one) and its own values drawn as runs" if inner
-                    else "they are drawn as runs")
-            notes.append(f"{names} holds {sum(t.values for t in targets)} values, too many "
-                         f"to draw one by one within max_nodes={max_nodes}: {what}; pass "
-                         f"max_nodes={size} to see each")
-    elif parts.size(opened) <= max_nodes:
-        view = parts.view(opened)
+                    f"expand={expand!r}: {names} opened one level still "
+                    f"{'has' if one else 'have'} {len(view.pieces)} pieces with {its} values "
+                    f"read as runs, more than max_nodes={max_nodes}. "
+                    + (f"Expand a block inside ({', '.join(map(repr, inner[:3]))}), "
+                       if inner else "Expand fewer blocks, ")
+                    + f"pass max_nodes={len(view.pieces)}, or pass max_nodes={size} to see "
+                    "every value.")
+            what = (f"{'it is' if one else 'they are'} opened one level, {its} blocks closed "
+                    f"(expand={inner[0]!r} opens one) and {its} own values drawn as runs"
+                    if inner else f"{its} values are drawn as runs")
+            notes.append(f"{names} {'holds' if one else 'hold'} "
+                         f"{sum(t.values for t in targets)} values, too many to draw one by "
+                         f"one within max_nodes={max_nodes}: {what}; pass max_nodes={size} "
+                         "to see each")
     else:
         view = parts.runs(parts.view(opened))
         if len(view.pieces) > max_nodes:
+            how = (f"drawn as blocks to depth {depth}" if parts.root.children
+                   else "read by its parameters and runs of values")
             raise DiagramTooLargeError(
-                f"this graph has {parts.values} values; drawn as blocks to depth {depth} it "
-                f"still has {len(view.pieces)} pieces even with its values read as runs, "
-                f"more than max_nodes={max_nodes}. Draw a smaller part (draw_dot(part)), "
-                + ("pass a smaller depth, " if depth else "")
-                + f"or pass max_nodes={len(view.pieces)}.")
-    run = next((p for p in view.pieces if p.kind == "run"), None)
-    if run is not None:
-        what, _, n = run.title.rpartition(" ×")
+                f"this graph has {parts.values} values; {how} it still has "
+                f"{len(view.pieces)} items, more than max_nodes={max_nodes}. "
+                + ("" if parts.root.children else "Build it inside `with microgrid.blocks():` "
+                   "to draw it by the functions that made it, ")
+                + ("Pass a smaller depth, " if depth and parts.root.children else "")
+                + f"draw a smaller part (draw_dot(part)), or pass max_nodes="
+                f"{len(view.pieces)}.")
+    runs = sorted((p for p in view.pieces if p.kind == "run"),
+                  key=lambda p: p.title.startswith("inputs"))  # an operation's, if any
+    if runs:
+        what, _, n = runs[0].title.rpartition(" ×")
+        made = "inputs" if what == "inputs" else f"values made by {what}"
         notes.append(f"the values of one operation on the same pieces are drawn as one run "
-                     f"('{run.title}': {n} values made by {what})")
+                     f"('{runs[0].title}': {n} {made})")
     return view, depth, "; ".join(notes)
 
 

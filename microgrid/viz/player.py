@@ -53,6 +53,7 @@ from ..stepper import NumberFormat
 from .draw import DiagramTooLargeError
 from .explorer import OPENABLE, Explorer
 from .frame import Frame, Recording
+from .page import natural_size
 from .safe_text import clean, page_text
 from .walkthrough import (
     MARK_STYLES,
@@ -63,7 +64,8 @@ from .walkthrough import (
     walk_through,
 )
 
-__all__ = ["changes", "export_html", "page", "picture_at", "walkthrough_frames"]
+__all__ = ["Player", "changes", "export_html", "page", "picture_at", "player_page",
+           "walkthrough_frames"]
 
 _CSS = """
 body{font-family:Helvetica,Arial,sans-serif;margin:16px 20px;color:#222;background:#fff}
@@ -393,7 +395,7 @@ def _write(path: str | os.PathLike[str], text: str) -> Path:
     return target
 
 
-def _recorded(source: object) -> list[Frame]:
+def _recorded(source: object, who: str) -> list[Frame]:
     """The frames of a training run: those of a recording (any object with ``frames``, such
     as a :class:`~microgrid.viz.LiveView` made with ``record=True``) or a list of frames."""
     frames = source if isinstance(source, Sequence) else getattr(source, "frames", None)
@@ -401,10 +403,10 @@ def _recorded(source: object) -> list[Frame]:
         if frames:
             return list(frames)
         if frames is not source:
-            raise ValueError(f"export_html: source is a {type(source).__name__} that "
+            raise ValueError(f"{who}: source is a {type(source).__name__} that "
                              "recorded no frames; create it with LiveView(record=True) and "
                              "train with it first")
-    raise TypeError(f"export_html: source must be a Value, a LiveView or a list of its "
+    raise TypeError(f"{who}: source must be a Value, a LiveView or a list of its "
                     f"frames, got {type(source).__name__}")
 
 
@@ -455,35 +457,52 @@ def _board(explorer: Explorer) -> tuple[list[dict[str, Any]], WalkThrough | None
     return board.frames, board
 
 
-def _export_graph(path: Path, root: Value, title: str | None, fmt: NumberFormat,
-                  names: str | Iterable[str] | bool, draw_options: dict[str, Any]) -> Path:
-    """The walk-through of ``root`` written to ``path``, and a page for each block opened."""
+def _explorer(root: Value, fmt: NumberFormat, who: str,
+              draw_options: dict[str, Any]) -> Explorer:
     try:
-        explorer = Explorer(root, fmt=fmt, **draw_options)
-        links: dict[int, tuple[str, str]] = {}
-        for k in _openable(explorer, names):
-            step = explorer.forward[k]
-            explorer.position = k
-            explorer.open()
+        return Explorer(root, fmt=fmt, **draw_options)
+    except DiagramTooLargeError as e:  # pragma: no cover - the explorer draws later
+        raise DiagramTooLargeError(f"{who}: source: {e}") from e
+
+
+def _open_pages(path: Path, explorer: Explorer, names: str | Iterable[str] | bool
+                ) -> dict[int, tuple[str, str]]:
+    """Write the page of scalar steps of each block ``names`` means beside ``path``:
+    piece index → (its file name, the link's text)."""
+    links: dict[int, tuple[str, str]] = {}
+    for k in _openable(explorer, names):
+        step = explorer.forward[k]
+        explorer.position = k
+        explorer.open()
+        try:
             frames, board = _board(explorer)
             n_forward = len(explorer.forward)
+        finally:
             explorer.close()
-            target = path.with_name(f"{path.stem}-block{step.at}{path.suffix}")
-            subtitle = (f"The scalar steps of {step.piece.title} ({step.piece.values:,} "
-                        f"values), numbered as in the whole graph: its forward pass "
-                        f"({n_forward} steps), then its backprop ({len(frames) - n_forward} "
-                        "steps). Keys: ← → Home End, space plays.")
-            _write(target, _page(frames, board, title=f"Inside {step.piece.title}",
-                                 subtitle=subtitle, interval_ms=1200,
-                                 back=(f"{path.name}#{k}", "back to the block steps")))
-            links[step.at] = (target.name, f"open {step.piece.title}: its scalar steps ↗")
+        target = path.with_name(f"{path.stem}-block{step.at}{path.suffix}")
+        subtitle = (f"The scalar steps of {step.piece.title} ({step.piece.values:,} "
+                    f"values), numbered as in the whole graph: its forward pass "
+                    f"({n_forward} steps), then its backprop ({len(frames) - n_forward} "
+                    "steps). Keys: ← → Home End, space plays.")
+        _write(target, _page(frames, board, title=f"Inside {step.piece.title}",
+                             subtitle=subtitle, interval_ms=1200,
+                             back=(f"{path.name}#{k}", "back to the block steps")))
+        links[step.at] = (target.name, f"open {step.piece.title}: its scalar steps ↗")
+    return links
+
+
+def _graph_page(explorer: Explorer, title: str | None, who: str,
+                links: dict[int, tuple[str, str]]) -> tuple[str, int]:
+    """The page walking the explorer's steps (value by value, or block by block with
+    ``links`` to the pages of opened blocks), and how many steps it plays."""
+    try:
         if explorer.blocks is not None:
             frames, board = _board(explorer)
         else:  # value by value: a picture too large to draw is refused
             board = walk_explorer(explorer)
             frames = board.frames
     except DiagramTooLargeError as e:
-        raise DiagramTooLargeError(f"export_html: source: {e}") from e
+        raise DiagramTooLargeError(f"{who}: source: {e}") from e
     if explorer.blocks is not None:
         steps: list[BlockForwardStep | BlockBackwardStep] = [*explorer.blocks.forward,
                                                              *explorer.blocks.backward]
@@ -497,14 +516,73 @@ def _export_graph(path: Path, root: Value, title: str | None, fmt: NumberFormat,
                 f"({len(frames) - n_forward} {what}): at each node, upstream gradient × "
                 f"local derivative = the contribution each operand receives. "
                 f"Keys: ← → Home End, space plays.")
-    return _write(path, _page(frames, board, title=title or f"Backprop step by step: {name}",
-                              subtitle=subtitle, interval_ms=1200))
+    return _page(frames, board, title=title or f"Backprop step by step: {name}",
+                 subtitle=subtitle, interval_ms=1200), len(frames)
 
 
 def _page(frames: list[dict[str, Any]], board: WalkThrough | None, **options: Any) -> str:
     if board is None:
         return page(frames, [""] * len(frames), **options)
     return page(frames, board=board, **options)
+
+
+def player_page(source: Value | Recording | Sequence[Frame], *, title: str | None = None,
+                fmt: NumberFormat = ".4g", who: str = "Player",
+                **draw_options: Any) -> str:
+    """The self-contained HTML page that plays ``source`` (as :func:`export_html` writes
+    it); ``who`` names the caller in error messages."""
+    return _page_and_steps(source, title, fmt, who, draw_options)[0]
+
+
+def _page_and_steps(source: Value | Recording | Sequence[Frame], title: str | None,
+                    fmt: NumberFormat, who: str,
+                    draw_options: dict[str, Any]) -> tuple[str, int]:
+    """:func:`player_page`'s page, and how many steps it plays."""
+    if isinstance(source, Value):
+        return _graph_page(_explorer(source, fmt, who, draw_options), title, who, {})
+    if draw_options:
+        raise TypeError(f"{who}: {', '.join(draw_options)} apply to a graph, "
+                        "not to a training run")
+    recorded = _recorded(source, who)
+    tframes = [{"caption": "", "text": "", "outline": f.head} for f in recorded]
+    subtitle = (f"{len(recorded)} frames of the training dashboard, from step "
+                f"{recorded[0].step} to step {recorded[-1].step}. Keys: ← → Home End, "
+                f"space plays.")
+    return page(tframes, [f.html() for f in recorded], title=title or "Training run",
+                subtitle=subtitle, interval_ms=400), len(recorded)
+
+
+class Player:
+    """The player of ``source`` shown in place, in a notebook or the Lab page: ``Player(f)``.
+
+    The same page :func:`export_html` writes (same arguments), shown in an ``<iframe>``
+    sandboxed with scripts allowed, so its buttons work and its script cannot reach the
+    page around it. ``html`` is the page itself. ``height`` is the frame's in CSS pixels
+    (default: room for the picture at its natural size and the list of steps, at most 1000).
+    """
+
+    def __init__(self, source: Value | Recording | Sequence[Frame], *,
+                 title: str | None = None, fmt: NumberFormat = ".4g",
+                 height: int | None = None, **draw_options: Any) -> None:
+        if height is not None and (isinstance(height, bool) or not isinstance(height, int)
+                                   or height < 100):
+            raise ValueError(f"Player: height must be a whole number of pixels, at least "
+                             f"100, got {height!r}")
+        self.html, steps = _page_and_steps(source, title, fmt, "Player", draw_options)
+        if height is None:
+            size = natural_size(self.html)  # the picture's, in points (4/3 pixel each)
+            picture = size[1] * 4 / 3 if size is not None else 400
+            height = min(1000, round(230 + picture + 18 * ((steps + 1) // 2)))
+        self.height = height
+
+    def __repr__(self) -> str:
+        return f"<Player: {len(self.html) / 1000:.0f} kB of HTML>"
+
+    def _repr_html_(self) -> str:
+        srcdoc = html.escape(self.html, quote=True)
+        return (f'<iframe sandbox="allow-scripts" srcdoc="{srcdoc}" title="player" '
+                f'style="width:100%;height:{self.height}px;border:1px solid #ddd">'
+                "</iframe>")
 
 
 def export_html(path: str | os.PathLike[str], source: Value | Recording | Sequence[Frame], *,
@@ -516,7 +594,8 @@ def export_html(path: str | os.PathLike[str], source: Value | Recording | Sequen
     ``draw_options`` such as ``hide_constants=True``, ``group="neuron"``, ``params=`` or
     ``max_nodes`` go to :func:`~microgrid.viz.draw_dot`); or a
     :class:`~microgrid.viz.LiveView` made with ``record=True`` (or its ``frames``) — the
-    frames of a training run.
+    frames of a training run. :class:`Player` shows the same page in a notebook or the Lab
+    page.
 
     A graph above ``max_nodes`` built inside ``microgrid.blocks()`` is walked block by
     block, as the explorer steps it (``depth=``, ``expand=`` choose the cut). ``open``
@@ -532,17 +611,11 @@ def export_html(path: str | os.PathLike[str], source: Value | Recording | Sequen
     """
     _check_path(path)
     if isinstance(source, Value):
-        return _export_graph(Path(path), source, title, fmt, open, draw_options)
+        target = Path(path)
+        explorer = _explorer(source, fmt, "export_html", draw_options)
+        links = _open_pages(target, explorer, open)
+        return _write(path, _graph_page(explorer, title, "export_html", links)[0])
     if open not in ((), False):
         raise TypeError("export_html: open applies to a graph, not to a training run")
-    if draw_options:
-        raise TypeError(f"export_html: {', '.join(draw_options)} apply to a graph, "
-                        "not to a training run")
-    recorded = _recorded(source)
-    tframes = [{"caption": "", "text": "", "outline": f.head} for f in recorded]
-    subtitle = (f"{len(recorded)} frames of the training dashboard, from step "
-                f"{recorded[0].step} to step {recorded[-1].step}. Keys: ← → Home End, "
-                f"space plays.")
-    return _write(path, page(tframes, [f.html() for f in recorded],
-                             title=title or "Training run",
-                             subtitle=subtitle, interval_ms=400))
+    return _write(path, player_page(source, title=title, fmt=fmt, who="export_html",
+                                    **draw_options))

