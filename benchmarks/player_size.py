@@ -11,6 +11,11 @@ The two cases are graphs just under ``draw_dot``'s default ``max_nodes=200``:
   ``x`` feeds every third node, so many edges span the whole graph (the costly case for
   Graphviz's layout).
 
+Two graphs far above it, walked block by block (:mod:`microgrid.block_steps`): **gpt**,
+one training step of ``benchmarks/scalar_gpt.py`` over 5 positions (about 41,000 values),
+and **gpt60k** over 7 positions (about 60,000); the browser opens the first in about a
+second (tests/test_player.py, the slow GPT test).
+
 And one recorded training run, **run**: the README's two moons (100 points), MLP 2-8-8-1
 (tanh, fused), Adam, 150 epochs, ``LiveView(record=True, every=5)``: 32 frames of the
 dashboard (the seconds are those of the export, not of the training).
@@ -41,6 +46,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -80,15 +86,29 @@ def run_case() -> LiveView:
     return view
 
 
-CASES: dict[str, Callable[[], Value | LiveView]] = {
-    "mlp": mlp_case, "chain": chain_case, "run": run_case}
+def gpt_case(positions: int) -> Callable[[], tuple[Value, dict[str, Any]]]:
+    """One training step of ``benchmarks/scalar_gpt.py`` over ``positions`` positions,
+    recorded as blocks: walked block by block (its ``state_dict`` names the matrices)."""
+    def case() -> tuple[Value, dict[str, Any]]:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+        import bench_modules
+
+        loss, sd = bench_modules.gpt_step(positions)
+        return loss, {"params": sd}
+    return case
+
+
+CASES: dict[str, Callable[[], Any]] = {
+    "mlp": mlp_case, "chain": chain_case, "run": run_case, "gpt": gpt_case(5),
+    "gpt60k": gpt_case(7)}
 
 
 def measure(name: str, folder: Path) -> dict[str, float]:
-    root = CASES[name]()
+    made = CASES[name]()
+    root, options = made if isinstance(made, tuple) else (made, {})
     values = len(topological_order(root)) if isinstance(root, Value) else 0
     start = time.perf_counter()
-    path = export_html(folder / f"{name}.html", root)
+    path = export_html(folder / f"{name}.html", root, **options)
     seconds = time.perf_counter() - start
     page = path.read_text(encoding="utf-8")
     frames = page.count('"caption":')
@@ -105,7 +125,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for name in names:
             r = measure(name, Path(folder))
-            print(f"{name:6s} {r['values']:4.0f} values  {r['frames']:4.0f} frames  "
+            print(f"{name:6s} {r['values']:6.0f} values  {r['frames']:4.0f} frames  "
                   f"{r['MB']:8.2f} MB  {r['seconds']:7.2f} s  {r['svg']:4.0f} <svg>",
                   flush=True)
 

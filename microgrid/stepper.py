@@ -20,13 +20,14 @@ stepper only reads the graph: it never writes ``.grad``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from math import ldexp
 
 from . import chain
 from .engine import Value
 from .graph import topological_order
+from .structure import Params, parameter_names
 
 __all__ = [
     "BackwardStep",
@@ -35,6 +36,7 @@ __all__ = [
     "NumberFormat",
     "backward_steps",
     "format_number",
+    "forward_step",
     "forward_steps",
     "grads_after",
     "node_names",
@@ -52,18 +54,26 @@ def format_number(x: float, fmt: NumberFormat = ".4g") -> str:
     return text
 
 
-def node_names(nodes: Iterable[Value], fmt: NumberFormat = ".4g") -> dict[Value, str]:
-    """A short name for every node: its label, a constant's number, else ``v1``, ``v2``, …
+def node_names(nodes: Iterable[Value], fmt: NumberFormat = ".4g",
+               params: Params = None) -> dict[Value, str]:
+    """A short name for every node: its name in ``params`` (a model or a ``state_dict`` of
+    matrices, :func:`~microgrid.structure.parameter_names`: ``wte[3][7]``), its label, a
+    constant's number, else ``v1``, ``v2``, …
 
     Unlabelled nodes are numbered in the order given (use a topological order), skipping
-    names that a label already uses.
+    names that a parameter or a label already uses.
     """
     nodes = list(nodes)
-    taken = {n.label for n in nodes if n.label}
+    given: dict[Value, str] = {}
+    if params is not None:
+        given = {p: name for p, name in parameter_names(params).items() if name}
+    taken = {n.label for n in nodes if n.label} | set(given.values())
     names: dict[Value, str] = {}
     k = 0
     for n in nodes:
-        if n.label:
+        if n in given:
+            names[n] = given[n]
+        elif n.label:
             names[n] = n.label
         elif n.is_constant:
             names[n] = format_number(n.data, fmt)
@@ -172,29 +182,36 @@ class BackwardStep:
         return "\n".join(lines)
 
 
-def forward_steps(root: Value, fmt: NumberFormat = ".4g") -> list[ForwardStep]:
+def forward_steps(root: Value, fmt: NumberFormat = ".4g", *,
+                  params: Params = None) -> list[ForwardStep]:
     """Every node below ``root`` in evaluation order, with its formula and value.
 
     Constants are not steps of their own: they appear as numbers in the formulas.
+    ``params`` (a model, or a ``state_dict`` of nested lists of ``Value``s) names the
+    parameters: ``wte[3][7]`` (:func:`node_names`).
     """
     order = topological_order(root)
-    names = node_names(order, fmt)
+    names = node_names(order, fmt, params)
     steps: list[ForwardStep] = []
     for node in order:
-        if node.is_constant:
-            continue
-        parents = node.parents
-        formula = expression = ""
-        if parents:
-            formula = fill_formula(node, [names[p] for p in parents])
-            expression = fill_formula(node, [format_number(p.data, fmt) for p in parents])
-        steps.append(ForwardStep(len(steps), node, names[node], formula, expression,
-                                 node.data, fmt))
+        if not node.is_constant:
+            steps.append(forward_step(len(steps), node, names, fmt))
     return steps
 
 
-def backward_steps(root: Value, gradient: float = 1.0,
-                   fmt: NumberFormat = ".4g") -> list[BackwardStep]:
+def forward_step(index: int, node: Value, names: Mapping[Value, str],
+                 fmt: NumberFormat = ".4g") -> ForwardStep:
+    """The forward step ``index`` that computes ``node`` (its operands named by ``names``)."""
+    parents = node.parents
+    formula = expression = ""
+    if parents:
+        formula = fill_formula(node, [names[p] for p in parents])
+        expression = fill_formula(node, [format_number(p.data, fmt) for p in parents])
+    return ForwardStep(index, node, names[node], formula, expression, node.data, fmt)
+
+
+def backward_steps(root: Value, gradient: float = 1.0, fmt: NumberFormat = ".4g", *,
+                   params: Params = None) -> list[BackwardStep]:
     """Backprop from ``root``, one step per node with operands, in reverse topological order.
 
     Step 0 is the root, seeded with ∂L/∂L = ``gradient``. Every gradient starts at zero (as
@@ -202,10 +219,11 @@ def backward_steps(root: Value, gradient: float = 1.0,
     of local derivatives would underflow and a later one magnify what it lost, the steps are
     computed from the seed times 2ˢ and every number shown is scaled back by 2⁻ˢ, as
     ``backward()`` does (:func:`microgrid.chain.seed_exponent`), so the last step's
-    gradients are ``backward()``'s.
+    gradients are ``backward()``'s. ``params`` names the parameters, as in
+    :func:`forward_steps`.
     """
     order = topological_order(root)
-    names = node_names(order, fmt)
+    names = node_names(order, fmt, params)
     scale = chain.seed_exponent(order, root, float(gradient), "backward_steps")
 
     def shown(x: float) -> float:  # a number of the scaled pass, as the user's pass has it

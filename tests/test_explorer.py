@@ -190,3 +190,107 @@ def test_a_large_graph_is_explored_in_its_collapsed_view() -> None:
     src = e.diagram().source
     assert "each neuron applied to one example is drawn as one box" in src.replace("\n", " ")
     assert "color=red" in src  # the current step's box or node is highlighted
+
+
+def gpt_step() -> tuple:
+    import bench_modules
+
+    return bench_modules.gpt_step(2, dim=8, heads=2, context=4, vocab=11)
+
+
+def test_a_large_recorded_graph_is_stepped_block_by_block_and_a_block_opens() -> None:
+    from microgrid import backward_steps, forward_steps
+
+    loss, sd = gpt_step()
+    e = Explorer(loss, params=sd)
+    assert e.blocks is not None and len(e.blocks.view.pieces) <= 200
+    pieces = [s.piece for s in e.forward]
+    assert len(e) == len(e.blocks.forward) + len(e.blocks.backward) < 2 * len(pieces) + 1
+    assert e.counter() == f"step 1 of {len(e)} · forward · block by block"
+    head = e.forward[0].piece
+    assert e.text().split("\n")[1].startswith(f"head 11×8 · {head.values} entries")
+    assert not e.can_open()  # a matrix holds no steps of its own
+    with pytest.raises(ValueError, match="open: the step at 0 is the matrix 'head 11×8'"):
+        e.open()
+    block = next(k for k, s in enumerate(e.backward) if s.piece.kind == "part")
+    e.goto(len(e.forward) + block)
+    title = e.step.piece.title
+    assert e.can_open()
+    e.open()
+    assert e.opened is not None and e.opened.piece.title == title
+    assert e.phase == "backward" and e.index == 0
+    assert e.counter().endswith(f"· backward · inside {title}")
+    members = set(e.opened.piece.part.members())
+    full_forward = forward_steps(loss, params=sd)
+    full_backward = backward_steps(loss, params=sd)
+    assert [s.index for s in e.forward] == [s.index for s in full_forward if s.node in members]
+    assert [str(s) for s in e.backward] == [str(full_backward[s.index]) for s in e.backward]
+    e.last()
+    marks = e.marks()  # the whole scalar pass up to this step: backward()'s gradients so far
+    assert marks.current is e.step.node
+    assert all(marks.grads[c.parent] == c.grad_after for c in e.step.contributions)
+    with pytest.raises(ValueError, match="already inside"):
+        e.open()
+    e.close()
+    assert e.opened is None and e.position == len(e.forward) + block
+    assert e.step.piece.title == title
+    with pytest.raises(ValueError, match="close: no block is open"):
+        e.close()
+
+
+def test_a_block_steps_marks_show_what_the_pieces_stepped_so_far_know() -> None:
+    loss, sd = gpt_step()
+    e = Explorer(loss, params=sd)
+    k = next(i for i, s in enumerate(e.forward) if s.piece.kind == "part")
+    marks = e.marks(k)
+    step = e.forward[k]
+    assert marks.current is step.piece.outputs[-1]
+    assert set(step.piece.part.members()) <= marks.known
+    assert not marks.grads_shown
+    marks = e.marks(len(e) - 1)  # backward done: every gradient is backward()'s
+    read = [v for row in sd["wq"] for v in row if v in e.blocks.view.piece_of]
+    assert len(read) > 40 and all(marks.grads[v] == v.grad for v in read)
+
+
+def test_the_widget_opens_a_block_and_comes_back() -> None:
+    loss, sd = gpt_step()
+    e = Explorer(loss, params=sd)
+    e.widget()
+    assert e.open_button.disabled and e.close_button.disabled
+    k = next(i for i, s in enumerate(e.forward) if s.piece.kind == "part")
+    e.slider.value = k
+    assert not e.open_button.disabled
+    e.open_button.click()
+    assert e.opened is not None and e.slider.max == len(e) - 1 and e.slider.value == 0
+    assert "inside " + e.opened.piece.title in e.counter_label.value
+    assert e.open_button.disabled and not e.close_button.disabled
+    e.next_button.click()
+    assert e.position == 1 and e.step_text.value.startswith("<pre>")
+    e.close_button.click()
+    assert e.opened is None and e.slider.value == k and e.position == k
+    assert "block by block" in e.counter_label.value
+    small = Explorer(slide())
+    small.widget()
+    assert small.open_button.layout.display == "none"
+
+
+def test_a_small_graph_or_one_without_blocks_is_stepped_value_by_value() -> None:
+    assert Explorer(slide()).blocks is None
+    with pytest.raises(ValueError, match="open: this graph is stepped value by value"):
+        Explorer(slide()).open()
+    loss, sd = gpt_step()
+    assert Explorer(loss, params=sd, max_nodes=10**6).blocks is None
+    e = Explorer(loss, params=sd, depth=0)  # asked for: block steps even so
+    assert e.blocks is not None
+    assert {s.piece.kind for s in e.forward} >= {"matrix", "part"}
+
+
+def test_params_name_the_parameters_in_the_explorers_steps() -> None:
+    from microgrid import Value
+
+    w = [[Value(0.5), Value(-1.0)]]
+    x = Value(2.0, "x")
+    y = w[0][0] * x + w[0][1]
+    e = Explorer(y, params={"w": w})
+    assert [s.name for s in e.forward][:3] == ["w[0][0]", "x", "v1"]
+    assert "w[0][1]: local" in e.transcript()

@@ -4,6 +4,7 @@ the network cut off."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -595,3 +596,106 @@ def test_the_browser_plays_a_recorded_training_run(browser: Any, tmp_path: Path)
         assert page.errors == [] and page.refused == []
     finally:
         page.close()
+
+
+# -- block by block ------------------------------------------------------------------------
+
+def small_gpt() -> tuple[Value, dict]:
+    import bench_modules
+
+    return bench_modules.gpt_step(2, dim=8, heads=2, context=4, vocab=11)
+
+
+def page_frames(page: str) -> list[dict[str, Any]]:
+    found = re.search(r'<script type="application/json" id="mg-data">(.*?)</script>', page,
+                      re.S)
+    assert found is not None
+    frames: list[dict[str, Any]] = json.loads(found.group(1))["frames"]
+    return frames
+
+
+@needs_renderer
+def test_a_large_recorded_graph_is_walked_block_by_block_on_one_layout() -> None:
+    from microgrid.viz.dot import Style, emit
+    from microgrid.viz.walkthrough import walk_explorer
+
+    loss, sd = small_gpt()
+    e = Explorer(loss, params=sd)
+    board = walk_explorer(e)
+    assert board.layouts == 1 and len(board.frames) == len(e) < 100
+    assert [f["text"].split("\n")[0] for f in board.frames] == [
+        str(s).split("\n")[0].partition("] ")[2] for s in [*e.forward, *e.backward]]
+    sizes = re.compile(r"‖grad(?: out)?‖ (?:\?|[-0-9.e+]+)")
+    for k in range(len(e)):  # each step's gradient sizes are those of the step drawn alone
+        marks = dataclasses.replace(e.marks(k), grads_shown=True)  # (as the walk-through)
+        alone = emit(e.description(), marks, Style()).source
+        assert sizes.findall(board.svg_at(k)) == sizes.findall(alone), k
+    last = sizes.findall(board.svg_at(len(e) - 1))
+    assert "?" not in "".join(last) and len(last) > 10
+
+
+@needs_renderer
+def test_an_opened_block_gets_its_own_page_of_scalar_steps_linked_both_ways(
+        tmp_path: Path) -> None:
+    loss, sd = small_gpt()
+    path = export_html(tmp_path / "gpt.html", loss, params=sd, open="gpt #1")
+    e = Explorer(loss, params=sd)
+    at = next(s.at for s in e.forward if s.piece.title == "gpt #1")
+    k = next(s.index for s in e.forward if s.at == at)
+    inner = tmp_path / f"gpt-block{at}.html"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [inner.name, "gpt.html"]
+    frames = page_frames(path.read_text(encoding="utf-8"))
+    linked = [f for f in frames if f.get("link")]
+    assert [f["link"] for f in linked] == [inner.name, inner.name]  # its forward and backward
+    assert linked[0]["linktext"] == "open gpt #1: its scalar steps ↗"
+    assert path.stat().st_size < 200_000
+    page = inner.read_text(encoding="utf-8")
+    assert f'href="gpt.html#{k}"' in page
+    steps = e.blocks.descend(e.forward[k]) + e.blocks.descend(
+        next(s for s in e.backward if s.at == at))
+    assert [f["text"] for f in page_frames(page)] == [
+        str(s).partition("] ")[2] for s in steps]
+
+
+def test_open_names_a_block_of_the_walk_through_or_is_refused(tmp_path: Path) -> None:
+    from microgrid.parts import UnknownBlockError
+
+    loss, sd = small_gpt()
+    with pytest.raises(UnknownBlockError, match="no block of the walk-through is named "
+                                                "'gpt #7'; the closest are 'gpt #1', 'gpt #0'"):
+        export_html(tmp_path / "x.html", loss, params=sd, open="gpt #7")
+    with pytest.raises(ValueError, match="open: this graph is walked value by value"):
+        export_html(tmp_path / "x.html", slide_example(), open="gpt #0")
+    with pytest.raises(TypeError, match="open applies to a graph"):
+        export_html(tmp_path / "x.html", [], open="gpt #0")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_the_player_of_a_gpt_training_step_opens_in_a_browser_in_seconds(
+        browser: Any, tmp_path: Path) -> None:
+    """One training step of the scalar GPT (5 positions, about 41,000 values), walked block
+    by block: written in a few seconds, a small file, opened and stepped in seconds."""
+    import bench_modules
+
+    loss, sd = bench_modules.gpt_step(5)
+    began = time.perf_counter()
+    path = export_html(tmp_path / "gpt.html", loss, params=sd)
+    written = time.perf_counter() - began
+    size = path.stat().st_size
+    frames = page_frames(path.read_text(encoding="utf-8"))
+    began = time.perf_counter()
+    page = Page(browser, path)
+    try:
+        page.page.wait_for_selector("body[data-position='0']")
+        opened = time.perf_counter() - began
+        page.page.keyboard.press("End")
+        assert page.page.get_attribute("body", "data-position") == str(len(frames) - 1)
+        stepped = time.perf_counter() - began
+        assert page.errors == [] and page.refused == []
+    finally:
+        page.close()
+    print(f"\nGPT step player: {len(frames)} frames, {size / 1e6:.2f} MB, written in "
+          f"{written:.1f} s, opened in {opened:.2f} s, at its last step in {stepped:.2f} s")
+    assert size < 1_000_000
+    assert written < 60 and opened < 5 and stepped < 8

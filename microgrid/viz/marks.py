@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..block_steps import BlockBackwardStep, BlockForwardStep, BlockSteps
 from ..engine import Value
 from ..stepper import BackwardStep, ForwardStep, NumberFormat, format_number, grads_after
 
-__all__ = ["Marks", "marks_at"]
+__all__ = ["Marks", "block_marks", "marks_at"]
 
 
 @dataclass
@@ -59,3 +60,16 @@ def marks_at(steps: Sequence[ForwardStep] | Sequence[BackwardStep] | None, at: i
                                   f"{paren(format_number(c.local, fmt))} = "
                                   f"{format_number(c.contribution, fmt)}")
     return marks
+
+
+def block_marks(steps: BlockSteps, step: BlockForwardStep | BlockBackwardStep) -> Marks:
+    """The state after a block step: forward, the data of every piece stepped so far;
+    backward, every gradient complete so far (:meth:`~microgrid.block_steps.BlockSteps.
+    grads_after`); the current piece marked by a value in it (the value leaving it)."""
+    piece = step.piece
+    values = steps.values_of(step.at)
+    current = piece.outputs[-1] if piece.outputs else (values[-1] if values else None)
+    if isinstance(step, BlockForwardStep):
+        return Marks(known=steps.known_after(step), grads={}, current=current,
+                     grads_shown=False)
+    return Marks(grads=steps.grads_after(step), current=current)

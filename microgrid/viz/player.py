@@ -6,6 +6,15 @@ then backprop, one node per step, with the stepper's text for each step
 state after it (:func:`~microgrid.viz.draw_dot`: the current node highlighted in red, the
 values or gradients known so far, the contribution upstream × local on the edges).
 
+A graph too large to draw value by value (above ``max_nodes``), built inside
+``microgrid.blocks()``, is walked block by block on its block view, as the explorer steps it
+(:mod:`microgrid.block_steps`): one training step of a 41,000-value scalar GPT gives 68
+steps in a 0.11 MB page that a browser opens in about a second. ``open="gpt #1"`` (or a
+list, or ``True``: every block) writes the scalar steps of those blocks as pages of their
+own beside ``path`` (``step-block9.html``), linked from the block's steps and back; so the
+main page stays small however large its blocks are, and a block's page costs only what its
+own steps cost.
+
 ``export_html(path, view)`` with a :class:`~microgrid.viz.LiveView` made with
 ``record=True`` writes the frames of its training dashboard instead.
 
@@ -27,22 +36,33 @@ slide``, ``neuron`` or ``worked``) writes one of the three examples of the lectu
 
 from __future__ import annotations
 
+import difflib
 import html
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from .._files import write_atomically
+from ..block_steps import BlockBackwardStep, BlockForwardStep
 from ..engine import Value
+from ..parts import UnknownBlockError
 from ..stepper import NumberFormat
 from .draw import DiagramTooLargeError
+from .explorer import OPENABLE, Explorer
 from .frame import Frame, Recording
 from .page import natural_size
 from .safe_text import clean, page_text
-from .walkthrough import MARK_STYLES, WalkThrough, marks_css, walk_through
+from .walkthrough import (
+    MARK_STYLES,
+    WalkThrough,
+    marks_css,
+    step_frames,
+    walk_explorer,
+    walk_through,
+)
 
 __all__ = ["Player", "changes", "export_html", "page", "picture_at", "player_page",
            "walkthrough_frames"]
@@ -60,6 +80,8 @@ nav input[type=range]{flex:1;min-width:160px}
 #counter{font-variant-numeric:tabular-nums;min-width:70px;text-align:right}
 #caption{font-weight:bold;margin:10px 0 4px 0}
 #caption:empty{display:none}
+#open{display:inline-block;margin:0 0 6px 0;font-size:14px}
+#open[hidden]{display:none}
 #text{background:#f7f7f7;border-left:4px solid #c0392b;padding:8px 10px;margin:0 0 10px 0;
 font-size:14px;line-height:1.45;white-space:pre-wrap;overflow-x:auto}
 #text:empty{display:none}
@@ -147,6 +169,12 @@ _JS = """
     if (board) { paint(pos); } else { picture.innerHTML = whole(pos); }
     text.textContent = f.text;
     caption.textContent = f.caption;
+    var opener = $("open");
+    if (f.link) {
+      opener.setAttribute("href", f.link);
+      opener.textContent = f.linktext;
+      opener.hidden = false;
+    } else { opener.hidden = true; }
     slider.value = String(pos);
     counter.textContent = (pos + 1) + " / " + frames.length;
     $("first").disabled = $("prev").disabled = pos === 0;
@@ -178,7 +206,7 @@ _JS = """
     if (to !== undefined) { e.preventDefault(); stop(); show(to); }
     else if (e.key === " ") { e.preventDefault(); play(); }
   });
-  show(0);
+  show(parseInt(location.hash.slice(1), 10) || 0);  // page.html#12 opens at step 12
 })();
 """
 
@@ -270,10 +298,12 @@ def picture_at(frames: Sequence[dict[str, Any]], k: int) -> str:
 
 def page(frames: Sequence[dict[str, Any]], pictures: Sequence[str] = (), *, title: str,
          subtitle: str = "", interval_ms: int = 1000,
-         board: WalkThrough | None = None) -> str:
-    """The HTML page playing ``frames`` (dicts with ``caption``, ``text``, ``outline``):
-    with ``board`` (a walk-through laid out once), its picture changed step by step;
-    else frame ``k`` shows ``pictures[k]`` (stored as :func:`changes`)."""
+         board: WalkThrough | None = None, back: tuple[str, str] | None = None) -> str:
+    """The HTML page playing ``frames`` (dicts with ``caption``, ``text``, ``outline``, and
+    optionally ``link`` and ``linktext``: a page the step opens): with ``board`` (a
+    walk-through laid out once), its picture changed step by step; else frame ``k`` shows
+    ``pictures[k]`` (stored as :func:`changes`). ``back``: (address, text) of a link under
+    the subtitle."""
     if not frames:
         raise ValueError("export_html: nothing to show (no frames)")
     if board is not None and board.svg is None:  # laid out step by step: its pictures
@@ -295,6 +325,9 @@ def page(frames: Sequence[dict[str, Any]], pictures: Sequence[str] = (), *, titl
         picture = pictures[0]
     data = clean(json.dumps(payload, ensure_ascii=False)).replace("<", "\\u003c")
     first = frames[0]
+    back_link = "" if back is None else (
+        f'<p class="sub"><a id="back" href="{html.escape(back[0])}">{page_text(back[1])}</a>'
+        "</p>\n")
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -302,6 +335,7 @@ def page(frames: Sequence[dict[str, Any]], pictures: Sequence[str] = (), *, titl
         "<body>\n"
         f"<h1>{page_text(title)}</h1>\n"
         f'<p class="sub">{page_text(subtitle)}</p>\n'
+        f"{back_link}"
         '<nav aria-label="steps">'
         '<button id="first" title="first (Home)">« first</button>'
         '<button id="prev" title="back (←)">◀ back</button>'
@@ -312,6 +346,7 @@ def page(frames: Sequence[dict[str, Any]], pictures: Sequence[str] = (), *, titl
         'step="1" aria-label="step">'
         f'<span id="counter">1 / {len(frames)}</span></nav>\n'
         f'<div id="caption">{page_text(first["caption"])}</div>\n'
+        '<a id="open" hidden></a>\n'
         f'<pre id="text">{page_text(first["text"])}</pre>\n'
         f'<main id="picture">{picture}</main>\n'
         '<ol id="outline" start="1"></ol>\n'
@@ -375,6 +410,122 @@ def _recorded(source: object, who: str) -> list[Frame]:
                     f"frames, got {type(source).__name__}")
 
 
+def _openable(explorer: Explorer, names: str | Iterable[str] | bool) -> list[int]:
+    """The block steps ``names`` mean (``True``: every block of the cut), as indices of
+    the explorer's forward steps."""
+    if names is False or names == ():
+        return []
+    if explorer.blocks is None:
+        raise ValueError("export_html: open: this graph is walked value by value; only a "
+                         "graph walked block by block has blocks to open")
+    steps = explorer.blocks.forward
+    blocks = [k for k, s in enumerate(steps) if s.piece.kind in OPENABLE]
+    if names is True:
+        return blocks
+
+    def called(k: int) -> set[str]:
+        part = steps[k].piece.part
+        found = {steps[k].piece.title}
+        if part is not None:
+            found.add(part.name)
+            if part.block is not None:
+                found.add(part.block.name)
+        return found
+
+    out: list[int] = []
+    for name in [names] if isinstance(names, str) else list(names):
+        found = [k for k in blocks if name in called(k)]
+        if not found:
+            titles = [steps[k].piece.title for k in blocks]
+            close = difflib.get_close_matches(str(name), titles, n=5, cutoff=0.4)
+            hint = (f"the closest are {', '.join(map(repr, close))}" if close else
+                    f"its blocks are {', '.join(map(repr, titles[:8]))}"
+                    + (", …" if len(titles) > 8 else ""))
+            raise UnknownBlockError(f"export_html: open: no block of the walk-through is "
+                                    f"named {name!r}; {hint}")
+        out += [k for k in found if k not in out]
+    return out
+
+
+def _board(explorer: Explorer) -> tuple[list[dict[str, Any]], WalkThrough | None]:
+    """The frames of what the explorer shows and their picture laid out, or, when the
+    picture cannot be drawn (a block too large), the frames alone: its steps as text."""
+    try:
+        board = walk_explorer(explorer)
+    except DiagramTooLargeError:
+        return step_frames(explorer), None
+    return board.frames, board
+
+
+def _explorer(root: Value, fmt: NumberFormat, who: str,
+              draw_options: dict[str, Any]) -> Explorer:
+    try:
+        return Explorer(root, fmt=fmt, **draw_options)
+    except DiagramTooLargeError as e:  # pragma: no cover - the explorer draws later
+        raise DiagramTooLargeError(f"{who}: source: {e}") from e
+
+
+def _open_pages(path: Path, explorer: Explorer, names: str | Iterable[str] | bool
+                ) -> dict[int, tuple[str, str]]:
+    """Write the page of scalar steps of each block ``names`` means beside ``path``:
+    piece index → (its file name, the link's text)."""
+    links: dict[int, tuple[str, str]] = {}
+    for k in _openable(explorer, names):
+        step = explorer.forward[k]
+        explorer.position = k
+        explorer.open()
+        try:
+            frames, board = _board(explorer)
+            n_forward = len(explorer.forward)
+        finally:
+            explorer.close()
+        target = path.with_name(f"{path.stem}-block{step.at}{path.suffix}")
+        subtitle = (f"The scalar steps of {step.piece.title} ({step.piece.values:,} "
+                    f"values), numbered as in the whole graph: its forward pass "
+                    f"({n_forward} steps), then its backprop ({len(frames) - n_forward} "
+                    "steps). Keys: ← → Home End, space plays.")
+        _write(target, _page(frames, board, title=f"Inside {step.piece.title}",
+                             subtitle=subtitle, interval_ms=1200,
+                             back=(f"{path.name}#{k}", "back to the block steps")))
+        links[step.at] = (target.name, f"open {step.piece.title}: its scalar steps ↗")
+    return links
+
+
+def _graph_page(explorer: Explorer, title: str | None, who: str,
+                links: dict[int, tuple[str, str]]) -> tuple[str, int]:
+    """The page walking the explorer's steps (value by value, or block by block with
+    ``links`` to the pages of opened blocks), and how many steps it plays."""
+    try:
+        if explorer.blocks is not None:
+            frames, board = _board(explorer)
+        else:  # value by value: a picture too large to draw is refused
+            board = walk_explorer(explorer)
+            frames = board.frames
+    except DiagramTooLargeError as e:
+        raise DiagramTooLargeError(f"{who}: source: {e}") from e
+    if explorer.blocks is not None:
+        steps: list[BlockForwardStep | BlockBackwardStep] = [*explorer.blocks.forward,
+                                                             *explorer.blocks.backward]
+        for frame, block in zip(frames, steps):
+            if block.at in links:
+                frame["link"], frame["linktext"] = links[block.at]
+    n_forward = len(explorer.forward)
+    name = explorer.forward[n_forward - 1].name  # the last forward step holds the root
+    what = "blocks" if explorer.blocks is not None else "steps"
+    subtitle = (f"The forward pass ({n_forward} {what}), then backprop "
+                f"({len(frames) - n_forward} {what}): at each node, upstream gradient × "
+                f"local derivative = the contribution each operand receives. "
+                f"Keys: ← → Home End, space plays.")
+    return _page(frames, board, title=title or f"Backprop step by step: {name}",
+                 subtitle=subtitle, interval_ms=1200), len(frames)
+
+
+def _page(frames: list[dict[str, Any]], board: WalkThrough | None, **options: Any) -> str:
+    if board is None:
+        return page(frames, [""] * len(frames), **options)
+    return page(frames, board=board, **options)
+
+
 def player_page(source: Value | Recording | Sequence[Frame], *, title: str | None = None,
                 fmt: NumberFormat = ".4g", who: str = "Player",
                 **draw_options: Any) -> str:
@@ -388,19 +539,7 @@ def _page_and_steps(source: Value | Recording | Sequence[Frame], title: str | No
                     draw_options: dict[str, Any]) -> tuple[str, int]:
     """:func:`player_page`'s page, and how many steps it plays."""
     if isinstance(source, Value):
-        try:
-            board = walkthrough_frames(source, fmt=fmt, **draw_options)
-        except DiagramTooLargeError as e:
-            raise DiagramTooLargeError(f"{who}: source: {e}") from e
-        frames = board.frames
-        n_forward = sum(f["phase"] == "forward" for f in frames)
-        name = frames[n_forward - 1]["node"]  # the last forward step is the root
-        subtitle = (f"The forward pass ({n_forward} steps), then backprop "
-                    f"({len(frames) - n_forward} steps): at each node, upstream gradient × "
-                    f"local derivative = the contribution each operand receives. "
-                    f"Keys: ← → Home End, space plays.")
-        return page(frames, board=board, title=title or f"Backprop step by step: {name}",
-                    subtitle=subtitle, interval_ms=1200), len(frames)
+        return _graph_page(_explorer(source, fmt, who, draw_options), title, who, {})
     if draw_options:
         raise TypeError(f"{who}: {', '.join(draw_options)} apply to a graph, "
                         "not to a training run")
@@ -448,21 +587,35 @@ class Player:
 
 def export_html(path: str | os.PathLike[str], source: Value | Recording | Sequence[Frame], *,
                 title: str | None = None, fmt: NumberFormat = ".4g",
-                **draw_options: Any) -> Path:
+                open: str | Iterable[str] | bool = (), **draw_options: Any) -> Path:
     """Write a self-contained HTML player to ``path`` (``.html``) and return its path.
 
     ``source``: a ``Value`` — a walk-through of its forward pass and backprop (``fmt`` and
-    ``draw_options`` such as ``hide_constants=True``, ``group="neuron"`` or ``max_nodes``
-    go to :func:`~microgrid.viz.draw_dot`); or a :class:`~microgrid.viz.LiveView` made with
-    ``record=True`` (or its ``frames``) — the frames of a training run. :class:`Player`
-    shows the same page in a notebook or the Lab page.
+    ``draw_options`` such as ``hide_constants=True``, ``group="neuron"``, ``params=`` or
+    ``max_nodes`` go to :func:`~microgrid.viz.draw_dot`); or a
+    :class:`~microgrid.viz.LiveView` made with ``record=True`` (or its ``frames``) — the
+    frames of a training run. :class:`Player` shows the same page in a notebook or the Lab
+    page.
 
-    Raises ``DiagramTooLargeError`` for a graph with more than ``max_nodes`` values,
-    ``RendererNotFoundError`` without a Graphviz renderer, and an ``OSError`` naming
-    ``path`` when it cannot be written; the file is written whole or not at all, even when
-    interrupted, and a page written over keeps its permission bits
+    A graph above ``max_nodes`` built inside ``microgrid.blocks()`` is walked block by
+    block, as the explorer steps it (``depth=``, ``expand=`` choose the cut). ``open``
+    names blocks of that cut (``"gpt #1"``; ``True``: every block) whose scalar steps get
+    a page of their own beside ``path`` (``step-block7.html``), linked from the block's
+    steps and linking back: the main page stays small however large the blocks are.
+
+    Raises ``DiagramTooLargeError`` for a graph with more than ``max_nodes`` values that
+    cannot be drawn, ``RendererNotFoundError`` without a Graphviz renderer, and an
+    ``OSError`` naming ``path`` when it cannot be written; the file is written whole or not
+    at all, even when interrupted, and a page written over keeps its permission bits
     (:func:`~microgrid._files.write_atomically`, as :func:`~microgrid.serialization.save`).
     """
     _check_path(path)
+    if isinstance(source, Value):
+        target = Path(path)
+        explorer = _explorer(source, fmt, "export_html", draw_options)
+        links = _open_pages(target, explorer, open)
+        return _write(path, _graph_page(explorer, title, "export_html", links)[0])
+    if open not in ((), False):
+        raise TypeError("export_html: open applies to a graph, not to a training run")
     return _write(path, player_page(source, title=title, fmt=fmt, who="export_html",
                                     **draw_options))

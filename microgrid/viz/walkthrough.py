@@ -35,10 +35,12 @@ from typing import Any
 from ..engine import Value
 from ..stepper import NumberFormat
 from .colors import COLORS
-from .marks import Marks, marks_at
+from .marks import Marks
 from .page import inline_svg
+from .picture import SUMMARY_ROLES
 
-__all__ = ["LONG_EDGES", "MARK_STYLES", "WalkThrough", "marks_css", "walk_through"]
+__all__ = ["LONG_EDGES", "MARK_STYLES", "WalkThrough", "marks_css", "step_frames",
+           "walk_explorer", "walk_through"]
 
 MARK_STYLES: dict[str, dict[str, dict[str, str]]] = {
     "node": {"shape": {"stroke": COLORS["highlight"], "stroke-width": "3"}},
@@ -74,6 +76,43 @@ def _record_quoted(s: str) -> str:
     """A record label's text (escaped by :func:`~microgrid.viz.dot.field`) as graphviz
     writes it inside quotes: its unescaped quotes escaped."""
     return re.sub(r'(?<!\\)"', '\\\\"', s)
+
+
+_LAST_FIELD = re.compile(r"\| ((?:[^|\\]|\\.)*) \}$", re.S)
+_ESCAPED = re.compile(r"\\(.)", re.S)
+
+
+def _last_field(line: str) -> re.Match[str] | None:
+    """The last field of a record label in a DOT node line (its text still escaped)."""
+    label = _DOT_LABEL.search(line)
+    if label is None:
+        return None
+    return _LAST_FIELD.search(line, label.start(1), label.end(1))
+
+
+def _summary_sizes(diagram: Any, summaries: set[str]) -> dict[tuple[str, str], str]:
+    """The size of the gradient each block, matrix or run of a block view shows (the last
+    field of its record, ``‖grad out‖ 0.12`` or ``?``) as ``diagram`` draws it."""
+    out: dict[tuple[str, str], str] = {}
+    for line in diagram.body:
+        node = _DOT_NODE.match(line)
+        if node is None or node.group(1) not in summaries:
+            continue
+        last = _last_field(line)
+        if last is not None and last.group(1).startswith("‖grad"):
+            shown = _ESCAPED.sub(r"\1", last.group(1).replace('\\"', '"'))
+            out[node.group(1), "size"] = shown
+    return out
+
+
+def _sized(line: str, text: str) -> str:
+    """A block's DOT line with the last field of its record written ``text``."""
+    from .dot import field
+
+    last = _last_field(line)
+    if last is None:
+        raise _NoTemplate("a block's label does not read as expected")
+    return line[:last.start(1)] + _record_quoted(field(text)) + line[last.end(1):]
 
 
 def _widest(texts: Sequence[str]) -> str:
@@ -187,17 +226,35 @@ def walk_through(root: Value, *, fmt: NumberFormat = ".4g",
     over one layout of the graph (``draw_options`` as :func:`~microgrid.viz.draw_dot`)."""
     from .explorer import Explorer
 
-    explorer = Explorer(root, fmt=fmt, **draw_options)
-    frames = []
-    for position in range(len(explorer)):
-        explorer.goto(position)
-        caption, _, text = explorer.text().partition("\n")
-        frames.append({"caption": caption, "text": text, "outline": text.split("\n")[0],
-                       "phase": explorer.phase, "node": explorer.step.name})
+    return walk_explorer(Explorer(root, fmt=fmt, **draw_options))
+
+
+def walk_explorer(explorer: Any) -> WalkThrough:
+    """The walk-through of the steps an :class:`~microgrid.viz.explorer.Explorer` shows:
+    its value steps, its block steps, or the scalar steps of its open block (it is left
+    where it was)."""
+    frames = step_frames(explorer)
+    here = explorer.position
     try:
         return _one_layout(explorer, frames)
     except _NoTemplate:
         return _every_step(explorer, frames)
+    finally:
+        explorer.position = here
+
+
+def step_frames(explorer: Any) -> list[dict[str, Any]]:
+    """One frame per step the explorer shows: its ``caption`` (the counter), ``text``,
+    ``outline`` (the text's first line), ``phase`` and ``node`` (the step's name)."""
+    frames = []
+    here = explorer.position
+    for position in range(len(explorer)):
+        explorer.position = position
+        caption, _, text = explorer.text().partition("\n")
+        frames.append({"caption": caption, "text": text, "outline": text.split("\n")[0],
+                       "phase": explorer.phase, "node": explorer.step.name})
+    explorer.position = here
+    return frames
 
 
 def _every_step(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
@@ -205,7 +262,7 @@ def _every_step(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
     parts: list[str] = []
     index: dict[str, int] = {}
     for position, frame in enumerate(frames):
-        explorer.goto(position)
+        explorer.position = position
         svg = inline_svg(explorer.diagram().svg())
         frame["parts"] = [index.setdefault(svg, len(parts))]
         if frame["parts"][0] == len(parts):
@@ -223,11 +280,9 @@ def _style(explorer: Any) -> Any:
 
 
 def _marks(explorer: Any, position: int) -> Marks:
-    n = len(explorer.forward)
-    steps, at = ((explorer.forward, position) if position < n
-                 else (explorer.backward, position - n))
     # every step draws the grad cell (``?`` before backprop), so all share one layout
-    return dataclasses.replace(marks_at(steps, at, explorer.fmt), grads_shown=True)
+    marks: Marks = explorer.marks(position)
+    return dataclasses.replace(marks, grads_shown=True)
 
 
 def _one_layout(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
@@ -235,7 +290,13 @@ def _one_layout(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
 
     picture = explorer.description()
     style = dataclasses.replace(_style(explorer), show_contribution=False)
-    items = [item for item in picture.items if item.role != "constant"]
+    summaries = {item.ident for item in picture.items if item.role in SUMMARY_ROLES}
+    items = [item for item in picture.items
+             if item.role != "constant" and item.ident not in summaries]
+    watched = list(dict.fromkeys(x for item in picture.items if item.ident in summaries
+                                 and item.piece is not None
+                                 for x in (*item.piece.inputs, *item.piece.own)))
+    sized: tuple[Any, dict[tuple[str, str], str]] = (None, {})
     # what every step writes: (item ident, "data" | "grad") and (item ident, slot) → texts
     cells: dict[tuple[str, str], list[str]] = {}
     flows: dict[tuple[str, int], list[str]] = {}
@@ -248,6 +309,12 @@ def _one_layout(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
             state[item.ident, "data"] = f"data {data}"
             if grad is not None:
                 state[item.ident, "grad"] = f"grad {grad}"
+        if summaries:  # drawn again only when a gradient they are made of changes
+            seen_key = (marks.grads_shown, marks.grads is None, tuple(
+                (n, marks.grads[n]) for n in watched if marks.grads and n in marks.grads))
+            if seen_key != sized[0]:
+                sized = (seen_key, _summary_sizes(emit(picture, marks, style), summaries))
+            state.update(sized[1])
         current = picture.where.get(marks.current) if marks.current is not None else None
         lit: list[tuple[Any, str]] = []
         if current is not None:
@@ -296,6 +363,9 @@ def _one_layout(explorer: Any, frames: list[dict[str, Any]]) -> WalkThrough:
             body[i] = f"{indent}{src} -> {dst} [{attrs.strip()}]\n"
             continue
         node = _DOT_NODE.match(line)
+        if node is not None and (node.group(1), "size") in widest:
+            body[i] = _sized(line, widest[node.group(1), "size"])
+            continue
         if node is None or node.group(1) not in base:
             continue
         ident = node.group(1)
@@ -333,7 +403,7 @@ def _ids(svg: str, frames: list[dict[str, Any]],
         if g.group(2) == "node":
             ident = title
             gid = "mg-" + ident
-            fields = [f for f in ("data", "grad") if (ident, f) in widest]
+            fields = [f for f in ("data", "grad", "size") if (ident, f) in widest]
             if fields:
                 if len(texts) < len(fields):
                     raise _NoTemplate(f"the box {ident} has too few texts")
