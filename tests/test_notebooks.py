@@ -364,6 +364,9 @@ def _block_picture(source: str) -> tuple[dict[str, str], dict[tuple[str, str], i
          samples="samples",
          recorded="(loss.data, encode('emma'))",
          pictures="(top.source, opened.source)",
+         stepped="(names[start], names, [s.upstream == s.node.grad for s in inside], "
+                 "{s.node for s in inside} <= set(head_1.piece.part.members()), "
+                 "len(head_1.piece.part.members()))",
          grads="{name: [[p.grad for p in row] for row in m] for name, m in state_dict.items()}",
          report="([r.as_dict() for r in report.rows], [b.as_dict() for b in report.blocks])")
 def _tiny_gpt(v: Values) -> None:
@@ -435,6 +438,12 @@ def _tiny_gpt(v: Values) -> None:
             assert edges[(earlier, f"head {h}")] == 2 * size
         # its size outputs, each read by every one of attn_wo's dim rows
         assert edges[(f"head {h}", "linear #3 · attn_wo")] == size * dim
+    # stepping the backward pass by blocks: attn_wo first, then the heads; head 1 descended
+    first_step, names, upstream_is_grad, inside_head, members = v["stepped"]
+    assert first_step == "linear #3 · attn_wo"
+    assert "head 1" in names and "head 0" not in names  # head 0 is opened: scalar steps
+    assert upstream_is_grad and all(upstream_is_grad)  # each step's ∂L/∂n is backward()'s
+    assert inside_head and 0 < len(upstream_is_grad) <= members
 
 
 # ---------------------------------------------------------------- the tests
