@@ -206,7 +206,7 @@ def _click_through(page: Any, deadline: float) -> None:
     offset = controls_offset()
     for label, expected in [("First", "step 1 of"), ("Next", "step 2 of"),
                             ("Last", "· backward"), ("Back", "· backward")]:
-        page.locator(f"{EXPLORER} button", has_text=label).click()
+        page.locator(EXPLORER).get_by_role("button", name=label, exact=True).click()
         # the counter and the step text are two widgets, updated one after the other
         after = until(
             page, f"([c, s, old, oldText]) => {{ const now = ({texts})([c, s]);"

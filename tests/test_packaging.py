@@ -114,7 +114,9 @@ def test_the_sdist_runs_its_own_tests(dists: tuple[Path, Path], tmp_path: Path) 
                    "benchmarks/bench.py", "benchmarks/micrograd_demo.py",
                    "microgrid/py.typed", "web/package-lock.json", "docs/lab/worker.js"):
         assert (tree / needed).is_file(), needed
-    assert len(list((tree / "notebooks").glob("*.ipynb"))) == 7
+    shipped = sorted(p.name for p in (tree / "notebooks").glob("*.ipynb"))
+    assert shipped == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert len(shipped) == 8
     assert not list(tree.rglob("__pycache__"))
     assert not list(tree.rglob("microgrid-output"))  # what the notebooks generate stays out
     assert not (tree / "web" / "node_modules").exists()  # nothing third-party
