@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from .engine import Value
 from .graph import topological_order
 from .recording import Block, block_of
-from .structure import Matrix, Params, matrices, owning_models, parameter_names
+from .structure import Matrix, Params, graph_parameters, matrices
 
 __all__ = ["Part", "Parts", "Piece", "UnknownBlockError", "View", "grad_norm", "l2_norm",
            "partition"]
@@ -541,21 +541,20 @@ def _piece_order(pieces: Sequence[Piece], edges: Mapping[tuple[int, int], int],
     return out
 
 
-def partition(roots: Value | Iterable[Value], params: Params = None) -> Parts:
+def partition(roots: Value | Iterable[Value], params: Params = None, *,
+              order: list[Value] | None = None) -> Parts:
     """The :class:`Parts` of the graph below ``roots``: its recorded blocks as a tree and its
     parameters as matrices (named by ``params`` — a model, a ``state_dict`` of matrices, a
     mapping or a list, see :func:`microgrid.structure.parameter_names` — or, by default, by
-    the :mod:`microgrid.nn` networks the graph's parameters remember)."""
+    the :mod:`microgrid.nn` networks the graph's parameters remember). ``order``: the
+    graph's topological order, when the caller has walked it already."""
     root_list = [roots] if isinstance(roots, Value) else list(roots)
     if not root_list or not all(isinstance(r, Value) for r in root_list):
         raise TypeError("partition: roots must be a Value or an iterable of Values")
-    order: list[Value] = topological_order(root_list)
-    if params is None:
-        models = owning_models(order)
-        names = {p: n for m in models for p, n in parameter_names(m).items()}
-        mats = [m for model in models for m in matrices(model)]
-    else:
-        names = parameter_names(params)
-        mats = matrices(params)
+    if order is None:
+        order = topological_order(root_list)
+    names, models = graph_parameters(order, params)
+    mats = matrices(params) if params is not None else [m for model in models
+                                                         for m in matrices(model)]
     return Parts(root_list, order, names, mats)
 

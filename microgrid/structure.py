@@ -24,8 +24,8 @@ from typing import Any
 from .engine import Value
 from .recording import block_of
 
-__all__ = ["Matrix", "Params", "Unit", "matrices", "owning_models", "parameter_boxes",
-           "parameter_names", "units_of"]
+__all__ = ["Matrix", "Params", "Unit", "graph_parameters", "matrices", "owning_models",
+           "parameter_boxes", "parameter_names", "units_of"]
 
 Params = Any  # a model, a mapping name -> Value, an iterable of Values, or None
 
@@ -158,6 +158,17 @@ def owning_models(nodes: Iterable[Value]) -> list[Any]:
             b = b.parent
         models.setdefault(id(b.owner), b.owner)
     return list(models.values())
+
+
+def graph_parameters(order: Sequence[Value], params: Params) -> tuple[dict[Value, str], list[Any]]:
+    """The parameters of a graph (its values ``order``) → their names, and the models that
+    name them: those of ``params`` when given, else the :mod:`microgrid.nn` networks the
+    graph's parameters remember (:func:`owning_models`)."""
+    if params is None:
+        models = owning_models(order)
+        return {p: name for m in models for p, name in parameter_names(m).items()}, models
+    names = parameter_names(params)
+    return names, [params] if units_of(params) is not None else owning_models(names)
 
 
 def parameter_boxes(models: Iterable[Any], level: str) -> dict[Value, str]:

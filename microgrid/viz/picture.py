@@ -34,7 +34,15 @@ from ..graph import topological_order
 from ..parts import Part, Parts, Piece, View, partition
 from ..recording import Block, block_of
 from ..stepper import NumberFormat, format_number, node_names
-from ..structure import Params, Unit, owning_models, parameter_boxes, parameter_names, units_of
+from ..structure import (
+    Params,
+    Unit,
+    graph_parameters,
+    owning_models,
+    parameter_boxes,
+    parameter_names,
+    units_of,
+)
 
 __all__ = ["SUMMARY_ROLES", "Box", "DiagramTooLargeError", "Item", "Picture", "Unit",
            "describe", "group_of_label", "owning_models", "parameter_boxes",
@@ -666,12 +674,7 @@ def describe(root: Value | Iterable[Value], *, fmt: NumberFormat = ".4g",
         expand = list(expand)
     order: list[Value] = topological_order(roots)
     root_set = set(roots)
-    if params is None:  # no model given: the models the graph's parameters remember
-        models = owning_models(order)
-        param_names = {p: name for m in models for p, name in parameter_names(m).items()}
-    else:
-        param_names = parameter_names(params)
-        models = [params] if units_of(params) is not None else owning_models(param_names)
+    param_names, models = graph_parameters(order, params)
     param_set = frozenset(param_names)
     # a parameter the model names but nobody labelled is shown by that name ("w0")
     unnamed = {p: name for p, name in param_names.items() if not p.label and name}
@@ -692,7 +695,7 @@ def describe(root: Value | Iterable[Value], *, fmt: NumberFormat = ".4g",
         if found is not None:
             items, where, note = found
         else:
-            parts = partition(roots, params)
+            parts = partition(roots, params, order=order)
             if not (asked or parts.root.children or parts.matrix_of):
                 raise _too_large(values, max_nodes, "", params is None)
             view, depth, said = _block_view(parts, max_nodes, depth, expand)
